@@ -1,0 +1,198 @@
+//! Cases: a declaration or a lead about one household, followed from the first word to closure.
+//!
+//! The vocabulary comes from the procedure of 防止返贫动态监测和帮扶: how a case started
+//! ([`CaseSource`]), what kind of hardship it is about ([`RiskType`]) and which monitoring
+//! category a household is placed in ([`MonitoringCategory`]). The stage a case is in, and how
+//! it may move, live in [`crate::workflow`].
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::division::DivisionCode;
+use crate::ids::{CaseId, HouseholdId};
+use crate::workflow::CaseState;
+
+/// How a case started.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CaseSource {
+    /// 群众自主申报: the resident scanned the village's QR code.
+    SelfDeclaredQr,
+    /// 代申报: a cadre filed on the resident's behalf on the cadre's phone.
+    ProxyFiled,
+    /// 网格员排查: the grid worker found the risk on a routine visit.
+    WorkerDiscovery,
+    /// 部门预警: a department's data flagged the household.
+    DepartmentAlert,
+    /// 绿色通道: sudden severe hardship; help first, identification afterwards.
+    GreenChannel,
+}
+
+impl CaseSource {
+    pub const fn name_zh(self) -> &'static str {
+        match self {
+            CaseSource::SelfDeclaredQr => "群众扫码自主申报",
+            CaseSource::ProxyFiled => "干部代申报",
+            CaseSource::WorkerDiscovery => "网格员排查发现",
+            CaseSource::DepartmentAlert => "行业部门预警",
+            CaseSource::GreenChannel => "绿色通道",
+        }
+    }
+
+    /// Whether the case is a declaration by or for the household (as opposed to a lead).
+    pub const fn kind(self) -> CaseKind {
+        match self {
+            CaseSource::SelfDeclaredQr | CaseSource::ProxyFiled | CaseSource::GreenChannel => {
+                CaseKind::Declaration
+            }
+            CaseSource::WorkerDiscovery | CaseSource::DepartmentAlert => CaseKind::Lead,
+        }
+    }
+
+    pub const ALL: [CaseSource; 5] = [
+        CaseSource::SelfDeclaredQr,
+        CaseSource::ProxyFiled,
+        CaseSource::WorkerDiscovery,
+        CaseSource::DepartmentAlert,
+        CaseSource::GreenChannel,
+    ];
+}
+
+/// A declaration comes from the household; a lead from someone else's observation or data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CaseKind {
+    Declaration,
+    Lead,
+}
+
+/// 风险类型.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RiskType {
+    /// 因病
+    Illness,
+    /// 因学
+    Schooling,
+    /// 因残
+    Disability,
+    /// 因灾(自然灾害)
+    Disaster,
+    /// 因意外事故
+    Accident,
+    /// 因产业项目失败
+    FailedEnterprise,
+    /// 因务工就业不稳
+    UnstableEmployment,
+    /// 缺劳动力
+    LackOfLabour,
+    /// 住房安全
+    HousingSafety,
+    /// 饮水安全
+    DrinkingWater,
+    /// 其他
+    Other,
+}
+
+impl RiskType {
+    pub const fn name_zh(self) -> &'static str {
+        match self {
+            RiskType::Illness => "因病",
+            RiskType::Schooling => "因学",
+            RiskType::Disability => "因残",
+            RiskType::Disaster => "因灾",
+            RiskType::Accident => "因意外事故",
+            RiskType::FailedEnterprise => "因产业项目失败",
+            RiskType::UnstableEmployment => "因务工就业不稳",
+            RiskType::LackOfLabour => "缺劳动力",
+            RiskType::HousingSafety => "住房安全",
+            RiskType::DrinkingWater => "饮水安全",
+            RiskType::Other => "其他",
+        }
+    }
+
+    /// Parse the Chinese name (as printed on forms) back to the type.
+    pub fn from_name_zh(s: &str) -> Option<RiskType> {
+        RiskType::ALL.into_iter().find(|r| r.name_zh() == s.trim())
+    }
+
+    pub const ALL: [RiskType; 11] = [
+        RiskType::Illness,
+        RiskType::Schooling,
+        RiskType::Disability,
+        RiskType::Disaster,
+        RiskType::Accident,
+        RiskType::FailedEnterprise,
+        RiskType::UnstableEmployment,
+        RiskType::LackOfLabour,
+        RiskType::HousingSafety,
+        RiskType::DrinkingWater,
+        RiskType::Other,
+    ];
+}
+
+/// 监测对象类型: the category a household is monitored under once included.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MonitoringCategory {
+    /// 脱贫不稳定户
+    UnstableFormerlyPoor,
+    /// 边缘易致贫户
+    MarginalAtRisk,
+    /// 突发严重困难户
+    SuddenSevereHardship,
+}
+
+impl MonitoringCategory {
+    pub const fn name_zh(self) -> &'static str {
+        match self {
+            MonitoringCategory::UnstableFormerlyPoor => "脱贫不稳定户",
+            MonitoringCategory::MarginalAtRisk => "边缘易致贫户",
+            MonitoringCategory::SuddenSevereHardship => "突发严重困难户",
+        }
+    }
+}
+
+/// A case as stored and synced: who it is about, where, how it started, and its workflow state.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Case {
+    pub id: CaseId,
+    /// `None` until the declaration is matched to (or creates) a household record.
+    pub household_id: Option<HouseholdId>,
+    /// The village (12-digit code) the case belongs to; decides who may see it.
+    pub village: DivisionCode,
+    pub source: CaseSource,
+    pub risk_types: Vec<RiskType>,
+    pub category: Option<MonitoringCategory>,
+    /// What the applicant or informant said, in their words.
+    pub description: String,
+    /// Human-readable receipt number given to the resident.
+    pub receipt_no: Option<String>,
+    pub declared_at: DateTime<Utc>,
+    /// The date in Asia/Shanghai that starts every statutory clock of this case.
+    pub declared_on: NaiveDate,
+    pub state: CaseState,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn risk_types_round_trip_chinese_names() {
+        for r in RiskType::ALL {
+            assert_eq!(RiskType::from_name_zh(r.name_zh()), Some(r));
+        }
+        assert_eq!(RiskType::from_name_zh("不存在"), None);
+    }
+
+    #[test]
+    fn sources_split_into_declarations_and_leads() {
+        assert_eq!(CaseSource::SelfDeclaredQr.kind(), CaseKind::Declaration);
+        assert_eq!(CaseSource::DepartmentAlert.kind(), CaseKind::Lead);
+        assert_eq!(
+            serde_json::to_string(&CaseSource::SelfDeclaredQr).expect("ser"),
+            "\"self_declared_qr\""
+        );
+    }
+}
