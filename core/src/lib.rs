@@ -18,6 +18,7 @@ pub mod ids;
 pub mod protocol;
 pub mod regions;
 pub mod role;
+pub mod schema;
 pub mod support;
 pub mod time;
 pub mod validation;

@@ -1,0 +1,3 @@
+//! HTTP routes, one module per area; each exposes `router()`.
+
+pub mod health;
