@@ -1,1 +1,9 @@
-//! Test harness.
+//! Harness for the workspace-level tests: real servers on real ports, real databases.
+//!
+//! Nothing here is a stub. [`pg::PgCluster`] starts a throwaway PostgreSQL from Debian's
+//! binaries; [`server::TestServer`] runs the real `yijian-server` application on `127.0.0.1:0`
+//! and waits for `/healthz` instead of sleeping.
+
+pub mod http;
+pub mod pg;
+pub mod server;

@@ -1,0 +1,73 @@
+//! The real server application on a real port, in-process.
+
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use anyhow::{Result, bail};
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+use yijian_server::config::DatabaseLocation;
+use yijian_server::{AppState, db, serve};
+
+/// A server running on `127.0.0.1:<free port>`; shut down gracefully on [`TestServer::stop`].
+#[derive(Debug)]
+pub struct TestServer {
+    pub addr: SocketAddr,
+    stop: Option<oneshot::Sender<()>>,
+    task: JoinHandle<std::io::Result<()>>,
+}
+
+impl TestServer {
+    /// Open the storage (migrating it), bind port 0 and wait until `/healthz` answers.
+    pub async fn start(database: DatabaseLocation) -> Result<TestServer> {
+        let storage = db::open(&database).await?;
+        let listener = TcpListener::bind("127.0.0.1:0").await?;
+        let addr = listener.local_addr()?;
+        let (tx, rx) = oneshot::channel::<()>();
+        let task = tokio::spawn(serve(listener, AppState { storage }, async {
+            let _ = rx.await;
+        }));
+        let server = TestServer {
+            addr,
+            stop: Some(tx),
+            task,
+        };
+        server.wait_healthy(Duration::from_secs(30)).await?;
+        Ok(server)
+    }
+
+    /// Poll `/healthz` until it answers 200.
+    pub async fn wait_healthy(&self, within: Duration) -> Result<()> {
+        let deadline = Instant::now() + within;
+        let addr = self.addr;
+        loop {
+            let r = tokio::task::spawn_blocking(move || crate::http::get(addr, "/healthz")).await?;
+            if let Ok((200, _)) = r {
+                return Ok(());
+            }
+            if Instant::now() > deadline {
+                bail!("server at {addr} not healthy within {within:?}: {r:?}");
+            }
+            tokio::task::yield_now().await;
+        }
+    }
+
+    /// `GET path` on this server.
+    pub async fn get(&self, path: &str) -> Result<(u16, serde_json::Value)> {
+        let addr = self.addr;
+        let path = path.to_owned();
+        let (status, body) =
+            tokio::task::spawn_blocking(move || crate::http::get(addr, &path)).await??;
+        Ok((status, serde_json::from_str(&body).unwrap_or(serde_json::Value::Null)))
+    }
+
+    /// Graceful shutdown: in-flight requests finish.
+    pub async fn stop(mut self) -> Result<()> {
+        if let Some(tx) = self.stop.take() {
+            let _ = tx.send(());
+        }
+        (&mut self.task).await??;
+        Ok(())
+    }
+}
