@@ -31,6 +31,8 @@ pub enum StorageError {
     Postgres(#[from] tokio_postgres::Error),
     #[error("schema: {0}")]
     Schema(#[from] SchemaError),
+    #[error("{0}")]
+    Open(#[from] yijian_sqlite::OpenError),
     #[error("io: {0}")]
     Io(#[from] std::io::Error),
     #[error("background task failed: {0}")]

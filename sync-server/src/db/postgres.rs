@@ -100,13 +100,6 @@ mod tests {
     #[test]
     fn every_migration_file_is_embedded_in_order() {
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../migrations/server-postgres");
-        let mut files: Vec<String> = std::fs::read_dir(dir)
-            .expect("migrations dir")
-            .filter_map(|e| e.ok().map(|e| e.file_name().to_string_lossy().into_owned()))
-            .filter(|n| n.ends_with(".sql"))
-            .collect();
-        files.sort();
-        let embedded: Vec<&str> = MIGRATIONS.iter().map(|m| m.name).collect();
-        assert_eq!(files, embedded);
+        yijian_sqlite::embedded_matches_dir(MIGRATIONS, &dir).expect("embedded = files");
     }
 }

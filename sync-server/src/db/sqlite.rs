@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use rusqlite::Connection;
-use yijian_core::schema::{self, AppliedMigration, Migration};
+use yijian_core::schema::Migration;
 
 use super::{Storage, StorageError, StorageHealth};
 
@@ -35,9 +35,7 @@ impl SqliteStorage {
         tokio::task::spawn_blocking(move || {
             std::fs::create_dir_all(&data_dir)?;
             let path = data_dir.join(DB_FILE);
-            let mut conn = Connection::open(&path)?;
-            configure(&conn)?;
-            migrate(&mut conn, MIGRATIONS)?;
+            let conn = yijian_sqlite::open(&path, MIGRATIONS)?;
             Ok(SqliteStorage {
                 path,
                 conn: Arc::new(Mutex::new(conn)),
@@ -69,47 +67,6 @@ impl SqliteStorage {
     }
 }
 
-fn configure(conn: &Connection) -> Result<(), StorageError> {
-    conn.pragma_update(None, "journal_mode", "WAL")?;
-    conn.pragma_update(None, "synchronous", "NORMAL")?;
-    conn.pragma_update(None, "foreign_keys", "ON")?;
-    conn.busy_timeout(std::time::Duration::from_secs(5))?;
-    Ok(())
-}
-
-/// Apply the pending migrations, each in its own transaction with its bookkeeping row.
-pub fn migrate(conn: &mut Connection, all: &[Migration]) -> Result<usize, StorageError> {
-    conn.execute_batch(
-        "CREATE TABLE IF NOT EXISTS schema_migrations (
-            version    INTEGER PRIMARY KEY NOT NULL,
-            name       TEXT NOT NULL,
-            checksum   TEXT NOT NULL,
-            applied_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))
-        ) STRICT;",
-    )?;
-    let applied: Vec<AppliedMigration> = conn
-        .prepare("SELECT version, checksum FROM schema_migrations ORDER BY version")?
-        .query_map([], |r| {
-            Ok(AppliedMigration {
-                version: r.get(0)?,
-                checksum: r.get(1)?,
-            })
-        })?
-        .collect::<Result<_, _>>()?;
-    let todo = schema::pending(all, &applied)?;
-    for m in &todo {
-        let tx = conn.transaction()?;
-        tx.execute_batch(m.sql)?;
-        tx.execute(
-            "INSERT INTO schema_migrations (version, name, checksum) VALUES (?1, ?2, ?3)",
-            (m.version, m.name, m.checksum()),
-        )?;
-        tx.commit()?;
-        tracing::info!(migration = m.name, "applied sqlite migration");
-    }
-    Ok(todo.len())
-}
-
 #[async_trait::async_trait]
 impl Storage for SqliteStorage {
     fn backend(&self) -> &'static str {
@@ -118,8 +75,7 @@ impl Storage for SqliteStorage {
 
     async fn health(&self) -> Result<StorageHealth, StorageError> {
         self.with_conn(|c| {
-            let migrations: i64 =
-                c.query_row("SELECT count(*) FROM schema_migrations", [], |r| r.get(0))?;
+            let migrations = yijian_sqlite::applied_count(c)?;
             Ok(StorageHealth {
                 backend: "sqlite",
                 migrations,
@@ -136,17 +92,7 @@ mod tests {
     #[test]
     fn every_migration_file_is_embedded_in_order() {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../migrations/server-sqlite");
-        let mut files: Vec<String> = std::fs::read_dir(dir)
-            .expect("migrations dir")
-            .filter_map(|e| e.ok().map(|e| e.file_name().to_string_lossy().into_owned()))
-            .filter(|n| n.ends_with(".sql"))
-            .collect();
-        files.sort();
-        let embedded: Vec<&str> = MIGRATIONS.iter().map(|m| m.name).collect();
-        assert_eq!(files, embedded);
-        for m in MIGRATIONS {
-            assert!(m.name.starts_with(&m.version.to_string()));
-        }
+        yijian_sqlite::embedded_matches_dir(MIGRATIONS, &dir).expect("embedded = files");
     }
 
     #[tokio::test]
