@@ -1,0 +1,63 @@
+//! The `yijian` CLI as a person or script runs it.
+
+use std::process::Command;
+
+fn yijian(args: &[&str]) -> (bool, serde_json::Value, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_yijian"))
+        .args(args)
+        .output()
+        .expect("run yijian");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let v = serde_json::from_str(stdout.trim()).unwrap_or(serde_json::Value::Null);
+    (out.status.success(), v, String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+#[test]
+fn check_id_accepts_the_standards_example_and_explains_a_wrong_check_digit() {
+    let (ok, v, _) = yijian(&["check-id", "11010519491231002X", "--today", "2026-11-28"]);
+    assert!(ok);
+    assert_eq!(v["masked"], "1101**********002X");
+    assert_eq!(v["birth_date"], "1949-12-31");
+    assert_eq!(v["sex"], "female");
+    let (ok, _, err) = yijian(&["check-id", "110105194912310021", "--today", "2026-11-28"]);
+    assert!(!ok);
+    assert!(err.contains("校验位"), "{err}");
+    let (ok, _, err) = yijian(&["check-id", "110105491231002"]);
+    assert!(!ok);
+    assert!(err.contains("15位"), "{err}");
+}
+
+#[test]
+fn division_by_code_and_by_path() {
+    let (ok, v, _) = yijian(&["division", "甘肃省/定西市/安定区/鲁家沟镇"]);
+    assert!(ok);
+    assert_eq!(v["code"], "621102105");
+    let (ok, v, _) = yijian(&["division", "6211"]);
+    assert!(ok);
+    assert_eq!(v["name"], "定西市");
+    let (ok, _, err) = yijian(&["division", "甘肃省/不存在市"]);
+    assert!(!ok);
+    assert!(err.contains("找不到"), "{err}");
+}
+
+#[test]
+fn due_dates_across_the_2026_spring_festival() {
+    // Declared Thursday 12 Feb 2026. Working days after it: Fri 13, Sat 14 (make-up day),
+    // then the holiday 15–23 Feb, then Tue 24, Wed 25, Thu 26 → the 5th is 26 Feb.
+    let (ok, v, _) = yijian(&["due", "--declared", "2026-02-12", "--today", "2026-02-27"]);
+    assert!(ok);
+    let home = &v["steps"][1];
+    assert_eq!(home["step"], "home_verification");
+    assert_eq!(home["due"], "2026-02-26");
+    assert_eq!(home["overdue"], true);
+}
+
+#[test]
+fn init_creates_a_migrated_database() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("device/yijian.db");
+    let (ok, v, err) = yijian(&["init", "--db", db.to_str().expect("utf8 path")]);
+    assert!(ok, "{err}");
+    assert_eq!(v["migrations"], 1);
+    assert!(db.exists());
+}

@@ -1,0 +1,14 @@
+import { defineConfig } from "vite";
+
+// Tauri serves the built files from ui/dist; the dev server must stay on a fixed port
+// (tauri.conf.json's devUrl) and not clear the terminal Tauri prints into.
+export default defineConfig({
+  clearScreen: false,
+  server: { port: 5173, strictPort: true },
+  build: {
+    // Old Android WebViews (Chrome 87+ on Android 7+) still run the app.
+    target: ["es2020", "chrome87", "safari14"],
+    outDir: "dist",
+    emptyOutDir: true,
+  },
+});
