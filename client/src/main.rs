@@ -9,12 +9,12 @@ use std::process::ExitCode;
 use chrono::NaiveDate;
 use clap::{Parser, Subcommand};
 use serde_json::json;
+use yijian_client::store::LocalStore;
 use yijian_core::calendar::HolidayCalendar;
 use yijian_core::deadline::{self, DeadlineRules, Step};
 use yijian_core::division::DivisionCode;
 use yijian_core::regions::Regions;
 use yijian_core::validation::{MobileNumber, ResidentIdNumber};
-use yijian_client::store::LocalStore;
 
 #[derive(Debug, Parser)]
 #[command(name = "yijian", version, about = "一键申报 设备端命令行")]

@@ -96,12 +96,22 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("app/data/yijian.db");
         let store = LocalStore::open(&path).expect("open");
-        assert_eq!(store.schema_version_count().expect("count"), MIGRATIONS.len() as i64);
+        assert_eq!(
+            store.schema_version_count().expect("count"),
+            MIGRATIONS.len() as i64
+        );
         assert_eq!(store.meta("server").expect("meta"), None);
-        store.set_meta("server", "http://127.0.0.1:8080").expect("set");
-        store.set_meta("server", "http://10.0.0.1:8080").expect("overwrite");
+        store
+            .set_meta("server", "http://127.0.0.1:8080")
+            .expect("set");
+        store
+            .set_meta("server", "http://10.0.0.1:8080")
+            .expect("overwrite");
         drop(store);
         let again = LocalStore::open(&path).expect("reopen");
-        assert_eq!(again.meta("server").expect("meta").as_deref(), Some("http://10.0.0.1:8080"));
+        assert_eq!(
+            again.meta("server").expect("meta").as_deref(),
+            Some("http://10.0.0.1:8080")
+        );
     }
 }

@@ -9,7 +9,7 @@
 //! Office publishes it each year, usually in November or December for the following year, in a
 //! notice titled 国务院办公厅关于XXXX年部分节假日安排的通知. So the calendar is a value
 //! ([`HolidayCalendar`]) that serialises to JSON: the copy compiled in from
-//! `data/calendar/cn-holidays.json` ([`HolidayCalendar::builtin`]) can be replaced by one an
+//! `assets/calendar/cn-holidays.json` ([`HolidayCalendar::builtin`]) can be replaced by one an
 //! administrator edits on the server and sends to the phones, without an app release.
 //!
 //! A year whose notice is not yet published falls back to "weekends only" and says so
@@ -27,7 +27,7 @@ use chrono::{Datelike, Days, NaiveDate, Weekday};
 use serde::{Deserialize, Serialize};
 
 /// The notices compiled into the app. Edit this file (and its tests) when a new notice is out.
-const BUILTIN_JSON: &str = include_str!("../../data/calendar/cn-holidays.json");
+const BUILTIN_JSON: &str = include_str!("../../assets/calendar/cn-holidays.json");
 
 /// The State Council notice a year's schedule comes from.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -188,7 +188,7 @@ struct CalendarData {
 
 /// Validated holiday data: the years it knows, and an index of every marked date.
 ///
-/// Serialises as `{"years": [...]}` (the shape of `data/calendar/cn-holidays.json`);
+/// Serialises as `{"years": [...]}` (the shape of `assets/calendar/cn-holidays.json`);
 /// deserialising validates like [`HolidayCalendar::from_json`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(try_from = "CalendarData", into = "CalendarData")]
@@ -227,7 +227,7 @@ impl HolidayCalendar {
         }
     }
 
-    /// Parse and validate JSON in the shape of `data/calendar/cn-holidays.json`.
+    /// Parse and validate JSON in the shape of `assets/calendar/cn-holidays.json`.
     pub fn from_json(text: &str) -> Result<HolidayCalendar, CalendarError> {
         let data: CalendarData =
             serde_json::from_str(text).map_err(|e| CalendarError::Json(e.to_string()))?;

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::division::DivisionCode;
 use crate::ids::{CaseId, HouseholdId};
+use crate::support::ProxyFiling;
 use crate::workflow::CaseState;
 
 /// How a case started.
@@ -153,25 +154,69 @@ impl MonitoringCategory {
     }
 }
 
-/// A case as stored and synced: who it is about, where, how it started, and its workflow state.
+/// Who is declaring: the applicant's own details, as typed on the form or by the cadre.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Case {
-    pub id: CaseId,
+pub struct Applicant {
+    pub name: String,
+    /// 18-digit resident ID number; validated on the device and again on the server
+    /// (`validation::ResidentIdNumber`), kept as typed so nothing a user entered is lost.
+    pub id_number: String,
+    pub phone: Option<String>,
+    pub address: String,
+    pub household_size: Option<u32>,
+}
+
+/// A new case as the device (or the public form) creates it. The server adds the receipt
+/// number and owns the workflow state from then on.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Declaration {
+    pub case_id: CaseId,
     /// `None` until the declaration is matched to (or creates) a household record.
     pub household_id: Option<HouseholdId>,
     /// The village (12-digit code) the case belongs to; decides who may see it.
     pub village: DivisionCode,
     pub source: CaseSource,
     pub risk_types: Vec<RiskType>,
-    pub category: Option<MonitoringCategory>,
     /// What the applicant or informant said, in their words.
     pub description: String,
+    pub applicant: Applicant,
+    /// 代申报: who filled it, their relation, and the applicant's confirmation.
+    pub proxy: Option<ProxyFiling>,
+    pub declared_at: DateTime<Utc>,
+}
+
+/// A case as stored and synced: the declaration, its receipt, and where it is in the procedure.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Case {
+    pub declaration: Declaration,
     /// Human-readable receipt number given to the resident.
     pub receipt_no: Option<String>,
-    pub declared_at: DateTime<Utc>,
-    /// The date in Asia/Shanghai that starts every statutory clock of this case.
-    pub declared_on: NaiveDate,
     pub state: CaseState,
+}
+
+impl Case {
+    /// A case just declared: green-channel cases start with the green-channel flag.
+    pub fn declared(declaration: Declaration) -> Case {
+        let green = declaration.source == CaseSource::GreenChannel;
+        Case {
+            declaration,
+            receipt_no: None,
+            state: CaseState::declared(green),
+        }
+    }
+
+    pub fn id(&self) -> CaseId {
+        self.declaration.case_id
+    }
+
+    pub fn village(&self) -> &DivisionCode {
+        &self.declaration.village
+    }
+
+    /// The date in Asia/Shanghai that starts every statutory clock of this case.
+    pub fn declared_on(&self) -> NaiveDate {
+        crate::time::china_date(self.declaration.declared_at)
+    }
 }
 
 #[cfg(test)]
@@ -184,6 +229,39 @@ mod tests {
             assert_eq!(RiskType::from_name_zh(r.name_zh()), Some(r));
         }
         assert_eq!(RiskType::from_name_zh("不存在"), None);
+    }
+
+    #[test]
+    fn green_channel_cases_start_flagged_and_date_in_beijing() {
+        use chrono::TimeZone;
+        let declaration = Declaration {
+            case_id: CaseId::from_parts(1, 1),
+            household_id: None,
+            village: DivisionCode::parse("621102105201").expect("valid"),
+            source: CaseSource::GreenChannel,
+            risk_types: vec![RiskType::Accident],
+            description: "车祸重伤".into(),
+            applicant: Applicant {
+                name: "李强".into(),
+                id_number: "11010519491231002X".into(),
+                phone: None,
+                address: "3社".into(),
+                household_size: Some(4),
+            },
+            proxy: None,
+            // 23:30 UTC on 13 Feb is 07:30 on 14 Feb in Beijing.
+            declared_at: Utc
+                .with_ymd_and_hms(2026, 2, 13, 23, 30, 0)
+                .single()
+                .expect("valid"),
+        };
+        let case = Case::declared(declaration);
+        assert!(case.state.green_channel);
+        assert_eq!(
+            case.declared_on(),
+            NaiveDate::from_ymd_opt(2026, 2, 14).expect("date")
+        );
+        assert_eq!(case.id(), CaseId::from_parts(1, 1));
     }
 
     #[test]

@@ -568,7 +568,9 @@ pub enum Answer {
 impl Answer {
     /// An amount of whole yuan.
     pub const fn yuan(yuan: i64) -> Answer {
-        Answer::Money { fen: yuan * 100 }
+        Answer::Money {
+            fen: yuan.saturating_mul(100),
+        }
     }
 
     /// Whether this says anything: blank text, no ticked options and no photos do not.
@@ -1027,10 +1029,10 @@ impl<'a> Effective<'a> {
                 continue;
             }
             eff.visible.push(item);
-            if let Some(a) = answers.get(&item.key)
-                && a.is_answered()
-                && item.check_answer(a).is_ok()
-            {
+            let valid = answers
+                .get(&item.key)
+                .filter(|a| a.is_answered() && item.check_answer(a).is_ok());
+            if let Some(a) = valid {
                 eff.answers.insert(item.key.as_str(), a);
             }
         }
@@ -1084,7 +1086,7 @@ pub fn visible_items(template: &ChecklistTemplate, answers: &Answers) -> Vec<Str
 pub enum Verdict {
     Pass,
     Fail,
-    /// Not answered enough to say.
+    /// Not answered enough to say (or the template has no check for it).
     Unknown,
 }
 
@@ -2102,6 +2104,9 @@ fn default_checks() -> Vec<Check> {
             Condition::yes(WATER_QUALITY_OK),
             "饮水不安全：水质不达标",
         ),
+        // 《农村饮水安全评价准则》 as applied in Gansu: convenient when piped in, or when a
+        // round trip on foot takes at most 20 minutes, or when the source is at most 800 m
+        // away horizontally and at most 80 m up or down (both).
         check(
             "water_convenience",
             Aspect::WaterConvenience,

@@ -235,7 +235,10 @@ mod tests {
     #[test]
     fn errors_are_in_chinese() {
         let e = DivisionCode::parse("621").expect_err("bad length");
-        assert_eq!(e.to_string(), "区划代码应为2、4、6、9或12位数字，“621”是3位");
+        assert_eq!(
+            e.to_string(),
+            "区划代码应为2、4、6、9或12位数字，“621”是3位"
+        );
     }
 
     #[test]

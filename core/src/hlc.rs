@@ -43,7 +43,11 @@ impl fmt::Display for Hlc {
     /// Fixed-width text whose byte order equals the timestamp order, so it can be stored in a
     /// TEXT column and compared there.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{:015}-{:08x}-{:08x}", self.wall_ms, self.counter, self.node)
+        write!(
+            f,
+            "{:015}-{:08x}-{:08x}",
+            self.wall_ms, self.counter, self.node
+        )
     }
 }
 
@@ -190,8 +194,16 @@ mod tests {
 
     #[test]
     fn text_form_round_trips_and_sorts() {
-        let a = Hlc { wall_ms: T0, counter: 2, node: 7 };
-        let b = Hlc { wall_ms: T0, counter: 10, node: 1 };
+        let a = Hlc {
+            wall_ms: T0,
+            counter: 2,
+            node: 7,
+        };
+        let b = Hlc {
+            wall_ms: T0,
+            counter: 10,
+            node: 1,
+        };
         assert_eq!(a.to_string().parse::<Hlc>(), Ok(a));
         assert!(a < b);
         assert!(a.to_string() < b.to_string());
@@ -213,7 +225,14 @@ mod tests {
 
     #[test]
     fn counter_overflow_borrows_next_millisecond() {
-        let mut c = HlcClock::resume(1, Hlc { wall_ms: T0, counter: u32::MAX, node: 1 });
+        let mut c = HlcClock::resume(
+            1,
+            Hlc {
+                wall_ms: T0,
+                counter: u32::MAX,
+                node: 1,
+            },
+        );
         let next = c.tick(T0);
         assert_eq!((next.wall_ms, next.counter), (T0 + 1, 0));
     }
@@ -228,8 +247,15 @@ mod tests {
 
     #[derive(Debug, Clone)]
     enum Op {
-        Tick { clock: usize, physical_offset: i64 },
-        Send { from: usize, to: usize, physical_offset: i64 },
+        Tick {
+            clock: usize,
+            physical_offset: i64,
+        },
+        Send {
+            from: usize,
+            to: usize,
+            physical_offset: i64,
+        },
     }
 
     fn op() -> impl Strategy<Value = Op> {

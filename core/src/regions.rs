@@ -1,6 +1,6 @@
 //! The registry of administrative units: codes, names and the tree they form.
 //!
-//! The Gansu list (`data/regions/gansu.csv`, 19,224 units down to village level) is compiled
+//! The Gansu list (`assets/regions/gansu.csv`, 19,224 units down to village level) is compiled
 //! in and parsed once on first use; a caller may also build a registry from other CSV text of
 //! the same shape. Units are kept in one `Vec` sorted by code. Because a unit's code begins
 //! with its parent's, every subtree is one contiguous run of that vector: lookups are binary
@@ -114,14 +114,14 @@ impl Regions {
     pub fn gansu() -> &'static Regions {
         match Self::try_gansu() {
             Ok(r) => r,
-            Err(e) => panic!("compiled-in data/regions/gansu.csv is invalid: {e}"),
+            Err(e) => panic!("compiled-in assets/regions/gansu.csv is invalid: {e}"),
         }
     }
 
     /// The compiled-in Gansu list, or why it could not be parsed.
     pub fn try_gansu() -> Result<&'static Regions, &'static RegionsError> {
         GANSU
-            .get_or_init(|| Regions::from_csv(include_str!("../../data/regions/gansu.csv")))
+            .get_or_init(|| Regions::from_csv(include_str!("../../assets/regions/gansu.csv")))
             .as_ref()
     }
 

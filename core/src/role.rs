@@ -139,7 +139,10 @@ mod tests {
     fn scope_must_match_level() {
         assert!(Staff::new(Role::Township, code("621102105")).is_ok());
         let e = Staff::new(Role::Township, code("6211")).expect_err("wrong level");
-        assert_eq!(e.to_string(), "乡镇审核人员的管辖范围应为乡镇级区划，“6211”是市级");
+        assert_eq!(
+            e.to_string(),
+            "乡镇审核人员的管辖范围应为乡镇级区划，“6211”是市级"
+        );
         assert!(Staff::new(Role::Admin, code("62")).is_ok());
         assert!(Staff::new(Role::DepartmentLiaison, code("621102")).is_ok());
     }

@@ -38,9 +38,13 @@ pub struct AppliedMigration {
 /// Why the schema cannot be brought up to date.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SchemaError {
-    #[error("database has migration {version} which this program does not know: the database was written by a newer version; upgrade the program")]
+    #[error(
+        "database has migration {version} which this program does not know: the database was written by a newer version; upgrade the program"
+    )]
     UnknownApplied { version: i64 },
-    #[error("migration {name} was changed after it was applied (checksum {applied} in the database, {embedded} in the program); add a new migration instead")]
+    #[error(
+        "migration {name} was changed after it was applied (checksum {applied} in the database, {embedded} in the program); add a new migration instead"
+    )]
     Edited {
         name: &'static str,
         applied: String,
@@ -105,24 +109,54 @@ mod tests {
     #[test]
     fn pending_in_order() {
         assert_eq!(pending(&ALL, &[]).expect("ok"), vec![&ALL[0], &ALL[1]]);
-        assert_eq!(pending(&ALL, &[applied(&ALL[0])]).expect("ok"), vec![&ALL[1]]);
-        assert!(pending(&ALL, &[applied(&ALL[0]), applied(&ALL[1])]).expect("ok").is_empty());
+        assert_eq!(
+            pending(&ALL, &[applied(&ALL[0])]).expect("ok"),
+            vec![&ALL[1]]
+        );
+        assert!(
+            pending(&ALL, &[applied(&ALL[0]), applied(&ALL[1])])
+                .expect("ok")
+                .is_empty()
+        );
     }
 
     #[test]
     fn refuses_newer_database_edited_migrations_and_disorder() {
-        let newer = AppliedMigration { version: 3, checksum: "x".into() };
-        assert_eq!(pending(&ALL, &[newer]), Err(SchemaError::UnknownApplied { version: 3 }));
-        let edited = AppliedMigration { version: 1, checksum: "0".into() };
-        assert!(matches!(pending(&ALL, &[edited]), Err(SchemaError::Edited { .. })));
+        let newer = AppliedMigration {
+            version: 3,
+            checksum: "x".into(),
+        };
+        assert_eq!(
+            pending(&ALL, &[newer]),
+            Err(SchemaError::UnknownApplied { version: 3 })
+        );
+        let edited = AppliedMigration {
+            version: 1,
+            checksum: "0".into(),
+        };
+        assert!(matches!(
+            pending(&ALL, &[edited]),
+            Err(SchemaError::Edited { .. })
+        ));
         let reversed = [ALL[1], ALL[0]];
-        assert!(matches!(pending(&reversed, &[]), Err(SchemaError::Unordered { .. })));
+        assert!(matches!(
+            pending(&reversed, &[]),
+            Err(SchemaError::Unordered { .. })
+        ));
     }
 
     #[test]
     fn checksum_is_stable() {
         assert_eq!(ALL[0].checksum(), ALL[0].checksum());
         assert_ne!(ALL[0].checksum(), ALL[1].checksum());
-        assert_eq!(Migration { version: 0, name: "", sql: "" }.checksum(), "cbf29ce484222325");
+        assert_eq!(
+            Migration {
+                version: 0,
+                name: "",
+                sql: ""
+            }
+            .checksum(),
+            "cbf29ce484222325"
+        );
     }
 }

@@ -35,8 +35,14 @@ mod tests {
 
     #[test]
     fn late_evening_utc_is_next_day_in_china() {
-        let at = Utc.with_ymd_and_hms(2026, 2, 13, 17, 30, 0).single().expect("valid");
-        assert_eq!(china_date(at), NaiveDate::from_ymd_opt(2026, 2, 14).expect("valid"));
+        let at = Utc
+            .with_ymd_and_hms(2026, 2, 13, 17, 30, 0)
+            .single()
+            .expect("valid");
+        assert_eq!(
+            china_date(at),
+            NaiveDate::from_ymd_opt(2026, 2, 14).expect("valid")
+        );
     }
 
     #[test]
@@ -45,6 +51,9 @@ mod tests {
         let end = end_of_china_day(d);
         assert_eq!(end.to_rfc3339(), "2026-10-09T15:59:59.999+00:00");
         assert_eq!(china_date(end), d);
-        assert_eq!(china_date(end + chrono::Duration::milliseconds(1)), d.succ_opt().expect("valid"));
+        assert_eq!(
+            china_date(end + chrono::Duration::milliseconds(1)),
+            d.succ_opt().expect("valid")
+        );
     }
 }

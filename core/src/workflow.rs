@@ -194,10 +194,7 @@ pub enum Step {
         outcome: VerificationOutcome,
     },
     /// 告知不符合原因.
-    NotifyNotQualified {
-        on: NaiveDate,
-        method: NoticeMethod,
-    },
+    NotifyNotQualified { on: NaiveDate, method: NoticeMethod },
     /// 信息比对 with the departments' data.
     RecordCrossCheck {
         on: NaiveDate,

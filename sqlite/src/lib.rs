@@ -91,7 +91,10 @@ pub fn embedded_matches_dir(embedded: &[Migration], dir: &Path) -> Result<(), St
     }
     for m in embedded {
         if !m.name.starts_with(&m.version.to_string()) {
-            return Err(format!("{} does not start with its version {}", m.name, m.version));
+            return Err(format!(
+                "{} does not start with its version {}",
+                m.name, m.version
+            ));
         }
     }
     Ok(())
@@ -137,7 +140,10 @@ mod tests {
         let path = dir.path().join("t.db");
         drop(open(&path, MIGRATIONS).expect("open"));
         let err = open(&path, &MIGRATIONS[..1]).expect_err("newer db");
-        assert!(matches!(err, OpenError::Schema(SchemaError::UnknownApplied { version: 2 })));
+        assert!(matches!(
+            err,
+            OpenError::Schema(SchemaError::UnknownApplied { version: 2 })
+        ));
     }
 
     #[test]
@@ -156,7 +162,11 @@ mod tests {
         let conn = Connection::open(&path).expect("open raw");
         assert_eq!(applied_count(&conn).expect("count"), 1);
         let c_exists: i64 = conn
-            .query_row("SELECT count(*) FROM sqlite_master WHERE name = 'c'", [], |r| r.get(0))
+            .query_row(
+                "SELECT count(*) FROM sqlite_master WHERE name = 'c'",
+                [],
+                |r| r.get(0),
+            )
             .expect("query");
         assert_eq!(c_exists, 0);
     }

@@ -24,7 +24,8 @@ pub fn app_info_now() -> AppInfo {
     AppInfo {
         version: env!("CARGO_PKG_VERSION"),
         platform: std::env::consts::OS,
-        villages_known: yijian_core::regions::Regions::gansu().count(yijian_core::division::Level::Village),
+        villages_known: yijian_core::regions::Regions::gansu()
+            .count(yijian_core::division::Level::Village),
     }
 }
 

@@ -19,9 +19,10 @@ pub enum DatabaseLocation {
 impl std::fmt::Debug for DatabaseLocation {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            DatabaseLocation::Sqlite { data_dir } => {
-                f.debug_struct("Sqlite").field("data_dir", data_dir).finish()
-            }
+            DatabaseLocation::Sqlite { data_dir } => f
+                .debug_struct("Sqlite")
+                .field("data_dir", data_dir)
+                .finish(),
             // The URL may carry a password: never print it.
             DatabaseLocation::Postgres { url } => f
                 .debug_struct("Postgres")
@@ -85,7 +86,9 @@ impl Config {
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    #[error("unsupported database URL {0}: use postgres://… for PostgreSQL, or leave it out for the embedded SQLite in --data-dir")]
+    #[error(
+        "unsupported database URL {0}: use postgres://… for PostgreSQL, or leave it out for the embedded SQLite in --data-dir"
+    )]
     UnsupportedDatabaseUrl(String),
 }
 
@@ -121,6 +124,11 @@ mod tests {
     #[test]
     fn default_is_sqlite_in_data_dir() {
         let c = Config::new("127.0.0.1:0".parse().expect("addr"), "x".into(), None).expect("ok");
-        assert_eq!(c.database, DatabaseLocation::Sqlite { data_dir: "x".into() });
+        assert_eq!(
+            c.database,
+            DatabaseLocation::Sqlite {
+                data_dir: "x".into()
+            }
+        );
     }
 }

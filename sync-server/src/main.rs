@@ -10,7 +10,11 @@ use yijian_server::config::{Config, DatabaseLocation};
 use yijian_server::{AppState, db, serve};
 
 #[derive(Debug, Parser)]
-#[command(name = "yijian-server", version, about = "Yijian (一键申报) sync server")]
+#[command(
+    name = "yijian-server",
+    version,
+    about = "Yijian (一键申报) sync server"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

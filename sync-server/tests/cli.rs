@@ -14,7 +14,10 @@ fn http_get(addr: &str, path: &str) -> (u16, String) {
         .nth(1)
         .and_then(|c| c.parse().ok())
         .expect("status code");
-    let body = raw.split_once("\r\n\r\n").map(|(_, b)| b.to_owned()).unwrap_or_default();
+    let body = raw
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_owned())
+        .unwrap_or_default();
     (status, body)
 }
 
@@ -43,7 +46,10 @@ fn serve_answers_healthz_and_stops_on_sigterm() {
     assert_eq!(status, 200, "{body}");
     let v: serde_json::Value = serde_json::from_str(&body).expect("json");
     assert_eq!(v["backend"], "sqlite");
-    assert!(data.join("yijian.db").exists(), "database created in --data-dir");
+    assert!(
+        data.join("yijian.db").exists(),
+        "database created in --data-dir"
+    );
 
     let (status, body) = http_get(&addr, "/no-such-page");
     assert_eq!(status, 404, "{body}");
@@ -60,7 +66,13 @@ fn serve_answers_healthz_and_stops_on_sigterm() {
 #[test]
 fn unsupported_database_url_is_refused_with_a_clear_message() {
     let out = Command::new(env!("CARGO_BIN_EXE_yijian-server"))
-        .args(["serve", "--listen", "127.0.0.1:0", "--database-url", "mysql://root:pw@h/db"])
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--database-url",
+            "mysql://root:pw@h/db",
+        ])
         .output()
         .expect("run");
     assert!(!out.status.success());

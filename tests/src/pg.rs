@@ -56,7 +56,9 @@ impl PgCluster {
         let as_postgres_user = is_root();
         let dir = tempfile::Builder::new().prefix("yijian-pg-").tempdir()?;
         if as_postgres_user {
-            run(Command::new("chown").args(["-R", "postgres:postgres"]).arg(dir.path()))?;
+            run(Command::new("chown")
+                .args(["-R", "postgres:postgres"])
+                .arg(dir.path()))?;
         }
         let data = dir.path().join("data");
         let cluster = PgCluster {
@@ -67,7 +69,17 @@ impl PgCluster {
         };
         run(cluster
             .pg_command("initdb")
-            .args(["-A", "trust", "-U", "yijian", "-E", "UTF8", "--locale=C", "--no-sync", "-D"])
+            .args([
+                "-A",
+                "trust",
+                "-U",
+                "yijian",
+                "-E",
+                "UTF8",
+                "--locale=C",
+                "--no-sync",
+                "-D",
+            ])
             .arg(&data))?;
         let opts = format!(
             "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off",

@@ -59,7 +59,10 @@ impl TestServer {
         let path = path.to_owned();
         let (status, body) =
             tokio::task::spawn_blocking(move || crate::http::get(addr, &path)).await??;
-        Ok((status, serde_json::from_str(&body).unwrap_or(serde_json::Value::Null)))
+        Ok((
+            status,
+            serde_json::from_str(&body).unwrap_or(serde_json::Value::Null),
+        ))
     }
 
     /// Graceful shutdown: in-flight requests finish.

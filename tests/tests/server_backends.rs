@@ -23,7 +23,8 @@ async fn sqlite_server_answers_healthz() -> anyhow::Result<()> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn postgres_server_answers_healthz_and_concurrent_starts_migrate_once() -> anyhow::Result<()> {
+async fn postgres_server_answers_healthz_and_concurrent_starts_migrate_once() -> anyhow::Result<()>
+{
     let cluster = PgCluster::start()?;
     let url = cluster.create_database("yijian_health").await?;
     let location = DatabaseLocation::Postgres { url: url.clone() };

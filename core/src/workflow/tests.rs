@@ -173,7 +173,11 @@ const ALL_KINDS: [StepKind; 19] = [
 #[test]
 fn every_step_has_exactly_one_rule() {
     for kind in ALL_KINDS {
-        assert_eq!(RULES.iter().filter(|r| r.step == kind).count(), 1, "{kind:?}");
+        assert_eq!(
+            RULES.iter().filter(|r| r.step == kind).count(),
+            1,
+            "{kind:?}"
+        );
         assert_eq!(valid_step(kind).kind(), kind);
     }
     assert_eq!(RULES.len(), ALL_KINDS.len());
@@ -186,7 +190,11 @@ fn every_legal_transition_succeeds_for_every_allowed_role() {
             for role in allowed_roles(rule) {
                 let s = state_for(rule, stage);
                 let r = apply(&s, &staff(role), &valid_step(rule.step), &ctx());
-                assert!(r.is_ok(), "{:?} from {stage:?} by {role:?}: {r:?}", rule.step);
+                assert!(
+                    r.is_ok(),
+                    "{:?} from {stage:?} by {role:?}: {r:?}",
+                    rule.step
+                );
             }
             if let WhoMay::RolesOrResident(_) = rule.who {
                 let s = state_for(rule, stage);
@@ -228,8 +236,7 @@ fn every_step_from_every_other_stage_is_illegal() {
         for stage in Stage::ALL.into_iter().filter(|s| !rule.from.contains(s)) {
             let s = state_for(rule, stage);
             let role = allowed_roles(rule)[0];
-            let err = apply(&s, &staff(role), &valid_step(rule.step), &ctx())
-                .expect_err("illegal");
+            let err = apply(&s, &staff(role), &valid_step(rule.step), &ctx()).expect_err("illegal");
             assert_eq!(
                 err,
                 WorkflowError::IllegalTransition {
@@ -262,7 +269,10 @@ fn illegal_transition_message_is_chinese() {
         &ctx(),
     )
     .expect_err("illegal");
-    assert_eq!(err.to_string(), "案件当前处于“已申报待受理”，不能进行“县级审批通过”");
+    assert_eq!(
+        err.to_string(),
+        "案件当前处于“已申报待受理”，不能进行“县级审批通过”"
+    );
 }
 
 /// Walk a case through `steps`, each by the given actor, asserting the stages reached.
@@ -277,36 +287,85 @@ fn walk(mut s: CaseState, steps: &[(Role, Step, Stage)], c: &StepContext) -> Cas
 fn identification_to_approval() -> Vec<(Role, Step, Stage)> {
     vec![
         (Role::Township, Step::Accept, Stage::Accepted),
-        (Role::VillageWorker, valid_step(StepKind::StartVerification), Stage::Verifying),
-        (Role::VillageWorker, valid_step(StepKind::RecordVerification), Stage::VerifiedQualifies),
-        (Role::Township, valid_step(StepKind::RecordCrossCheck), Stage::CrossChecked),
-        (Role::VillageWorker, valid_step(StepKind::RecordDemocraticReview), Stage::DemocraticReviewed),
-        (Role::VillageWorker, valid_step(StepKind::RecordPublicNotice), Stage::PubliclyNoticed),
-        (Role::Township, valid_step(StepKind::TownshipReview), Stage::TownshipReviewed),
-        (Role::County, valid_step(StepKind::CountyApprove), Stage::Approved),
+        (
+            Role::VillageWorker,
+            valid_step(StepKind::StartVerification),
+            Stage::Verifying,
+        ),
+        (
+            Role::VillageWorker,
+            valid_step(StepKind::RecordVerification),
+            Stage::VerifiedQualifies,
+        ),
+        (
+            Role::Township,
+            valid_step(StepKind::RecordCrossCheck),
+            Stage::CrossChecked,
+        ),
+        (
+            Role::VillageWorker,
+            valid_step(StepKind::RecordDemocraticReview),
+            Stage::DemocraticReviewed,
+        ),
+        (
+            Role::VillageWorker,
+            valid_step(StepKind::RecordPublicNotice),
+            Stage::PubliclyNoticed,
+        ),
+        (
+            Role::Township,
+            valid_step(StepKind::TownshipReview),
+            Stage::TownshipReviewed,
+        ),
+        (
+            Role::County,
+            valid_step(StepKind::CountyApprove),
+            Stage::Approved,
+        ),
     ]
 }
 
 #[test]
 fn qualifies_approved_plan_follow_ups_risk_eliminated_closed() {
     let mut c = ctx();
-    let s = walk(CaseState::declared(false), &identification_to_approval(), &c);
+    let s = walk(
+        CaseState::declared(false),
+        &identification_to_approval(),
+        &c,
+    );
     assert_eq!(s.approved_on, Some(d(2026, 10, 20)));
     assert_eq!(s.monitoring_since, Some(d(2026, 10, 20)));
     let s = walk(
         s,
         &[
-            (Role::VillageWorker, valid_step(StepKind::MakePlan), Stage::PlanMade),
-            (Role::VillageWorker, valid_step(StepKind::RecordFollowUp), Stage::Assisting),
-            (Role::VillageWorker, valid_step(StepKind::RecordFollowUp), Stage::Assisting),
+            (
+                Role::VillageWorker,
+                valid_step(StepKind::MakePlan),
+                Stage::PlanMade,
+            ),
+            (
+                Role::VillageWorker,
+                valid_step(StepKind::RecordFollowUp),
+                Stage::Assisting,
+            ),
+            (
+                Role::VillageWorker,
+                valid_step(StepKind::RecordFollowUp),
+                Stage::Assisting,
+            ),
         ],
         &c,
     );
     assert_eq!(s.follow_ups, 2);
     // Too early: 6 months from 20 October 2026 is 20 April 2027.
     c.today = d(2027, 4, 19);
-    let err = apply(&s, &staff(Role::VillageWorker), &valid_step(StepKind::ProposeRiskElimination), &c)
-        .expect_err("too early");
+    let err = apply(
+        &s,
+        &staff(Role::VillageWorker),
+        &valid_step(StepKind::ProposeRiskElimination),
+        &c,
+    )
+    .expect_err("too early");
     assert_eq!(
         err,
         WorkflowError::MonitoredTooShort {
@@ -319,9 +378,21 @@ fn qualifies_approved_plan_follow_ups_risk_eliminated_closed() {
     let s = walk(
         s,
         &[
-            (Role::VillageWorker, valid_step(StepKind::ProposeRiskElimination), Stage::RiskEliminationProposed),
-            (Role::Township, valid_step(StepKind::ReviewRiskElimination), Stage::RiskEliminationReviewed),
-            (Role::County, valid_step(StepKind::DecideRiskElimination), Stage::RiskEliminated),
+            (
+                Role::VillageWorker,
+                valid_step(StepKind::ProposeRiskElimination),
+                Stage::RiskEliminationProposed,
+            ),
+            (
+                Role::Township,
+                valid_step(StepKind::ReviewRiskElimination),
+                Stage::RiskEliminationReviewed,
+            ),
+            (
+                Role::County,
+                valid_step(StepKind::DecideRiskElimination),
+                Stage::RiskEliminated,
+            ),
             (Role::Township, Step::Close, Stage::Closed),
         ],
         &c,
@@ -345,8 +416,16 @@ fn does_not_qualify_then_told_then_closed() {
         CaseState::declared(false),
         &[
             (Role::Township, Step::Accept, Stage::Accepted),
-            (Role::VillageWorker, valid_step(StepKind::StartVerification), Stage::Verifying),
-            (Role::VillageWorker, not_qualified, Stage::VerifiedNotQualified),
+            (
+                Role::VillageWorker,
+                valid_step(StepKind::StartVerification),
+                Stage::Verifying,
+            ),
+            (
+                Role::VillageWorker,
+                not_qualified,
+                Stage::VerifiedNotQualified,
+            ),
         ],
         &ctx(),
     );
@@ -359,7 +438,11 @@ fn does_not_qualify_then_told_then_closed() {
     let s = walk(
         s,
         &[
-            (Role::VillageWorker, valid_step(StepKind::NotifyNotQualified), Stage::NotQualifiedNotified),
+            (
+                Role::VillageWorker,
+                valid_step(StepKind::NotifyNotQualified),
+                Stage::NotQualifiedNotified,
+            ),
             (Role::Township, Step::Close, Stage::Closed),
         ],
         &ctx(),
@@ -375,10 +458,17 @@ fn not_qualifying_needs_a_reason() {
             finalised: true,
             authorisation_photo: photo(),
         },
-        outcome: VerificationOutcome::DoesNotQualify { reason: "  ".into() },
+        outcome: VerificationOutcome::DoesNotQualify {
+            reason: "  ".into(),
+        },
     };
-    let err = apply(&at(Stage::Verifying), &staff(Role::VillageWorker), &step, &ctx())
-        .expect_err("reason required");
+    let err = apply(
+        &at(Stage::Verifying),
+        &staff(Role::VillageWorker),
+        &step,
+        &ctx(),
+    )
+    .expect_err("reason required");
     assert_eq!(err.code(), "reason_required");
 }
 
@@ -401,8 +491,13 @@ fn verification_needs_final_visit_and_authorisation(
             risk_types: vec![],
         },
     };
-    let err = apply(&at(Stage::Verifying), &staff(Role::VillageWorker), &step, &ctx())
-        .expect_err("missing evidence");
+    let err = apply(
+        &at(Stage::Verifying),
+        &staff(Role::VillageWorker),
+        &step,
+        &ctx(),
+    )
+    .expect_err("missing evidence");
     assert!(matches!(err, WorkflowError::MissingEvidence { what: w, .. } if w == what));
 }
 
@@ -410,23 +505,43 @@ fn verification_needs_final_visit_and_authorisation(
 fn rejected_then_appeal_decided_one_level_up() {
     let mut steps = identification_to_approval();
     steps.pop();
-    steps.push((Role::County, valid_step(StepKind::CountyReject), Stage::Rejected));
+    steps.push((
+        Role::County,
+        valid_step(StepKind::CountyReject),
+        Stage::Rejected,
+    ));
     let s = walk(CaseState::declared(false), &steps, &ctx());
     assert_eq!(s.rejected_by, Some(Level::County));
     // The resident appeals through the public status page.
-    let s = apply(&s, &Actor::Resident, &valid_step(StepKind::FileAppeal), &ctx()).expect("appeal");
+    let s = apply(
+        &s,
+        &Actor::Resident,
+        &valid_step(StepKind::FileAppeal),
+        &ctx(),
+    )
+    .expect("appeal");
     assert_eq!(s.stage, Stage::Appealed);
     // The county that rejected cannot decide its own appeal; the province is not "one up".
     for role in [Role::County, Role::Province, Role::Township] {
-        let err = apply(&s, &staff(role), &valid_step(StepKind::DecideAppeal), &ctx())
-            .expect_err("wrong level");
+        let err = apply(
+            &s,
+            &staff(role),
+            &valid_step(StepKind::DecideAppeal),
+            &ctx(),
+        )
+        .expect_err("wrong level");
         assert!(
             matches!(&err, WorkflowError::RoleNotAllowed { allowed, .. } if allowed == &vec![Role::City]),
             "{err:?}"
         );
     }
-    let upheld = apply(&s, &staff(Role::City), &valid_step(StepKind::DecideAppeal), &ctx())
-        .expect("city decides");
+    let upheld = apply(
+        &s,
+        &staff(Role::City),
+        &valid_step(StepKind::DecideAppeal),
+        &ctx(),
+    )
+    .expect("city decides");
     assert_eq!(upheld.stage, Stage::Approved);
     let dismissed = apply(
         &s,
@@ -446,8 +561,13 @@ fn rejected_then_appeal_decided_one_level_up() {
 #[test]
 fn appeal_only_after_rejection() {
     for stage in Stage::ALL.into_iter().filter(|s| *s != Stage::Rejected) {
-        let err = apply(&at(stage), &Actor::Resident, &valid_step(StepKind::FileAppeal), &ctx())
-            .expect_err("appeal only after rejection");
+        let err = apply(
+            &at(stage),
+            &Actor::Resident,
+            &valid_step(StepKind::FileAppeal),
+            &ctx(),
+        )
+        .expect_err("appeal only after rejection");
         assert_eq!(err.code(), "illegal_transition");
     }
 }
@@ -458,11 +578,28 @@ fn township_can_return_for_a_new_verification() {
         agree: false,
         opinion: "收入核算漏项，请重新入户".into(),
     };
-    let s = apply(&at(Stage::PubliclyNoticed), &staff(Role::Township), &step, &ctx()).expect("ok");
+    let s = apply(
+        &at(Stage::PubliclyNoticed),
+        &staff(Role::Township),
+        &step,
+        &ctx(),
+    )
+    .expect("ok");
     assert_eq!(s.stage, Stage::Verifying);
     assert_eq!(s.verification, None);
-    let no_reason = Step::TownshipReview { agree: false, opinion: String::new() };
-    assert!(apply(&at(Stage::PubliclyNoticed), &staff(Role::Township), &no_reason, &ctx()).is_err());
+    let no_reason = Step::TownshipReview {
+        agree: false,
+        opinion: String::new(),
+    };
+    assert!(
+        apply(
+            &at(Stage::PubliclyNoticed),
+            &staff(Role::Township),
+            &no_reason,
+            &ctx()
+        )
+        .is_err()
+    );
 }
 
 #[rstest]
@@ -481,7 +618,12 @@ fn public_notice_lasts_at_least_the_minimum(
         objections: 0,
         objections_resolved: false,
     };
-    let r = apply(&at(Stage::DemocraticReviewed), &staff(Role::VillageWorker), &step, &ctx());
+    let r = apply(
+        &at(Stage::DemocraticReviewed),
+        &staff(Role::VillageWorker),
+        &step,
+        &ctx(),
+    );
     assert_eq!(r.err(), err);
 }
 
@@ -494,7 +636,12 @@ fn open_objections_block_the_notice() {
         objections: 2,
         objections_resolved: false,
     };
-    let r = apply(&at(Stage::DemocraticReviewed), &staff(Role::VillageWorker), &step, &ctx());
+    let r = apply(
+        &at(Stage::DemocraticReviewed),
+        &staff(Role::VillageWorker),
+        &step,
+        &ctx(),
+    );
     assert_eq!(r.err(), Some(WorkflowError::ObjectionsOpen));
 }
 
@@ -504,7 +651,12 @@ fn plan_needs_a_measure() {
         plan_id: PlanId::from_parts(1, 1),
         measures: 0,
     };
-    let r = apply(&at(Stage::Approved), &staff(Role::VillageWorker), &step, &ctx());
+    let r = apply(
+        &at(Stage::Approved),
+        &staff(Role::VillageWorker),
+        &step,
+        &ctx(),
+    );
     assert_eq!(r.err(), Some(WorkflowError::NoMeasures));
 }
 
@@ -526,7 +678,12 @@ fn risk_elimination_rules(
         income_above_line,
         guarantees_kept: true,
     };
-    let r = apply(&at(Stage::Assisting), &staff(Role::VillageWorker), &step, &c);
+    let r = apply(
+        &at(Stage::Assisting),
+        &staff(Role::VillageWorker),
+        &step,
+        &c,
+    );
     assert_eq!(r.err(), Some(expected));
 }
 
@@ -547,13 +704,23 @@ fn household_without_working_age_member_is_never_closed_out() {
 #[test]
 fn green_channel_helps_first_and_closes_only_after_identification() {
     let mut s = CaseState::declared(true);
-    s = apply(&s, &staff(Role::Township), &valid_step(StepKind::RecordEmergencyAssistance), &ctx())
-        .expect("help at once, before acceptance");
+    s = apply(
+        &s,
+        &staff(Role::Township),
+        &valid_step(StepKind::RecordEmergencyAssistance),
+        &ctx(),
+    )
+    .expect("help at once, before acceptance");
     assert_eq!(s.stage, Stage::Declared);
     assert_eq!(s.emergency_assistance_on, Some(d(2026, 10, 18)));
     assert_eq!(s.monitoring_since, Some(d(2026, 10, 18)));
     // Closing now is refused with the specific reason, at every stage before the decision.
-    for stage in [Stage::Declared, Stage::Verifying, Stage::TownshipReviewed, Stage::VerifiedNotQualified] {
+    for stage in [
+        Stage::Declared,
+        Stage::Verifying,
+        Stage::TownshipReviewed,
+        Stage::VerifiedNotQualified,
+    ] {
         let mut early = s.clone();
         early.stage = stage;
         let err = apply(&early, &staff(Role::County), &Step::Close, &ctx()).expect_err("pending");
@@ -566,31 +733,49 @@ fn green_channel_helps_first_and_closes_only_after_identification() {
     // Monitoring counts from the emergency help, not from the later approval.
     assert_eq!(s.monitoring_since, Some(d(2026, 10, 18)));
     // No more "emergency" help once decided: it goes through the plan.
-    let err = apply(&s, &staff(Role::Township), &valid_step(StepKind::RecordEmergencyAssistance), &ctx())
-        .expect_err("after decision");
+    let err = apply(
+        &s,
+        &staff(Role::Township),
+        &valid_step(StepKind::RecordEmergencyAssistance),
+        &ctx(),
+    )
+    .expect_err("after decision");
     assert_eq!(err.code(), "illegal_transition");
 }
 
 #[test]
 fn only_green_channel_cases_get_help_before_approval() {
     let s = CaseState::declared(false);
-    let err = apply(&s, &staff(Role::Township), &valid_step(StepKind::RecordEmergencyAssistance), &ctx())
-        .expect_err("not green");
+    let err = apply(
+        &s,
+        &staff(Role::Township),
+        &valid_step(StepKind::RecordEmergencyAssistance),
+        &ctx(),
+    )
+    .expect_err("not green");
     assert_eq!(err, WorkflowError::NotGreenChannel);
-    assert!(!available_steps(&s, &staff(Role::Township), &code(VILLAGE))
-        .contains(&StepKind::RecordEmergencyAssistance));
+    assert!(
+        !available_steps(&s, &staff(Role::Township), &code(VILLAGE))
+            .contains(&StepKind::RecordEmergencyAssistance)
+    );
 }
 
 #[test]
 fn available_steps_follow_the_table() {
     let v = code(VILLAGE);
-    assert_eq!(available_steps(&at(Stage::Declared), &staff(Role::Township), &v), vec![StepKind::Accept]);
+    assert_eq!(
+        available_steps(&at(Stage::Declared), &staff(Role::Township), &v),
+        vec![StepKind::Accept]
+    );
     assert!(available_steps(&at(Stage::Declared), &staff(Role::VillageWorker), &v).is_empty());
     assert_eq!(
         available_steps(&at(Stage::TownshipReviewed), &staff(Role::County), &v),
         vec![StepKind::CountyApprove, StepKind::CountyReject]
     );
-    assert_eq!(available_steps(&at(Stage::Appealed), &staff(Role::City), &v), vec![StepKind::DecideAppeal]);
+    assert_eq!(
+        available_steps(&at(Stage::Appealed), &staff(Role::City), &v),
+        vec![StepKind::DecideAppeal]
+    );
     let other_county = Actor::Staff(Staff::new(Role::County, code("621121")).expect("ok"));
     assert!(available_steps(&at(Stage::TownshipReviewed), &other_county, &v).is_empty());
 }
@@ -601,8 +786,18 @@ fn future_dates_are_refused() {
         on: d(2026, 10, 21),
         method: NoticeMethod::Sms,
     };
-    let r = apply(&at(Stage::VerifiedNotQualified), &staff(Role::VillageWorker), &step, &ctx());
-    assert_eq!(r.err(), Some(WorkflowError::FutureDate { date: d(2026, 10, 21) }));
+    let r = apply(
+        &at(Stage::VerifiedNotQualified),
+        &staff(Role::VillageWorker),
+        &step,
+        &ctx(),
+    );
+    assert_eq!(
+        r.err(),
+        Some(WorkflowError::FutureDate {
+            date: d(2026, 10, 21)
+        })
+    );
 }
 
 #[test]

@@ -55,6 +55,8 @@ pub async fn open(location: &DatabaseLocation) -> Result<Arc<dyn Storage>, Stora
         DatabaseLocation::Sqlite { data_dir } => {
             Arc::new(sqlite::SqliteStorage::open_in(data_dir).await?)
         }
-        DatabaseLocation::Postgres { url } => Arc::new(postgres::PostgresStorage::connect(url).await?),
+        DatabaseLocation::Postgres { url } => {
+            Arc::new(postgres::PostgresStorage::connect(url).await?)
+        }
     })
 }

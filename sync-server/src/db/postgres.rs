@@ -17,7 +17,7 @@ pub const MIGRATIONS: &[Migration] = &[Migration {
 }];
 
 /// Arbitrary constant naming the migration lock ("yijian" in ASCII).
-const MIGRATION_LOCK: i64 = 0x0079_696a_6961_6e;
+const MIGRATION_LOCK: i64 = 0x0000_7969_6a69_616e;
 
 #[derive(Debug)]
 pub struct PostgresStorage {
@@ -53,7 +53,10 @@ pub async fn migrate(client: &mut Client, all: &[Migration]) -> Result<usize, St
     )
     .await?;
     let applied: Vec<AppliedMigration> = tx
-        .query("SELECT version, checksum FROM schema_migrations ORDER BY version", &[])
+        .query(
+            "SELECT version, checksum FROM schema_migrations ORDER BY version",
+            &[],
+        )
         .await?
         .iter()
         .map(|r| AppliedMigration {
@@ -99,7 +102,8 @@ mod tests {
 
     #[test]
     fn every_migration_file_is_embedded_in_order() {
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../migrations/server-postgres");
+        let dir =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../migrations/server-postgres");
         yijian_sqlite::embedded_matches_dir(MIGRATIONS, &dir).expect("embedded = files");
     }
 }

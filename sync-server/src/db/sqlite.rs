@@ -101,10 +101,16 @@ mod tests {
         let data = dir.path().join("nested/data");
         let s = SqliteStorage::open_in(&data).await.expect("open");
         assert!(s.path().exists());
-        assert_eq!(s.health().await.expect("health").migrations, MIGRATIONS.len() as i64);
+        assert_eq!(
+            s.health().await.expect("health").migrations,
+            MIGRATIONS.len() as i64
+        );
         drop(s);
         let again = SqliteStorage::open_in(&data).await.expect("reopen");
-        assert_eq!(again.health().await.expect("health").migrations, MIGRATIONS.len() as i64);
+        assert_eq!(
+            again.health().await.expect("health").migrations,
+            MIGRATIONS.len() as i64
+        );
         let mode: String = again
             .with_conn(|c| Ok(c.query_row("PRAGMA journal_mode", [], |r| r.get(0))?))
             .await
@@ -126,7 +132,9 @@ mod tests {
         .await
         .expect("insert");
         drop(s);
-        let err = SqliteStorage::open_in(dir.path()).await.expect_err("newer db");
+        let err = SqliteStorage::open_in(dir.path())
+            .await
+            .expect_err("newer db");
         assert!(err.to_string().contains("newer version"), "{err}");
     }
 }
