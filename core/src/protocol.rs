@@ -14,9 +14,11 @@ use chrono::{DateTime, Utc};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::Value;
+use serde_json::value::RawValue;
 
 use crate::case::{Case, Declaration};
 use crate::checklist::ChecklistTemplate;
+use crate::division::DivisionCode;
 use crate::hlc::Hlc;
 use crate::household::Household;
 use crate::ids::{CaseId, CommandId, DeviceId, HouseholdId};
@@ -132,6 +134,15 @@ pub enum CommandBody {
         field: String,
         chosen: Value,
     },
+    /// A free-form document outside the domain's record kinds (stored as kind `doc:<kind>`).
+    /// Refused unless the server is configured to accept raw documents; used to measure the sync
+    /// machinery with the reference workload, whose documents are not this domain's types.
+    PutDocument {
+        kind: String,
+        id: String,
+        village: DivisionCode,
+        data: Value,
+    },
 }
 
 impl KnownTags for CommandBody {
@@ -145,6 +156,7 @@ impl KnownTags for CommandBody {
         "save_plan",
         "save_follow_up",
         "resolve_conflict",
+        "put_document",
     ];
 }
 
@@ -242,14 +254,77 @@ impl KnownTags for Record {
     ];
 }
 
-/// One entry of the change feed.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// One entry of the change feed: the current body of a record that changed.
+///
+/// The body travels as raw JSON and is stored as such on the device: the sync layer never
+/// needs to understand it, which keeps the first sync fast and lets an older app keep records
+/// of kinds it does not know. [`Change::decode`] gives the typed record where one is wanted.
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Change {
-    /// The record's id as text (the record kinds have different id types).
+    /// Record kind: a [`Record`] tag (`"household"`, `"case"`, …) or a newer one.
+    pub kind: String,
     pub id: String,
+    /// The village the record belongs to (decides who may see it).
+    pub village: String,
     pub hlc: Hlc,
-    /// `None`: the record was deleted (or left the reader's scope).
-    pub record: Option<Wire<Record>>,
+    /// Per-record version, +1 on every write.
+    pub version: i64,
+    /// `None`: the record was deleted.
+    pub data: Option<Box<RawValue>>,
+}
+
+impl PartialEq for Change {
+    fn eq(&self, other: &Self) -> bool {
+        self.kind == other.kind
+            && self.id == other.id
+            && self.village == other.village
+            && self.hlc == other.hlc
+            && self.version == other.version
+            && self.data.as_ref().map(|d| d.get()) == other.data.as_ref().map(|d| d.get())
+    }
+}
+
+impl Change {
+    /// The typed record, `Wire::Unknown` for a kind this program does not know, `None` for a
+    /// deletion. A known kind with a malformed body is an error.
+    pub fn decode(&self) -> Result<Option<Wire<Record>>, serde_json::Error> {
+        let Some(data) = &self.data else {
+            return Ok(None);
+        };
+        if !Record::TAGS.contains(&self.kind.as_str()) {
+            return Ok(Some(Wire::Unknown {
+                kind: self.kind.clone(),
+                data: serde_json::from_str(data.get())?,
+            }));
+        }
+        let tagged = format!(
+            "{{\"type\":{},\"data\":{}}}",
+            serde_json::to_string(&self.kind)?,
+            data.get()
+        );
+        serde_json::from_str::<Record>(&tagged).map(|r| Some(Wire::Known(r)))
+    }
+
+    /// A change carrying `record`.
+    pub fn of(
+        record: &Record,
+        id: String,
+        village: String,
+        hlc: Hlc,
+        version: i64,
+    ) -> Result<Change, serde_json::Error> {
+        let value = serde_json::to_value(record)?;
+        let kind = value["type"].as_str().unwrap_or_default().to_owned();
+        let data = serde_json::value::to_raw_value(&value["data"])?;
+        Ok(Change {
+            kind,
+            id,
+            village,
+            hlc,
+            version,
+            data: Some(data),
+        })
+    }
 }
 
 /// `GET /v1/sync/pull?cursor=…&limit=…`.
@@ -267,8 +342,7 @@ pub struct PullResponse {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SnapshotPage {
     pub server_time: DateTime<Utc>,
-    pub snapshot_id: String,
-    pub records: Vec<Wire<Record>>,
+    pub records: Vec<Change>,
     pub next_page: Option<String>,
     pub total_records: u64,
     pub resume_cursor: Cursor,

@@ -1,10 +1,13 @@
 //! `yijian-server`: the sync server of Yijian.
 //!
 //! One binary serves a county on its embedded SQLite, or a province as several stateless
-//! processes on PostgreSQL. This crate is organised as the design card says: [`db`] holds the
-//! storage trait and one backend per database, [`routes`] one module per API area, [`error`]
-//! the single [`error::ApiError`] every handler returns, and [`config`] the layered settings.
+//! processes on PostgreSQL. [`db`] holds the storage trait and one backend per database,
+//! [`apply`] what a pushed command does, [`routes`] one module per API area, [`error`] the
+//! single [`error::ApiError`] every handler returns, and [`config`] the layered settings.
 
+pub mod accounts;
+pub mod apply;
+pub mod auth;
 pub mod config;
 pub mod db;
 pub mod error;
@@ -14,29 +17,75 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::Router;
+use axum::extract::DefaultBodyLimit;
 use tokio::net::TcpListener;
+use tower_http::compression::CompressionLayer;
+use tower_http::decompression::RequestDecompressionLayer;
 
 use crate::db::Storage;
+
+/// Limits and switches the handlers read.
+#[derive(Debug, Clone)]
+pub struct ServerSettings {
+    /// Accept `PutDocument` commands (the sync benchmark's free-form documents).
+    pub accept_raw_documents: bool,
+    /// Most commands in one push.
+    pub max_push_commands: usize,
+    /// Most records in one pull or snapshot page.
+    pub max_pull_limit: u32,
+    /// Largest request body, in bytes (after decompression).
+    pub max_body_bytes: usize,
+}
+
+impl Default for ServerSettings {
+    fn default() -> Self {
+        ServerSettings {
+            accept_raw_documents: false,
+            max_push_commands: 2000,
+            max_pull_limit: 5000,
+            max_body_bytes: 32 * 1024 * 1024,
+        }
+    }
+}
 
 /// Everything a request handler may need. Cheap to clone; holds no per-process state that a
 /// second server process would need to see.
 #[derive(Clone)]
 pub struct AppState {
     pub storage: Arc<dyn Storage>,
+    pub settings: Arc<ServerSettings>,
+}
+
+impl AppState {
+    pub fn new(storage: Arc<dyn Storage>, settings: ServerSettings) -> AppState {
+        AppState {
+            storage,
+            settings: Arc::new(settings),
+        }
+    }
 }
 
 impl std::fmt::Debug for AppState {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("AppState")
             .field("backend", &self.storage.backend())
+            .field("settings", &self.settings)
             .finish()
     }
 }
 
 /// The whole HTTP application, for `serve` and for tests (`app(state).oneshot(request)`).
 pub fn app(state: AppState) -> Router {
+    let max_body = state.settings.max_body_bytes;
     Router::new()
         .merge(routes::health::router())
+        .merge(routes::auth::router())
+        .merge(routes::sync::router())
+        .layer(DefaultBodyLimit::max(max_body))
+        // Devices may compress what they push; every JSON answer is compressed when the client
+        // accepts it (zstd first: the first sync of a township is ~28 MB of JSON, ~2 MB zstd).
+        .layer(RequestDecompressionLayer::new())
+        .layer(CompressionLayer::new())
         .with_state(state)
 }
 

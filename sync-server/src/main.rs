@@ -58,7 +58,12 @@ async fn main() -> anyhow::Result<()> {
             let listener = TcpListener::bind(config.listen).await?;
             // The one line on stdout: scripts and tests read the bound address from it.
             println!("listening on http://{}", listener.local_addr()?);
-            serve(listener, AppState { storage }, shutdown_signal()).await?;
+            serve(
+                listener,
+                AppState::new(storage, yijian_server::ServerSettings::default()),
+                shutdown_signal(),
+            )
+            .await?;
             tracing::info!("stopped");
         }
     }

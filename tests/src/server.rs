@@ -4,16 +4,23 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use anyhow::{Result, bail};
+use std::sync::Arc;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
+
+use yijian_core::division::DivisionCode;
+use yijian_core::role::Role;
+use yijian_server::accounts::{NewUser, User};
 use yijian_server::config::DatabaseLocation;
-use yijian_server::{AppState, db, serve};
+use yijian_server::db::Storage;
+use yijian_server::{AppState, ServerSettings, db, serve};
 
 /// A server running on `127.0.0.1:<free port>`; shut down gracefully on [`TestServer::stop`].
 #[derive(Debug)]
 pub struct TestServer {
     pub addr: SocketAddr,
+    pub storage: Arc<dyn Storage>,
     stop: Option<oneshot::Sender<()>>,
     task: JoinHandle<std::io::Result<()>>,
 }
@@ -21,20 +28,55 @@ pub struct TestServer {
 impl TestServer {
     /// Open the storage (migrating it), bind port 0 and wait until `/healthz` answers.
     pub async fn start(database: DatabaseLocation) -> Result<TestServer> {
+        TestServer::start_with(database, ServerSettings::default()).await
+    }
+
+    /// Like [`TestServer::start`], with non-default settings.
+    pub async fn start_with(
+        database: DatabaseLocation,
+        settings: ServerSettings,
+    ) -> Result<TestServer> {
         let storage = db::open(&database).await?;
         let listener = TcpListener::bind("127.0.0.1:0").await?;
         let addr = listener.local_addr()?;
         let (tx, rx) = oneshot::channel::<()>();
-        let task = tokio::spawn(serve(listener, AppState { storage }, async {
+        let state = AppState::new(Arc::clone(&storage), settings);
+        let task = tokio::spawn(serve(listener, state, async {
             let _ = rx.await;
         }));
         let server = TestServer {
             addr,
+            storage,
             stop: Some(tx),
             task,
         };
         server.wait_healthy(Duration::from_secs(30)).await?;
         Ok(server)
+    }
+
+    /// `http://127.0.0.1:<port>`.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Create a user directly in the server's storage.
+    pub async fn create_user(
+        &self,
+        login: &str,
+        role: Role,
+        scope: &str,
+        password: &str,
+    ) -> Result<User> {
+        let (user, hash) = NewUser {
+            login: login.to_owned(),
+            name: format!("测试{}", role.name_zh()),
+            role,
+            scope: DivisionCode::parse(scope)?,
+            password: password.to_owned(),
+        }
+        .prepare()?;
+        self.storage.create_user(&user, &hash).await?;
+        Ok(user)
     }
 
     /// Poll `/healthz` until it answers 200.

@@ -120,6 +120,12 @@ fn every_command_body() -> Vec<CommandBody> {
             field: "address".into(),
             chosen: json!("3社14号"),
         },
+        CommandBody::PutDocument {
+            kind: "note".into(),
+            id: "n1".into(),
+            village: village(),
+            data: json!({"text": "备忘"}),
+        },
     ]
 }
 
@@ -224,15 +230,17 @@ fn every_command_round_trips() {
 
 #[test]
 fn every_record_round_trips_in_a_pull_page() {
-    let changes: Vec<Change> = every_record()
-        .into_iter()
+    let records = every_record();
+    let changes: Vec<Change> = records
+        .iter()
         .enumerate()
-        .map(|(i, r)| Change {
-            id: format!("r{i}"),
-            hlc: hlc(),
-            record: Some(Wire::Known(r)),
+        .map(|(i, r)| {
+            Change::of(r, format!("r{i}"), village().to_string(), hlc(), 1).expect("change")
         })
         .collect();
+    for (c, r) in changes.iter().zip(&records) {
+        assert_eq!(c.decode().expect("decode"), Some(Wire::Known(r.clone())));
+    }
     let page = PullResponse {
         server_time: at(),
         changes,
@@ -251,21 +259,31 @@ fn an_older_app_survives_a_newer_servers_record_and_keeps_it() {
     let json = json!({
         "server_time": "2026-11-28T03:00:00Z",
         "changes": [
-            {"id": "a", "hlc": hlc().to_string(), "record": {"type": "household_transfer", "data": {"from": "x", "to": "y"}}},
-            {"id": "b", "hlc": hlc().to_string(), "record": null}
+            {"kind": "household_transfer", "id": "a", "village": "621102105201", "hlc": hlc().to_string(), "version": 1, "data": {"from": "x", "to": "y"}},
+            {"kind": "case", "id": "b", "village": "621102105201", "hlc": hlc().to_string(), "version": 2, "data": null}
         ],
         "next_cursor": "c1",
         "has_more": true
     });
     let page: PullResponse = serde_json::from_value(json.clone()).expect("tolerant");
-    let Some(Wire::Unknown { kind, data }) = &page.changes[0].record else {
+    let Some(Wire::Unknown { kind, data }) = page.changes[0].decode().expect("decode") else {
         panic!("expected unknown record");
     };
     assert_eq!(kind, "household_transfer");
     assert_eq!(data["to"], "y");
-    assert_eq!(page.changes[1].record, None);
+    assert_eq!(page.changes[1].decode().expect("decode"), None);
     // Kept verbatim: serialising it again gives back what the server sent.
     assert_eq!(serde_json::to_value(&page).expect("ser"), json);
+}
+
+#[test]
+fn a_known_kind_with_a_bad_body_does_not_decode() {
+    let c: Change = serde_json::from_value(json!({
+        "kind": "case", "id": "b", "village": "621102105201", "hlc": hlc().to_string(), "version": 1,
+        "data": {"nonsense": true}
+    }))
+    .expect("envelope parses");
+    assert!(c.decode().is_err());
 }
 
 #[test]
@@ -300,12 +318,18 @@ proptest! {
         counter in any::<u32>(),
     ) {
         let change = Change {
+            kind: kind.clone(),
             id: "x".into(),
+            village: "621102105201".into(),
             hlc: Hlc { wall_ms, counter, node: 1 },
-            record: Some(Wire::Unknown { kind, data: json!({"n": n}) }),
+            version: 1,
+            data: Some(serde_json::value::to_raw_value(&json!({"n": n})).expect("raw")),
         };
         let text = serde_json::to_string(&change).expect("ser");
-        prop_assert_eq!(serde_json::from_str::<Change>(&text).expect("de"), change);
+        let back = serde_json::from_str::<Change>(&text).expect("de");
+        prop_assert_eq!(&back, &change);
+        let decoded = back.decode().expect("decode");
+        prop_assert_eq!(decoded, Some(Wire::Unknown { kind, data: json!({"n": n}) }));
     }
 
     #[test]

@@ -4,15 +4,27 @@
 //! `postgres://` → PostgreSQL) and put in [`crate::AppState`] as `Arc<dyn Storage>`. Each
 //! backend applies its own migrations (from `migrations/server-sqlite` or
 //! `migrations/server-postgres`) when it opens, so a started server always has its schema.
+//!
+//! What a pushed command *does* is written once, in [`crate::apply`], against the synchronous
+//! [`tx::RecordTx`] that both backends implement inside one database transaction (rusqlite, and
+//! the synchronous `postgres` client, each on tokio's blocking pool).
 
 pub mod postgres;
 pub mod sqlite;
+pub mod tx;
 
 use std::sync::Arc;
 
+use chrono::{DateTime, Utc};
 use serde::Serialize;
+use yijian_core::division::DivisionCode;
+use yijian_core::hlc::Hlc;
+use yijian_core::ids::{DeviceId, UserId};
+use yijian_core::protocol::{Change, Command, CommandResult, Cursor};
 use yijian_core::schema::SchemaError;
 
+use crate::accounts::{DeviceSession, User};
+use crate::apply::ApplySettings;
 use crate::config::DatabaseLocation;
 
 /// What `/healthz` reports about the database.
@@ -28,15 +40,62 @@ pub enum StorageError {
     #[error("sqlite: {0}")]
     Sqlite(#[from] rusqlite::Error),
     #[error("postgres: {0}")]
-    Postgres(#[from] tokio_postgres::Error),
+    Postgres(#[from] ::postgres::Error),
     #[error("schema: {0}")]
     Schema(#[from] SchemaError),
     #[error("{0}")]
     Open(#[from] yijian_sqlite::OpenError),
     #[error("io: {0}")]
     Io(#[from] std::io::Error),
+    #[error("json: {0}")]
+    Json(#[from] serde_json::Error),
+    #[error("{0} already exists")]
+    Duplicate(String),
+    #[error("bad cursor {0:?}")]
+    BadCursor(String),
+    #[error("stored data is corrupt: {0}")]
+    Corrupt(String),
     #[error("background task failed: {0}")]
     Task(String),
+}
+
+/// One page of the change feed of a scope.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FeedPage {
+    pub changes: Vec<Change>,
+    /// Where the next page starts (equal to the request's cursor when nothing new).
+    pub next_cursor: Cursor,
+    pub has_more: bool,
+}
+
+/// A record written by the server itself (demo seed, benchmark load, server-side edits).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ImportRecord {
+    pub kind: String,
+    pub id: String,
+    pub village: String,
+    /// JSON text; `None` deletes.
+    pub body: Option<String>,
+    pub hlc: Hlc,
+}
+
+/// A user's stored credentials.
+#[derive(Debug, Clone)]
+pub struct Credentials {
+    pub user: User,
+    pub password_hash: String,
+    pub disabled: bool,
+}
+
+/// A device as the console lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DeviceInfo {
+    pub id: DeviceId,
+    pub user_id: UserId,
+    pub name: String,
+    pub created_at: DateTime<Utc>,
+    pub last_seen_at: Option<DateTime<Utc>>,
+    pub revoked: bool,
 }
 
 /// The server's storage. Methods are named for what the domain does, not for SQL.
@@ -47,6 +106,58 @@ pub trait Storage: Send + Sync + 'static {
 
     /// A cheap round trip to the database.
     async fn health(&self) -> Result<StorageHealth, StorageError>;
+
+    /// Add a user; [`StorageError::Duplicate`] if the login is taken.
+    async fn create_user(&self, user: &User, password_hash: &str) -> Result<(), StorageError>;
+
+    /// The user signing in with `login`, with the password hash.
+    async fn credentials(&self, login: &str) -> Result<Option<Credentials>, StorageError>;
+
+    async fn list_users(&self) -> Result<Vec<User>, StorageError>;
+
+    /// Record a login from a device.
+    async fn create_device(
+        &self,
+        device_id: DeviceId,
+        user_id: UserId,
+        name: &str,
+        token_hash: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), StorageError>;
+
+    /// The live session a token belongs to: `None` if unknown, revoked, or the user disabled.
+    async fn session(&self, token_hash: &str) -> Result<Option<DeviceSession>, StorageError>;
+
+    /// Revoke a device's token; `false` if there was no such live device.
+    async fn revoke_device(&self, device_id: DeviceId) -> Result<bool, StorageError>;
+
+    async fn list_devices(&self, user_id: UserId) -> Result<Vec<DeviceInfo>, StorageError>;
+
+    /// Handle a batch of commands from one device, in one transaction: a result per command,
+    /// in order. Retried commands are answered from the record of applied commands.
+    async fn push(
+        &self,
+        session: &DeviceSession,
+        commands: Vec<Command>,
+        settings: &ApplySettings,
+    ) -> Result<Vec<CommandResult>, StorageError>;
+
+    /// The change feed of `scope` after `cursor` (from the start when `None`).
+    async fn pull(
+        &self,
+        scope: &DivisionCode,
+        cursor: Option<&Cursor>,
+        limit: u32,
+    ) -> Result<FeedPage, StorageError>;
+
+    /// How many live records `scope` holds (for first-sync progress).
+    async fn count_records(&self, scope: &DivisionCode) -> Result<u64, StorageError>;
+
+    /// Write records as the server (one transaction).
+    async fn import_records(&self, records: Vec<ImportRecord>) -> Result<(), StorageError>;
+
+    /// The current body of one record.
+    async fn record(&self, kind: &str, id: &str) -> Result<Option<tx::StoredRecord>, StorageError>;
 }
 
 /// Open (and migrate) the storage the configuration names.

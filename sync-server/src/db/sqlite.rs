@@ -1,31 +1,53 @@
 //! SQLite backend: the embedded default, one file `yijian.db` in the data directory.
 //!
-//! rusqlite is synchronous, so every call runs on tokio's blocking pool. WAL mode lets readers
-//! proceed while a writer commits; `synchronous=NORMAL` under WAL keeps every committed
-//! transaction across a process crash (a power cut may lose the last few, never corrupt).
+//! rusqlite is synchronous, so every call runs on tokio's blocking pool. One writer connection
+//! (SQLite has one writer at a time anyway, and commit order is then `change_seq` order, which
+//! makes the change feed gap-free) and a few reader connections, which WAL lets read while the
+//! writer commits.
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use rusqlite::Connection;
+use chrono::{DateTime, Utc};
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+use serde_json::value::RawValue;
+use yijian_core::division::DivisionCode;
+use yijian_core::hlc::Hlc;
+use yijian_core::ids::{CommandId, DeviceId, UserId};
+use yijian_core::protocol::{Change, Command, CommandResult, Cursor};
 use yijian_core::schema::Migration;
 
-use super::{Storage, StorageError, StorageHealth};
+use super::tx::{AppliedCommand, AuditEntry, RecordTx, StoredRecord};
+use super::{
+    Credentials, DeviceInfo, FeedPage, ImportRecord, Storage, StorageError, StorageHealth,
+};
+use crate::accounts::{DeviceSession, User};
+use crate::apply::{self, ApplySettings};
 
 /// The server's SQLite migrations, in order. A test checks that every file is listed.
-pub const MIGRATIONS: &[Migration] = &[Migration {
-    version: 20261128190000,
-    name: "20261128190000_init.sql",
-    sql: include_str!("../../../migrations/server-sqlite/20261128190000_init.sql"),
-}];
+pub const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 20261128190000,
+        name: "20261128190000_init.sql",
+        sql: include_str!("../../../migrations/server-sqlite/20261128190000_init.sql"),
+    },
+    Migration {
+        version: 20261128200000,
+        name: "20261128200000_sync.sql",
+        sql: include_str!("../../../migrations/server-sqlite/20261128200000_sync.sql"),
+    },
+];
 
 /// Name of the database file inside the data directory.
 pub const DB_FILE: &str = "yijian.db";
 
+const READERS: usize = 4;
+
 #[derive(Debug, Clone)]
 pub struct SqliteStorage {
     path: PathBuf,
-    conn: Arc<Mutex<Connection>>,
+    writer: Arc<Mutex<Connection>>,
+    readers: Arc<Vec<Mutex<Connection>>>,
 }
 
 impl SqliteStorage {
@@ -35,10 +57,18 @@ impl SqliteStorage {
         tokio::task::spawn_blocking(move || {
             std::fs::create_dir_all(&data_dir)?;
             let path = data_dir.join(DB_FILE);
-            let conn = yijian_sqlite::open(&path, MIGRATIONS)?;
+            let writer = yijian_sqlite::open(&path, MIGRATIONS)?;
+            let readers = (0..READERS)
+                .map(|_| {
+                    let c = Connection::open(&path)?;
+                    yijian_sqlite::configure(&c)?;
+                    Ok(Mutex::new(c))
+                })
+                .collect::<Result<Vec<_>, rusqlite::Error>>()?;
             Ok(SqliteStorage {
                 path,
-                conn: Arc::new(Mutex::new(conn)),
+                writer: Arc::new(Mutex::new(writer)),
+                readers: Arc::new(readers),
             })
         })
         .await
@@ -49,21 +79,244 @@ impl SqliteStorage {
         &self.path
     }
 
-    /// Run `f` with the connection on the blocking pool.
-    async fn with_conn<T, F>(&self, f: F) -> Result<T, StorageError>
+    /// Run `f` with the writer connection on the blocking pool.
+    async fn write<T, F>(&self, f: F) -> Result<T, StorageError>
     where
         T: Send + 'static,
         F: FnOnce(&mut Connection) -> Result<T, StorageError> + Send + 'static,
     {
-        let conn = Arc::clone(&self.conn);
+        let conn = Arc::clone(&self.writer);
         tokio::task::spawn_blocking(move || {
             let mut guard = conn
                 .lock()
-                .map_err(|_| StorageError::Task("sqlite connection lock poisoned".into()))?;
+                .map_err(|_| StorageError::Task("sqlite writer lock poisoned".into()))?;
             f(&mut guard)
         })
         .await
         .map_err(|e| StorageError::Task(e.to_string()))?
+    }
+
+    /// Run `f` with a reader connection (whichever is free) on the blocking pool.
+    async fn read<T, F>(&self, f: F) -> Result<T, StorageError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, StorageError> + Send + 'static,
+    {
+        let readers = Arc::clone(&self.readers);
+        tokio::task::spawn_blocking(move || {
+            let free = readers.iter().find_map(|m| m.try_lock().ok());
+            let guard = match free {
+                Some(g) => g,
+                None => readers[0]
+                    .lock()
+                    .map_err(|_| StorageError::Task("sqlite reader lock poisoned".into()))?,
+            };
+            f(&guard)
+        })
+        .await
+        .map_err(|e| StorageError::Task(e.to_string()))?
+    }
+
+    #[cfg(test)]
+    pub(crate) async fn with_writer<T, F>(&self, f: F) -> Result<T, StorageError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> Result<T, StorageError> + Send + 'static,
+    {
+        self.write(f).await
+    }
+}
+
+fn ts(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+fn parse_ts(s: &str) -> Result<DateTime<Utc>, StorageError> {
+    DateTime::parse_from_rfc3339(s)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|e| StorageError::Corrupt(format!("timestamp {s:?}: {e}")))
+}
+
+fn corrupt<E: std::fmt::Display>(what: &str) -> impl FnOnce(E) -> StorageError + '_ {
+    move |e| StorageError::Corrupt(format!("{what}: {e}"))
+}
+
+/// `[lower, upper)` bounds of the codes that start with `scope` (codes are digits, and ':'
+/// sorts right after '9').
+pub(crate) fn scope_range(scope: &DivisionCode) -> (String, String) {
+    (scope.to_string(), format!("{scope}:"))
+}
+
+fn user_from_row(
+    id: String,
+    login: String,
+    name: String,
+    role: String,
+    scope: String,
+) -> Result<User, StorageError> {
+    Ok(User {
+        id: id.parse().map_err(corrupt("user id"))?,
+        login,
+        name,
+        role: serde_json::from_value(serde_json::Value::String(role))
+            .map_err(corrupt("user role"))?,
+        scope: DivisionCode::parse(&scope).map_err(corrupt("user scope"))?,
+    })
+}
+
+pub(crate) fn role_text(user: &User) -> Result<String, StorageError> {
+    Ok(serde_json::to_value(user.role)?
+        .as_str()
+        .unwrap_or_default()
+        .to_owned())
+}
+
+/// The cursor of an SQLite feed: `s<change_seq>`.
+fn parse_cursor(cursor: Option<&Cursor>) -> Result<i64, StorageError> {
+    match cursor {
+        None => Ok(0),
+        Some(Cursor(c)) => c
+            .strip_prefix('s')
+            .and_then(|n| n.parse().ok())
+            .ok_or_else(|| StorageError::BadCursor(c.clone())),
+    }
+}
+
+struct SqliteTx<'a> {
+    tx: &'a rusqlite::Transaction<'a>,
+    next_seq: Option<i64>,
+}
+
+impl RecordTx for SqliteTx<'_> {
+    fn get(&mut self, kind: &str, id: &str) -> Result<Option<StoredRecord>, StorageError> {
+        self.tx
+            .query_row(
+                "SELECT village, body, hlc, version FROM records WHERE kind = ?1 AND id = ?2",
+                params![kind, id],
+                |r| {
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        r.get::<_, Option<String>>(1)?,
+                        r.get::<_, String>(2)?,
+                        r.get::<_, i64>(3)?,
+                    ))
+                },
+            )
+            .optional()?
+            .map(|(village, body, hlc, version)| {
+                Ok(StoredRecord {
+                    kind: kind.to_owned(),
+                    id: id.to_owned(),
+                    village,
+                    body,
+                    hlc: hlc.parse().map_err(corrupt("record hlc"))?,
+                    version,
+                })
+            })
+            .transpose()
+    }
+
+    fn put(
+        &mut self,
+        kind: &str,
+        id: &str,
+        village: &str,
+        body: Option<&str>,
+        hlc: Hlc,
+        now: DateTime<Utc>,
+    ) -> Result<i64, StorageError> {
+        let seq = match self.next_seq {
+            Some(s) => s,
+            None => self.tx.query_row(
+                "SELECT coalesce(max(change_seq), 0) + 1 FROM records",
+                [],
+                |r| r.get(0),
+            )?,
+        };
+        self.next_seq = Some(seq + 1);
+        Ok(self.tx.query_row(
+            "INSERT INTO records (kind, id, village, body, hlc, version, change_seq, updated_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, 1, ?6, ?7)
+             ON CONFLICT (kind, id) DO UPDATE SET
+                village = excluded.village, body = excluded.body, hlc = excluded.hlc,
+                version = records.version + 1, change_seq = excluded.change_seq,
+                updated_at = excluded.updated_at
+             RETURNING version",
+            params![kind, id, village, body, hlc.to_string(), seq, ts(now)],
+            |r| r.get(0),
+        )?)
+    }
+
+    fn applied(
+        &mut self,
+        device: DeviceId,
+        command: CommandId,
+    ) -> Result<Option<AppliedCommand>, StorageError> {
+        Ok(self
+            .tx
+            .query_row(
+                "SELECT body_hash, outcome FROM applied_commands WHERE device_id = ?1 AND command_id = ?2",
+                params![device.to_string(), command.to_string()],
+                |r| {
+                    Ok(AppliedCommand {
+                        body_hash: r.get(0)?,
+                        outcome: r.get(1)?,
+                    })
+                },
+            )
+            .optional()?)
+    }
+
+    fn record_applied(
+        &mut self,
+        device: DeviceId,
+        command: CommandId,
+        applied: &AppliedCommand,
+        now: DateTime<Utc>,
+    ) -> Result<(), StorageError> {
+        self.tx.execute(
+            "INSERT INTO applied_commands (device_id, command_id, body_hash, outcome, applied_at)
+             VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT (device_id, command_id) DO UPDATE SET
+                outcome = excluded.outcome, applied_at = excluded.applied_at",
+            params![
+                device.to_string(),
+                command.to_string(),
+                applied.body_hash,
+                applied.outcome,
+                ts(now)
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn next_receipt(&mut self, village: &str) -> Result<i64, StorageError> {
+        Ok(self.tx.query_row(
+            "INSERT INTO receipt_counters (village, last) VALUES (?1, 1)
+             ON CONFLICT (village) DO UPDATE SET last = last + 1
+             RETURNING last",
+            [village],
+            |r| r.get(0),
+        )?)
+    }
+
+    fn audit(&mut self, e: &AuditEntry) -> Result<(), StorageError> {
+        self.tx.execute(
+            "INSERT INTO audit (at, user_id, device_id, command_id, action, kind, record_id, village, detail)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            params![
+                ts(e.at),
+                e.user_id,
+                e.device_id,
+                e.command_id,
+                e.action,
+                e.kind,
+                e.record_id,
+                e.village,
+                e.detail
+            ],
+        )?;
+        Ok(())
     }
 }
 
@@ -74,12 +327,305 @@ impl Storage for SqliteStorage {
     }
 
     async fn health(&self) -> Result<StorageHealth, StorageError> {
-        self.with_conn(|c| {
-            let migrations = yijian_sqlite::applied_count(c)?;
+        self.read(|c| {
             Ok(StorageHealth {
                 backend: "sqlite",
-                migrations,
+                migrations: yijian_sqlite::applied_count(c)?,
             })
+        })
+        .await
+    }
+
+    async fn create_user(&self, user: &User, password_hash: &str) -> Result<(), StorageError> {
+        let user = user.clone();
+        let hash = password_hash.to_owned();
+        self.write(move |c| {
+            let r = c.execute(
+                "INSERT INTO users (id, login, name, role, scope, password_hash, created_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                params![
+                    user.id.to_string(),
+                    user.login,
+                    user.name,
+                    role_text(&user)?,
+                    user.scope.to_string(),
+                    hash,
+                    ts(Utc::now())
+                ],
+            );
+            match r {
+                Ok(_) => Ok(()),
+                Err(rusqlite::Error::SqliteFailure(e, _))
+                    if e.code == rusqlite::ErrorCode::ConstraintViolation =>
+                {
+                    Err(StorageError::Duplicate(format!("login {}", user.login)))
+                }
+                Err(e) => Err(e.into()),
+            }
+        })
+        .await
+    }
+
+    async fn credentials(&self, login: &str) -> Result<Option<Credentials>, StorageError> {
+        let login = login.to_owned();
+        self.read(move |c| {
+            let row = c
+                .query_row(
+                    "SELECT id, login, name, role, scope, password_hash, disabled_at IS NOT NULL
+                     FROM users WHERE login = ?1",
+                    [login],
+                    |r| {
+                        Ok((
+                            r.get(0)?,
+                            r.get(1)?,
+                            r.get(2)?,
+                            r.get(3)?,
+                            r.get(4)?,
+                            r.get::<_, String>(5)?,
+                            r.get::<_, bool>(6)?,
+                        ))
+                    },
+                )
+                .optional()?;
+            row.map(|(id, login, name, role, scope, password_hash, disabled)| {
+                Ok(Credentials {
+                    user: user_from_row(id, login, name, role, scope)?,
+                    password_hash,
+                    disabled,
+                })
+            })
+            .transpose()
+        })
+        .await
+    }
+
+    async fn list_users(&self) -> Result<Vec<User>, StorageError> {
+        self.read(|c| {
+            let mut stmt =
+                c.prepare("SELECT id, login, name, role, scope FROM users ORDER BY scope, login")?;
+            let rows = stmt.query_map([], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+            })?;
+            rows.map(|row| {
+                let (id, login, name, role, scope) = row?;
+                user_from_row(id, login, name, role, scope)
+            })
+            .collect()
+        })
+        .await
+    }
+
+    async fn create_device(
+        &self,
+        device_id: DeviceId,
+        user_id: UserId,
+        name: &str,
+        token_hash: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), StorageError> {
+        let name = name.to_owned();
+        let token_hash = token_hash.to_owned();
+        self.write(move |c| {
+            c.execute(
+                "INSERT INTO devices (id, user_id, name, token_hash, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![device_id.to_string(), user_id.to_string(), name, token_hash, ts(now)],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn session(&self, token_hash: &str) -> Result<Option<DeviceSession>, StorageError> {
+        let token_hash = token_hash.to_owned();
+        self.read(move |c| {
+            let row = c
+                .query_row(
+                    "SELECT d.id, u.id, u.login, u.name, u.role, u.scope
+                     FROM devices d JOIN users u ON u.id = d.user_id
+                     WHERE d.token_hash = ?1 AND d.revoked_at IS NULL AND u.disabled_at IS NULL",
+                    [token_hash],
+                    |r| {
+                        Ok((
+                            r.get::<_, String>(0)?,
+                            r.get(1)?,
+                            r.get(2)?,
+                            r.get(3)?,
+                            r.get(4)?,
+                            r.get(5)?,
+                        ))
+                    },
+                )
+                .optional()?;
+            row.map(|(device, id, login, name, role, scope)| {
+                Ok(DeviceSession {
+                    device_id: device.parse().map_err(corrupt("device id"))?,
+                    user: user_from_row(id, login, name, role, scope)?,
+                })
+            })
+            .transpose()
+        })
+        .await
+    }
+
+    async fn revoke_device(&self, device_id: DeviceId) -> Result<bool, StorageError> {
+        self.write(move |c| {
+            let n = c.execute(
+                "UPDATE devices SET revoked_at = ?1 WHERE id = ?2 AND revoked_at IS NULL",
+                params![ts(Utc::now()), device_id.to_string()],
+            )?;
+            Ok(n > 0)
+        })
+        .await
+    }
+
+    async fn list_devices(&self, user_id: UserId) -> Result<Vec<DeviceInfo>, StorageError> {
+        self.read(move |c| {
+            let mut stmt = c.prepare(
+                "SELECT id, name, created_at, last_seen_at, revoked_at IS NOT NULL
+                 FROM devices WHERE user_id = ?1 ORDER BY created_at",
+            )?;
+            let rows = stmt.query_map([user_id.to_string()], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, Option<String>>(3)?,
+                    r.get::<_, bool>(4)?,
+                ))
+            })?;
+            rows.map(|row| {
+                let (id, name, created, seen, revoked) = row?;
+                Ok(DeviceInfo {
+                    id: id.parse().map_err(corrupt("device id"))?,
+                    user_id,
+                    name,
+                    created_at: parse_ts(&created)?,
+                    last_seen_at: seen.as_deref().map(parse_ts).transpose()?,
+                    revoked,
+                })
+            })
+            .collect()
+        })
+        .await
+    }
+
+    async fn push(
+        &self,
+        session: &DeviceSession,
+        commands: Vec<Command>,
+        settings: &ApplySettings,
+    ) -> Result<Vec<CommandResult>, StorageError> {
+        let session = session.clone();
+        let settings = settings.clone();
+        self.write(move |c| {
+            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let results = {
+                let mut rtx = SqliteTx {
+                    tx: &tx,
+                    next_seq: None,
+                };
+                apply::apply_batch(&mut rtx, &session, &commands, &settings)?
+            };
+            tx.execute(
+                "UPDATE devices SET last_seen_at = ?1 WHERE id = ?2",
+                params![ts(settings.now), session.device_id.to_string()],
+            )?;
+            tx.commit()?;
+            Ok(results)
+        })
+        .await
+    }
+
+    async fn pull(
+        &self,
+        scope: &DivisionCode,
+        cursor: Option<&Cursor>,
+        limit: u32,
+    ) -> Result<FeedPage, StorageError> {
+        let after = parse_cursor(cursor)?;
+        let (lo, hi) = scope_range(scope);
+        self.read(move |c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT kind, id, village, body, hlc, version, change_seq FROM records
+                 WHERE change_seq > ?1 AND village >= ?2 AND village < ?3
+                 ORDER BY change_seq LIMIT ?4",
+            )?;
+            let mut rows = stmt.query(params![after, lo, hi, i64::from(limit) + 1])?;
+            let mut changes = Vec::with_capacity(limit as usize);
+            let mut last = after;
+            let mut has_more = false;
+            while let Some(r) = rows.next()? {
+                if changes.len() == limit as usize {
+                    has_more = true;
+                    break;
+                }
+                let body: Option<String> = r.get(3)?;
+                let hlc: String = r.get(4)?;
+                last = r.get(6)?;
+                changes.push(Change {
+                    kind: r.get(0)?,
+                    id: r.get(1)?,
+                    village: r.get(2)?,
+                    hlc: hlc.parse().map_err(corrupt("record hlc"))?,
+                    version: r.get(5)?,
+                    data: body
+                        .map(RawValue::from_string)
+                        .transpose()
+                        .map_err(corrupt("record body"))?,
+                });
+            }
+            Ok(FeedPage {
+                changes,
+                next_cursor: Cursor(format!("s{last}")),
+                has_more,
+            })
+        })
+        .await
+    }
+
+    async fn count_records(&self, scope: &DivisionCode) -> Result<u64, StorageError> {
+        let (lo, hi) = scope_range(scope);
+        self.read(move |c| {
+            let n: i64 = c.query_row(
+                "SELECT count(*) FROM records WHERE village >= ?1 AND village < ?2 AND body IS NOT NULL",
+                params![lo, hi],
+                |r| r.get(0),
+            )?;
+            Ok(u64::try_from(n).unwrap_or(0))
+        })
+        .await
+    }
+
+    async fn import_records(&self, records: Vec<ImportRecord>) -> Result<(), StorageError> {
+        self.write(move |c| {
+            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            {
+                let mut rtx = SqliteTx {
+                    tx: &tx,
+                    next_seq: None,
+                };
+                let now = Utc::now();
+                for r in &records {
+                    rtx.put(&r.kind, &r.id, &r.village, r.body.as_deref(), r.hlc, now)?;
+                }
+            }
+            tx.commit()?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn record(&self, kind: &str, id: &str) -> Result<Option<StoredRecord>, StorageError> {
+        let (kind, id) = (kind.to_owned(), id.to_owned());
+        self.write(move |c| {
+            let tx = c.transaction()?;
+            let r = SqliteTx {
+                tx: &tx,
+                next_seq: None,
+            }
+            .get(&kind, &id)?;
+            tx.commit()?;
+            Ok(r)
         })
         .await
     }
@@ -112,7 +658,7 @@ mod tests {
             MIGRATIONS.len() as i64
         );
         let mode: String = again
-            .with_conn(|c| Ok(c.query_row("PRAGMA journal_mode", [], |r| r.get(0))?))
+            .with_writer(|c| Ok(c.query_row("PRAGMA journal_mode", [], |r| r.get(0))?))
             .await
             .expect("pragma");
         assert_eq!(mode, "wal");
@@ -122,7 +668,7 @@ mod tests {
     async fn refuses_a_database_from_a_newer_server() {
         let dir = tempfile::tempdir().expect("tempdir");
         let s = SqliteStorage::open_in(dir.path()).await.expect("open");
-        s.with_conn(|c| {
+        s.with_writer(|c| {
             c.execute(
                 "INSERT INTO schema_migrations (version, name, checksum) VALUES (99991231000000, 'future.sql', 'x')",
                 [],
@@ -136,5 +682,23 @@ mod tests {
             .await
             .expect_err("newer db");
         assert!(err.to_string().contains("newer version"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn audit_trail_is_append_only() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let s = SqliteStorage::open_in(dir.path()).await.expect("open");
+        let err = s
+            .with_writer(|c| {
+                c.execute(
+                    "INSERT INTO audit (at, action, kind, record_id, village, detail) VALUES ('t', 'a', 'k', 'r', 'v', '{}')",
+                    [],
+                )?;
+                c.execute("UPDATE audit SET action = 'forged'", [])?;
+                Ok(())
+            })
+            .await
+            .expect_err("update refused");
+        assert!(err.to_string().contains("append-only"), "{err}");
     }
 }

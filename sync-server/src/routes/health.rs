@@ -51,9 +51,7 @@ mod tests {
     async fn healthz_reports_backend_and_migrations() {
         let dir = tempfile::tempdir().expect("tempdir");
         let storage = SqliteStorage::open_in(dir.path()).await.expect("open");
-        let state = AppState {
-            storage: Arc::new(storage),
-        };
+        let state = AppState::new(Arc::new(storage), crate::ServerSettings::default());
         let resp = app(state)
             .oneshot(
                 Request::get("/healthz")
@@ -69,7 +67,7 @@ mod tests {
         let v: serde_json::Value = serde_json::from_slice(&body).expect("json");
         assert_eq!(v["status"], "ok");
         assert_eq!(v["backend"], "sqlite");
-        assert_eq!(v["migrations"], 1);
+        assert_eq!(v["migrations"], 2);
         assert!(v["server_time"].as_str().is_some_and(|t| t.ends_with('Z')));
     }
 }

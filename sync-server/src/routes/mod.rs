@@ -1,3 +1,6 @@
 //! HTTP routes, one module per area; each exposes `router()`.
 
+pub mod auth;
 pub mod health;
+pub mod json;
+pub mod sync;

@@ -1,0 +1,88 @@
+//! `POST /v1/auth/login` and `POST /v1/auth/logout`: a device signs in and gets its token.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::post;
+use axum::{Json, Router};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use yijian_core::ids::DeviceId;
+
+use crate::AppState;
+use crate::accounts::{User, new_device_token, verify_password};
+use crate::auth::Authenticated;
+use crate::error::ApiError;
+use crate::routes::json::ApiJson;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/v1/auth/login", post(login))
+        .route("/v1/auth/logout", post(logout))
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct LoginRequest {
+    /// The mobile number the account was created with.
+    pub login: String,
+    pub password: String,
+    /// What the device calls itself ("红米 Note 12"), shown when revoking.
+    pub device_name: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct LoginResponse {
+    pub token: String,
+    pub device_id: DeviceId,
+    pub user: User,
+    pub server_time: DateTime<Utc>,
+}
+
+#[tracing::instrument(skip_all, fields(login = %req.login))]
+async fn login(
+    State(state): State<AppState>,
+    ApiJson(req): ApiJson<LoginRequest>,
+) -> Result<Json<LoginResponse>, ApiError> {
+    let login = yijian_core::validation::MobileNumber::parse(&req.login)
+        .map(|m| m.as_str().to_owned())
+        .unwrap_or(req.login);
+    let creds = state.storage.credentials(&login).await?;
+    // Verify even when the user is unknown, so timing does not reveal which logins exist.
+    let (hash, creds) = match creds {
+        Some(c) => (c.password_hash.clone(), Some(c)),
+        None => (crate::accounts::dummy_hash().to_owned(), None),
+    };
+    let password = req.password.clone();
+    let ok = tokio::task::spawn_blocking(move || verify_password(&password, &hash))
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    let creds = match creds {
+        Some(c) if ok && !c.disabled => c,
+        _ => {
+            tracing::info!("login refused");
+            return Err(ApiError::BadCredentials);
+        }
+    };
+    let (token, token_hash) = new_device_token().map_err(|e| ApiError::Internal(e.to_string()))?;
+    let device_id = DeviceId::new();
+    let now = Utc::now();
+    let name: String = req.device_name.chars().take(80).collect();
+    state
+        .storage
+        .create_device(device_id, creds.user.id, &name, &token_hash, now)
+        .await?;
+    tracing::info!(device = %device_id, user = %creds.user.id, "device signed in");
+    Ok(Json(LoginResponse {
+        token,
+        device_id,
+        user: creds.user,
+        server_time: now,
+    }))
+}
+
+async fn logout(
+    State(state): State<AppState>,
+    auth: Authenticated,
+) -> Result<StatusCode, ApiError> {
+    state.storage.revoke_device(auth.0.device_id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

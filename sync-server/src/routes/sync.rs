@@ -1,0 +1,126 @@
+//! The sync API: `POST /v1/sync/push`, `GET /v1/sync/pull`, `GET /v1/sync/snapshot`.
+//!
+//! Every response carries the server's time, so a device can see how far off its clock is.
+//! A device only ever reads its user's scope: the scope comes from the token, never from the
+//! request.
+
+use axum::extract::{Query, State};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use chrono::Utc;
+use serde::Deserialize;
+use yijian_core::protocol::{
+    Cursor, PROTOCOL_VERSION, PullResponse, PushRequest, PushResponse, SnapshotPage,
+};
+
+use crate::AppState;
+use crate::apply::ApplySettings;
+use crate::auth::Authenticated;
+use crate::error::ApiError;
+use crate::routes::json::ApiJson;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/v1/sync/push", post(push))
+        .route("/v1/sync/pull", get(pull))
+        .route("/v1/sync/snapshot", get(snapshot))
+}
+
+#[tracing::instrument(skip_all, fields(device = %auth.0.device_id, commands = req.commands.len()), err(Display))]
+async fn push(
+    State(state): State<AppState>,
+    auth: Authenticated,
+    ApiJson(req): ApiJson<PushRequest>,
+) -> Result<Json<PushResponse>, ApiError> {
+    if req.protocol != PROTOCOL_VERSION {
+        return Err(ApiError::bad_request(
+            "应用版本与服务器不匹配，请升级应用",
+            format!(
+                "protocol {} not supported (server speaks {PROTOCOL_VERSION})",
+                req.protocol
+            ),
+        ));
+    }
+    if req.device_id != auth.0.device_id {
+        return Err(ApiError::Forbidden(
+            "device_id does not match the token's device",
+        ));
+    }
+    let max = state.settings.max_push_commands;
+    if req.commands.len() > max {
+        return Err(ApiError::TooLarge {
+            zh: format!("一次最多提交{max}条记录"),
+            en: format!("at most {max} commands per push"),
+        });
+    }
+    let mut settings = ApplySettings::at(Utc::now());
+    settings.accept_raw_documents = state.settings.accept_raw_documents;
+    let results = state.storage.push(&auth.0, req.commands, &settings).await?;
+    Ok(Json(PushResponse {
+        server_time: Utc::now(),
+        results,
+    }))
+}
+
+#[derive(Debug, Deserialize)]
+struct PullQuery {
+    cursor: Option<String>,
+    limit: Option<u32>,
+}
+
+async fn pull(
+    State(state): State<AppState>,
+    auth: Authenticated,
+    Query(q): Query<PullQuery>,
+) -> Result<Json<PullResponse>, ApiError> {
+    let limit = q
+        .limit
+        .unwrap_or(state.settings.max_pull_limit)
+        .clamp(1, state.settings.max_pull_limit);
+    let cursor = q.cursor.filter(|c| !c.is_empty()).map(Cursor);
+    let page = state
+        .storage
+        .pull(&auth.0.user.scope, cursor.as_ref(), limit)
+        .await?;
+    Ok(Json(PullResponse {
+        server_time: Utc::now(),
+        changes: page.changes,
+        next_cursor: page.next_cursor,
+        has_more: page.has_more,
+    }))
+}
+
+#[derive(Debug, Deserialize)]
+struct SnapshotQuery {
+    page: Option<String>,
+    limit: Option<u32>,
+}
+
+/// First sync: every live record of the scope, page by page. A page token is a feed position,
+/// so a device that lost its connection asks for the same page again, and when the last page is
+/// in, the change feed continues from `resume_cursor` with whatever changed meanwhile.
+async fn snapshot(
+    State(state): State<AppState>,
+    auth: Authenticated,
+    Query(q): Query<SnapshotQuery>,
+) -> Result<Json<SnapshotPage>, ApiError> {
+    let limit = q
+        .limit
+        .unwrap_or(state.settings.max_pull_limit)
+        .clamp(1, state.settings.max_pull_limit);
+    let scope = &auth.0.user.scope;
+    let cursor = q.page.filter(|c| !c.is_empty()).map(Cursor);
+    let total = state.storage.count_records(scope).await?;
+    let page = state.storage.pull(scope, cursor.as_ref(), limit).await?;
+    Ok(Json(SnapshotPage {
+        server_time: Utc::now(),
+        records: page
+            .changes
+            .into_iter()
+            .filter(|c| c.data.is_some())
+            .collect(),
+        next_page: page.has_more.then(|| page.next_cursor.0.clone()),
+        total_records: total,
+        resume_cursor: page.next_cursor,
+    }))
+}
