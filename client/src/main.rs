@@ -1,24 +1,39 @@
 //! `yijian`: the device engine on the command line.
 //!
 //! Every command reuses exactly the code the app runs. Output is one JSON object per line on
-//! stdout; problems are explained in Chinese on stderr with a non-zero exit code.
+//! stdout; problems are explained in Chinese on stderr with a non-zero exit code. Commands that
+//! work on a device (`login`, `seed`, `sync`, `status`, …) keep its database in `--data-dir`, so
+//! a script can simulate several phones side by side.
 
-use std::path::PathBuf;
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Mutex;
 
 use chrono::NaiveDate;
 use clap::{Parser, Subcommand};
 use serde_json::json;
 use yijian_client::store::LocalStore;
+use yijian_client::sync::Phase;
+use yijian_client::{SyncEngine, SyncProgress};
 use yijian_core::calendar::HolidayCalendar;
 use yijian_core::deadline::{self, DeadlineRules, Step};
 use yijian_core::division::DivisionCode;
+use yijian_core::ids::CommandId;
 use yijian_core::regions::Regions;
 use yijian_core::validation::{MobileNumber, ResidentIdNumber};
 
 #[derive(Debug, Parser)]
 #[command(name = "yijian", version, about = "一键申报 设备端命令行")]
 struct Cli {
+    /// Directory holding this device's database (one directory per simulated phone).
+    #[arg(
+        long,
+        global = true,
+        env = "YIJIAN_DATA_DIR",
+        default_value = "./yijian-device"
+    )]
+    data_dir: PathBuf,
     #[command(subcommand)]
     command: Command,
 }
@@ -51,13 +66,125 @@ enum Command {
         #[arg(long)]
         db: PathBuf,
     },
+    /// Sign this device in to a sync server.
+    Login {
+        /// e.g. http://127.0.0.1:8080
+        #[arg(long)]
+        server: String,
+        /// The account's mobile number.
+        #[arg(long)]
+        login: String,
+        #[arg(long, env = "YIJIAN_PASSWORD", hide_env_values = true)]
+        password: String,
+        #[arg(long, default_value = "yijian 命令行")]
+        device_name: String,
+    },
+    /// Revoke this device's token and forget it (unsent work stays).
+    Logout,
+    /// Create test data offline: households with a head each and a draft visit each.
+    Seed {
+        /// 12-digit village code.
+        #[arg(long)]
+        village: String,
+        #[arg(long, default_value_t = 10)]
+        households: u64,
+    },
+    /// Push the outbox, pull changes, upload photos; progress on stderr, summary on stdout.
+    Sync,
+    /// What is waiting to be sent or received.
+    Status,
+    /// Commands the server refused, with its reasons.
+    Quarantine,
+    /// Put quarantined commands back in the outbox (all, or the one with ID).
+    Retry { id: Option<String> },
 }
 
 fn today_in_china() -> NaiveDate {
     yijian_core::time::china_date(chrono::Utc::now())
 }
 
+fn db_path(data_dir: &Path) -> PathBuf {
+    data_dir.join("yijian.db")
+}
+
+fn open_store(data_dir: &Path) -> Result<LocalStore, String> {
+    LocalStore::open(&db_path(data_dir)).map_err(|e| e.to_string())
+}
+
+fn engine(data_dir: &Path) -> Result<SyncEngine, String> {
+    SyncEngine::new(open_store(data_dir)?).map_err(|e| e.to_string())
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, String> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("无法启动：{e}"))
+}
+
+fn to_json(v: &impl serde::Serialize) -> Result<serde_json::Value, String> {
+    serde_json::to_value(v).map_err(|e| e.to_string())
+}
+
+/// A one-line progress bar on stderr: redrawn in place on a terminal, a line per phase
+/// otherwise (logs stay readable).
+struct ProgressBar {
+    tty: bool,
+    last_phase: Mutex<Option<Phase>>,
+}
+
+impl ProgressBar {
+    fn phase_zh(p: Phase) -> &'static str {
+        match p {
+            Phase::Push => "上传记录",
+            Phase::Pull => "下载更新",
+            Phase::Snapshot => "首次同步",
+            Phase::Photos => "上传照片",
+        }
+    }
+
+    fn draw(&self, p: &SyncProgress) {
+        let kib = |b: u64| b.div_ceil(1024);
+        let records = if p.records_total > 0 {
+            let width = 24u64;
+            let filled = (p.records_done.min(p.records_total) * width / p.records_total) as usize;
+            format!(
+                "[{}{}] {}/{}",
+                "#".repeat(filled),
+                "-".repeat(width as usize - filled),
+                p.records_done,
+                p.records_total
+            )
+        } else {
+            format!("{} 条", p.records_done)
+        };
+        let bytes = if p.bytes_total > 0 {
+            format!("{}/{} KiB", kib(p.bytes_done), kib(p.bytes_total))
+        } else {
+            format!("{} KiB", kib(p.bytes_done))
+        };
+        let line = format!("{} {records} {bytes}", Self::phase_zh(p.phase));
+        let mut err = std::io::stderr().lock();
+        if self.tty {
+            let _ = write!(err, "\r\x1b[2K{line}");
+        } else if let Ok(mut last) = self.last_phase.lock()
+            && *last != Some(p.phase)
+        {
+            *last = Some(p.phase);
+            let _ = writeln!(err, "{line}");
+        }
+        let _ = err.flush();
+    }
+
+    fn finish(&self) {
+        if self.tty {
+            eprintln!();
+        }
+    }
+}
+
 fn run(cli: Cli) -> Result<serde_json::Value, String> {
+    let data_dir = cli.data_dir;
     match cli.command {
         Command::CheckId { number, today } => {
             let id = ResidentIdNumber::parse(&number, today.unwrap_or_else(today_in_china))
@@ -130,6 +257,87 @@ fn run(cli: Cli) -> Result<serde_json::Value, String> {
                 "db": store.path(),
                 "migrations": store.schema_version_count().map_err(|e| e.to_string())?,
             }))
+        }
+        Command::Login {
+            server,
+            login,
+            password,
+            device_name,
+        } => {
+            let engine = engine(&data_dir)?;
+            let session = runtime()?
+                .block_on(engine.login(&server, &login, &password, &device_name))
+                .map_err(|e| format!("登录失败：{e}"))?;
+            Ok(json!({
+                "server": session.server,
+                "device_id": session.device_id,
+                "user": session.user,
+            }))
+        }
+        Command::Logout => {
+            let engine = engine(&data_dir)?;
+            runtime()?
+                .block_on(engine.logout())
+                .map_err(|e| e.to_string())?;
+            Ok(json!({"logged_out": true}))
+        }
+        Command::Seed {
+            village,
+            households,
+        } => {
+            let village = DivisionCode::parse(&village).map_err(|e| e.to_string())?;
+            if Regions::gansu().get(&village).is_none()
+                || village.level() != yijian_core::division::Level::Village
+            {
+                return Err(format!("“{village}”不是已知的村级区划代码"));
+            }
+            let mut store = open_store(&data_dir)?;
+            let visitor = store
+                .session()
+                .map_err(|e| e.to_string())?
+                .map(|s| s.user.id);
+            let report = store
+                .seed_households(&village, households, visitor)
+                .map_err(|e| e.to_string())?;
+            let mut out = to_json(&report)?;
+            out["outbox"] = json!(store.outbox_len().map_err(|e| e.to_string())?);
+            if visitor.is_none() {
+                out["note"] = json!("未登录，只生成了农户档案；登录后再生成可附带入户核查草稿");
+            }
+            Ok(out)
+        }
+        Command::Sync => {
+            let engine = engine(&data_dir)?;
+            let bar = std::sync::Arc::new(ProgressBar {
+                tty: std::io::stderr().is_terminal(),
+                last_phase: Mutex::new(None),
+            });
+            let sink = std::sync::Arc::clone(&bar);
+            engine.set_progress(move |p| sink.draw(p));
+            let result = runtime()?.block_on(engine.sync_once());
+            bar.finish();
+            let report = result.map_err(|e| format!("同步失败：{e}"))?;
+            to_json(&report)
+        }
+        Command::Status => to_json(&open_store(&data_dir)?.status().map_err(|e| e.to_string())?),
+        Command::Quarantine => to_json(
+            &open_store(&data_dir)?
+                .quarantine()
+                .map_err(|e| e.to_string())?,
+        ),
+        Command::Retry { id } => {
+            let mut store = open_store(&data_dir)?;
+            let retried = match id {
+                Some(id) => {
+                    let id = CommandId::parse(&id).map_err(|e| e.to_string())?;
+                    store.retry_quarantined(id).map_err(|e| e.to_string())?;
+                    1
+                }
+                None => store.retry_all_quarantined().map_err(|e| e.to_string())?,
+            };
+            Ok(
+                json!({"retried": retried, "outbox": store.outbox_len().map_err(|e| e.to_string())?}),
+            )
         }
     }
 }

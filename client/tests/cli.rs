@@ -62,6 +62,68 @@ fn init_creates_a_migrated_database() {
     let db = dir.path().join("device/yijian.db");
     let (ok, v, err) = yijian(&["init", "--db", db.to_str().expect("utf8 path")]);
     assert!(ok, "{err}");
-    assert_eq!(v["migrations"], 1);
+    assert_eq!(v["migrations"], 2);
     assert!(db.exists());
+}
+
+#[test]
+fn seed_works_offline_and_status_counts_the_outbox() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("phone-1");
+    let data = data.to_str().expect("utf8 path");
+    let (ok, v, err) = yijian(&[
+        "--data-dir",
+        data,
+        "seed",
+        "--village",
+        "621102105201",
+        "--households",
+        "3",
+    ]);
+    assert!(ok, "{err}");
+    assert_eq!(v["households"], 3);
+    // Not signed in: no visitor to name, so no visit drafts.
+    assert_eq!(v["visits"], 0);
+    assert_eq!(v["outbox"], 3);
+    let (ok, v, err) = yijian(&["status", "--data-dir", data]);
+    assert!(ok, "{err}");
+    assert_eq!(v["outbox"], 3);
+    assert_eq!(v["records"], 3);
+    assert_eq!(v["logged_in"], false);
+    let (ok, v, _) = yijian(&["quarantine", "--data-dir", data]);
+    assert!(ok);
+    assert_eq!(v, serde_json::json!([]));
+
+    let (ok, _, err) = yijian(&["seed", "--data-dir", data, "--village", "621102105"]);
+    assert!(!ok);
+    assert!(err.contains("村级"), "{err}");
+}
+
+#[test]
+fn sync_and_login_explain_failures_in_chinese() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().to_str().expect("utf8 path");
+    let (ok, _, err) = yijian(&["sync", "--data-dir", data]);
+    assert!(!ok);
+    assert!(err.contains("尚未登录"), "{err}");
+    // A port nobody listens on.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port();
+    let server = format!("http://127.0.0.1:{port}");
+    let (ok, _, err) = yijian(&[
+        "login",
+        "--data-dir",
+        data,
+        "--server",
+        &server,
+        "--login",
+        "13800000001",
+        "--password",
+        "password1",
+    ]);
+    assert!(!ok);
+    assert!(err.contains("登录失败") && err.contains("网络"), "{err}");
 }

@@ -70,9 +70,66 @@ pub enum AccountError {
 
 pub const MIN_PASSWORD_LEN: usize = 8;
 
+impl AccountError {
+    /// The message in English, for operators and API clients (`Display` is the Chinese one
+    /// the people using the apps read).
+    pub fn message_en(&self) -> String {
+        use yijian_core::validation::MobileNumberError as M;
+        match self {
+            AccountError::Scope(m) => format!(
+                "role {} needs a scope at {} level; \"{}\" is at {} level",
+                role_key(m.role),
+                level_en(m.expected),
+                m.scope,
+                level_en(m.actual)
+            ),
+            AccountError::PasswordTooShort => {
+                format!("the password needs at least {MIN_PASSWORD_LEN} characters")
+            }
+            AccountError::Login(e) => {
+                let why = match e {
+                    M::Empty => "it is empty".to_owned(),
+                    M::NotDigits(c) => format!("{c:?} is not a digit"),
+                    M::WrongLength(n) => format!("it has {n} digits, not 11"),
+                    M::BadFirstDigit => "it does not start with 1".to_owned(),
+                    M::BadSecondDigit => "its second digit is not 3 to 9".to_owned(),
+                };
+                format!("the login is not a valid mobile number: {why}")
+            }
+            AccountError::EmptyName => "the name is empty".to_owned(),
+            AccountError::Hash(e) => format!("password hashing failed: {e}"),
+        }
+    }
+}
+
+/// A role as it is spelt on the wire and in files (`village_worker`).
+pub fn role_key(role: Role) -> &'static str {
+    match role {
+        Role::VillageWorker => "village_worker",
+        Role::Township => "township",
+        Role::County => "county",
+        Role::City => "city",
+        Role::Province => "province",
+        Role::DepartmentLiaison => "department_liaison",
+        Role::Admin => "admin",
+    }
+}
+
+fn level_en(level: yijian_core::division::Level) -> &'static str {
+    use yijian_core::division::Level;
+    match level {
+        Level::Province => "province",
+        Level::City => "city",
+        Level::County => "county",
+        Level::Township => "township",
+        Level::Village => "village",
+    }
+}
+
 impl NewUser {
-    /// Check the fields and hash the password.
-    pub fn prepare(self) -> Result<(User, String), AccountError> {
+    /// Check the fields without hashing (cheap, so a batch can be checked row by row before
+    /// any password is hashed); the canonical login on success.
+    pub fn check(&self) -> Result<String, AccountError> {
         let login = yijian_core::validation::MobileNumber::parse(&self.login)?;
         if self.name.trim().is_empty() {
             return Err(AccountError::EmptyName);
@@ -81,11 +138,17 @@ impl NewUser {
             return Err(AccountError::PasswordTooShort);
         }
         Staff::new(self.role, self.scope.clone())?;
+        Ok(login.as_str().to_owned())
+    }
+
+    /// Check the fields and hash the password.
+    pub fn prepare(self) -> Result<(User, String), AccountError> {
+        let login = self.check()?;
         let hash = hash_password(&self.password)?;
         Ok((
             User {
                 id: UserId::new(),
-                login: login.as_str().to_owned(),
+                login,
                 name: self.name.trim().to_owned(),
                 role: self.role,
                 scope: self.scope,
@@ -171,6 +234,40 @@ mod tests {
         assert_ne!(t1, t2);
         assert_eq!(token_hash(&t1), h1);
         assert_ne!(h1, t1);
+    }
+
+    #[test]
+    fn role_keys_are_the_serde_names() {
+        for role in Role::ALL {
+            assert_eq!(
+                serde_json::to_value(role).expect("serializes"),
+                serde_json::Value::String(role_key(role).to_owned())
+            );
+        }
+    }
+
+    #[test]
+    fn errors_have_english_messages() {
+        let e = NewUser {
+            login: "138".into(),
+            name: "x".into(),
+            role: Role::Admin,
+            scope: DivisionCode::parse("62").expect("code"),
+            password: "long enough".into(),
+        }
+        .check()
+        .expect_err("short login");
+        assert_eq!(
+            e.message_en(),
+            "the login is not a valid mobile number: it has 3 digits, not 11"
+        );
+        let e = Staff::new(Role::Township, DivisionCode::parse("6211").expect("code"))
+            .map_err(AccountError::from)
+            .expect_err("wrong level");
+        assert_eq!(
+            e.message_en(),
+            "role township needs a scope at township level; \"6211\" is at city level"
+        );
     }
 
     #[test]

@@ -6,10 +6,11 @@
 //! API clients and logs. Details of server faults go to the log, never to the client.
 
 use axum::Json;
-use axum::http::StatusCode;
+use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
+use crate::blobs::BlobError;
 use crate::db::StorageError;
 
 #[derive(Debug, thiserror::Error)]
@@ -34,6 +35,22 @@ pub enum ApiError {
     Conflict { zh: String, en: String },
     #[error("unprocessable: {en}")]
     Unprocessable { zh: String, en: String },
+    /// A resumable upload's chunk does not start at the held offset (answered with the
+    /// `Upload-Offset` header, so the device resumes from there).
+    #[error("upload offset {sent} does not match the {held} bytes held")]
+    UploadOffsetMismatch { held: u64, sent: u64 },
+    /// Another request is writing the same blob.
+    #[error("another upload of this blob is in progress ({held} bytes held)")]
+    UploadBusy { held: u64 },
+    /// The body ended or failed before its declared length; `held` bytes are kept.
+    #[error("upload interrupted; {held} bytes held")]
+    UploadInterrupted { held: u64 },
+    /// The uploaded bytes do not hash to the name they were uploaded under.
+    #[error("uploaded bytes hash to {actual}, not {expected}")]
+    HashMismatch { expected: String, actual: String },
+    /// A `Range` that selects nothing in a blob of `size` bytes.
+    #[error("range not satisfiable (size {size})")]
+    RangeNotSatisfiable { size: u64 },
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -65,6 +82,12 @@ impl ApiError {
             ApiError::UnsupportedMedia { .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Conflict { .. } => StatusCode::CONFLICT,
             ApiError::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::UploadOffsetMismatch { .. } | ApiError::UploadBusy { .. } => {
+                StatusCode::CONFLICT
+            }
+            ApiError::UploadInterrupted { .. } => StatusCode::BAD_REQUEST,
+            ApiError::HashMismatch { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::RangeNotSatisfiable { .. } => StatusCode::RANGE_NOT_SATISFIABLE,
         }
     }
 
@@ -82,6 +105,11 @@ impl ApiError {
             ApiError::UnsupportedMedia { .. } => "unsupported_media_type",
             ApiError::Conflict { .. } => "conflict",
             ApiError::Unprocessable { .. } => "unprocessable",
+            ApiError::UploadOffsetMismatch { .. } => "upload_offset_mismatch",
+            ApiError::UploadBusy { .. } => "upload_in_progress",
+            ApiError::UploadInterrupted { .. } => "upload_interrupted",
+            ApiError::HashMismatch { .. } => "hash_mismatch",
+            ApiError::RangeNotSatisfiable { .. } => "range_not_satisfiable",
         }
     }
 
@@ -110,6 +138,76 @@ impl ApiError {
             | ApiError::UnsupportedMedia { zh, en }
             | ApiError::Conflict { zh, en }
             | ApiError::Unprocessable { zh, en } => (zh.clone(), en.clone()),
+            ApiError::UploadOffsetMismatch { held, sent } => (
+                format!("上传进度不一致：服务器已收到{held}字节，请从该处继续上传"),
+                format!(
+                    "the chunk starts at byte {sent} but {held} bytes are held; resume at {held}"
+                ),
+            ),
+            ApiError::UploadBusy { held } => (
+                "这张照片正在上传中，请稍后重试".into(),
+                format!(
+                    "another upload of this blob is in progress ({held} bytes held); retry later"
+                ),
+            ),
+            ApiError::UploadInterrupted { held } => (
+                "上传中断，已收到的部分已保存，请继续上传".into(),
+                format!("the upload was interrupted; {held} bytes are held, resume there"),
+            ),
+            ApiError::HashMismatch { expected, actual } => (
+                "照片内容与编号不符（可能在传输中损坏），请重新上传".into(),
+                format!(
+                    "the uploaded bytes hash to {actual}, not {expected}; upload again from the start"
+                ),
+            ),
+            ApiError::RangeNotSatisfiable { size } => (
+                "请求的范围超出了文件大小".into(),
+                format!("the range selects nothing in a blob of {size} bytes"),
+            ),
+        }
+    }
+
+    /// Headers a client needs to act on the error: where to resume an upload, the size a
+    /// failed range request can be fixed against.
+    fn headers(&self) -> Option<(&'static str, String)> {
+        match self {
+            ApiError::UploadOffsetMismatch { held, .. }
+            | ApiError::UploadBusy { held }
+            | ApiError::UploadInterrupted { held } => {
+                Some((crate::blobs::UPLOAD_OFFSET, held.to_string()))
+            }
+            ApiError::HashMismatch { .. } => Some((crate::blobs::UPLOAD_OFFSET, "0".into())),
+            ApiError::RangeNotSatisfiable { size } => {
+                Some(("content-range", format!("bytes */{size}")))
+            }
+            _ => None,
+        }
+    }
+}
+
+impl From<BlobError> for ApiError {
+    fn from(e: BlobError) -> ApiError {
+        match e {
+            BlobError::OffsetMismatch { held, sent } => {
+                ApiError::UploadOffsetMismatch { held, sent }
+            }
+            BlobError::Busy { held } => ApiError::UploadBusy { held },
+            BlobError::Interrupted { held, source } => {
+                // Routine on village networks; the device resumes. Worth a line, not an alarm.
+                tracing::info!(held, error = %source, "blob upload interrupted");
+                ApiError::UploadInterrupted { held }
+            }
+            BlobError::ChunkTooLong { .. } => ApiError::bad_request(
+                "上传的数据比声明的长度长，本段已丢弃，请重新上传这一段",
+                "the body is longer than its Content-Range or Content-Length says; the chunk was discarded",
+            ),
+            BlobError::HashMismatch { expected, actual } => {
+                tracing::warn!(%expected, %actual, "uploaded blob does not match its name");
+                ApiError::HashMismatch { expected, actual }
+            }
+            BlobError::NotFound => ApiError::NotFound,
+            BlobError::RangeNotSatisfiable { size } => ApiError::RangeNotSatisfiable { size },
+            BlobError::Io(e) => ApiError::Internal(format!("blob storage: {e}")),
         }
     }
 }
@@ -126,6 +224,12 @@ impl IntoResponse for ApiError {
             message,
             message_en,
         };
-        (status, Json(body)).into_response()
+        let mut response = (status, Json(body)).into_response();
+        if let Some((name, value)) = self.headers()
+            && let Ok(value) = HeaderValue::from_str(&value)
+        {
+            response.headers_mut().insert(name, value);
+        }
+        response
     }
 }

@@ -2,12 +2,15 @@
 //!
 //! One binary serves a county on its embedded SQLite, or a province as several stateless
 //! processes on PostgreSQL. [`db`] holds the storage trait and one backend per database,
-//! [`apply`] what a pushed command does, [`routes`] one module per API area, [`error`] the
-//! single [`error::ApiError`] every handler returns, and [`config`] the layered settings.
+//! [`apply`] what a pushed command does, [`blobs`] where photo bytes are kept, [`routes`] one
+//! module per API area, [`error`] the single [`error::ApiError`] every handler returns, and
+//! [`config`] the layered settings.
 
 pub mod accounts;
+pub mod admin;
 pub mod apply;
 pub mod auth;
+pub mod blobs;
 pub mod config;
 pub mod db;
 pub mod error;
@@ -15,6 +18,7 @@ pub mod routes;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -22,6 +26,7 @@ use tokio::net::TcpListener;
 use tower_http::compression::CompressionLayer;
 use tower_http::decompression::RequestDecompressionLayer;
 
+use crate::blobs::BlobStore;
 use crate::db::Storage;
 
 /// Limits and switches the handlers read.
@@ -33,8 +38,15 @@ pub struct ServerSettings {
     pub max_push_commands: usize,
     /// Most records in one pull or snapshot page.
     pub max_pull_limit: u32,
-    /// Largest request body, in bytes (after decompression).
+    /// Largest request body, in bytes (after decompression). Blob uploads stream to storage
+    /// and are bounded by `max_blob_bytes` instead.
     pub max_body_bytes: usize,
+    /// Largest photo (or other blob), in bytes.
+    pub max_blob_bytes: u64,
+    /// How long a blob upload may send nothing before the server gives up on it, keeps what
+    /// arrived, and lets the device resume (a dead 2G connection can otherwise hold the upload
+    /// until TCP notices, minutes later).
+    pub blob_idle_timeout: Duration,
 }
 
 impl Default for ServerSettings {
@@ -44,6 +56,8 @@ impl Default for ServerSettings {
             max_push_commands: 2000,
             max_pull_limit: 5000,
             max_body_bytes: 32 * 1024 * 1024,
+            max_blob_bytes: 10 * 1024 * 1024,
+            blob_idle_timeout: Duration::from_secs(60),
         }
     }
 }
@@ -53,13 +67,20 @@ impl Default for ServerSettings {
 #[derive(Clone)]
 pub struct AppState {
     pub storage: Arc<dyn Storage>,
+    /// Photo bytes, kept apart from the records.
+    pub blobs: Arc<dyn BlobStore>,
     pub settings: Arc<ServerSettings>,
 }
 
 impl AppState {
-    pub fn new(storage: Arc<dyn Storage>, settings: ServerSettings) -> AppState {
+    pub fn new(
+        storage: Arc<dyn Storage>,
+        blobs: Arc<dyn BlobStore>,
+        settings: ServerSettings,
+    ) -> AppState {
         AppState {
             storage,
+            blobs,
             settings: Arc::new(settings),
         }
     }
@@ -69,6 +90,7 @@ impl std::fmt::Debug for AppState {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("AppState")
             .field("backend", &self.storage.backend())
+            .field("blobs", &self.blobs.backend())
             .field("settings", &self.settings)
             .finish()
     }
@@ -81,6 +103,9 @@ pub fn app(state: AppState) -> Router {
         .merge(routes::health::router())
         .merge(routes::auth::router())
         .merge(routes::sync::router())
+        // Blob uploads take the raw body, which `DefaultBodyLimit` does not limit: they stream
+        // to storage in pieces and stop at `max_blob_bytes` themselves.
+        .merge(routes::blobs::router())
         .layer(DefaultBodyLimit::max(max_body))
         // Devices may compress what they push; every JSON answer is compressed when the client
         // accepts it (zstd first: the first sync of a township is ~28 MB of JSON, ~2 MB zstd).

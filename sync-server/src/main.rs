@@ -1,12 +1,28 @@
-//! `yijian-server` command line.
+//! `yijian-server` command line: `serve`, plus the few administrative actions an operator
+//! needs before (or without) the web console.
+//!
+//! Settings come in layers (defaults → `--config` file → `YIJIAN_*` environment → flags; see
+//! [`yijian_server::config`]). Every subcommand that touches the database takes `--config`,
+//! `--data-dir` and `--database-url`, so it finds the same database `serve` uses. Results go
+//! to stdout as JSON (one object, or one per line for lists) for scripts; logs and errors go
+//! to stderr. Passwords are never taken from the command line, where `ps` and shell history
+//! would show them.
 
+use std::io::IsTerminal;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::Arc;
 
-use clap::{Parser, Subcommand};
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand};
 use tokio::net::TcpListener;
 use tracing_subscriber::EnvFilter;
-use yijian_server::config::{Config, DatabaseLocation};
+use yijian_core::ids::DeviceId;
+use yijian_server::admin::{self, ImportError};
+use yijian_server::blobs::DiskBlobStore;
+use yijian_server::config::{
+    self, Config, DatabaseLocation, DatabaseUrl, Env, LogConfig, LogFormat, Overrides,
+};
 use yijian_server::{AppState, db, serve};
 
 #[derive(Debug, Parser)]
@@ -16,58 +32,269 @@ use yijian_server::{AppState, db, serve};
     about = "Yijian (一键申报) sync server"
 )]
 struct Cli {
+    #[command(flatten)]
+    config: ConfigArgs,
     #[command(subcommand)]
     command: Command,
+}
+
+/// Where the settings (and so the database) come from. Global, so they may be written before
+/// or after the subcommand.
+#[derive(Debug, Args)]
+struct ConfigArgs {
+    /// TOML configuration file (print an example with `default-config`) [env: YIJIAN_CONFIG]
+    #[arg(long, global = true, value_name = "PATH")]
+    config: Option<PathBuf>,
+    /// Directory for the embedded SQLite database and stored files [env: YIJIAN_DATA_DIR]
+    /// [default: ./data]
+    #[arg(long, global = true, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+    /// postgres://user:password@host:port/database to use PostgreSQL instead of SQLite
+    /// [env: YIJIAN_DATABASE_URL]
+    #[arg(long, global = true, value_name = "URL", value_parser = database_url)]
+    database_url: Option<DatabaseUrl>,
 }
 
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Serve the sync API, the public declaration form and the console.
     Serve {
-        /// Address to listen on. Port 0 picks a free port (printed on start).
-        #[arg(long, default_value = Config::DEFAULT_LISTEN, env = "YIJIAN_LISTEN")]
-        listen: SocketAddr,
-        /// Directory for the embedded SQLite database and stored files.
-        #[arg(long, default_value = Config::DEFAULT_DATA_DIR, env = "YIJIAN_DATA_DIR")]
-        data_dir: PathBuf,
-        /// postgres://user:password@host:port/database to use PostgreSQL instead of SQLite.
-        #[arg(long, env = "YIJIAN_DATABASE_URL")]
-        database_url: Option<String>,
+        /// Address to listen on; port 0 picks a free port (printed on start)
+        /// [env: YIJIAN_LISTEN] [default: 127.0.0.1:8080]
+        #[arg(long, value_name = "ADDR")]
+        listen: Option<SocketAddr>,
     },
+    /// Print the example configuration file, every key documented at its default.
+    DefaultConfig,
+    /// Create an administrator (role admin, scope 62 = the whole province).
+    ///
+    /// The password is read from stdin with --password-stdin, else from the environment
+    /// variable YIJIAN_ADMIN_PASSWORD; never from the command line.
+    CreateAdmin {
+        /// Mobile number the administrator signs in with.
+        #[arg(long, value_name = "PHONE")]
+        login: String,
+        /// Name shown in the console and the audit trail.
+        #[arg(long)]
+        name: String,
+        /// Read the password from stdin (one trailing newline is dropped).
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Create users from a CSV file with the header login,name,role,scope,password.
+    ///
+    /// Every row is checked first; if any row is bad, all bad rows are listed with their line
+    /// numbers and nothing is imported. Roles: village_worker, township, county, city,
+    /// province, department_liaison, admin. Prints a JSON summary.
+    ImportUsers {
+        /// The CSV file (UTF-8).
+        file: PathBuf,
+    },
+    /// List users, one JSON object per line (password hashes are never shown).
+    ListUsers,
+    /// Revoke a device's token at once (lost phone, worker left).
+    RevokeDevice {
+        /// The device's id, as shown in the console.
+        device_id: DeviceId,
+    },
+}
+
+/// Keeps a URL given on the command line inside the redacting type from the start.
+fn database_url(s: &str) -> Result<DatabaseUrl, std::convert::Infallible> {
+    Ok(DatabaseUrl::new(s))
 }
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_from_env("YIJIAN_LOG").unwrap_or_else(|_| EnvFilter::new("info")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
-    match Cli::parse().command {
-        Command::Serve {
-            listen,
-            data_dir,
-            database_url,
+    let Cli { config, command } = Cli::parse();
+    if let Command::DefaultConfig = command {
+        print!("{}", config::EXAMPLE_CONFIG);
+        return Ok(());
+    }
+    let env = yijian_env()?;
+    match command {
+        Command::DefaultConfig => {}
+        Command::Serve { listen } => {
+            let config = load_config(config, listen, &env)?;
+            run_serve(config).await?;
+        }
+        Command::CreateAdmin {
+            login,
+            name,
+            password_stdin,
         } => {
-            let config = Config::new(listen, data_dir, database_url)?;
-            if let DatabaseLocation::Sqlite { data_dir } = &config.database {
-                tracing::info!(data_dir = %data_dir.display(), "using embedded SQLite");
+            let password = if password_stdin {
+                let text =
+                    std::io::read_to_string(std::io::stdin()).context("reading the password")?;
+                let text = text.strip_suffix('\n').unwrap_or(&text);
+                text.strip_suffix('\r').unwrap_or(text).to_owned()
+            } else if let Some(p) = env.get("YIJIAN_ADMIN_PASSWORD").filter(|p| !p.is_empty()) {
+                p.clone()
+            } else {
+                anyhow::bail!(
+                    "未提供密码：请用 --password-stdin 从标准输入传入，或设置环境变量 YIJIAN_ADMIN_PASSWORD / \
+                     no password: pipe it with --password-stdin or set YIJIAN_ADMIN_PASSWORD \
+                     (it is never taken from the command line)"
+                );
+            };
+            let storage = open_storage(config, &env).await?;
+            let user = admin::create_admin(&storage, &login, &name, password).await?;
+            tracing::info!(user = %user.id, "administrator created");
+            println!("{}", serde_json::to_string(&user)?);
+        }
+        Command::ImportUsers { file } => {
+            let bytes =
+                std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
+            let text = String::from_utf8(bytes).map_err(|_| {
+                anyhow::anyhow!(
+                    "{} 不是UTF-8编码（在Excel中请另存为“CSV UTF-8”）/ is not UTF-8 \
+                     (in Excel, save as \"CSV UTF-8\")",
+                    file.display()
+                )
+            })?;
+            let storage = open_storage(config, &env).await?;
+            match admin::import_users(&storage, &text).await {
+                Ok(users) => {
+                    let summary = serde_json::json!({ "imported": users.len(), "users": users });
+                    println!("{summary}");
+                }
+                Err(ImportError::BadRows(errors)) => {
+                    for e in &errors {
+                        eprintln!("{e}");
+                    }
+                    let summary = serde_json::json!({ "imported": 0, "errors": errors });
+                    println!("{summary}");
+                    anyhow::bail!(
+                        "{}行有误，未导入任何用户 / {} bad row(s); nothing was imported",
+                        errors.len(),
+                        errors.len()
+                    );
+                }
+                Err(ImportError::Stopped {
+                    line,
+                    imported,
+                    source,
+                }) => {
+                    let summary = serde_json::json!({
+                        "imported": imported.len(),
+                        "users": imported,
+                        "stopped_at_line": line,
+                        "error": source.to_string(),
+                    });
+                    println!("{summary}");
+                    anyhow::bail!(
+                        "第{line}行写入失败，之前的{n}个用户已导入 / stopped at line {line} after \
+                         importing {n} user(s): {source}",
+                        n = imported.len()
+                    );
+                }
+                Err(e) => return Err(e.into()),
             }
-            let storage = db::open(&config.database).await?;
-            let listener = TcpListener::bind(config.listen).await?;
-            // The one line on stdout: scripts and tests read the bound address from it.
-            println!("listening on http://{}", listener.local_addr()?);
-            serve(
-                listener,
-                AppState::new(storage, yijian_server::ServerSettings::default()),
-                shutdown_signal(),
-            )
-            .await?;
-            tracing::info!("stopped");
+        }
+        Command::ListUsers => {
+            let storage = open_storage(config, &env).await?;
+            for user in storage.list_users().await? {
+                println!("{}", serde_json::to_string(&user)?);
+            }
+        }
+        Command::RevokeDevice { device_id } => {
+            let storage = open_storage(config, &env).await?;
+            if !storage.revoke_device(device_id).await? {
+                anyhow::bail!(
+                    "没有可吊销的设备{device_id}（不存在或已吊销）/ no live device {device_id} \
+                     (unknown, or already revoked)"
+                );
+            }
+            tracing::info!(device = %device_id, "device revoked");
+            println!(
+                "{}",
+                serde_json::json!({ "device_id": device_id, "revoked": true })
+            );
         }
     }
     Ok(())
+}
+
+async fn run_serve(config: Config) -> anyhow::Result<()> {
+    let database = config.database()?;
+    if let DatabaseLocation::Sqlite { data_dir } = &database {
+        tracing::info!(data_dir = %data_dir.display(), "using embedded SQLite");
+    }
+    let storage = db::open(&database).await?;
+    let blob_dir = config.blob_dir();
+    let blobs = DiskBlobStore::open(blob_dir.clone())
+        .await
+        .with_context(|| format!("cannot open the blob directory {}", blob_dir.display()))?;
+    let listener = TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", config.listen))?;
+    // The one line on stdout: scripts and tests read the bound address from it.
+    println!("listening on http://{}", listener.local_addr()?);
+    serve(
+        listener,
+        AppState::new(storage, Arc::new(blobs), config.server_settings()),
+        shutdown_signal(),
+    )
+    .await?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// The layered configuration, then logging as it says (so even the first log line has the
+/// configured level and format).
+fn load_config(args: ConfigArgs, listen: Option<SocketAddr>, env: &Env) -> anyhow::Result<Config> {
+    let flags = Overrides {
+        config_file: args.config,
+        listen,
+        data_dir: args.data_dir,
+        database_url: args.database_url,
+    };
+    let config = Config::load(&flags, env)?;
+    init_logging(&config.log)?;
+    for var in config::unknown_env_vars(env) {
+        tracing::warn!(
+            var,
+            "environment variable configures nothing (misspelt?); ignored"
+        );
+    }
+    // Debug output of the configuration redacts the database password.
+    tracing::info!(?config, "configuration");
+    Ok(config)
+}
+
+async fn open_storage(args: ConfigArgs, env: &Env) -> anyhow::Result<Arc<dyn db::Storage>> {
+    let config = load_config(args, None, env)?;
+    Ok(db::open(&config.database()?).await?)
+}
+
+/// Logs go to stderr, so stdout stays clean for what scripts read.
+fn init_logging(log: &LogConfig) -> anyhow::Result<()> {
+    let filter = EnvFilter::builder().parse(&log.level)?;
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        // Colour codes only for a person at a terminal, not in journald or a log file.
+        .with_ansi(std::io::stderr().is_terminal())
+        .with_writer(std::io::stderr);
+    match log.format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
+    Ok(())
+}
+
+/// The `YIJIAN_*` part of the process environment, for the configuration's env layer.
+fn yijian_env() -> anyhow::Result<Env> {
+    let mut env = Env::new();
+    for (name, value) in std::env::vars_os() {
+        let Some(name) = name.to_str().filter(|n| n.starts_with("YIJIAN_")) else {
+            continue;
+        };
+        let value = value
+            .into_string()
+            .map_err(|_| anyhow::anyhow!("environment variable {name} is not valid UTF-8"))?;
+        env.insert(name.to_owned(), value);
+    }
+    Ok(env)
 }
 
 /// Ctrl-C or SIGTERM: stop accepting, finish in-flight requests, exit.

@@ -4,6 +4,9 @@
 //! binaries; [`server::TestServer`] runs the real `yijian-server` application on `127.0.0.1:0`
 //! and waits for `/healthz` instead of sleeping.
 
+pub mod api;
 pub mod http;
 pub mod pg;
+pub mod process;
+pub mod proxy;
 pub mod server;

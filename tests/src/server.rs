@@ -12,17 +12,28 @@ use tokio::task::JoinHandle;
 use yijian_core::division::DivisionCode;
 use yijian_core::role::Role;
 use yijian_server::accounts::{NewUser, User};
+use yijian_server::blobs::{BlobStore, DiskBlobStore};
 use yijian_server::config::DatabaseLocation;
 use yijian_server::db::Storage;
 use yijian_server::{AppState, ServerSettings, db, serve};
 
 /// A server running on `127.0.0.1:<free port>`; shut down gracefully on [`TestServer::stop`].
-#[derive(Debug)]
 pub struct TestServer {
     pub addr: SocketAddr,
     pub storage: Arc<dyn Storage>,
+    pub blobs: Arc<dyn BlobStore>,
+    /// Where blobs go when the database has no data directory (PostgreSQL); removed on drop.
+    _blob_dir: Option<tempfile::TempDir>,
     stop: Option<oneshot::Sender<()>>,
     task: JoinHandle<std::io::Result<()>>,
+}
+
+impl std::fmt::Debug for TestServer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TestServer")
+            .field("addr", &self.addr)
+            .finish()
+    }
 }
 
 impl TestServer {
@@ -37,16 +48,28 @@ impl TestServer {
         settings: ServerSettings,
     ) -> Result<TestServer> {
         let storage = db::open(&database).await?;
+        // Blobs live next to an SQLite database (so a restarted server finds them), in a
+        // throwaway directory otherwise.
+        let (blob_root, blob_dir) = match &database {
+            DatabaseLocation::Sqlite { data_dir } => (data_dir.join("blobs"), None),
+            DatabaseLocation::Postgres { .. } => {
+                let dir = tempfile::tempdir()?;
+                (dir.path().join("blobs"), Some(dir))
+            }
+        };
+        let blobs: Arc<dyn BlobStore> = Arc::new(DiskBlobStore::open(blob_root).await?);
         let listener = TcpListener::bind("127.0.0.1:0").await?;
         let addr = listener.local_addr()?;
         let (tx, rx) = oneshot::channel::<()>();
-        let state = AppState::new(Arc::clone(&storage), settings);
+        let state = AppState::new(Arc::clone(&storage), Arc::clone(&blobs), settings);
         let task = tokio::spawn(serve(listener, state, async {
             let _ = rx.await;
         }));
         let server = TestServer {
             addr,
             storage,
+            blobs,
+            _blob_dir: blob_dir,
             stop: Some(tx),
             task,
         };

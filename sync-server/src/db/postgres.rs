@@ -58,6 +58,17 @@ struct Pool {
     idle: Mutex<Vec<Client>>,
 }
 
+impl Drop for Pool {
+    fn drop(&mut self) {
+        // The synchronous client blocks on its own runtime when dropped, which panics on a
+        // tokio worker thread (where the last `Arc` of the storage usually goes away).
+        let idle = self.idle.get_mut().map(std::mem::take).unwrap_or_default();
+        if !idle.is_empty() {
+            std::thread::spawn(move || drop(idle));
+        }
+    }
+}
+
 impl std::fmt::Debug for Pool {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Pool")
@@ -242,8 +253,21 @@ struct PgTx<'a, 'b> {
     tx: &'a mut Transaction<'b>,
 }
 
+impl PgTx<'_, '_> {
+    /// Serialise every transaction that touches `key` — also when the row does not exist yet,
+    /// which `FOR UPDATE` cannot lock — until this transaction ends.
+    fn lock(&mut self, key: &str) -> Result<(), StorageError> {
+        self.tx.execute(
+            "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))",
+            &[&key],
+        )?;
+        Ok(())
+    }
+}
+
 impl RecordTx for PgTx<'_, '_> {
     fn get(&mut self, kind: &str, id: &str) -> Result<Option<StoredRecord>, StorageError> {
+        self.lock(&format!("record:{kind}:{id}"))?;
         let row = self.tx.query_opt(
             "SELECT village, body, hlc, version FROM records WHERE kind = $1 AND id = $2 FOR UPDATE",
             &[&kind, &id],
@@ -290,6 +314,9 @@ impl RecordTx for PgTx<'_, '_> {
         device: DeviceId,
         command: CommandId,
     ) -> Result<Option<AppliedCommand>, StorageError> {
+        // Two copies of one push running at once: the second waits here, then finds the first
+        // one's result.
+        self.lock(&format!("command:{device}:{command}"))?;
         Ok(self
             .tx
             .query_opt(

@@ -51,7 +51,14 @@ mod tests {
     async fn healthz_reports_backend_and_migrations() {
         let dir = tempfile::tempdir().expect("tempdir");
         let storage = SqliteStorage::open_in(dir.path()).await.expect("open");
-        let state = AppState::new(Arc::new(storage), crate::ServerSettings::default());
+        let blobs = crate::blobs::DiskBlobStore::open_in(dir.path())
+            .await
+            .expect("blobs");
+        let state = AppState::new(
+            Arc::new(storage),
+            Arc::new(blobs),
+            crate::ServerSettings::default(),
+        );
         let resp = app(state)
             .oneshot(
                 Request::get("/healthz")

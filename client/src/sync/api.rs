@@ -1,0 +1,242 @@
+//! The HTTP edge of the engine: one method per server endpoint, each turning transport
+//! failures and error answers into [`Error`] with the kind the engine branches on.
+//!
+//! Nothing here decides anything about the outbox or the records; it only talks.
+
+use std::time::Duration;
+
+use reqwest::header::{AUTHORIZATION, CONTENT_ENCODING, CONTENT_LENGTH, CONTENT_TYPE, HeaderMap};
+use reqwest::{Client, Response};
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
+use yijian_core::ids::DeviceId;
+use yijian_core::protocol::{PROTOCOL_VERSION, PullResponse, PushResponse, SnapshotPage};
+
+use crate::error::{Error, Result};
+use crate::store::Account;
+use crate::sync::plan::{self, BlobState, PutDecision};
+
+/// `POST /v1/auth/login`.
+#[derive(Debug, Serialize)]
+struct LoginRequest<'a> {
+    login: &'a str,
+    password: &'a str,
+    device_name: &'a str,
+}
+
+/// The server's answer to a login.
+#[derive(Deserialize)]
+pub(crate) struct LoginResponse {
+    pub token: String,
+    pub device_id: DeviceId,
+    pub user: Account,
+}
+
+/// `POST /v1/sync/push` written from the stored command texts, so a retried command is sent
+/// byte for byte as it was recorded.
+#[derive(Serialize)]
+struct PushBody<'a> {
+    protocol: u32,
+    device_id: DeviceId,
+    commands: &'a [&'a RawValue],
+}
+
+/// A response body and its size on the wire (after decompression).
+pub(crate) struct Sized<T> {
+    pub value: T,
+    pub bytes: u64,
+}
+
+/// The server, seen from one device.
+#[derive(Debug, Clone)]
+pub(crate) struct Api {
+    http: Client,
+    base: String,
+    token: Option<String>,
+    compress_above: usize,
+}
+
+/// Build the HTTP client the engine uses.
+pub(crate) fn client(connect_timeout: Duration, request_timeout: Duration) -> Result<Client> {
+    Client::builder()
+        .connect_timeout(connect_timeout)
+        .timeout(request_timeout)
+        .user_agent(concat!("yijian-client/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .map_err(|e| Error::Network {
+            detail: e.to_string(),
+        })
+}
+
+fn network(e: reqwest::Error) -> Error {
+    let detail = if e.is_timeout() {
+        "等待服务器响应超时".to_owned()
+    } else if e.is_connect() {
+        "连接不上服务器".to_owned()
+    } else {
+        e.to_string()
+    };
+    Error::Network { detail }
+}
+
+fn header_u64(headers: &HeaderMap, name: &str) -> Option<u64> {
+    headers.get(name)?.to_str().ok()?.trim().parse().ok()
+}
+
+impl Api {
+    pub fn new(http: Client, base: &str, token: Option<String>, compress_above: usize) -> Api {
+        Api {
+            http,
+            base: base.trim_end_matches('/').to_owned(),
+            token,
+            compress_above,
+        }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    fn authed(&self, req: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+        match &self.token {
+            Some(t) => req.header(AUTHORIZATION, format!("Bearer {t}")),
+            None => req,
+        }
+    }
+
+    /// Send, and turn an error status into an [`Error`].
+    async fn ok(req: reqwest::RequestBuilder) -> Result<Response> {
+        let resp = req.send().await.map_err(network)?;
+        let status = resp.status();
+        if status.is_success() {
+            return Ok(resp);
+        }
+        let body = resp.bytes().await.unwrap_or_default();
+        Err(plan::http_error(status.as_u16(), &body))
+    }
+
+    async fn json<T: serde::de::DeserializeOwned>(resp: Response) -> Result<Sized<T>> {
+        let body = resp.bytes().await.map_err(network)?;
+        let value = serde_json::from_slice(&body).map_err(|e| Error::Server {
+            status: 200,
+            code: "bad_response".into(),
+            message: format!("服务器返回的数据无法识别：{e}"),
+            message_en: e.to_string(),
+        })?;
+        Ok(Sized {
+            value,
+            bytes: body.len() as u64,
+        })
+    }
+
+    pub async fn login(
+        &self,
+        login: &str,
+        password: &str,
+        device_name: &str,
+    ) -> Result<LoginResponse> {
+        let req = self
+            .http
+            .post(self.url("/v1/auth/login"))
+            .json(&LoginRequest {
+                login,
+                password,
+                device_name,
+            });
+        let resp = Self::ok(req).await?;
+        Ok(Self::json(resp).await?.value)
+    }
+
+    pub async fn logout(&self) -> Result<()> {
+        Self::ok(self.authed(self.http.post(self.url("/v1/auth/logout")))).await?;
+        Ok(())
+    }
+
+    /// Push commands; returns the answer and the bytes sent (compressed when large).
+    pub async fn push(
+        &self,
+        device_id: DeviceId,
+        commands: &[&RawValue],
+    ) -> Result<(PushResponse, u64)> {
+        let body = serde_json::to_vec(&PushBody {
+            protocol: PROTOCOL_VERSION,
+            device_id,
+            commands,
+        })?;
+        let mut req = self
+            .authed(self.http.post(self.url("/v1/sync/push")))
+            .header(CONTENT_TYPE, "application/json");
+        let sent;
+        if body.len() > self.compress_above {
+            // Upload bandwidth on a village's 2G/3G is the scarcest thing the device has.
+            let packed = zstd::encode_all(body.as_slice(), 3)
+                .map_err(|e| Error::Corrupt(format!("zstd: {e}")))?;
+            sent = packed.len() as u64;
+            req = req.header(CONTENT_ENCODING, "zstd").body(packed);
+        } else {
+            sent = body.len() as u64;
+            req = req.body(body);
+        }
+        let resp = Self::ok(req).await?;
+        Ok((Self::json(resp).await?.value, sent))
+    }
+
+    pub async fn pull(&self, cursor: Option<&str>, limit: u32) -> Result<Sized<PullResponse>> {
+        let mut query = vec![("limit", limit.to_string())];
+        if let Some(c) = cursor {
+            query.push(("cursor", c.to_owned()));
+        }
+        let req = self
+            .authed(self.http.get(self.url("/v1/sync/pull")))
+            .query(&query);
+        Self::json(Self::ok(req).await?).await
+    }
+
+    pub async fn snapshot(&self, page: Option<&str>, limit: u32) -> Result<Sized<SnapshotPage>> {
+        let mut query = vec![("limit", limit.to_string())];
+        if let Some(p) = page {
+            query.push(("page", p.to_owned()));
+        }
+        let req = self
+            .authed(self.http.get(self.url("/v1/sync/snapshot")))
+            .query(&query);
+        Self::json(Self::ok(req).await?).await
+    }
+
+    /// How much of a photo the server holds.
+    pub async fn blob_state(&self, sha256: &str) -> Result<BlobState> {
+        let resp = self
+            .authed(self.http.head(self.url(&format!("/v1/blobs/{sha256}"))))
+            .send()
+            .await
+            .map_err(network)?;
+        plan::head_decision(
+            resp.status().as_u16(),
+            header_u64(resp.headers(), "upload-offset"),
+        )
+    }
+
+    /// Send bytes `[start, end)` of a `total`-byte photo.
+    pub async fn blob_put(
+        &self,
+        sha256: &str,
+        start: u64,
+        end: u64,
+        total: u64,
+        chunk: Vec<u8>,
+    ) -> Result<PutDecision> {
+        let resp = self
+            .authed(self.http.put(self.url(&format!("/v1/blobs/{sha256}"))))
+            .header(CONTENT_TYPE, "image/jpeg")
+            .header(CONTENT_LENGTH, chunk.len())
+            .header("Content-Range", plan::content_range(start, end, total))
+            .body(chunk)
+            .send()
+            .await
+            .map_err(network)?;
+        let status = resp.status().as_u16();
+        let offset = header_u64(resp.headers(), "upload-offset");
+        let body = resp.bytes().await.unwrap_or_default();
+        Ok(plan::put_decision(status, offset, &body, end, total))
+    }
+}

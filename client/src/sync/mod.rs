@@ -1,0 +1,379 @@
+//! The sync engine: pushes the outbox, pulls the change feed, uploads photos.
+//!
+//! One round ([`SyncEngine::sync_once`]) is, in this order:
+//! 1. **push** the outbox in order, in batches; acknowledged commands leave it, refused ones go to
+//!    the quarantine with the server's reason and never block the rest, and a batch that did
+//!    not get through stays with its attempt counted;
+//! 2. **pull**: the first sync reads the snapshot page by page (resumable: the next page token
+//!    is saved with each page's rows), then the change feed from the saved cursor until the
+//!    server has nothing more; every page is written with its cursor in one transaction;
+//! 3. **photos**: one by one, only those whose metadata record the server has acknowledged,
+//!    resuming from the bytes the server already holds, each with its own backoff.
+//!
+//! The decisions live in [`plan`] (no I/O); the HTTP calls in `api`; the rules about what a
+//! pull may overwrite in [`crate::store`]. [`run_sync_loop`] runs rounds in the background, on a
+//! trigger (a local write) and on a timer, backing off after failures.
+
+pub mod plan;
+
+mod api;
+mod photos;
+mod runner;
+
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+use serde_json::value::RawValue;
+
+use crate::error::{Error, ErrorKind, Result};
+use crate::store::{FeedPosition, LocalStore, PullState, PushTally, Session};
+use api::Api;
+pub use plan::Backoff;
+pub use runner::{LoopConfig, run_sync_loop};
+
+/// Which part of a round is running.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Phase {
+    Push,
+    Pull,
+    Snapshot,
+    Photos,
+}
+
+/// A progress event: what a progress bar shows. Totals are 0 when unknown (the change feed does
+/// not say how much is left).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SyncProgress {
+    pub phase: Phase,
+    pub records_done: u64,
+    pub records_total: u64,
+    pub bytes_done: u64,
+    pub bytes_total: u64,
+    /// The photo being uploaded: `(sha256, bytes the server holds, bytes in all)`.
+    pub photo: Option<(String, u64, u64)>,
+}
+
+/// Receives progress events; called from the sync task, so it must be quick.
+pub type ProgressFn = Arc<dyn Fn(&SyncProgress) + Send + Sync>;
+
+/// Tunables; the defaults suit a phone on a slow mobile network.
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    /// Most commands per push (the server takes up to 2000).
+    pub push_batch: usize,
+    /// Records per change-feed page.
+    pub pull_limit: u32,
+    /// Records per snapshot page.
+    pub snapshot_limit: u32,
+    /// Bytes per photo upload request.
+    pub photo_chunk: u64,
+    /// Push bodies larger than this are sent zstd-compressed.
+    pub compress_above: usize,
+    pub connect_timeout: Duration,
+    pub request_timeout: Duration,
+    /// Backoff of one photo after a transient failure.
+    pub photo_backoff: Backoff,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        EngineConfig {
+            push_batch: 500,
+            pull_limit: 1000,
+            snapshot_limit: 1000,
+            photo_chunk: 256 * 1024,
+            compress_above: 8 * 1024,
+            connect_timeout: Duration::from_secs(15),
+            request_timeout: Duration::from_secs(300),
+            photo_backoff: Backoff::default(),
+        }
+    }
+}
+
+/// What one round did; `yijian sync` prints it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct SyncReport {
+    pub pushed: PushTally,
+    pub push_batches: u64,
+    pub bytes_sent: u64,
+    /// Records written to the device's view by pull or snapshot.
+    pub pulled: u64,
+    /// Pulled records kept aside because a local change to them is pending.
+    pub kept_aside: u64,
+    /// Snapshot pages read in this round (first sync).
+    pub snapshot_pages: u64,
+    pub bytes_received: u64,
+    pub photos_uploaded: u64,
+    pub photos_failed: u64,
+    /// Photos that failed transiently and wait for their backoff.
+    pub photos_retry_later: u64,
+    pub photo_bytes_sent: u64,
+    pub outbox_left: u64,
+    pub quarantine: u64,
+    pub cursor: Option<String>,
+    pub duration_ms: u64,
+}
+
+/// The device engine: the local store plus the ability to sync it.
+pub struct SyncEngine {
+    store: Mutex<LocalStore>,
+    http: reqwest::Client,
+    config: EngineConfig,
+    progress: Mutex<Option<ProgressFn>>,
+    /// One round at a time (the loop and a "sync now" button may race).
+    round: tokio::sync::Mutex<()>,
+}
+
+impl std::fmt::Debug for SyncEngine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SyncEngine")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SyncEngine {
+    pub fn new(store: LocalStore) -> Result<SyncEngine> {
+        SyncEngine::with_config(store, EngineConfig::default())
+    }
+
+    pub fn with_config(store: LocalStore, config: EngineConfig) -> Result<SyncEngine> {
+        Ok(SyncEngine {
+            store: Mutex::new(store),
+            http: api::client(config.connect_timeout, config.request_timeout)?,
+            config,
+            progress: Mutex::new(None),
+            round: tokio::sync::Mutex::new(()),
+        })
+    }
+
+    pub fn config(&self) -> &EngineConfig {
+        &self.config
+    }
+
+    fn lock(&self) -> Result<MutexGuard<'_, LocalStore>> {
+        self.store
+            .lock()
+            .map_err(|_| Error::Corrupt("本机数据库连接因先前的错误不可用，请重启应用".into()))
+    }
+
+    /// Run `f` on the local store. The lock is held only for `f`: never `.await` inside.
+    pub fn with_store<R>(&self, f: impl FnOnce(&mut LocalStore) -> Result<R>) -> Result<R> {
+        f(&mut *self.lock()?)
+    }
+
+    /// Receive progress events from now on.
+    pub fn set_progress(&self, f: impl Fn(&SyncProgress) + Send + Sync + 'static) {
+        if let Ok(mut p) = self.progress.lock() {
+            *p = Some(Arc::new(f));
+        }
+    }
+
+    fn emit(&self, p: SyncProgress) {
+        let f = self.progress.lock().ok().and_then(|g| g.clone());
+        if let Some(f) = f {
+            f(&p);
+        }
+    }
+
+    /// Sign in on `server`; the token, device id and user are kept in the local store.
+    pub async fn login(
+        &self,
+        server: &str,
+        login: &str,
+        password: &str,
+        device_name: &str,
+    ) -> Result<Session> {
+        let server = server.trim().trim_end_matches('/').to_owned();
+        if !(server.starts_with("http://") || server.starts_with("https://")) {
+            return Err(Error::invalid(format!(
+                "服务器地址应以 http:// 或 https:// 开头：{server}"
+            )));
+        }
+        let api = Api::new(self.http.clone(), &server, None, self.config.compress_above);
+        let resp = api.login(login.trim(), password, device_name).await?;
+        let session = Session {
+            server,
+            token: resp.token,
+            device_id: resp.device_id,
+            user: resp.user,
+            token_rejected: false,
+        };
+        self.with_store(|s| s.save_session(&session))?;
+        Ok(session)
+    }
+
+    /// Revoke this device's token on the server (best effort) and forget it here. Unsent work
+    /// stays on the device.
+    pub async fn logout(&self) -> Result<()> {
+        if let Some(session) = self.with_store(|s| s.session())? {
+            let api = self.api(&session);
+            if let Err(e) = api.logout().await {
+                tracing::info!(error = %e, "logout did not reach the server");
+            }
+        }
+        self.with_store(|s| s.clear_token())
+    }
+
+    fn api(&self, session: &Session) -> Api {
+        Api::new(
+            self.http.clone(),
+            &session.server,
+            Some(session.token.clone()),
+            self.config.compress_above,
+        )
+    }
+
+    /// The session to sync with, or why there is none.
+    fn session(&self) -> Result<Session> {
+        match self.with_store(|s| s.session())? {
+            None => Err(Error::NotLoggedIn),
+            Some(s) if s.token_rejected => Err(Error::Unauthenticated {
+                code: "unauthenticated".into(),
+                message: "登录已失效，请重新登录".into(),
+            }),
+            Some(s) => Ok(s),
+        }
+    }
+
+    /// One round: push, pull, photos. The outcome is remembered for the status screen; a 401
+    /// marks the token rejected so nothing retries it until the worker logs in again.
+    pub async fn sync_once(&self) -> Result<SyncReport> {
+        let _round = self.round.lock().await;
+        let started = Instant::now();
+        let result = self.round(started).await;
+        let noted = self.with_store(|s| {
+            if let Err(e) = &result
+                && e.kind() == ErrorKind::Unauthenticated
+                && !matches!(e, Error::NotLoggedIn)
+            {
+                s.mark_token_rejected()?;
+            }
+            s.note_sync_result(result.as_ref().err().map(|e| e.to_string()).as_deref())
+        });
+        let report = result?;
+        noted?;
+        Ok(report)
+    }
+
+    async fn round(&self, started: Instant) -> Result<SyncReport> {
+        let session = self.session()?;
+        let api = self.api(&session);
+        let mut report = SyncReport::default();
+        self.push(&api, &session, &mut report).await?;
+        self.pull(&api, &mut report).await?;
+        self.upload_photos(&api, &mut report).await?;
+        let status = self.with_store(|s| s.status())?;
+        report.outbox_left = status.outbox;
+        report.quarantine = status.quarantine;
+        report.cursor = status.cursor;
+        report.duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        Ok(report)
+    }
+
+    async fn push(&self, api: &Api, session: &Session, report: &mut SyncReport) -> Result<()> {
+        let total = self.with_store(|s| s.outbox_len())?;
+        let mut after = 0;
+        let mut done = 0;
+        loop {
+            let batch = self.with_store(|s| s.outbox(after, self.config.push_batch))?;
+            let Some(last) = batch.last() else {
+                break;
+            };
+            after = last.seq;
+            let ids: Vec<_> = batch.iter().map(|e| e.command_id).collect();
+            let raw: Vec<&RawValue> = batch.iter().map(|e| &*e.command).collect();
+            let (resp, sent) = match api.push(session.device_id, &raw).await {
+                Ok(r) => r,
+                Err(e) => {
+                    self.with_store(|s| s.note_push_failure(&ids, &e.to_string()))?;
+                    return Err(e);
+                }
+            };
+            let actions = plan::plan_push(&ids, &resp.results);
+            let tally = self.with_store(|s| s.apply_push_actions(&actions))?;
+            report.pushed.acknowledged += tally.acknowledged;
+            report.pushed.quarantined += tally.quarantined;
+            report.pushed.kept += tally.kept;
+            report.push_batches += 1;
+            report.bytes_sent += sent;
+            done += ids.len() as u64;
+            self.emit(SyncProgress {
+                phase: Phase::Push,
+                records_done: done,
+                records_total: total.max(done),
+                bytes_done: report.bytes_sent,
+                bytes_total: 0,
+                photo: None,
+            });
+        }
+        Ok(())
+    }
+
+    async fn pull(&self, api: &Api, report: &mut SyncReport) -> Result<()> {
+        let mut feed_done = 0;
+        loop {
+            match self.with_store(|s| s.pull_state())? {
+                PullState::Snapshot { page, done, total } => {
+                    let resp = api
+                        .snapshot(page.as_deref(), self.config.snapshot_limit)
+                        .await?;
+                    report.bytes_received += resp.bytes;
+                    let page = resp.value;
+                    let position = FeedPosition::Snapshot {
+                        next_page: page.next_page.clone(),
+                        resume_cursor: page.resume_cursor.clone(),
+                        total: page.total_records,
+                    };
+                    let tally = self.with_store(|s| s.apply_changes(&page.records, &position))?;
+                    report.pulled += tally.applied;
+                    report.kept_aside += tally.kept_aside;
+                    report.snapshot_pages += 1;
+                    let done = done + page.records.len() as u64;
+                    let total = page.total_records.max(total);
+                    self.emit(SyncProgress {
+                        phase: Phase::Snapshot,
+                        records_done: if page.next_page.is_none() {
+                            total
+                        } else {
+                            done
+                        },
+                        records_total: total,
+                        bytes_done: report.bytes_received,
+                        bytes_total: 0,
+                        photo: None,
+                    });
+                }
+                PullState::Feed { cursor } => {
+                    let resp = api.pull(Some(&cursor.0), self.config.pull_limit).await?;
+                    report.bytes_received += resp.bytes;
+                    let page = resp.value;
+                    let position = FeedPosition::Pull {
+                        next_cursor: page.next_cursor.clone(),
+                    };
+                    let tally = self.with_store(|s| s.apply_changes(&page.changes, &position))?;
+                    report.pulled += tally.applied;
+                    report.kept_aside += tally.kept_aside;
+                    feed_done += page.changes.len() as u64;
+                    self.emit(SyncProgress {
+                        phase: Phase::Pull,
+                        records_done: feed_done,
+                        records_total: 0,
+                        bytes_done: report.bytes_received,
+                        bytes_total: 0,
+                        photo: None,
+                    });
+                    // A server that says "more" without moving would loop us forever.
+                    if !page.has_more || (page.changes.is_empty() && page.next_cursor == cursor) {
+                        return Ok(());
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,274 @@
+//! The real server binary under hostile conditions: killed with SIGKILL in the middle of
+//! pushes and started again on the same data; and two server processes on one PostgreSQL
+//! database with 8 concurrent pushers and 4 pullers, where every puller must end with every
+//! change (the feed has no gaps when commits land out of sequence order).
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use yijian_core::division::DivisionCode;
+use yijian_core::hlc::Hlc;
+use yijian_core::household::Household;
+use yijian_core::ids::{CommandId, HouseholdId};
+use yijian_core::protocol::{Command, CommandBody, Outcome, Wire};
+use yijian_core::role::Role;
+use yijian_server::accounts::NewUser;
+use yijian_server::config::DatabaseLocation;
+use yijian_tests::api::ApiDevice;
+use yijian_tests::pg::PgCluster;
+use yijian_tests::process::ServerProcess;
+
+const VILLAGE: &str = "621102105201";
+const PW: &str = "test-password";
+
+fn create_household_cmd() -> (HouseholdId, Command) {
+    let h = Household::new(
+        HouseholdId::new(),
+        DivisionCode::parse(VILLAGE).expect("code"),
+        "东川村2社",
+    )
+    .expect("household");
+    let id = h.id;
+    let cmd = Command {
+        id: CommandId::new(),
+        hlc: Hlc {
+            wall_ms: u64::try_from(Utc::now().timestamp_millis()).unwrap_or(0),
+            counter: 0,
+            node: 7,
+        },
+        body: Wire::Known(CommandBody::CreateHousehold(h)),
+    };
+    (id, cmd)
+}
+
+async fn add_user(
+    location: &DatabaseLocation,
+    login: &str,
+    role: Role,
+    scope: &str,
+) -> anyhow::Result<()> {
+    let storage = yijian_server::db::open(location).await?;
+    let (user, hash) = NewUser {
+        login: login.into(),
+        name: "测试".into(),
+        role,
+        scope: DivisionCode::parse(scope)?,
+        password: PW.into(),
+    }
+    .prepare()?;
+    storage.create_user(&user, &hash).await?;
+    Ok(())
+}
+
+/// Pull everything after `cursor`, returning household ids seen and the new cursor.
+async fn drain(
+    dev: &ApiDevice,
+    cursor: &mut Option<String>,
+    seen: &mut BTreeSet<String>,
+) -> anyhow::Result<()> {
+    loop {
+        let page = dev.pull(cursor.as_deref(), 500).await?;
+        for c in &page.changes {
+            if c.kind == "household" {
+                seen.insert(c.id.clone());
+            }
+        }
+        *cursor = Some(page.next_cursor.0);
+        if !page.has_more {
+            return Ok(());
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sigkill_mid_push_loses_and_duplicates_nothing() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let data = dir.path().join("data");
+    let location = DatabaseLocation::Sqlite {
+        data_dir: data.clone(),
+    };
+    add_user(&location, "13800000001", Role::VillageWorker, VILLAGE).await?;
+    let args = |listen: &str| {
+        vec![
+            "--listen".to_owned(),
+            listen.to_owned(),
+            "--data-dir".to_owned(),
+            data.display().to_string(),
+        ]
+    };
+    let mut server = ServerProcess::spawn(&args("127.0.0.1:0"), dir.path().join("server1.log"))?;
+    let addr = server.addr;
+    let device = ApiDevice::login(&server.url(), "13800000001", PW).await?;
+
+    let batches: Vec<Vec<(HouseholdId, Command)>> = (0..150)
+        .map(|_| (0..20).map(|_| create_household_cmd()).collect())
+        .collect();
+    let progress = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let expected: BTreeSet<String> = batches
+        .iter()
+        .flatten()
+        .map(|(id, _)| id.to_string())
+        .collect();
+    let pushing = {
+        let device = device.clone();
+        let batches = batches.clone();
+        let progress = Arc::clone(&progress);
+        tokio::spawn(async move {
+            let mut answered = 0usize;
+            for batch in &batches {
+                let cmds: Vec<Command> = batch.iter().map(|(_, c)| c.clone()).collect();
+                // A device retries until the server answers; a retry of a batch that did
+                // commit before the kill must come back "already applied".
+                let deadline = Instant::now() + Duration::from_secs(60);
+                loop {
+                    match device.push(&cmds).await {
+                        Ok(r) => {
+                            for x in &r.results {
+                                // "already applied": the batch committed just before a kill
+                                // and its answer was lost; the retry must not apply it again.
+                                match &x.outcome {
+                                    Wire::Known(Outcome::Applied | Outcome::AlreadyApplied) => {
+                                        answered += 1
+                                    }
+                                    other => panic!("unexpected outcome {other:?}"),
+                                }
+                            }
+                            progress.fetch_add(1, Ordering::SeqCst);
+                            break;
+                        }
+                        Err(_) if Instant::now() < deadline => {
+                            tokio::time::sleep(Duration::from_millis(20)).await;
+                        }
+                        Err(e) => panic!("server never came back: {e}"),
+                    }
+                }
+            }
+            answered
+        })
+    };
+    // Kill the server twice while it is taking pushes, and start it again on the same port.
+    for (round, after) in [20usize, 60].into_iter().enumerate() {
+        while progress.load(Ordering::SeqCst) < after {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        server.kill9()?;
+        assert!(
+            progress.load(Ordering::SeqCst) < batches.len(),
+            "killed while pushing"
+        );
+        server = ServerProcess::spawn(
+            &args(&addr.to_string()),
+            dir.path().join(format!("server{}.log", round + 2)),
+        )?;
+    }
+    let answered = pushing.await?;
+    assert_eq!(answered, expected.len(), "every command acknowledged");
+
+    let mut seen = BTreeSet::new();
+    drain(&device.via(&server.url()), &mut None, &mut seen).await?;
+    assert_eq!(seen, expected, "no household lost");
+    // Applied exactly once: every household was written once (version 1), never twice.
+    let mut cursor: Option<String> = None;
+    loop {
+        let page = device
+            .via(&server.url())
+            .pull(cursor.as_deref(), 500)
+            .await?;
+        for c in page.changes.iter().filter(|c| c.kind == "household") {
+            assert_eq!(c.version, 1, "household {} written more than once", c.id);
+        }
+        cursor = Some(page.next_cursor.0);
+        if !page.has_more {
+            break;
+        }
+    }
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_processes_on_postgres_eight_pushers_four_pullers() -> anyhow::Result<()> {
+    let cluster = PgCluster::start()?;
+    let url = cluster.create_database("yijian_multi").await?;
+    let location = DatabaseLocation::Postgres { url: url.clone() };
+    for i in 0..8 {
+        add_user(
+            &location,
+            &format!("1380000010{i}"),
+            Role::VillageWorker,
+            VILLAGE,
+        )
+        .await?;
+    }
+    add_user(&location, "13800000200", Role::Township, "621102105").await?;
+    let dir = tempfile::tempdir()?;
+    let args = vec![
+        "--listen".to_owned(),
+        "127.0.0.1:0".to_owned(),
+        "--database-url".to_owned(),
+        url.clone(),
+    ];
+    let s1 = ServerProcess::spawn(&args, dir.path().join("s1.log"))?;
+    let s2 = ServerProcess::spawn(&args, dir.path().join("s2.log"))?;
+    let urls = Arc::new([s1.url(), s2.url()]);
+
+    let mut pushers = Vec::new();
+    for i in 0..8 {
+        let dev = ApiDevice::login(&urls[i % 2], &format!("1380000010{i}"), PW).await?;
+        let urls = Arc::clone(&urls);
+        pushers.push(tokio::spawn(async move {
+            let mut ids = Vec::new();
+            for b in 0..25 {
+                let batch: Vec<(HouseholdId, Command)> =
+                    (0..8).map(|_| create_household_cmd()).collect();
+                let cmds: Vec<Command> = batch.iter().map(|(_, c)| c.clone()).collect();
+                let r = dev.via(&urls[(i + b) % 2]).push(&cmds).await?;
+                anyhow::ensure!(
+                    r.results
+                        .iter()
+                        .all(|x| matches!(x.outcome, Wire::Known(Outcome::Applied)))
+                );
+                ids.extend(batch.into_iter().map(|(id, _)| id.to_string()));
+            }
+            Ok::<_, anyhow::Error>(ids)
+        }));
+    }
+    let done = Arc::new(AtomicBool::new(false));
+    let mut pullers = Vec::new();
+    for p in 0..4 {
+        let dev = ApiDevice::login(&urls[p % 2], "13800000200", PW).await?;
+        let urls = Arc::clone(&urls);
+        let done = Arc::clone(&done);
+        pullers.push(tokio::spawn(async move {
+            let mut cursor = None;
+            let mut seen = BTreeSet::new();
+            let mut n = 0usize;
+            // Pull continuously while the pushers write, alternating servers.
+            while !done.load(Ordering::Relaxed) {
+                drain(&dev.via(&urls[(p + n) % 2]), &mut cursor, &mut seen).await?;
+                n += 1;
+            }
+            // One last pull after every push has been answered.
+            drain(&dev.via(&urls[(p + n) % 2]), &mut cursor, &mut seen).await?;
+            Ok::<_, anyhow::Error>(seen)
+        }));
+    }
+    let mut all = BTreeSet::new();
+    for p in pushers {
+        all.extend(p.await??);
+    }
+    done.store(true, Ordering::Relaxed);
+    assert_eq!(all.len(), 8 * 25 * 8);
+    for p in pullers {
+        let seen = p.await??;
+        let missing: Vec<_> = all.difference(&seen).take(5).collect();
+        assert!(
+            missing.is_empty(),
+            "a puller skipped changes, e.g. {missing:?}"
+        );
+        assert_eq!(seen, all);
+    }
+    Ok(())
+}
