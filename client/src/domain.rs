@@ -117,6 +117,21 @@ impl LocalStore {
         height: u32,
         taken_at: Option<DateTime<Utc>>,
     ) -> Result<PhotoMeta> {
+        self.record_photo_as(PhotoId::new(), file, owner, width, height, taken_at)
+    }
+
+    /// [`LocalStore::record_photo`] with an id chosen beforehand: a proxy declaration names
+    /// its confirmation photo, and the photo's record (owned by the case) must follow the
+    /// declaration in the outbox, since the server files it under the case.
+    pub fn record_photo_as(
+        &mut self,
+        id: PhotoId,
+        file: &Path,
+        owner: PhotoOwner,
+        width: u32,
+        height: u32,
+        taken_at: Option<DateTime<Utc>>,
+    ) -> Result<PhotoMeta> {
         let bytes = std::fs::read(file).map_err(|e| Error::io(file, e))?;
         let sha = Sha256Hex::parse(&sha256_hex(&bytes))
             .map_err(|e| Error::Corrupt(format!("sha256: {e}")))?;
@@ -134,7 +149,7 @@ impl LocalStore {
             }
         };
         let meta = PhotoMeta {
-            id: PhotoId::new(),
+            id,
             sha256: sha.clone(),
             bytes: bytes.len() as u64,
             width,

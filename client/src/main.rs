@@ -145,18 +145,17 @@ impl ProgressBar {
 
     fn draw(&self, p: &SyncProgress) {
         let kib = |b: u64| b.div_ceil(1024);
-        let records = if p.records_total > 0 {
-            let width = 24u64;
-            let filled = (p.records_done.min(p.records_total) * width / p.records_total) as usize;
-            format!(
+        const WIDTH: u64 = 24;
+        let filled = (p.records_done.min(p.records_total) * WIDTH).checked_div(p.records_total);
+        let records = match filled {
+            Some(filled) => format!(
                 "[{}{}] {}/{}",
-                "#".repeat(filled),
-                "-".repeat(width as usize - filled),
+                "#".repeat(filled as usize),
+                "-".repeat((WIDTH - filled) as usize),
                 p.records_done,
                 p.records_total
-            )
-        } else {
-            format!("{} 条", p.records_done)
+            ),
+            None => format!("{} 条", p.records_done),
         };
         let bytes = if p.bytes_total > 0 {
             format!("{}/{} KiB", kib(p.bytes_done), kib(p.bytes_total))

@@ -379,11 +379,9 @@ fn load_clock(conn: &Connection) -> Result<HlcClock> {
 }
 
 fn is_pending(conn: &Connection, kind: &str, id: &str) -> Result<bool> {
-    Ok(conn.query_row(
-        "SELECT EXISTS (SELECT 1 FROM outbox_touches WHERE kind = ?1 AND id = ?2)",
-        (kind, id),
-        |r| r.get(0),
-    )?)
+    Ok(conn
+        .prepare_cached("SELECT EXISTS (SELECT 1 FROM outbox_touches WHERE kind = ?1 AND id = ?2)")?
+        .query_row((kind, id), |r| r.get(0))?)
 }
 
 /// Write the device's new body of a touched record. The first local change of a record that
@@ -420,41 +418,27 @@ fn release(conn: &Connection, kind: &str, id: &str) -> Result<()> {
     if is_pending(conn, kind, id)? {
         return Ok(());
     }
-    let row: Option<(i64, Option<i64>, Option<String>, Option<String>)> = conn
-        .query_row(
-            "SELECT restore_on_release, server_version, server_body, server_hlc
-               FROM records WHERE kind = ?1 AND id = ?2",
-            (kind, id),
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
-        )
-        .optional()?;
-    match row {
-        None => {}
-        Some((1, Some(_), None, _)) => {
-            conn.execute(
-                "DELETE FROM records WHERE kind = ?1 AND id = ?2",
-                (kind, id),
-            )?;
-        }
-        Some((1, Some(version), Some(body), Some(hlc))) => {
-            conn.execute(
-                "UPDATE records
-                    SET body = ?3, hlc = ?4, version = ?5, server_body = NULL,
-                        server_hlc = NULL, server_version = NULL, restore_on_release = 0
-                  WHERE kind = ?1 AND id = ?2",
-                params![kind, id, body, hlc, version],
-            )?;
-        }
-        Some(_) => {
-            conn.execute(
-                "UPDATE records
-                    SET server_body = NULL, server_hlc = NULL, server_version = NULL,
-                        restore_on_release = 0
-                  WHERE kind = ?1 AND id = ?2",
-                (kind, id),
-            )?;
-        }
-    }
+    // Deleted on the server meanwhile.
+    conn.execute(
+        "DELETE FROM records
+          WHERE kind = ?1 AND id = ?2 AND restore_on_release = 1
+            AND server_version IS NOT NULL AND server_body IS NULL",
+        (kind, id),
+    )?;
+    conn.execute(
+        "UPDATE records
+            SET body = server_body, hlc = server_hlc, version = server_version
+          WHERE kind = ?1 AND id = ?2 AND restore_on_release = 1
+            AND server_version IS NOT NULL AND server_body IS NOT NULL",
+        (kind, id),
+    )?;
+    conn.execute(
+        "UPDATE records
+            SET server_body = NULL, server_hlc = NULL, server_version = NULL,
+                restore_on_release = 0
+          WHERE kind = ?1 AND id = ?2",
+        (kind, id),
+    )?;
     Ok(())
 }
 
@@ -490,7 +474,7 @@ fn apply_change(conn: &Connection, c: &Change) -> Result<bool> {
         Some(body) => {
             // A page fetched again after a cut carries the same versions: harmless. An older
             // version never replaces a newer one.
-            conn.execute(
+            conn.prepare_cached(
                 "INSERT INTO records (kind, id, village, body, hlc, version)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6)
                  ON CONFLICT (kind, id) DO UPDATE
@@ -498,8 +482,8 @@ fn apply_change(conn: &Connection, c: &Change) -> Result<bool> {
                         version = excluded.version, server_body = NULL, server_hlc = NULL,
                         server_version = NULL, restore_on_release = 0
                   WHERE excluded.version >= records.version",
-                params![c.kind, c.id, c.village, body, hlc, c.version],
-            )?;
+            )?
+            .execute(params![c.kind, c.id, c.village, body, hlc, c.version])?;
         }
     }
     Ok(false)
@@ -930,14 +914,39 @@ impl LocalStore {
     }
 
     /// Drop a refused command for good (the worker decided it was wrong).
+    /// Records the command made that exist only on this device go with it (and the bytes of
+    /// a photo whose record goes), so the device shows what the server holds.
     pub fn discard_quarantined(&mut self, id: CommandId) -> Result<()> {
-        let n = self.conn.execute(
+        let tx = self.conn.transaction()?;
+        let touches: Option<String> = tx
+            .query_row(
+                "SELECT touches FROM quarantine WHERE command_id = ?1",
+                [id.to_string()],
+                |r| r.get(0),
+            )
+            .optional()?;
+        let Some(touches) = touches else {
+            return Err(Error::invalid(format!("隔离区中没有这条记录（{id}）")));
+        };
+        let touches: Vec<(String, String)> = serde_json::from_str(&touches)?;
+        for (kind, rid) in &touches {
+            if is_pending(&tx, kind, rid)? {
+                continue;
+            }
+            tx.execute(
+                "DELETE FROM records WHERE kind = ?1 AND id = ?2 AND version = 0",
+                (kind, rid),
+            )?;
+            tx.execute(
+                "DELETE FROM photos WHERE owner_kind = ?1 AND owner_id = ?2 AND status <> 'done'",
+                (kind, rid),
+            )?;
+        }
+        tx.execute(
             "DELETE FROM quarantine WHERE command_id = ?1",
             [id.to_string()],
         )?;
-        if n == 0 {
-            return Err(Error::invalid(format!("隔离区中没有这条记录（{id}）")));
-        }
+        tx.commit()?;
         Ok(())
     }
 
@@ -957,6 +966,36 @@ impl LocalStore {
             done: parse_state(&self.conn, key::SNAPSHOT_DONE)?.unwrap_or(0),
             total: parse_state(&self.conn, key::SNAPSHOT_TOTAL)?.unwrap_or(0),
         })
+    }
+
+    /// Forget where pulling stands, to rebuild the device's view from a new snapshot (the
+    /// server no longer knows the saved cursor). Records the server sent are dropped (the
+    /// snapshot brings back the ones that still exist); pending and device-only records stay.
+    pub fn restart_pull(&mut self) -> Result<()> {
+        let tx = self.conn.transaction()?;
+        tx.execute(
+            "DELETE FROM records
+              WHERE version > 0
+                AND NOT EXISTS (SELECT 1 FROM outbox_touches t
+                                 WHERE t.kind = records.kind AND t.id = records.id)",
+            [],
+        )?;
+        // Pending records keep their body; whatever the server holds now arrives anew.
+        tx.execute(
+            "UPDATE records SET version = 0, server_body = NULL, server_hlc = NULL,
+                    server_version = NULL, restore_on_release = 0",
+            [],
+        )?;
+        for k in [
+            key::CURSOR,
+            key::SNAPSHOT_PAGE,
+            key::SNAPSHOT_DONE,
+            key::SNAPSHOT_TOTAL,
+        ] {
+            delete_state(&tx, k)?;
+        }
+        tx.commit()?;
+        Ok(())
     }
 
     /// Write a pulled page and where the feed continues, in one transaction.

@@ -362,6 +362,15 @@ fn a_refused_change_is_quarantined_the_server_copy_restored_and_retry_requeues_i
     );
     store.discard_quarantined(create).expect("discard");
     assert_eq!(store.quarantine_len().expect("len"), 0);
+    assert_eq!(
+        body_of(&store, kinds::HOUSEHOLD, &local_only.id.to_string()),
+        None,
+        "discarding drops what existed only here"
+    );
+    assert!(
+        body_of(&store, kinds::HOUSEHOLD, &id).is_some(),
+        "a server record stays"
+    );
 }
 
 #[test]

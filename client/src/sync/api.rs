@@ -3,8 +3,6 @@
 //!
 //! Nothing here decides anything about the outbox or the records; it only talks.
 
-use std::time::Duration;
-
 use reqwest::header::{AUTHORIZATION, CONTENT_ENCODING, CONTENT_LENGTH, CONTENT_TYPE, HeaderMap};
 use reqwest::{Client, Response};
 use serde::{Deserialize, Serialize};
@@ -14,6 +12,7 @@ use yijian_core::protocol::{PROTOCOL_VERSION, PullResponse, PushResponse, Snapsh
 
 use crate::error::{Error, Result};
 use crate::store::Account;
+use crate::sync::EngineConfig;
 use crate::sync::plan::{self, BlobState, PutDecision};
 
 /// `POST /v1/auth/login`.
@@ -42,7 +41,7 @@ struct PushBody<'a> {
 }
 
 /// A response body and its size on the wire (after decompression).
-pub(crate) struct Sized<T> {
+pub(crate) struct Fetched<T> {
     pub value: T,
     pub bytes: u64,
 }
@@ -57,15 +56,17 @@ pub(crate) struct Api {
 }
 
 /// Build the HTTP client the engine uses.
-pub(crate) fn client(connect_timeout: Duration, request_timeout: Duration) -> Result<Client> {
-    Client::builder()
-        .connect_timeout(connect_timeout)
-        .timeout(request_timeout)
-        .user_agent(concat!("yijian-client/", env!("CARGO_PKG_VERSION")))
-        .build()
-        .map_err(|e| Error::Network {
-            detail: e.to_string(),
-        })
+pub(crate) fn client(config: &EngineConfig) -> Result<Client> {
+    let mut builder = Client::builder()
+        .connect_timeout(config.connect_timeout)
+        .timeout(config.request_timeout)
+        .user_agent(concat!("yijian-client/", env!("CARGO_PKG_VERSION")));
+    if !config.reuse_connections {
+        builder = builder.pool_max_idle_per_host(0);
+    }
+    builder.build().map_err(|e| Error::Network {
+        detail: e.to_string(),
+    })
 }
 
 fn network(e: reqwest::Error) -> Error {
@@ -115,7 +116,7 @@ impl Api {
         Err(plan::http_error(status.as_u16(), &body))
     }
 
-    async fn json<T: serde::de::DeserializeOwned>(resp: Response) -> Result<Sized<T>> {
+    async fn json<T: serde::de::DeserializeOwned>(resp: Response) -> Result<Fetched<T>> {
         let body = resp.bytes().await.map_err(network)?;
         let value = serde_json::from_slice(&body).map_err(|e| Error::Server {
             status: 200,
@@ -123,7 +124,7 @@ impl Api {
             message: format!("服务器返回的数据无法识别：{e}"),
             message_en: e.to_string(),
         })?;
-        Ok(Sized {
+        Ok(Fetched {
             value,
             bytes: body.len() as u64,
         })
@@ -181,7 +182,7 @@ impl Api {
         Ok((Self::json(resp).await?.value, sent))
     }
 
-    pub async fn pull(&self, cursor: Option<&str>, limit: u32) -> Result<Sized<PullResponse>> {
+    pub async fn pull(&self, cursor: Option<&str>, limit: u32) -> Result<Fetched<PullResponse>> {
         let mut query = vec![("limit", limit.to_string())];
         if let Some(c) = cursor {
             query.push(("cursor", c.to_owned()));
@@ -192,7 +193,7 @@ impl Api {
         Self::json(Self::ok(req).await?).await
     }
 
-    pub async fn snapshot(&self, page: Option<&str>, limit: u32) -> Result<Sized<SnapshotPage>> {
+    pub async fn snapshot(&self, page: Option<&str>, limit: u32) -> Result<Fetched<SnapshotPage>> {
         let mut query = vec![("limit", limit.to_string())];
         if let Some(p) = page {
             query.push(("page", p.to_owned()));

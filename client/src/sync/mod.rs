@@ -75,6 +75,10 @@ pub struct EngineConfig {
     pub request_timeout: Duration,
     /// Backoff of one photo after a transient failure.
     pub photo_backoff: Backoff,
+    /// Keep connections open between requests. Off, every request opens its own connection,
+    /// as on a link that drops idle connections (fault tests use this to make every request
+    /// face the link on its own).
+    pub reuse_connections: bool,
 }
 
 impl Default for EngineConfig {
@@ -88,6 +92,7 @@ impl Default for EngineConfig {
             connect_timeout: Duration::from_secs(15),
             request_timeout: Duration::from_secs(300),
             photo_backoff: Backoff::default(),
+            reuse_connections: true,
         }
     }
 }
@@ -97,6 +102,7 @@ impl Default for EngineConfig {
 pub struct SyncReport {
     pub pushed: PushTally,
     pub push_batches: u64,
+    /// Push request bytes as sent (zstd-compressed when large).
     pub bytes_sent: u64,
     /// Records written to the device's view by pull or snapshot.
     pub pulled: u64,
@@ -104,6 +110,7 @@ pub struct SyncReport {
     pub kept_aside: u64,
     /// Snapshot pages read in this round (first sync).
     pub snapshot_pages: u64,
+    /// Response bytes of pull and snapshot, after decompression (the wire carries less).
     pub bytes_received: u64,
     pub photos_uploaded: u64,
     pub photos_failed: u64,
@@ -142,7 +149,7 @@ impl SyncEngine {
     pub fn with_config(store: LocalStore, config: EngineConfig) -> Result<SyncEngine> {
         Ok(SyncEngine {
             store: Mutex::new(store),
-            http: api::client(config.connect_timeout, config.request_timeout)?,
+            http: api::client(&config)?,
             config,
             progress: Mutex::new(None),
             round: tokio::sync::Mutex::new(()),
@@ -277,21 +284,29 @@ impl SyncEngine {
         let total = self.with_store(|s| s.outbox_len())?;
         let mut after = 0;
         let mut done = 0;
+        let mut batch_size = self.config.push_batch.max(1);
         loop {
-            let batch = self.with_store(|s| s.outbox(after, self.config.push_batch))?;
+            let batch = self.with_store(|s| s.outbox(after, batch_size))?;
             let Some(last) = batch.last() else {
                 break;
             };
-            after = last.seq;
+            let last_seq = last.seq;
             let ids: Vec<_> = batch.iter().map(|e| e.command_id).collect();
             let raw: Vec<&RawValue> = batch.iter().map(|e| &*e.command).collect();
             let (resp, sent) = match api.push(session.device_id, &raw).await {
                 Ok(r) => r,
+                // Too large for the server (big documents): send the same commands in
+                // smaller batches.
+                Err(Error::Server { status: 413, .. }) if batch.len() > 1 => {
+                    batch_size = batch.len() / 2;
+                    continue;
+                }
                 Err(e) => {
                     self.with_store(|s| s.note_push_failure(&ids, &e.to_string()))?;
                     return Err(e);
                 }
             };
+            after = last_seq;
             let actions = plan::plan_push(&ids, &resp.results);
             let tally = self.with_store(|s| s.apply_push_actions(&actions))?;
             report.pushed.acknowledged += tally.acknowledged;
@@ -314,7 +329,31 @@ impl SyncEngine {
 
     async fn pull(&self, api: &Api, report: &mut SyncReport) -> Result<()> {
         let mut feed_done = 0;
+        let mut restarted = false;
         loop {
+            match self.pull_step(api, report, &mut feed_done).await {
+                Ok(true) => {}
+                Ok(false) => return Ok(()),
+                // The server no longer knows our position (restored from a backup, or moved):
+                // rebuild the device's view from a fresh snapshot, once per round.
+                Err(Error::Server { code, .. }) if code == "bad_cursor" && !restarted => {
+                    tracing::warn!("server does not know the saved cursor: new snapshot");
+                    restarted = true;
+                    self.with_store(|s| s.restart_pull())?;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// One snapshot or feed page; `false` when the feed has nothing more.
+    async fn pull_step(
+        &self,
+        api: &Api,
+        report: &mut SyncReport,
+        feed_done: &mut u64,
+    ) -> Result<bool> {
+        {
             match self.with_store(|s| s.pull_state())? {
                 PullState::Snapshot { page, done, total } => {
                     let resp = api
@@ -356,22 +395,23 @@ impl SyncEngine {
                     let tally = self.with_store(|s| s.apply_changes(&page.changes, &position))?;
                     report.pulled += tally.applied;
                     report.kept_aside += tally.kept_aside;
-                    feed_done += page.changes.len() as u64;
+                    *feed_done += page.changes.len() as u64;
                     self.emit(SyncProgress {
                         phase: Phase::Pull,
-                        records_done: feed_done,
+                        records_done: *feed_done,
                         records_total: 0,
                         bytes_done: report.bytes_received,
                         bytes_total: 0,
                         photo: None,
                     });
                     // A server that says "more" without moving would loop us forever.
-                    if !page.has_more || (page.changes.is_empty() && page.next_cursor == cursor) {
-                        return Ok(());
-                    }
+                    return Ok(
+                        page.has_more && !(page.changes.is_empty() && page.next_cursor == cursor)
+                    );
                 }
             }
         }
+        Ok(true)
     }
 }
 

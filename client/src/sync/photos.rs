@@ -23,6 +23,17 @@ enum PhotoEnd {
     RetryLater(String),
 }
 
+/// Counters of the photo phase, for progress events and the report.
+struct PhaseTally {
+    photos_total: u64,
+    photos_done: u64,
+    /// Bytes of the photos before the current one.
+    bytes_before: u64,
+    bytes_total: u64,
+    /// Bytes of the current photo the server took in this round.
+    sent: u64,
+}
+
 /// A server that keeps answering "wrong offset" is not making progress: give up for now.
 const MAX_RESUMES: u32 = 5;
 
@@ -37,15 +48,16 @@ fn read_range(job: &PhotoJob, start: u64, end: u64) -> std::io::Result<Vec<u8>> 
 impl SyncEngine {
     pub(super) async fn upload_photos(&self, api: &Api, report: &mut SyncReport) -> Result<()> {
         let due = self.with_store(|s| s.photos_due(s.now()))?;
-        let total = due.len() as u64;
-        let bytes_total: u64 = due.iter().map(|j| j.bytes).sum();
-        let mut done = 0;
-        let mut bytes_done = 0;
+        let mut phase = PhaseTally {
+            photos_total: due.len() as u64,
+            photos_done: 0,
+            bytes_before: 0,
+            bytes_total: due.iter().map(|j| j.bytes).sum(),
+            sent: 0,
+        };
         for job in due {
-            let end = match self
-                .upload_photo(api, &job, total, done, bytes_done, bytes_total)
-                .await
-            {
+            phase.sent = 0;
+            let end = match self.upload_photo(api, &job, &mut phase).await {
                 Ok(end) => end,
                 // Not this photo's fault: stop the round; the loop retries it.
                 Err(e) if matches!(e.kind(), ErrorKind::Unauthenticated | ErrorKind::Storage) => {
@@ -56,7 +68,6 @@ impl SyncEngine {
             match end {
                 PhotoEnd::Done => {
                     report.photos_uploaded += 1;
-                    report.photo_bytes_sent += job.bytes.saturating_sub(job.uploaded_bytes);
                     self.with_store(|s| s.photo_done(&job.sha256, job.bytes))?;
                 }
                 PhotoEnd::Rejected(message) => {
@@ -75,8 +86,9 @@ impl SyncEngine {
                     self.with_store(|s| s.photo_retry_later(&job.sha256, &message, next))?;
                 }
             }
-            done += 1;
-            bytes_done += job.bytes;
+            report.photo_bytes_sent += phase.sent;
+            phase.photos_done += 1;
+            phase.bytes_before += job.bytes;
         }
         Ok(())
     }
@@ -86,10 +98,7 @@ impl SyncEngine {
         &self,
         api: &Api,
         job: &PhotoJob,
-        photos_total: u64,
-        photos_done: u64,
-        bytes_before: u64,
-        bytes_total: u64,
+        phase: &mut PhaseTally,
     ) -> Result<PhotoEnd> {
         let total = job.bytes;
         let mut offset = match api.blob_state(&job.sha256).await? {
@@ -118,8 +127,15 @@ impl SyncEngine {
                 }
             };
             match api.blob_put(&job.sha256, start, end, total, chunk).await? {
-                PutDecision::Complete => return Ok(PhotoEnd::Done),
-                PutDecision::Continue { offset: next } if next > start => offset = next.min(total),
+                PutDecision::Complete => {
+                    phase.sent += end - start;
+                    self.emit_photo(job, phase, total);
+                    return Ok(PhotoEnd::Done);
+                }
+                PutDecision::Continue { offset: next } if next > start => {
+                    phase.sent += next.min(total) - start;
+                    offset = next.min(total);
+                }
                 PutDecision::Continue { offset: held } | PutDecision::Resume { offset: held } => {
                     resumes += 1;
                     if resumes > MAX_RESUMES {
@@ -139,15 +155,19 @@ impl SyncEngine {
                 }
             }
             self.with_store(|s| s.photo_progress(&job.sha256, offset))?;
-            self.emit(SyncProgress {
-                phase: Phase::Photos,
-                records_done: photos_done,
-                records_total: photos_total,
-                bytes_done: bytes_before + offset,
-                bytes_total,
-                photo: Some((job.sha256.clone(), offset, total)),
-            });
+            self.emit_photo(job, phase, offset);
         }
+    }
+
+    fn emit_photo(&self, job: &PhotoJob, phase: &PhaseTally, held: u64) {
+        self.emit(SyncProgress {
+            phase: Phase::Photos,
+            records_done: phase.photos_done,
+            records_total: phase.photos_total,
+            bytes_done: phase.bytes_before + held,
+            bytes_total: phase.bytes_total,
+            photo: Some((job.sha256.clone(), held, job.bytes)),
+        });
     }
 }
 

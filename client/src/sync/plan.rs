@@ -206,7 +206,10 @@ pub fn put_decision(
     total: u64,
 ) -> PutDecision {
     match status {
-        200..=299 if end >= total => PutDecision::Complete,
+        // 200 on a middle chunk: someone else completed the blob meanwhile (deduplicated).
+        200..=299 if end >= total || upload_offset.is_some_and(|o| o >= total) => {
+            PutDecision::Complete
+        }
         200..=299 => PutDecision::Continue {
             offset: upload_offset.unwrap_or(end),
         },
@@ -371,6 +374,10 @@ mod tests {
         assert!(head_decision(503, None).is_err_and(|e| e.is_retryable()));
         assert_eq!(
             put_decision(201, None, b"", 100, 100),
+            PutDecision::Complete
+        );
+        assert_eq!(
+            put_decision(200, Some(100), b"", 50, 100),
             PutDecision::Complete
         );
         assert_eq!(

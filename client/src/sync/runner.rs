@@ -73,9 +73,10 @@ pub async fn run_sync_loop(
         if *shutdown.borrow() {
             return;
         }
+        // Stopping mid-round is safe: every step commits on its own.
         let outcome = tokio::select! {
             r = engine.sync_once() => r,
-            _ = shutdown.changed() => return,
+            _ = stopped(&mut shutdown) => return,
         };
         if let Err(e) = &outcome {
             tracing::info!(error = %e, kind = ?e.kind(), "sync round failed");
@@ -94,13 +95,15 @@ pub async fn run_sync_loop(
                     None => std::future::pending::<()>().await,
                 }
             } => {}
-            changed = shutdown.changed() => {
-                if changed.is_err() || *shutdown.borrow() {
-                    return;
-                }
-            }
+            _ = stopped(&mut shutdown) => return,
         }
     }
+}
+
+/// Resolves once `shutdown` is `true` or its sender is gone.
+async fn stopped(shutdown: &mut watch::Receiver<bool>) {
+    // An error means the sender was dropped: nobody can ask the loop to go on.
+    let _ = shutdown.wait_for(|stop| *stop).await;
 }
 
 #[cfg(test)]

@@ -47,6 +47,8 @@ struct Script {
     /// Page tokens asked for, in order.
     pages_asked: Vec<String>,
     pulls_asked: Vec<String>,
+    /// Cursors the server no longer knows.
+    bad_cursors: HashSet<String>,
     blobs: HashMap<String, Vec<u8>>,
     blob_reject: HashMap<String, u16>,
     /// `Content-Range` headers received.
@@ -139,6 +141,13 @@ async fn pull(State(s): State<Shared>, Query(q): Query<HashMap<String, String>>)
     s.requests += 1;
     let cursor = q.get("cursor").cloned().unwrap_or_default();
     s.pulls_asked.push(cursor.clone());
+    if s.bad_cursors.contains(&cursor) {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "bad_cursor",
+            "同步位置无效，请重新同步",
+        );
+    }
     axum::Json(PullResponse {
         server_time: Utc::now(),
         changes: vec![],
@@ -247,7 +256,7 @@ fn account() -> Account {
     }
 }
 
-fn engine(dir: &tempfile::TempDir, server: &str, config: EngineConfig) -> SyncEngine {
+fn device_engine(dir: &tempfile::TempDir, server: &str, config: EngineConfig) -> SyncEngine {
     let mut store = LocalStore::open(&dir.path().join("yijian.db")).expect("open");
     store
         .save_session(&Session {
@@ -308,7 +317,7 @@ async fn a_failed_push_keeps_the_outbox_and_counts_the_attempt() {
     lock(&script).push_fail = vec![503];
     let url = serve(Arc::clone(&script)).await;
     let dir = tempfile::tempdir().expect("tempdir");
-    let engine = engine(&dir, &url, EngineConfig::default());
+    let engine = device_engine(&dir, &url, EngineConfig::default());
     for n in 1..=3 {
         engine
             .with_store(|s| s.create_household(&household(n)))
@@ -337,6 +346,26 @@ async fn a_failed_push_keeps_the_outbox_and_counts_the_attempt() {
 }
 
 #[tokio::test]
+async fn a_batch_too_large_for_the_server_is_sent_in_smaller_ones() {
+    let script = Shared::default();
+    empty_snapshot(&script);
+    lock(&script).push_fail = vec![413, 413];
+    let url = serve(Arc::clone(&script)).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let engine = device_engine(&dir, &url, EngineConfig::default());
+    for n in 1..=5 {
+        engine
+            .with_store(|s| s.create_household(&household(n)))
+            .expect("create");
+    }
+    let report = engine.sync_once().await.expect("sync");
+    assert_eq!(report.pushed.acknowledged, 5);
+    let sizes: Vec<usize> = lock(&script).pushes.iter().map(Vec::len).collect();
+    // 5 refused as too large, then 2, then one at a time.
+    assert_eq!(sizes, [1, 1, 1, 1, 1]);
+}
+
+#[tokio::test]
 async fn pushes_go_in_order_in_batches_and_a_refusal_blocks_nothing() {
     let script = Shared::default();
     empty_snapshot(&script);
@@ -347,7 +376,7 @@ async fn pushes_go_in_order_in_batches_and_a_refusal_blocks_nothing() {
         compress_above: 64,
         ..EngineConfig::default()
     };
-    let engine = engine(&dir, &url, config);
+    let engine = device_engine(&dir, &url, config);
     let ids: Vec<CommandId> = (1..=5)
         .map(|n| {
             engine
@@ -422,7 +451,7 @@ async fn the_first_sync_resumes_from_the_saved_snapshot_page_after_a_cut() {
     }
     let url = serve(Arc::clone(&script)).await;
     let dir = tempfile::tempdir().expect("tempdir");
-    let engine = engine(&dir, &url, EngineConfig::default());
+    let engine = device_engine(&dir, &url, EngineConfig::default());
     let events = Arc::new(Mutex::new(Vec::new()));
     let sink = Arc::clone(&events);
     engine.set_progress(move |p| sink.lock().expect("events").push(p.clone()));
@@ -453,13 +482,69 @@ async fn the_first_sync_resumes_from_the_saved_snapshot_page_after_a_cut() {
 }
 
 #[tokio::test]
+async fn a_cursor_the_server_no_longer_knows_rebuilds_the_view_from_a_new_snapshot() {
+    let script = Shared::default();
+    let (gone, kept) = (household(1), household(2));
+    let page = |records: Vec<Change>, resume: &str| SnapshotPage {
+        server_time: Utc::now(),
+        total_records: records.len() as u64,
+        records,
+        next_page: None,
+        resume_cursor: Cursor(resume.into()),
+    };
+    lock(&script).pages.insert(
+        String::new(),
+        page(vec![change(&gone, 1), change(&kept, 1)], "old"),
+    );
+    let url = serve(Arc::clone(&script)).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let engine = device_engine(&dir, &url, EngineConfig::default());
+    engine.sync_once().await.expect("first sync");
+
+    // The server was restored from a backup: it lost one record and the old cursor.
+    {
+        let mut s = lock(&script);
+        s.bad_cursors.insert("old".into());
+        s.pages
+            .insert(String::new(), page(vec![change(&kept, 1)], "new"));
+    }
+    let mine = household(3);
+    engine
+        .with_store(|s| s.create_household(&mine))
+        .expect("create");
+    let report = engine.sync_once().await.expect("rebuilt");
+    assert_eq!(report.snapshot_pages, 1);
+    assert_eq!(lock(&script).pulls_asked, ["old", "old", "new"]);
+    let ids: Vec<String> = engine
+        .with_store(|s| s.records(None))
+        .expect("records")
+        .into_iter()
+        .map(|r| r.id)
+        .collect();
+    assert!(ids.contains(&kept.id.to_string()));
+    assert!(
+        ids.contains(&mine.id.to_string()),
+        "the device's own work stays"
+    );
+    assert!(!ids.contains(&gone.id.to_string()));
+    assert_eq!(
+        engine
+            .with_store(|s| s.status())
+            .expect("status")
+            .cursor
+            .as_deref(),
+        Some("new")
+    );
+}
+
+#[tokio::test]
 async fn a_revoked_token_stops_syncing_until_the_next_login() {
     let script = Shared::default();
     empty_snapshot(&script);
     lock(&script).push_fail = vec![401];
     let url = serve(Arc::clone(&script)).await;
     let dir = tempfile::tempdir().expect("tempdir");
-    let engine = engine(&dir, &url, EngineConfig::default());
+    let engine = device_engine(&dir, &url, EngineConfig::default());
     engine
         .with_store(|s| s.create_household(&household(1)))
         .expect("create");
@@ -499,7 +584,7 @@ async fn photos_resume_from_the_servers_offset_and_a_refused_one_blocks_nothing(
         photo_chunk: 1000,
         ..EngineConfig::default()
     };
-    let engine = engine(&dir, &url, config);
+    let engine = device_engine(&dir, &url, config);
     engine.sync_once().await.expect("first sync");
 
     let big: Vec<u8> = (0..2500u32).map(|i| (i % 251) as u8).collect();
@@ -530,6 +615,8 @@ async fn photos_resume_from_the_servers_offset_and_a_refused_one_blocks_nothing(
     assert_eq!(report.pushed.acknowledged, 2);
     assert_eq!(report.photos_uploaded, 1);
     assert_eq!(report.photos_failed, 1);
+    // The resumed photo sends only what the server did not hold.
+    assert_eq!(report.photo_bytes_sent, 1900);
     assert_eq!(
         lock(&script).ranges,
         ["bytes 600-1599/2500", "bytes 1600-2499/2500"]
@@ -557,8 +644,8 @@ async fn photos_resume_from_the_servers_offset_and_a_refused_one_blocks_nothing(
         .find_map(|p| p.photo.clone());
     assert_eq!(
         last_photo_event,
-        Some((big_meta.sha256.to_string(), 1600, 2500)),
-        "progress per chunk (the last chunk completes the photo)"
+        Some((big_meta.sha256.to_string(), 2500, 2500)),
+        "progress per chunk, the last when the photo is complete"
     );
     // Nothing left to do in the next round.
     let report = engine.sync_once().await.expect("sync");
@@ -573,7 +660,7 @@ async fn the_loop_retries_on_a_timer_with_backoff_and_syncs_on_a_trigger() {
         format!("http://{}", l.local_addr().expect("addr"))
     };
     let dir = tempfile::tempdir().expect("tempdir");
-    let engine = Arc::new(engine(&dir, &dead, EngineConfig::default()));
+    let engine = Arc::new(device_engine(&dir, &dead, EngineConfig::default()));
     engine
         .with_store(|s| s.create_household(&household(1)))
         .expect("create");
@@ -613,7 +700,7 @@ async fn the_loop_retries_on_a_timer_with_backoff_and_syncs_on_a_trigger() {
     empty_snapshot(&script);
     let url = serve(Arc::clone(&script)).await;
     let dir = tempfile::tempdir().expect("tempdir");
-    let engine = Arc::new(engine_with_loop_server(&dir, &url));
+    let engine = Arc::new(device_engine(&dir, &url, EngineConfig::default()));
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let task = tokio::spawn(run_sync_loop(
         Arc::clone(&engine),
@@ -636,10 +723,6 @@ async fn the_loop_retries_on_a_timer_with_backoff_and_syncs_on_a_trigger() {
         .await
         .expect("loop stops")
         .expect("join");
-}
-
-fn engine_with_loop_server(dir: &tempfile::TempDir, url: &str) -> SyncEngine {
-    engine(dir, url, EngineConfig::default())
 }
 
 async fn wait_until(mut cond: impl FnMut() -> bool) {
