@@ -102,4 +102,18 @@ impl ApiDevice {
         }
         Ok(resp.json().await?)
     }
+
+    /// `GET /v1/blobs/{sha256}`: the stored bytes.
+    pub async fn blob(&self, sha256: &str) -> Result<Vec<u8>> {
+        let resp = self
+            .http
+            .get(format!("{}/v1/blobs/{sha256}", self.base))
+            .bearer_auth(&self.token)
+            .send()
+            .await?;
+        if !resp.status().is_success() {
+            bail!("blob {sha256}: {}", resp.status());
+        }
+        Ok(resp.bytes().await?.to_vec())
+    }
 }

@@ -5,6 +5,7 @@
 //! and waits for `/healthz` instead of sleeping.
 
 pub mod api;
+pub mod device;
 pub mod http;
 pub mod pg;
 pub mod process;

@@ -4,17 +4,16 @@
 //! Each test starts its own server (embedded SQLite in a temp dir) and its own devices (each a
 //! local SQLite in its own temp dir), as phones in one village would be.
 
-use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use anyhow::{Context, Result, ensure};
 use chrono::Utc;
-use serde_json::{Value, json};
+use serde_json::json;
 use yijian_client::domain::{conflict_id, kinds};
-use yijian_client::store::{LocalStore, PhotoStatus};
+use yijian_client::store::PhotoStatus;
 use yijian_client::sync::{Backoff, LoopConfig, Phase, run_sync_loop};
-use yijian_client::{EngineConfig, ErrorKind, SyncEngine, SyncProgress};
+use yijian_client::{EngineConfig, ErrorKind, SyncProgress};
 use yijian_core::case::{Applicant, CaseSource, Declaration, MonitoringCategory, RiskType};
 use yijian_core::division::DivisionCode;
 use yijian_core::household::{Household, HouseholdField};
@@ -24,98 +23,14 @@ use yijian_core::role::Role;
 use yijian_core::support::{ConfirmationKind, PhotoOwner, ProxyFiling};
 use yijian_core::workflow::Step;
 use yijian_server::ServerSettings;
-use yijian_server::config::DatabaseLocation;
 use yijian_tests::api::ApiDevice;
+use yijian_tests::device::{
+    Backend, Device, PASSWORD, count, jpeg_like, server_on, server_records,
+};
 use yijian_tests::proxy::FaultProxy;
-use yijian_tests::server::TestServer;
 
 const VILLAGE: &str = "621102105201";
 const OTHER_VILLAGE: &str = "621102105202";
-const PASSWORD: &str = "password1";
-
-async fn server(settings: ServerSettings) -> Result<(tempfile::TempDir, TestServer)> {
-    let dir = tempfile::tempdir()?;
-    let server = TestServer::start_with(
-        DatabaseLocation::Sqlite {
-            data_dir: dir.path().join("server"),
-        },
-        settings,
-    )
-    .await?;
-    Ok((dir, server))
-}
-
-/// A phone: its own data directory, signed in as `login` on `url`.
-struct Device {
-    engine: Arc<SyncEngine>,
-    dir: tempfile::TempDir,
-}
-
-impl Device {
-    async fn login(url: &str, login: &str, config: EngineConfig) -> Result<Device> {
-        let dir = tempfile::tempdir()?;
-        let store = LocalStore::open(&dir.path().join("yijian.db"))?;
-        let engine = Arc::new(SyncEngine::with_config(store, config)?);
-        engine.login(url, login, PASSWORD, "测试手机").await?;
-        Ok(Device { engine, dir })
-    }
-
-    fn store<R>(&self, f: impl FnOnce(&mut LocalStore) -> yijian_client::Result<R>) -> Result<R> {
-        Ok(self.engine.with_store(f)?)
-    }
-
-    fn user_id(&self) -> Result<yijian_core::ids::UserId> {
-        Ok(self.store(|s| s.session())?.context("signed in")?.user.id)
-    }
-
-    /// Records with a server version, as `(kind, id) → (village, version, hlc, body)`.
-    fn records(&self) -> Result<RecordMap> {
-        let mut out = BTreeMap::new();
-        for r in self.store(|s| s.records(None))? {
-            ensure!(!r.pending, "{} {} still pending", r.kind, r.id);
-            out.insert(
-                (r.kind, r.id),
-                (r.village, r.version, r.hlc.to_string(), r.body),
-            );
-        }
-        Ok(out)
-    }
-}
-
-type RecordMap = BTreeMap<(String, String), (String, i64, String, Value)>;
-
-/// Everything the server holds for `scope`, in the same shape.
-async fn server_records(server: &TestServer, scope: &str) -> Result<RecordMap> {
-    let scope = DivisionCode::parse(scope)?;
-    let mut out = BTreeMap::new();
-    let mut cursor = None;
-    loop {
-        let page = server.storage.pull(&scope, cursor.as_ref(), 5000).await?;
-        for c in page.changes {
-            let key = (c.kind.clone(), c.id.clone());
-            match &c.data {
-                Some(d) => {
-                    out.insert(
-                        key,
-                        (
-                            c.village.clone(),
-                            c.version,
-                            c.hlc.to_string(),
-                            serde_json::from_str(d.get())?,
-                        ),
-                    );
-                }
-                None => {
-                    out.remove(&key);
-                }
-            }
-        }
-        cursor = Some(page.next_cursor);
-        if !page.has_more {
-            return Ok(out);
-        }
-    }
-}
 
 fn village() -> DivisionCode {
     DivisionCode::parse(VILLAGE).expect("village code")
@@ -125,13 +40,10 @@ fn household(village: &DivisionCode, address: &str) -> Household {
     Household::new(HouseholdId::new(), village.clone(), address).expect("household")
 }
 
-fn count(map: &RecordMap, kind: &str) -> usize {
-    map.keys().filter(|(k, _)| k == kind).count()
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn two_devices_edit_one_village_offline_and_converge_with_the_conflict_kept() -> Result<()> {
-    let (_dir, server) = server(ServerSettings::default()).await?;
+async fn two_devices_edit_one_village_offline_and_converge_with_the_conflict_kept(
+    backend: Backend,
+) -> Result<()> {
+    let (_home, server) = server_on(backend, ServerSettings::default()).await?;
     server
         .create_user("13800000001", Role::VillageWorker, VILLAGE, PASSWORD)
         .await?;
@@ -251,9 +163,10 @@ fn lead(case_id: CaseId) -> Declaration {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_poisoned_command_is_quarantined_while_a_hundred_others_sync() -> Result<()> {
-    let (_dir, server) = server(ServerSettings::default()).await?;
+async fn a_poisoned_command_is_quarantined_while_a_hundred_others_sync(
+    backend: Backend,
+) -> Result<()> {
+    let (_home, server) = server_on(backend, ServerSettings::default()).await?;
     server
         .create_user("13800000001", Role::VillageWorker, VILLAGE, PASSWORD)
         .await?;
@@ -317,9 +230,8 @@ async fn a_poisoned_command_is_quarantined_while_a_hundred_others_sync() -> Resu
     server.stop().await
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_village_token_reads_and_writes_only_its_own_village() -> Result<()> {
-    let (_dir, server) = server(ServerSettings::default()).await?;
+async fn a_village_token_reads_and_writes_only_its_own_village(backend: Backend) -> Result<()> {
+    let (_home, server) = server_on(backend, ServerSettings::default()).await?;
     server
         .create_user("13800000001", Role::VillageWorker, VILLAGE, PASSWORD)
         .await?;
@@ -369,9 +281,10 @@ async fn a_village_token_reads_and_writes_only_its_own_village() -> Result<()> {
     server.stop().await
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_revoked_token_stops_sync_keeps_the_work_and_a_new_login_resumes() -> Result<()> {
-    let (_dir, server) = server(ServerSettings::default()).await?;
+async fn a_revoked_token_stops_sync_keeps_the_work_and_a_new_login_resumes(
+    backend: Backend,
+) -> Result<()> {
+    let (_home, server) = server_on(backend, ServerSettings::default()).await?;
     server
         .create_user("13800000001", Role::VillageWorker, VILLAGE, PASSWORD)
         .await?;
@@ -397,24 +310,16 @@ async fn a_revoked_token_stops_sync_keeps_the_work_and_a_new_login_resumes() -> 
 }
 
 /// Bytes that start like a JPEG (the server sniffs the first chunk) and differ per `seed`.
-fn jpeg_like(len: usize, seed: u8) -> Vec<u8> {
-    let mut v = vec![0xFF, 0xD8, 0xFF, 0xE0];
-    let mut x = u32::from(seed) + 1;
-    while v.len() < len {
-        x = x.wrapping_mul(1_103_515_245).wrapping_add(12_345);
-        v.push((x >> 16) as u8);
-    }
-    v.truncate(len);
-    v
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn photos_upload_after_their_record_resume_a_cut_upload_and_a_bad_one_blocks_nothing()
--> Result<()> {
-    let (_dir, server) = server(ServerSettings {
-        max_blob_bytes: 400_000,
-        ..ServerSettings::default()
-    })
+async fn photos_upload_after_their_record_resume_a_cut_upload_and_a_bad_one_blocks_nothing(
+    backend: Backend,
+) -> Result<()> {
+    let (_home, server) = server_on(
+        backend,
+        ServerSettings {
+            max_blob_bytes: 400_000,
+            ..ServerSettings::default()
+        },
+    )
     .await?;
     server
         .create_user("13800000001", Role::VillageWorker, VILLAGE, PASSWORD)
@@ -519,12 +424,14 @@ async fn photos_upload_after_their_record_resume_a_cut_upload_and_a_bad_one_bloc
     server.stop().await
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn free_form_documents_sync_when_the_server_accepts_them() -> Result<()> {
-    let (_dir, server) = server(ServerSettings {
-        accept_raw_documents: true,
-        ..ServerSettings::default()
-    })
+async fn free_form_documents_sync_when_the_server_accepts_them(backend: Backend) -> Result<()> {
+    let (_home, server) = server_on(
+        backend,
+        ServerSettings {
+            accept_raw_documents: true,
+            ..ServerSettings::default()
+        },
+    )
     .await?;
     server
         .create_user("13800000001", Role::VillageWorker, VILLAGE, PASSWORD)
@@ -548,9 +455,10 @@ async fn free_form_documents_sync_when_the_server_accepts_them() -> Result<()> {
     server.stop().await
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_proxy_declaration_and_its_confirmation_photo_sync_in_order() -> Result<()> {
-    let (_dir, server) = server(ServerSettings::default()).await?;
+async fn a_proxy_declaration_and_its_confirmation_photo_sync_in_order(
+    backend: Backend,
+) -> Result<()> {
+    let (_home, server) = server_on(backend, ServerSettings::default()).await?;
     server
         .create_user("13800000001", Role::VillageWorker, VILLAGE, PASSWORD)
         .await?;
@@ -596,9 +504,10 @@ async fn a_proxy_declaration_and_its_confirmation_photo_sync_in_order() -> Resul
     server.stop().await
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_first_sync_through_a_link_that_keeps_cutting_completes_without_loss() -> Result<()> {
-    let (_dir, server) = server(ServerSettings::default()).await?;
+async fn the_first_sync_through_a_link_that_keeps_cutting_completes_without_loss(
+    backend: Backend,
+) -> Result<()> {
+    let (_home, server) = server_on(backend, ServerSettings::default()).await?;
     server
         .create_user("13800000001", Role::VillageWorker, VILLAGE, PASSWORD)
         .await?;
@@ -695,10 +604,10 @@ async fn the_first_sync_through_a_link_that_keeps_cutting_completes_without_loss
     server.stop().await
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_background_loop_syncs_on_a_trigger_and_retries_on_its_own_after_an_outage()
--> Result<()> {
-    let (_dir, server) = server(ServerSettings::default()).await?;
+async fn the_background_loop_syncs_on_a_trigger_and_retries_on_its_own_after_an_outage(
+    backend: Backend,
+) -> Result<()> {
+    let (_home, server) = server_on(backend, ServerSettings::default()).await?;
     server
         .create_user("13800000001", Role::VillageWorker, VILLAGE, PASSWORD)
         .await?;
@@ -782,3 +691,37 @@ async fn the_background_loop_syncs_on_a_trigger_and_retries_on_its_own_after_an_
     tokio::time::timeout(Duration::from_secs(10), task).await??;
     server.stop().await
 }
+
+/// Each scenario runs against the embedded SQLite and against a throwaway PostgreSQL.
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() -> anyhow::Result<()> {
+                    super::$name(super::Backend::Sqlite).await
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() -> anyhow::Result<()> {
+                    super::$name(super::Backend::Postgres).await
+                }
+            )*
+        }
+    };
+}
+
+on_both_backends!(
+    two_devices_edit_one_village_offline_and_converge_with_the_conflict_kept,
+    a_poisoned_command_is_quarantined_while_a_hundred_others_sync,
+    a_village_token_reads_and_writes_only_its_own_village,
+    a_revoked_token_stops_sync_keeps_the_work_and_a_new_login_resumes,
+    photos_upload_after_their_record_resume_a_cut_upload_and_a_bad_one_blocks_nothing,
+    free_form_documents_sync_when_the_server_accepts_them,
+    a_proxy_declaration_and_its_confirmation_photo_sync_in_order,
+    the_first_sync_through_a_link_that_keeps_cutting_completes_without_loss,
+    the_background_loop_syncs_on_a_trigger_and_retries_on_its_own_after_an_outage,
+);
