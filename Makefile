@@ -7,7 +7,7 @@ SHELL := /bin/bash
 CARGO ?= cargo
 CARGO_FLAGS ?= --locked
 
-.PHONY: run test deps ui fmt-check clippy cargo-test fmt
+.PHONY: run test deps ui fmt-check clippy cargo-test fmt bench-sync
 
 run: deps ui
 	$(CARGO) run $(CARGO_FLAGS) -p yijian-server -- serve
@@ -32,3 +32,7 @@ cargo-test: ui
 
 fmt:
 	$(CARGO) fmt --all
+
+# The sync benchmark (not a test): prints one JSON line per step. See bench/README.md.
+bench-sync: deps
+	$(CARGO) run $(CARGO_FLAGS) --release -p yijian-tests --bin bench-sync

@@ -443,10 +443,10 @@ fn release(conn: &Connection, kind: &str, id: &str) -> Result<()> {
 }
 
 /// Apply one pulled change; `true` when it was kept aside for a pending record.
-fn apply_change(conn: &Connection, c: &Change) -> Result<bool> {
+fn apply_change(conn: &Connection, c: &Change, any_pending: bool) -> Result<bool> {
     let data = c.data.as_ref().map(|d| d.get());
     let hlc = c.hlc.to_string();
-    if is_pending(conn, &c.kind, &c.id)? {
+    if any_pending && is_pending(conn, &c.kind, &c.id)? {
         let exists: bool = conn.query_row(
             "SELECT EXISTS (SELECT 1 FROM records WHERE kind = ?1 AND id = ?2)",
             (&c.kind, &c.id),
@@ -1007,8 +1007,14 @@ impl LocalStore {
         let now = self.now();
         let tx = self.conn.transaction()?;
         let mut tally = ApplyTally::default();
+        // With nothing waiting to be sent (a first sync, most pulls) no record can be pending:
+        // one query instead of one per record.
+        let any_pending: bool =
+            tx.query_row("SELECT EXISTS (SELECT 1 FROM outbox_touches)", [], |r| {
+                r.get(0)
+            })?;
         for c in changes {
-            if apply_change(&tx, c)? {
+            if apply_change(&tx, c, any_pending)? {
                 tally.kept_aside += 1;
             } else {
                 tally.applied += 1;

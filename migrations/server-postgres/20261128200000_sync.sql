@@ -44,6 +44,7 @@ CREATE TABLE records (
 );
 CREATE INDEX records_feed ON records (change_tx, change_seq);
 CREATE INDEX records_scope_feed ON records (village text_pattern_ops, change_tx, change_seq);
+CREATE INDEX records_live_village ON records (village text_pattern_ops) WHERE body IS NOT NULL;
 
 CREATE TABLE applied_commands (
     device_id  TEXT NOT NULL,

@@ -29,19 +29,25 @@ CREATE INDEX devices_user ON devices (user_id);
 -- may see it (scope = code prefix). `change_seq` is the record's position in the change feed:
 -- it moves forward on every write, so the feed from a cursor lists each changed record once,
 -- and a first sync (the feed from the start) is a snapshot, not a replay of history.
--- SQLite has one writer at a time, so commit order is `change_seq` order.
+-- SQLite has one writer at a time, so commit order is `change_seq` order. Making it the rowid
+-- keeps the records in feed order on disk, so a page of the feed is one sequential read.
 CREATE TABLE records (
+    change_seq INTEGER PRIMARY KEY,  -- the rowid: the feed is read in storage order
     kind       TEXT NOT NULL,
     id         TEXT NOT NULL,
     village    TEXT NOT NULL,
     body       TEXT,              -- JSON; NULL = deleted
     hlc        TEXT NOT NULL,
     version    INTEGER NOT NULL,  -- per record, +1 on every write
-    change_seq INTEGER NOT NULL UNIQUE,
     updated_at TEXT NOT NULL,
-    PRIMARY KEY (kind, id)
-) STRICT, WITHOUT ROWID;
+    UNIQUE (kind, id)
+) STRICT;
+-- A village's feed reads (village = ?, change_seq > ?) from this index; wider scopes walk
+-- the change_seq index and filter by village prefix (see db/sqlite.rs).
 CREATE INDEX records_scope_feed ON records (village, change_seq);
+-- Deleted records, so that "live records in a scope" (first-sync progress) is a count over the
+-- covering feed index minus a count over this small one.
+CREATE INDEX records_deleted_village ON records (village) WHERE body IS NULL;
 
 -- Commands already handled, per device: a retried push is answered from here.
 CREATE TABLE applied_commands (

@@ -110,7 +110,9 @@ pub fn app(state: AppState) -> Router {
         // Devices may compress what they push; every JSON answer is compressed when the client
         // accepts it (zstd first: the first sync of a township is ~28 MB of JSON, ~2 MB zstd).
         .layer(RequestDecompressionLayer::new())
-        .layer(CompressionLayer::new())
+        // zstd level 7: a township's first sync (~28 MB of JSON) comes to ~3 MB, at a cost in
+        // server CPU that the measured targets allow (see bench/README.md).
+        .layer(CompressionLayer::new().quality(tower_http::CompressionLevel::Precise(7)))
         .with_state(state)
 }
 

@@ -113,6 +113,10 @@ impl FaultProxy {
                 let s = Arc::clone(&s);
                 tokio::spawn(async move {
                     if let Ok(server) = TcpStream::connect(upstream).await {
+                        // Forward each piece at once, as a router would; Nagle's algorithm
+                        // here would add delayed-ACK stalls the real link does not have.
+                        let _ = client.set_nodelay(true);
+                        let _ = server.set_nodelay(true);
                         relay(client, server, cut, s).await;
                     }
                 });

@@ -25,6 +25,7 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 use serde_json::value::RawValue;
+use yijian_core::protocol::SnapshotPage;
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::store::{FeedPosition, LocalStore, PullState, PushTally, Session};
@@ -123,6 +124,12 @@ pub struct SyncReport {
     pub duration_ms: u64,
 }
 
+/// A snapshot page requested ahead: `(its page token, the request)`.
+type Prefetch = (
+    Option<String>,
+    tokio::task::JoinHandle<Result<api::Fetched<SnapshotPage>>>,
+);
+
 /// The device engine: the local store plus the ability to sync it.
 pub struct SyncEngine {
     store: Mutex<LocalStore>,
@@ -131,6 +138,8 @@ pub struct SyncEngine {
     progress: Mutex<Option<ProgressFn>>,
     /// One round at a time (the loop and a "sync now" button may race).
     round: tokio::sync::Mutex<()>,
+    /// The next snapshot page, already requested.
+    prefetch: Mutex<Option<Prefetch>>,
 }
 
 impl std::fmt::Debug for SyncEngine {
@@ -153,6 +162,7 @@ impl SyncEngine {
             config,
             progress: Mutex::new(None),
             round: tokio::sync::Mutex::new(()),
+            prefetch: Mutex::new(None),
         })
     }
 
@@ -265,6 +275,20 @@ impl SyncEngine {
         Ok(report)
     }
 
+    /// Push the outbox only (no pull, no photos): a "send now" for a weak signal, and what the
+    /// benchmark times as a push.
+    pub async fn push_now(&self) -> Result<SyncReport> {
+        let _round = self.round.lock().await;
+        let started = Instant::now();
+        let session = self.session()?;
+        let api = self.api(&session);
+        let mut report = SyncReport::default();
+        self.push(&api, &session, &mut report).await?;
+        report.outbox_left = self.with_store(|s| s.outbox_len())?;
+        report.duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        Ok(report)
+    }
+
     async fn round(&self, started: Instant) -> Result<SyncReport> {
         let session = self.session()?;
         let api = self.api(&session);
@@ -356,9 +380,32 @@ impl SyncEngine {
         {
             match self.with_store(|s| s.pull_state())? {
                 PullState::Snapshot { page, done, total } => {
-                    let resp = api
-                        .snapshot(page.as_deref(), self.config.snapshot_limit)
-                        .await?;
+                    let prefetched = self
+                        .prefetch
+                        .lock()
+                        .ok()
+                        .and_then(|mut p| p.take())
+                        .filter(|(token, _)| *token == page);
+                    let resp = match prefetched {
+                        Some((_, handle)) => handle.await.map_err(|e| Error::Network {
+                            detail: e.to_string(),
+                        })??,
+                        None => {
+                            api.snapshot(page.as_deref(), self.config.snapshot_limit)
+                                .await?
+                        }
+                    };
+                    // Fetch the following page while this one is written: the server and the
+                    // device's SQLite work at the same time.
+                    if let Some(next) = resp.value.next_page.clone() {
+                        let (api, limit) = (api.clone(), self.config.snapshot_limit);
+                        let token = Some(next.clone());
+                        let handle =
+                            tokio::spawn(async move { api.snapshot(Some(&next), limit).await });
+                        if let Ok(mut p) = self.prefetch.lock() {
+                            *p = Some((token, handle));
+                        }
+                    }
                     report.bytes_received += resp.bytes;
                     let page = resp.value;
                     let position = FeedPosition::Snapshot {

@@ -566,11 +566,14 @@ impl Storage for PostgresStorage {
         let (lo, hi) = scope_range(scope);
         self.with_client(move |c| {
             let rows = c.query(
-                "SELECT kind, id, village, body, hlc, version, change_tx::text, change_seq FROM records
+                // The text form is named apart: an output column called `change_tx` would make
+                // ORDER BY sort by the text ("1000" < "735") instead of the transaction id.
+                "SELECT kind, id, village, body, hlc, version, change_tx::text AS tx_text, change_seq
+                 FROM records
                  WHERE (change_tx, change_seq) > ($1::text::xid8, $2)
                    AND change_tx < pg_snapshot_xmin(pg_current_snapshot())
                    AND village >= $3 AND village < $4
-                 ORDER BY change_tx, change_seq
+                 ORDER BY records.change_tx, records.change_seq
                  LIMIT $5",
                 &[&after_tx, &after_seq, &lo, &hi, &(i64::from(limit) + 1)],
             )?;
