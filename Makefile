@@ -1,6 +1,6 @@
 # Yijian (一键申报). Two commands matter:
 #   make run   — start the system on its embedded defaults (server on 127.0.0.1:8080, SQLite in ./data)
-#   make test  — everything: formatting, lints, unit, integration and browser tests
+#   make test  — everything: formatting, lints, unit and integration tests
 # Both install what is missing first (scripts/install-deps.sh).
 
 SHELL := /bin/bash
