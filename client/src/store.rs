@@ -1113,6 +1113,17 @@ impl LocalStore {
         Ok(())
     }
 
+    /// The id this device had on `server` (kept across logouts and revoked tokens), offered at
+    /// the next login so the server keeps treating it as the same device.
+    pub fn previous_device_id(&self, server: &str) -> Result<Option<String>> {
+        let same_server = get_state(&self.conn, key::SERVER)?
+            .is_some_and(|s| s.trim_end_matches('/') == server.trim_end_matches('/'));
+        if !same_server {
+            return Ok(None);
+        }
+        get_state(&self.conn, key::DEVICE_ID)
+    }
+
     /// The server said 401 to the token: stop syncing until the worker logs in again.
     pub fn mark_token_rejected(&self) -> Result<()> {
         set_state(&self.conn, key::TOKEN_REJECTED, &timestamp(self.now()))

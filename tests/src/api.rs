@@ -20,10 +20,20 @@ pub struct ApiDevice {
 
 impl ApiDevice {
     pub async fn login(base: &str, login: &str, password: &str) -> Result<ApiDevice> {
+        ApiDevice::login_as(base, login, password, None).await
+    }
+
+    /// Log in offering the id this device had before.
+    pub async fn login_as(
+        base: &str,
+        login: &str,
+        password: &str,
+        device_id: Option<DeviceId>,
+    ) -> Result<ApiDevice> {
         let http = reqwest::Client::new();
         let resp = http
             .post(format!("{base}/v1/auth/login"))
-            .json(&serde_json::json!({"login": login, "password": password, "device_name": "测试设备"}))
+            .json(&serde_json::json!({"login": login, "password": password, "device_name": "测试设备", "device_id": device_id}))
             .send()
             .await?;
         let status = resp.status();
@@ -101,6 +111,17 @@ impl ApiDevice {
             bail!("snapshot failed: {}", resp.status());
         }
         Ok(resp.json().await?)
+    }
+
+    /// `POST /v1/auth/logout`: revoke this device's token.
+    pub async fn logout(&self) -> Result<u16> {
+        let resp = self
+            .http
+            .post(format!("{}/v1/auth/logout", self.base))
+            .bearer_auth(&self.token)
+            .send()
+            .await?;
+        Ok(resp.status().as_u16())
     }
 
     /// `GET /v1/blobs/{sha256}`: the stored bytes.

@@ -303,6 +303,9 @@ async fn a_revoked_token_stops_sync_keeps_the_work_and_a_new_login_resumes(
     d.engine
         .login(&server.url(), "13800000001", PASSWORD, "测试手机")
         .await?;
+    // The phone stays the same device on the server: what it pushed before is still its own.
+    let again = d.store(|s| s.session())?.context("session")?.device_id;
+    assert_eq!(again, device_id);
     let report = d.engine.sync_once().await?;
     assert_eq!(report.pushed.acknowledged, 1);
     assert_eq!(d.records()?, server_records(&server, VILLAGE).await?);

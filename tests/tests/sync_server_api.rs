@@ -368,6 +368,29 @@ async fn suite(location: DatabaseLocation) -> anyhow::Result<()> {
             .all(|(k, _, v, _)| k != "household" || *v <= 4)
     );
 
+    // A new login from a device that had an id keeps it — also after its token was revoked —
+    // so its earlier commands stay its own; another user cannot take the id over.
+    let again = ApiDevice::login_as(&server.url(), "13800000001", PW, Some(a.device_id)).await?;
+    assert_eq!(again.device_id, a.device_id);
+    assert_eq!(
+        a.pull_raw(None, 1).await?.0,
+        401,
+        "the old token was replaced"
+    );
+    assert_eq!(again.logout().await?, 204);
+    assert_eq!(again.pull_raw(None, 1).await?.0, 401, "revoked");
+    let back = ApiDevice::login_as(&server.url(), "13800000001", PW, Some(a.device_id)).await?;
+    assert_eq!(back.device_id, a.device_id);
+    assert_eq!(back.pull_raw(None, 1).await?.0, 200);
+    let r = back.push(&more).await?;
+    assert!(
+        r.results
+            .iter()
+            .all(|x| outcome_type(&x.outcome) == "already_applied")
+    );
+    let other = ApiDevice::login_as(&server.url(), "13800000002", PW, Some(a.device_id)).await?;
+    assert_ne!(other.device_id, a.device_id);
+
     server.stop().await?;
     Ok(())
 }

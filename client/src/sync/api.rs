@@ -21,6 +21,9 @@ struct LoginRequest<'a> {
     login: &'a str,
     password: &'a str,
     device_name: &'a str,
+    /// This device's id from an earlier login to the same server, so it keeps its identity.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    device_id: Option<String>,
 }
 
 /// The server's answer to a login.
@@ -135,6 +138,7 @@ impl Api {
         login: &str,
         password: &str,
         device_name: &str,
+        device_id: Option<String>,
     ) -> Result<LoginResponse> {
         let req = self
             .http
@@ -143,6 +147,7 @@ impl Api {
                 login,
                 password,
                 device_name,
+                device_id,
             });
         let resp = Self::ok(req).await?;
         Ok(Self::json(resp).await?.value)

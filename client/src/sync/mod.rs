@@ -210,7 +210,10 @@ impl SyncEngine {
             )));
         }
         let api = Api::new(self.http.clone(), &server, None, self.config.compress_above);
-        let resp = api.login(login.trim(), password, device_name).await?;
+        let previous = self.with_store(|s| s.previous_device_id(&server))?;
+        let resp = api
+            .login(login.trim(), password, device_name, previous)
+            .await?;
         let session = Session {
             server,
             token: resp.token,

@@ -125,6 +125,17 @@ pub trait Storage: Send + Sync + 'static {
         now: DateTime<Utc>,
     ) -> Result<(), StorageError>;
 
+    /// Give one of `user_id`'s devices a new token (and lift a revocation): a new login from a
+    /// device that had one before. `false` if the device is unknown or another user's.
+    async fn reauthorize_device(
+        &self,
+        device_id: DeviceId,
+        user_id: UserId,
+        name: &str,
+        token_hash: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StorageError>;
+
     /// The live session a token belongs to: `None` if unknown, revoked, or the user disabled.
     async fn session(&self, token_hash: &str) -> Result<Option<DeviceSession>, StorageError>;
 

@@ -435,6 +435,27 @@ impl Storage for SqliteStorage {
         .await
     }
 
+    async fn reauthorize_device(
+        &self,
+        device_id: DeviceId,
+        user_id: UserId,
+        name: &str,
+        token_hash: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StorageError> {
+        let name = name.to_owned();
+        let token_hash = token_hash.to_owned();
+        self.write(move |c| {
+            let n = c.execute(
+                "UPDATE devices SET token_hash = ?1, name = ?2, revoked_at = NULL, last_seen_at = ?3
+                 WHERE id = ?4 AND user_id = ?5",
+                params![token_hash, name, ts(now), device_id.to_string(), user_id.to_string()],
+            )?;
+            Ok(n > 0)
+        })
+        .await
+    }
+
     async fn session(&self, token_hash: &str) -> Result<Option<DeviceSession>, StorageError> {
         let token_hash = token_hash.to_owned();
         self.read(move |c| {

@@ -27,6 +27,11 @@ pub struct LoginRequest {
     pub password: String,
     /// What the device calls itself ("红米 Note 12"), shown when revoking.
     pub device_name: String,
+    /// The id this device had before (a new login after a revoked or expired token). When it
+    /// is this user's device, the device keeps its id, so commands it pushed before are still
+    /// recognised as its own and a retry after the new login is answered "already applied".
+    #[serde(default)]
+    pub device_id: Option<DeviceId>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -63,14 +68,28 @@ async fn login(
         }
     };
     let (token, token_hash) = new_device_token().map_err(|e| ApiError::Internal(e.to_string()))?;
-    let device_id = DeviceId::new();
     let now = Utc::now();
     let name: String = req.device_name.chars().take(80).collect();
-    state
-        .storage
-        .create_device(device_id, creds.user.id, &name, &token_hash, now)
-        .await?;
-    tracing::info!(device = %device_id, user = %creds.user.id, "device signed in");
+    let reused = match req.device_id {
+        Some(id) => state
+            .storage
+            .reauthorize_device(id, creds.user.id, &name, &token_hash, now)
+            .await?
+            .then_some(id),
+        None => None,
+    };
+    let device_id = match reused {
+        Some(id) => id,
+        None => {
+            let id = DeviceId::new();
+            state
+                .storage
+                .create_device(id, creds.user.id, &name, &token_hash, now)
+                .await?;
+            id
+        }
+    };
+    tracing::info!(device = %device_id, user = %creds.user.id, reused = reused.is_some(), "device signed in");
     Ok(Json(LoginResponse {
         token,
         device_id,
