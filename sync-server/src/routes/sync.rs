@@ -62,6 +62,12 @@ async fn push(
     }))
 }
 
+/// Records per page: what the device asked for, within the server's limit.
+fn page_limit(state: &AppState, requested: Option<u32>) -> u32 {
+    let max = state.settings.max_pull_limit;
+    requested.unwrap_or(max).clamp(1, max)
+}
+
 #[derive(Debug, Deserialize)]
 struct PullQuery {
     cursor: Option<String>,
@@ -73,10 +79,7 @@ async fn pull(
     auth: Authenticated,
     Query(q): Query<PullQuery>,
 ) -> Result<Json<PullResponse>, ApiError> {
-    let limit = q
-        .limit
-        .unwrap_or(state.settings.max_pull_limit)
-        .clamp(1, state.settings.max_pull_limit);
+    let limit = page_limit(&state, q.limit);
     let cursor = q.cursor.filter(|c| !c.is_empty()).map(Cursor);
     let page = state
         .storage
@@ -104,10 +107,7 @@ async fn snapshot(
     auth: Authenticated,
     Query(q): Query<SnapshotQuery>,
 ) -> Result<Json<SnapshotPage>, ApiError> {
-    let limit = q
-        .limit
-        .unwrap_or(state.settings.max_pull_limit)
-        .clamp(1, state.settings.max_pull_limit);
+    let limit = page_limit(&state, q.limit);
     let scope = &auth.0.user.scope;
     let cursor = q.page.filter(|c| !c.is_empty()).map(Cursor);
     let total = state.storage.count_records(scope).await?;
