@@ -65,19 +65,13 @@ pub struct ImportedUser {
     pub user: User,
 }
 
-/// Why an import wrote nothing, or stopped.
+/// Why an import wrote nothing.
 #[derive(Debug, thiserror::Error)]
 pub enum ImportError {
     #[error("{} bad row(s) in the user file; nothing was imported", .0.len())]
     BadRows(Vec<RowError>),
-    /// The database refused a user after the check (another import ran at the same time, or
-    /// the database failed). The users before it are in the database.
-    #[error("stopped at line {line} after importing {} user(s): {source}", .imported.len())]
-    Stopped {
-        line: usize,
-        imported: Vec<ImportedUser>,
-        source: StorageError,
-    },
+    /// The database refused the users after the check (e.g. another import took a login
+    /// meanwhile, or the database failed); the transaction wrote nobody.
     #[error(transparent)]
     Storage(#[from] StorageError),
     #[error("password hashing failed: {0}")]
@@ -105,18 +99,16 @@ pub async fn import_users(
     let prepared = tokio::task::spawn_blocking(move || hash_all(rows))
         .await
         .map_err(|e| ImportError::Hash(e.to_string()))??;
-    let mut imported = Vec::with_capacity(prepared.len());
-    for (line, user, hash) in prepared {
-        if let Err(source) = storage.create_user(&user, &hash).await {
-            return Err(ImportError::Stopped {
-                line,
-                imported,
-                source,
-            });
-        }
-        imported.push(ImportedUser { line, user });
-    }
-    Ok(imported)
+    // One transaction: a database failure part-way imports nobody.
+    let users: Vec<(User, String)> = prepared
+        .iter()
+        .map(|(_, user, hash)| (user.clone(), hash.clone()))
+        .collect();
+    storage.create_users(users).await?;
+    Ok(prepared
+        .into_iter()
+        .map(|(line, user, _)| ImportedUser { line, user })
+        .collect())
 }
 
 /// Create the administrator: role `admin`, scope `62` (the whole province).

@@ -170,22 +170,11 @@ async fn main() -> anyhow::Result<()> {
                         errors.len()
                     );
                 }
-                Err(ImportError::Stopped {
-                    line,
-                    imported,
-                    source,
-                }) => {
-                    let summary = serde_json::json!({
-                        "imported": imported.len(),
-                        "users": imported,
-                        "stopped_at_line": line,
-                        "error": source.to_string(),
-                    });
+                Err(ImportError::Storage(source)) => {
+                    let summary = serde_json::json!({ "imported": 0, "error": source.to_string() });
                     println!("{summary}");
                     anyhow::bail!(
-                        "第{line}行写入失败，之前的{n}个用户已导入 / stopped at line {line} after \
-                         importing {n} user(s): {source}",
-                        n = imported.len()
+                        "写入数据库失败，未导入任何用户 / nothing was imported: {source}"
                     );
                 }
                 Err(e) => return Err(e.into()),

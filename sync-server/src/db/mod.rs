@@ -107,8 +107,15 @@ pub trait Storage: Send + Sync + 'static {
     /// A cheap round trip to the database.
     async fn health(&self) -> Result<StorageHealth, StorageError>;
 
-    /// Add a user; [`StorageError::Duplicate`] if the login is taken.
-    async fn create_user(&self, user: &User, password_hash: &str) -> Result<(), StorageError>;
+    /// Add users with their password hashes, all or none, in one transaction;
+    /// [`StorageError::Duplicate`] if a login is taken.
+    async fn create_users(&self, users: Vec<(User, String)>) -> Result<(), StorageError>;
+
+    /// Add one user; [`StorageError::Duplicate`] if the login is taken.
+    async fn create_user(&self, user: &User, password_hash: &str) -> Result<(), StorageError> {
+        self.create_users(vec![(user.clone(), password_hash.to_owned())])
+            .await
+    }
 
     /// The user signing in with `login`, with the password hash.
     async fn credentials(&self, login: &str) -> Result<Option<Credentials>, StorageError>;

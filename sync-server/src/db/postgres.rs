@@ -401,29 +401,32 @@ impl Storage for PostgresStorage {
         .await
     }
 
-    async fn create_user(&self, user: &User, password_hash: &str) -> Result<(), StorageError> {
-        let user = user.clone();
-        let hash = password_hash.to_owned();
+    async fn create_users(&self, users: Vec<(User, String)>) -> Result<(), StorageError> {
         self.with_client(move |c| {
-            let r = c.execute(
-                "INSERT INTO users (id, login, name, role, scope, password_hash, created_at)
-                 VALUES ($1, $2, $3, $4, $5, $6, now())",
-                &[
-                    &user.id.to_string(),
-                    &user.login,
-                    &user.name,
-                    &role_text(&user)?,
-                    &user.scope.to_string(),
-                    &hash,
-                ],
-            );
-            match r {
-                Ok(_) => Ok(()),
-                Err(e) if e.code() == Some(&SqlState::UNIQUE_VIOLATION) => {
-                    Err(StorageError::Duplicate(format!("login {}", user.login)))
+            let mut tx = c.transaction()?;
+            for (user, hash) in &users {
+                let r = tx.execute(
+                    "INSERT INTO users (id, login, name, role, scope, password_hash, created_at)
+                     VALUES ($1, $2, $3, $4, $5, $6, now())",
+                    &[
+                        &user.id.to_string(),
+                        &user.login,
+                        &user.name,
+                        &role_text(user)?,
+                        &user.scope.to_string(),
+                        hash,
+                    ],
+                );
+                match r {
+                    Ok(_) => {}
+                    Err(e) if e.code() == Some(&SqlState::UNIQUE_VIOLATION) => {
+                        return Err(StorageError::Duplicate(format!("login {}", user.login)));
+                    }
+                    Err(e) => return Err(e.into()),
                 }
-                Err(e) => Err(e.into()),
             }
+            tx.commit()?;
+            Ok(())
         })
         .await
     }

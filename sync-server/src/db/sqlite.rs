@@ -336,32 +336,35 @@ impl Storage for SqliteStorage {
         .await
     }
 
-    async fn create_user(&self, user: &User, password_hash: &str) -> Result<(), StorageError> {
-        let user = user.clone();
-        let hash = password_hash.to_owned();
+    async fn create_users(&self, users: Vec<(User, String)>) -> Result<(), StorageError> {
         self.write(move |c| {
-            let r = c.execute(
-                "INSERT INTO users (id, login, name, role, scope, password_hash, created_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                params![
-                    user.id.to_string(),
-                    user.login,
-                    user.name,
-                    role_text(&user)?,
-                    user.scope.to_string(),
-                    hash,
-                    ts(Utc::now())
-                ],
-            );
-            match r {
-                Ok(_) => Ok(()),
-                Err(rusqlite::Error::SqliteFailure(e, _))
-                    if e.code == rusqlite::ErrorCode::ConstraintViolation =>
-                {
-                    Err(StorageError::Duplicate(format!("login {}", user.login)))
+            let tx = c.transaction()?;
+            for (user, hash) in &users {
+                let r = tx.execute(
+                    "INSERT INTO users (id, login, name, role, scope, password_hash, created_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                    params![
+                        user.id.to_string(),
+                        user.login,
+                        user.name,
+                        role_text(user)?,
+                        user.scope.to_string(),
+                        hash,
+                        ts(Utc::now())
+                    ],
+                );
+                match r {
+                    Ok(_) => {}
+                    Err(rusqlite::Error::SqliteFailure(e, _))
+                        if e.code == rusqlite::ErrorCode::ConstraintViolation =>
+                    {
+                        return Err(StorageError::Duplicate(format!("login {}", user.login)));
+                    }
+                    Err(e) => return Err(e.into()),
                 }
-                Err(e) => Err(e.into()),
             }
+            tx.commit()?;
+            Ok(())
         })
         .await
     }
@@ -719,6 +722,39 @@ mod tests {
             .await
             .expect_err("newer db");
         assert!(err.to_string().contains("newer version"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn creating_users_is_all_or_nothing() {
+        use crate::accounts::NewUser;
+        use yijian_core::role::Role;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let s = SqliteStorage::open_in(dir.path()).await.expect("open");
+        let user = |login: &str| {
+            NewUser {
+                login: login.into(),
+                name: "测试".into(),
+                role: Role::County,
+                scope: DivisionCode::parse("621102").expect("code"),
+                password: "long enough".into(),
+            }
+            .prepare()
+            .expect("valid")
+        };
+        let (a, ha) = user("13800000001");
+        let (b, hb) = user("13800000002");
+        let (dup, hd) = user("13800000001");
+        let err = s
+            .create_users(vec![(a.clone(), ha.clone()), (b, hb), (dup, hd)])
+            .await
+            .expect_err("duplicate login");
+        assert!(matches!(err, StorageError::Duplicate(_)), "{err}");
+        assert!(
+            s.list_users().await.expect("list").is_empty(),
+            "nobody written"
+        );
+        s.create_user(&a, &ha).await.expect("one user");
+        assert_eq!(s.list_users().await.expect("list"), vec![a]);
     }
 
     #[tokio::test]
