@@ -59,6 +59,14 @@ CREATE TABLE applied_commands (
     PRIMARY KEY (device_id, command_id)
 ) STRICT, WITHOUT ROWID;
 
+-- Which village each stored photo (blob, by SHA-256) belongs to, from its photo record: a blob
+-- is readable only by users whose scope covers one of its villages.
+CREATE TABLE blob_owners (
+    sha256  TEXT NOT NULL,
+    village TEXT NOT NULL,
+    PRIMARY KEY (sha256, village)
+) STRICT, WITHOUT ROWID;
+
 -- Receipt numbers: a sequence per village.
 CREATE TABLE receipt_counters (
     village TEXT PRIMARY KEY NOT NULL,

@@ -784,6 +784,10 @@ fn record_photo(tx: &mut dyn RecordTx, ctx: &Ctx<'_>, p: &PhotoMeta) -> Result<(
     ctx.require_scope(&staff, &village)?;
     let id = p.id.to_string();
     ctx.write(tx, kinds::PHOTO, &id, &village, p)?;
+    tx.link_blob(p.sha256.as_str(), village.as_str())?;
+    if let Some(thumb) = &p.thumb_sha256 {
+        tx.link_blob(thumb.as_str(), village.as_str())?;
+    }
     ctx.audit(
         tx,
         "record_photo",

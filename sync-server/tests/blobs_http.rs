@@ -25,6 +25,7 @@ use yijian_server::{AppState, ServerSettings, serve};
 struct Server {
     addr: SocketAddr,
     token: String,
+    storage: Arc<dyn Storage>,
     _dir: tempfile::TempDir,
     _stop: tokio::sync::oneshot::Sender<()>,
 }
@@ -57,8 +58,9 @@ async fn start() -> Server {
         )
         .await
         .expect("device");
+    let storage: Arc<dyn Storage> = Arc::new(storage);
     let state = AppState::new(
-        Arc::new(storage),
+        Arc::clone(&storage),
         Arc::new(blobs),
         ServerSettings::default(),
     );
@@ -71,6 +73,7 @@ async fn start() -> Server {
     Server {
         addr,
         token,
+        storage,
         _dir: dir,
         _stop: stop,
     }
@@ -198,6 +201,12 @@ async fn a_dropped_connection_keeps_what_arrived_and_the_upload_resumes() {
     assert_eq!(reply.header("content-length"), Some("1000000"));
     assert!(reply.body.is_empty());
 
+    // The photo's record lies in the user's village, so the user may read it.
+    server
+        .storage
+        .link_blob(&sha, &DivisionCode::parse("621102105201").expect("code"))
+        .await
+        .expect("link");
     let reply = exchange(
         server.addr,
         format!("GET /v1/blobs/{sha} HTTP/1.1\r\nHost: t\r\n{auth}Range: bytes=-100\r\n"),

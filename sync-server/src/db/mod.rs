@@ -174,6 +174,13 @@ pub trait Storage: Send + Sync + 'static {
     /// Write records as the server (one transaction).
     async fn import_records(&self, records: Vec<ImportRecord>) -> Result<(), StorageError>;
 
+    /// Whether a user whose scope is `scope` may read the blob: a photo record in the scope
+    /// names it.
+    async fn blob_visible(&self, sha256: &str, scope: &DivisionCode) -> Result<bool, StorageError>;
+
+    /// Link a blob to a village outside a push (the photo records of imports and tests).
+    async fn link_blob(&self, sha256: &str, village: &DivisionCode) -> Result<(), StorageError>;
+
     /// The current body of one record.
     async fn record(&self, kind: &str, id: &str) -> Result<Option<tx::StoredRecord>, StorageError>;
 }

@@ -352,6 +352,14 @@ impl RecordTx for PgTx<'_, '_> {
         Ok(())
     }
 
+    fn link_blob(&mut self, sha256: &str, village: &str) -> Result<(), StorageError> {
+        self.tx.execute(
+            "INSERT INTO blob_owners (sha256, village) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+            &[&sha256, &village],
+        )?;
+        Ok(())
+    }
+
     fn next_receipt(&mut self, village: &str) -> Result<i64, StorageError> {
         Ok(self
             .tx
@@ -658,6 +666,26 @@ impl Storage for PostgresStorage {
     async fn record(&self, kind: &str, id: &str) -> Result<Option<StoredRecord>, StorageError> {
         let (kind, id) = (kind.to_owned(), id.to_owned());
         self.in_tx(move |tx| PgTx { tx }.get(&kind, &id)).await
+    }
+
+    async fn blob_visible(&self, sha256: &str, scope: &DivisionCode) -> Result<bool, StorageError> {
+        let sha256 = sha256.to_owned();
+        let (lo, hi) = scope_range(scope);
+        self.with_client(move |c| {
+            Ok(c.query_one(
+                "SELECT EXISTS (SELECT 1 FROM blob_owners
+                                WHERE sha256 = $1 AND village >= $2 AND village < $3)",
+                &[&sha256, &lo, &hi],
+            )?
+            .get(0))
+        })
+        .await
+    }
+
+    async fn link_blob(&self, sha256: &str, village: &DivisionCode) -> Result<(), StorageError> {
+        let (sha256, village) = (sha256.to_owned(), village.to_string());
+        self.in_tx(move |tx| PgTx { tx }.link_blob(&sha256, &village))
+            .await
     }
 }
 

@@ -290,6 +290,14 @@ impl RecordTx for SqliteTx<'_> {
         Ok(())
     }
 
+    fn link_blob(&mut self, sha256: &str, village: &str) -> Result<(), StorageError> {
+        self.tx.execute(
+            "INSERT INTO blob_owners (sha256, village) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
+            params![sha256, village],
+        )?;
+        Ok(())
+    }
+
     fn next_receipt(&mut self, village: &str) -> Result<i64, StorageError> {
         Ok(self.tx.query_row(
             "INSERT INTO receipt_counters (village, last) VALUES (?1, 1)
@@ -649,6 +657,35 @@ impl Storage for SqliteStorage {
                     rtx.put(&r.kind, &r.id, &r.village, r.body.as_deref(), r.hlc, now)?;
                 }
             }
+            tx.commit()?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn blob_visible(&self, sha256: &str, scope: &DivisionCode) -> Result<bool, StorageError> {
+        let sha256 = sha256.to_owned();
+        let (lo, hi) = scope_range(scope);
+        self.read(move |c| {
+            Ok(c.query_row(
+                "SELECT EXISTS (SELECT 1 FROM blob_owners
+                                WHERE sha256 = ?1 AND village >= ?2 AND village < ?3)",
+                params![sha256, lo, hi],
+                |r| r.get(0),
+            )?)
+        })
+        .await
+    }
+
+    async fn link_blob(&self, sha256: &str, village: &DivisionCode) -> Result<(), StorageError> {
+        let (sha256, village) = (sha256.to_owned(), village.to_string());
+        self.write(move |c| {
+            let tx = c.transaction()?;
+            SqliteTx {
+                tx: &tx,
+                next_seq: None,
+            }
+            .link_blob(&sha256, &village)?;
             tx.commit()?;
             Ok(())
         })

@@ -77,6 +77,9 @@ pub trait RecordTx {
         now: DateTime<Utc>,
     ) -> Result<(), StorageError>;
 
+    /// Record that the blob `sha256` belongs to `village` (a photo record names it).
+    fn link_blob(&mut self, sha256: &str, village: &str) -> Result<(), StorageError>;
+
     /// The next receipt sequence number of a village (1, 2, …).
     fn next_receipt(&mut self, village: &str) -> Result<i64, StorageError>;
 

@@ -170,13 +170,21 @@ fn uploaded(status: StatusCode, offset: u64, sha: &Sha256Hex) -> Response {
 /// `GET`: the blob, or the range of it asked for.
 async fn download(
     State(state): State<AppState>,
-    _auth: Authenticated,
+    auth: Authenticated,
     Path(raw): Path<String>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    // Any signed-in device may read any blob for now. Once photo metadata is stored, reading
-    // should be limited to devices whose user's scope covers the photo's owner (its village).
     let sha = blob_name(&raw)?;
+    // A photo is someone's house or medical bill: only users whose scope covers a village that
+    // one of its photo records belongs to may read it. Others get "not found", which does not
+    // even confirm that it exists.
+    if !state
+        .storage
+        .blob_visible(sha.as_str(), &auth.0.user.scope)
+        .await?
+    {
+        return Err(ApiError::NotFound);
+    }
     let range = headers
         .get(header::RANGE)
         .and_then(|v| v.to_str().ok())
@@ -529,7 +537,20 @@ mod tests {
             self.send(req.body(body).expect("req")).await
         }
 
+        /// GET as a user allowed to see the photo (its record lies in the user's village).
         async fn get(&self, sha: &str, range: Option<&str>) -> Response {
+            if yijian_core::support::Sha256Hex::parse(sha).is_ok() {
+                let village = DivisionCode::parse("621102105201").expect("code");
+                self.state
+                    .storage
+                    .link_blob(sha, &village)
+                    .await
+                    .expect("link blob");
+            }
+            self.get_unlinked(sha, range).await
+        }
+
+        async fn get_unlinked(&self, sha: &str, range: Option<&str>) -> Response {
             let mut req = self.request("GET", sha);
             if let Some(range) = range {
                 req = req.header(header::RANGE, range);
@@ -779,6 +800,36 @@ mod tests {
         assert_eq!(r.status(), StatusCode::CREATED);
         let r = h.get(&sha, None).await;
         assert_eq!(header_str(&r, header::CONTENT_TYPE), "image/webp");
+    }
+
+    #[tokio::test]
+    async fn a_photo_is_readable_only_within_the_scope_of_its_record() {
+        let h = Harness::new(ServerSettings::default()).await;
+        let data = jpeg(5_000);
+        let sha = sha_of(&data);
+        assert_eq!(
+            h.put(&sha, None, Body::from(data.clone())).await.status(),
+            StatusCode::CREATED
+        );
+        // Stored, but no photo record names it: not found, not even its existence confirmed.
+        assert_eq!(
+            h.get_unlinked(&sha, None).await.status(),
+            StatusCode::NOT_FOUND
+        );
+        // A photo record in another village does not make it readable here.
+        let elsewhere = DivisionCode::parse("621102105202").expect("code");
+        h.state
+            .storage
+            .link_blob(&sha, &elsewhere)
+            .await
+            .expect("link");
+        assert_eq!(
+            h.get_unlinked(&sha, None).await.status(),
+            StatusCode::NOT_FOUND
+        );
+        // One in the user's own village does.
+        let r = h.get(&sha, None).await;
+        assert_eq!(r.status(), StatusCode::OK);
     }
 
     #[tokio::test]
