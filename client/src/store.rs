@@ -489,6 +489,21 @@ fn apply_change(conn: &Connection, c: &Change, any_pending: bool) -> Result<bool
     Ok(false)
 }
 
+/// The records a quarantined command touches; an error if it is not in the quarantine.
+fn quarantined_touches(conn: &Connection, id: CommandId) -> Result<Vec<(String, String)>> {
+    let touches: Option<String> = conn
+        .query_row(
+            "SELECT touches FROM quarantine WHERE command_id = ?1",
+            [id.to_string()],
+            |r| r.get(0),
+        )
+        .optional()?;
+    let Some(touches) = touches else {
+        return Err(Error::invalid(format!("隔离区中没有这条记录（{id}）")));
+    };
+    Ok(serde_json::from_str(&touches)?)
+}
+
 fn command_id(s: &str) -> Result<CommandId> {
     CommandId::parse(s).map_err(|e| Error::Corrupt(e.to_string()))
 }
@@ -873,17 +888,7 @@ impl LocalStore {
     /// again, so a pull does not overwrite what the worker sees until the server answers.
     pub fn retry_quarantined(&mut self, id: CommandId) -> Result<()> {
         let tx = self.conn.transaction()?;
-        let touches: Option<String> = tx
-            .query_row(
-                "SELECT touches FROM quarantine WHERE command_id = ?1",
-                [id.to_string()],
-                |r| r.get(0),
-            )
-            .optional()?;
-        let Some(touches) = touches else {
-            return Err(Error::invalid(format!("隔离区中没有这条记录（{id}）")));
-        };
-        let touches: Vec<(String, String)> = serde_json::from_str(&touches)?;
+        let touches = quarantined_touches(&tx, id)?;
         tx.execute(
             "INSERT INTO outbox (command_id, command, record_kind, record_id, created_at)
              SELECT command_id, command, record_kind, record_id, created_at
@@ -918,17 +923,7 @@ impl LocalStore {
     /// a photo whose record goes), so the device shows what the server holds.
     pub fn discard_quarantined(&mut self, id: CommandId) -> Result<()> {
         let tx = self.conn.transaction()?;
-        let touches: Option<String> = tx
-            .query_row(
-                "SELECT touches FROM quarantine WHERE command_id = ?1",
-                [id.to_string()],
-                |r| r.get(0),
-            )
-            .optional()?;
-        let Some(touches) = touches else {
-            return Err(Error::invalid(format!("隔离区中没有这条记录（{id}）")));
-        };
-        let touches: Vec<(String, String)> = serde_json::from_str(&touches)?;
+        let touches = quarantined_touches(&tx, id)?;
         for (kind, rid) in &touches {
             if is_pending(&tx, kind, rid)? {
                 continue;
