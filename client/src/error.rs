@@ -68,6 +68,9 @@ pub enum Error {
     Corrupt(String),
     #[error("{0}")]
     Invalid(String),
+    /// A photo could not be decoded, resized or encoded (not a JPEG, truncated, too large).
+    #[error("照片无法处理：{0}")]
+    Photo(String),
 }
 
 impl Error {
@@ -79,7 +82,7 @@ impl Error {
             Error::Sqlite(_) | Error::Open(_) | Error::Io { .. } | Error::Corrupt(_) => {
                 ErrorKind::Storage
             }
-            Error::Invalid(_) => ErrorKind::Invalid,
+            Error::Invalid(_) | Error::Photo(_) => ErrorKind::Invalid,
         }
     }
 

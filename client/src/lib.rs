@@ -8,6 +8,8 @@
 
 pub mod domain;
 pub mod error;
+pub mod photo;
+pub mod qr;
 pub mod store;
 pub mod sync;
 

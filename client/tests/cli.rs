@@ -127,3 +127,63 @@ fn sync_and_login_explain_failures_in_chinese() {
     assert!(!ok);
     assert!(err.contains("登录失败") && err.contains("网络"), "{err}");
 }
+
+#[test]
+fn decode_qr_prints_one_line_per_file() {
+    let data = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data");
+    let qr = data.join("qr-blackbox/qrcode-2/1.png");
+    let no_qr = data.join("photos/nikon_p6000_gps_small.jpg");
+    let out = Command::new(env!("CARGO_BIN_EXE_yijian"))
+        .arg("decode-qr")
+        .arg(&qr)
+        .arg(&no_qr)
+        .output()
+        .expect("run yijian");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8(out.stdout).expect("utf-8");
+    let lines: Vec<serde_json::Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("a JSON line"))
+        .collect();
+    assert_eq!(lines.len(), 2);
+    let expected = std::fs::read_to_string(qr.with_extension("txt")).expect("expected text");
+    assert_eq!(lines[0]["file"], qr.display().to_string());
+    assert_eq!(lines[0]["text"], expected.as_str());
+    assert_eq!(lines[1]["text"], serde_json::Value::Null);
+}
+
+#[test]
+fn photo_writes_files_named_by_sha256() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let input = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data/photos/orientation/Portrait_6.jpg");
+    let out_dir = dir.path().join("out");
+    let (ok, v, stderr) = yijian(&[
+        "photo",
+        input.to_str().expect("utf-8 path"),
+        out_dir.to_str().expect("utf-8 path"),
+    ]);
+    assert!(ok, "{stderr}");
+    let sha = v["sha256"].as_str().expect("sha256");
+    assert_eq!(
+        (v["width"].as_u64(), v["height"].as_u64()),
+        (Some(1067), Some(1600))
+    );
+    assert_eq!(v["taken_at"], serde_json::Value::Null);
+    let main = std::fs::read(out_dir.join(format!("{sha}.jpg"))).expect("main written");
+    let thumb = std::fs::read(out_dir.join(format!("{sha}.thumb.jpg"))).expect("thumb written");
+    assert_eq!(v["bytes"].as_u64(), Some(main.len() as u64));
+    assert_eq!(v["thumb_bytes"].as_u64(), Some(thumb.len() as u64));
+
+    let (ok, _, stderr) = yijian(&[
+        "photo",
+        "/nonexistent.jpg",
+        out_dir.to_str().expect("utf-8"),
+    ]);
+    assert!(!ok);
+    assert!(!stderr.is_empty());
+}

@@ -1,0 +1,295 @@
+//! Reading the QR code on a door plate from a photo.
+//!
+//! Door plates carry a QR code with the household's code; the worker photographs it instead of
+//! typing. The decoder is `rqrr` (pure Rust, no camera SDK), but on real photos its single
+//! built-in binarisation misses many codes (glare, shadows, low contrast, dark-on-light and
+//! light-on-dark prints), and its `detect_grids` can panic on unusual images. This module makes
+//! it usable:
+//!
+//! * every `rqrr` call runs under [`std::panic::catch_unwind`]; a panic counts as "no code in
+//!   this pass", never as a crash of the app;
+//! * it tries a sequence of *passes* — a binarised version of the photo each — and stops at the
+//!   first that decodes: `rqrr`'s own row-average threshold, a local-mean (adaptive) threshold
+//!   at three window sizes, a global Otsu threshold after a contrast stretch (and ±30), the
+//!   inverted image. Those passes run on the photo downscaled to 1024 px, then at full size, with
+//!   a white quiet zone added (codes cropped to their edge), at double size (small modules), and
+//!   at half size (blurry, large modules);
+//! * payload bytes that are not UTF-8 are read as Shift_JIS (Kanji mode, Japanese generators),
+//!   else ISO-8859-1, as zxing does.
+//!
+//! A decoded text is trusted as is: QR codes carry Reed–Solomon error correction, and `rqrr`
+//! returns an error rather than a wrong text when it cannot correct.
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+
+use image::{DynamicImage, GrayImage, imageops};
+
+use crate::error::{Error, Result};
+
+/// Prepares an image with `rqrr` and decodes the first grid that decodes, turning a panic
+/// inside `rqrr` into "nothing found".
+macro_rules! guarded {
+    ($prepare:expr) => {
+        catch_unwind(AssertUnwindSafe(|| {
+            let mut prepared = $prepare;
+            prepared.detect_grids().into_iter().find_map(|grid| {
+                let mut bytes = Vec::new();
+                grid.decode_to(&mut bytes).ok().map(|_| payload_text(bytes))
+            })
+        }))
+        .ok()
+        .flatten()
+    };
+}
+/// Photos are downscaled so their long side is at most this before the first passes.
+const WORK_LONG_SIDE: u32 = 1024;
+
+/// Decodes the first QR code found in an encoded image (JPEG, PNG).
+///
+/// `Ok(None)` means the image was read but no code could be decoded.
+pub fn decode_qr(image_bytes: &[u8]) -> Result<Option<String>> {
+    let img = image::load_from_memory(image_bytes)
+        .map_err(|e| Error::Photo(format!("无法读取图片：{e}")))?;
+    Ok(decode_qr_image(&img))
+}
+
+/// Decodes the first QR code found in a decoded image; `None` when no pass finds one.
+pub fn decode_qr_image(img: &DynamicImage) -> Option<String> {
+    let gray = img.to_luma8();
+    let work = downscale(&gray, WORK_LONG_SIDE);
+    if let Some(text) = try_passes(&work) {
+        return Some(text);
+    }
+    // Small codes in a large photo can vanish in the downscale: try the full size once.
+    if work.dimensions() != gray.dimensions()
+        && let Some(text) = try_passes(&gray)
+    {
+        return Some(text);
+    }
+    // Codes printed or cropped without a quiet zone: rqrr needs white around the finder
+    // patterns.
+    let padded = pad(&work, 255);
+    if let Some(text) = try_passes(&padded) {
+        return Some(text);
+    }
+    // Small codes: modules of 1–2 px are too fine for rqrr's capstone scan; double the size.
+    let (w, h) = work.dimensions();
+    if w.max(h) <= 800 {
+        let big = imageops::resize(&work, w * 2, h * 2, imageops::FilterType::Triangle);
+        if let Some(text) = try_passes(&big) {
+            return Some(text);
+        }
+    }
+    // Very blurry or oversized modules bind better at a coarser scale.
+    let (w, h) = work.dimensions();
+    if w.min(h) >= 200 {
+        let half = downscale(&work, w.max(h) / 2);
+        if let Some(text) = try_passes(&half) {
+            return Some(text);
+        }
+    }
+    None
+}
+
+/// The text of a QR payload. The standard's default byte encoding is ISO-8859-1, but in practice
+/// payloads are UTF-8, and Japanese/Chinese generators use Shift_JIS (Kanji mode always is).
+/// Like zxing: UTF-8 if the bytes are valid UTF-8, else Shift_JIS if they are valid Shift_JIS,
+/// else ISO-8859-1.
+fn payload_text(bytes: Vec<u8>) -> String {
+    match String::from_utf8(bytes) {
+        Ok(text) => text,
+        Err(e) => {
+            let bytes = e.into_bytes();
+            match encoding_rs::SHIFT_JIS.decode_without_bom_handling_and_without_replacement(&bytes)
+            {
+                Some(text) => text.into_owned(),
+                None => bytes.iter().map(|&b| char::from(b)).collect(),
+            }
+        }
+    }
+}
+
+/// `img` inside a border of `value`, a tenth of the long side wide.
+fn pad(img: &GrayImage, value: u8) -> GrayImage {
+    let (w, h) = img.dimensions();
+    let b = (w.max(h) / 10).max(8);
+    let mut out = GrayImage::from_pixel(w + 2 * b, h + 2 * b, image::Luma([value]));
+    imageops::replace(&mut out, img, i64::from(b), i64::from(b));
+    out
+}
+
+fn downscale(img: &GrayImage, max_long: u32) -> GrayImage {
+    let (w, h) = img.dimensions();
+    let long = w.max(h);
+    if long <= max_long {
+        return img.clone();
+    }
+    let (nw, nh) = crate::photo::fit_within(w, h, max_long);
+    imageops::resize(img, nw, nh, imageops::FilterType::Triangle)
+}
+
+fn try_passes(gray: &GrayImage) -> Option<String> {
+    let (w, h) = (gray.width() as usize, gray.height() as usize);
+    if w == 0 || h == 0 {
+        return None;
+    }
+    let px = |x: usize, y: usize| gray.as_raw()[y * w + x];
+
+    // 1. rqrr's own binarisation on the plain grey image.
+    if let Some(t) = guarded!(rqrr::PreparedImage::prepare_from_greyscale(w, h, px)) {
+        return Some(t);
+    }
+    // 2. Adaptive: a pixel is black when darker than the mean of its neighbourhood.
+    let integral = Integral::new(gray);
+    for (radius_div, bias) in [(8, 10), (16, 5), (4, 15)] {
+        let r = (w.max(h) / radius_div).max(4);
+        let bits = integral.adaptive(gray, r, bias);
+        if let Some(t) =
+            guarded!(rqrr::PreparedImage::prepare_from_bitmap(w, h, |x, y| bits[y * w + x]))
+        {
+            return Some(t);
+        }
+    }
+    // 3. Global threshold after stretching the contrast (faint prints, grey backgrounds).
+    let stretched = stretch(gray);
+    let otsu = otsu_threshold(&stretched);
+    for t in [otsu, otsu.saturating_sub(30), otsu.saturating_add(30)] {
+        let s = stretched.as_raw();
+        if let Some(text) = guarded!(rqrr::PreparedImage::prepare_from_bitmap(w, h, |x, y| s
+            [y * w + x]
+            < t))
+        {
+            return Some(text);
+        }
+    }
+    // 4. Light-on-dark codes.
+    let bits = integral.adaptive(gray, (w.max(h) / 8).max(4), 10);
+    if let Some(t) =
+        guarded!(rqrr::PreparedImage::prepare_from_bitmap(w, h, |x, y| !bits[y * w + x]))
+    {
+        return Some(t);
+    }
+    None
+}
+
+/// Summed-area table for O(1) window means.
+struct Integral {
+    w: usize,
+    sums: Vec<u32>,
+}
+
+impl Integral {
+    fn new(gray: &GrayImage) -> Integral {
+        let (w, h) = (gray.width() as usize, gray.height() as usize);
+        let stride = w + 1;
+        let mut sums = vec![0u32; stride * (h + 1)];
+        let raw = gray.as_raw();
+        for y in 0..h {
+            let mut row = 0u32;
+            for x in 0..w {
+                row += u32::from(raw[y * w + x]);
+                sums[(y + 1) * stride + x + 1] = sums[y * stride + x + 1] + row;
+            }
+        }
+        Integral { w, sums }
+    }
+
+    /// `true` (black) where the pixel is more than `bias` below its `(2r+1)²` window's mean.
+    fn adaptive(&self, gray: &GrayImage, r: usize, bias: u32) -> Vec<bool> {
+        let (w, h) = (self.w, gray.height() as usize);
+        let stride = w + 1;
+        let raw = gray.as_raw();
+        let mut out = vec![false; w * h];
+        for y in 0..h {
+            let (y0, y1) = (y.saturating_sub(r), (y + r + 1).min(h));
+            for x in 0..w {
+                let (x0, x1) = (x.saturating_sub(r), (x + r + 1).min(w));
+                let sum = self.sums[y1 * stride + x1] + self.sums[y0 * stride + x0]
+                    - self.sums[y0 * stride + x1]
+                    - self.sums[y1 * stride + x0];
+                let n = ((y1 - y0) * (x1 - x0)) as u32;
+                out[y * w + x] = u32::from(raw[y * w + x]) * n + bias * n < sum;
+            }
+        }
+        out
+    }
+}
+
+/// Linear stretch so the 1st..99th percentile spans 0..255.
+fn stretch(gray: &GrayImage) -> GrayImage {
+    let hist = histogram(gray);
+    let total: u32 = hist.iter().sum();
+    let cut = total / 100;
+    let mut acc = 0;
+    let lo = hist.iter().position(|&c| {
+        acc += c;
+        acc > cut
+    });
+    acc = 0;
+    let hi = hist.iter().rposition(|&c| {
+        acc += c;
+        acc > cut
+    });
+    let (Some(lo), Some(hi)) = (lo, hi) else {
+        return gray.clone();
+    };
+    if hi <= lo {
+        return gray.clone();
+    }
+    let (lo, span) = (lo as u32, (hi - lo) as u32);
+    let mut out = gray.clone();
+    for p in out.iter_mut() {
+        *p = ((u32::from(*p).saturating_sub(lo) * 255) / span).min(255) as u8;
+    }
+    out
+}
+
+fn histogram(gray: &GrayImage) -> [u32; 256] {
+    let mut hist = [0u32; 256];
+    for &p in gray.as_raw() {
+        hist[usize::from(p)] += 1;
+    }
+    hist
+}
+
+/// Otsu's global threshold: pixels below it are black.
+fn otsu_threshold(gray: &GrayImage) -> u8 {
+    let hist = histogram(gray);
+    let total: f64 = hist.iter().map(|&c| f64::from(c)).sum();
+    let sum_all: f64 = hist
+        .iter()
+        .enumerate()
+        .map(|(i, &c)| i as f64 * f64::from(c))
+        .sum();
+    let (mut w_b, mut sum_b, mut best, mut best_t) = (0.0, 0.0, 0.0, 128u8);
+    for (t, &c) in hist.iter().enumerate() {
+        w_b += f64::from(c);
+        if w_b == 0.0 {
+            continue;
+        }
+        let w_f = total - w_b;
+        if w_f == 0.0 {
+            break;
+        }
+        sum_b += t as f64 * f64::from(c);
+        let (m_b, m_f) = (sum_b / w_b, (sum_all - sum_b) / w_f);
+        let between = w_b * w_f * (m_b - m_f) * (m_b - m_f);
+        if between > best {
+            best = between;
+            best_t = t as u8;
+        }
+    }
+    best_t.saturating_add(1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn garbage_bytes_are_an_error_and_blank_image_is_none() {
+        assert!(decode_qr(b"not an image").is_err());
+        let blank = DynamicImage::ImageLuma8(GrayImage::from_pixel(64, 64, image::Luma([255])));
+        assert_eq!(decode_qr_image(&blank), None);
+    }
+}
