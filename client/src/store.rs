@@ -419,26 +419,26 @@ fn release(conn: &Connection, kind: &str, id: &str) -> Result<()> {
         return Ok(());
     }
     // Deleted on the server meanwhile.
-    conn.execute(
+    conn.prepare_cached(
         "DELETE FROM records
           WHERE kind = ?1 AND id = ?2 AND restore_on_release = 1
             AND server_version IS NOT NULL AND server_body IS NULL",
-        (kind, id),
-    )?;
-    conn.execute(
+    )?
+    .execute((kind, id))?;
+    conn.prepare_cached(
         "UPDATE records
             SET body = server_body, hlc = server_hlc, version = server_version
           WHERE kind = ?1 AND id = ?2 AND restore_on_release = 1
             AND server_version IS NOT NULL AND server_body IS NOT NULL",
-        (kind, id),
-    )?;
-    conn.execute(
+    )?
+    .execute((kind, id))?;
+    conn.prepare_cached(
         "UPDATE records
             SET server_body = NULL, server_hlc = NULL, server_version = NULL,
                 restore_on_release = 0
           WHERE kind = ?1 AND id = ?2",
-        (kind, id),
-    )?;
+    )?
+    .execute((kind, id))?;
     Ok(())
 }
 
@@ -765,7 +765,10 @@ impl LocalStore {
                 OutboxAction::Ack(id) => {
                     let id = id.to_string();
                     let touches = touches_of(&tx, &id)?;
-                    if tx.execute("DELETE FROM outbox WHERE command_id = ?1", [&id])? == 0 {
+                    let deleted = tx
+                        .prepare_cached("DELETE FROM outbox WHERE command_id = ?1")?
+                        .execute([&id])?;
+                    if deleted == 0 {
                         continue;
                     }
                     for (kind, rid) in &touches {

@@ -19,7 +19,7 @@ CREATE TABLE records (
     server_version     INTEGER,                     -- NOT NULL = a server copy is kept aside
     restore_on_release INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (kind, id)
-) STRICT, WITHOUT ROWID;
+) STRICT;  -- a rowid table: bodies are ~1 KB, too large for WITHOUT ROWID's b-tree pages
 CREATE INDEX records_village_kind ON records (village, kind);
 
 -- Commands made on this device and not yet acknowledged, pushed in `seq` order.

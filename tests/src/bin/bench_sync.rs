@@ -261,6 +261,53 @@ async fn main() -> Result<()> {
         }
         Ok(())
     })?;
+    if std::env::var_os("YIJIAN_BENCH_DIAG").is_some() {
+        // The server's share of a push: the same kind of 1,000 commands applied directly.
+        let token = engine
+            .with_store(|s| s.session())?
+            .map(|s| s.token)
+            .unwrap_or_default();
+        let session = server
+            .storage
+            .session(&yijian_server::accounts::token_hash(&token))
+            .await?
+            .context("session")?;
+        let commands: Vec<yijian_core::protocol::Command> = push_1000
+            .iter()
+            .enumerate()
+            .map(|(i, (_, v))| yijian_core::protocol::Command {
+                id: yijian_core::ids::CommandId::new(),
+                hlc: Hlc {
+                    wall_ms: 1,
+                    counter: u32::try_from(i).unwrap_or(0),
+                    node: 9,
+                },
+                body: yijian_core::protocol::Wire::Known(
+                    yijian_core::protocol::CommandBody::PutDocument {
+                        kind: format!("diag_{}", v["type"].as_str().unwrap_or_default()),
+                        id: v["id"].as_str().unwrap_or_default().to_owned(),
+                        village: DivisionCode::parse(v["region_code"].as_str().unwrap_or_default())
+                            .unwrap_or_else(|_| DivisionCode::parse("62").expect("62")),
+                        data: v.clone(),
+                    },
+                ),
+            })
+            .collect();
+        let text = serde_json::to_vec(&commands)?;
+        let t = Instant::now();
+        let parsed: Vec<yijian_core::protocol::Command> = serde_json::from_slice(&text)?;
+        eprintln!(
+            "diag: parse 1000 commands: {:?} ({} bytes)",
+            t.elapsed(),
+            text.len()
+        );
+        let mut settings = yijian_server::apply::ApplySettings::at(chrono::Utc::now());
+        settings.accept_raw_documents = true;
+        let t = Instant::now();
+        server.storage.push(&session, parsed, &settings).await?;
+        eprintln!("diag: server applies 1000 commands: {:?}", t.elapsed());
+    }
+
     proxy.stats.reset_bytes();
     let t = Instant::now();
     let r = engine.push_now().await?;
