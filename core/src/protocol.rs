@@ -348,14 +348,5 @@ pub struct SnapshotPage {
     pub resume_cursor: Cursor,
 }
 
-/// Counters a progress bar shows.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Progress {
-    pub records_done: u64,
-    pub records_total: u64,
-    pub bytes_done: u64,
-    pub bytes_total: u64,
-}
-
 #[cfg(test)]
 mod tests;
