@@ -30,6 +30,10 @@ pub mod kinds {
     pub const CASE: &str = "case";
     pub const VISIT: &str = "visit";
     pub const PHOTO: &str = "photo";
+    pub const PLAN: &str = "plan";
+    pub const FOLLOW_UP: &str = "follow_up";
+    pub const APPEAL: &str = "appeal";
+    pub const TEMPLATE: &str = "template";
     pub const CONFLICT: &str = "conflict";
     /// Prefix of free-form documents (`PutDocument`).
     pub const DOCUMENT_PREFIX: &str = "doc:";
@@ -40,7 +44,7 @@ pub fn conflict_id(household: HouseholdId, field: &str) -> String {
     format!("{household}:{field}")
 }
 
-fn sha256_hex(bytes: &[u8]) -> String {
+pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
     Sha256::digest(bytes)
         .iter()
         .map(|b| format!("{b:02x}"))

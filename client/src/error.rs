@@ -27,6 +27,10 @@ pub enum ErrorKind {
     Storage,
     /// Input that cannot be accepted (the message names the field and why).
     Invalid,
+    /// The thing asked for is not on this device (a household not synced, an unknown QR code).
+    NotFound,
+    /// The app is locked: the PIN is needed, or too many wrong PINs were entered.
+    Locked,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -68,6 +72,17 @@ pub enum Error {
     Corrupt(String),
     #[error("{0}")]
     Invalid(String),
+    /// One field of a form is wrong; the screen shows the message beside it.
+    #[error("{message}")]
+    Field { field: String, message: String },
+    /// Several fields of a form are wrong (all are shown at once); the first comes first.
+    #[error("{}", .0.first().map(|(_, m)| m.as_str()).unwrap_or("请检查填写的内容"))]
+    Fields(Vec<(String, String)>),
+    #[error("{0}")]
+    NotFound(String),
+    /// Too many wrong PINs: wait before trying again.
+    #[error("PIN错误次数过多，请{retry_after_s}秒后再试")]
+    Locked { retry_after_s: u64 },
     /// A photo could not be decoded, resized or encoded (not a JPEG, truncated, too large).
     #[error("照片无法处理：{0}")]
     Photo(String),
@@ -82,7 +97,11 @@ impl Error {
             Error::Sqlite(_) | Error::Open(_) | Error::Io { .. } | Error::Corrupt(_) => {
                 ErrorKind::Storage
             }
-            Error::Invalid(_) | Error::Photo(_) => ErrorKind::Invalid,
+            Error::Invalid(_) | Error::Photo(_) | Error::Field { .. } | Error::Fields(_) => {
+                ErrorKind::Invalid
+            }
+            Error::NotFound(_) => ErrorKind::NotFound,
+            Error::Locked { .. } => ErrorKind::Locked,
         }
     }
 
@@ -93,6 +112,23 @@ impl Error {
 
     pub(crate) fn invalid(message: impl Into<String>) -> Error {
         Error::Invalid(message.into())
+    }
+
+    /// A form field is wrong.
+    pub fn field(field: &str, message: impl Into<String>) -> Error {
+        Error::Field {
+            field: field.to_owned(),
+            message: message.into(),
+        }
+    }
+
+    /// The form field an error is about, if any.
+    pub fn field_name(&self) -> Option<&str> {
+        match self {
+            Error::Field { field, .. } => Some(field),
+            Error::Fields(list) => list.first().map(|(f, _)| f.as_str()),
+            _ => None,
+        }
     }
 
     pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Error {
@@ -109,13 +145,25 @@ impl From<serde_json::Error> for Error {
     }
 }
 
-/// `{"kind": "...", "message": "..."}`: the shape the app's IPC layer passes to the screens.
+/// `{"kind": "...", "message": "..."}` (plus `field` for a form field, `retry_after_s` when
+/// locked): the shape the app's IPC layer passes to the screens.
 impl Serialize for Error {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeStruct;
-        let mut st = s.serialize_struct("Error", 2)?;
-        st.serialize_field("kind", &self.kind())?;
-        st.serialize_field("message", &self.to_string())?;
+        use serde::ser::SerializeMap;
+        let mut st = s.serialize_map(None)?;
+        st.serialize_entry("kind", &self.kind())?;
+        st.serialize_entry("message", &self.to_string())?;
+        if let Some(field) = self.field_name() {
+            st.serialize_entry("field", field)?;
+        }
+        if let Error::Locked { retry_after_s } = self {
+            st.serialize_entry("retry_after_s", retry_after_s)?;
+        }
+        if let Error::Fields(list) = self {
+            let map: std::collections::BTreeMap<&str, &str> =
+                list.iter().map(|(f, m)| (f.as_str(), m.as_str())).collect();
+            st.serialize_entry("fields", &map)?;
+        }
         st.end()
     }
 }
@@ -146,5 +194,14 @@ mod tests {
         };
         assert_eq!(refused.kind(), ErrorKind::Server);
         assert_eq!(refused.to_string(), "一次最多提交2000条记录");
+        let field = serde_json::to_value(Error::field("id_number", "身份证号校验位不正确"))
+            .expect("serialize");
+        assert_eq!(
+            field,
+            serde_json::json!({"kind": "invalid", "message": "身份证号校验位不正确", "field": "id_number"})
+        );
+        let locked = serde_json::to_value(Error::Locked { retry_after_s: 30 }).expect("ser");
+        assert_eq!(locked["kind"], "locked");
+        assert_eq!(locked["retry_after_s"], 30);
     }
 }

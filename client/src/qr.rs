@@ -55,14 +55,33 @@ pub fn decode_qr(image_bytes: &[u8]) -> Result<Option<String>> {
 
 /// Decodes the first QR code found in a decoded image; `None` when no pass finds one.
 pub fn decode_qr_image(img: &DynamicImage) -> Option<String> {
-    let gray = img.to_luma8();
-    let work = downscale(&gray, WORK_LONG_SIDE);
+    decode_qr_gray(&img.to_luma8())
+}
+
+/// Decodes a camera frame given as 8-bit grey values, row by row (`width × height` bytes), as
+/// the app's live preview sends them.
+pub fn decode_qr_luma(luma: Vec<u8>, width: u32, height: u32) -> Result<Option<String>> {
+    let expected = u64::from(width) * u64::from(height);
+    if width == 0 || height == 0 || luma.len() as u64 != expected {
+        return Err(Error::Photo(format!(
+            "画面数据长度{}与尺寸{width}×{height}不符",
+            luma.len()
+        )));
+    }
+    let gray = GrayImage::from_raw(width, height, luma)
+        .ok_or_else(|| Error::Photo("画面数据无效".into()))?;
+    Ok(decode_qr_gray(&gray))
+}
+
+/// Decodes the first QR code found in a greyscale image.
+pub fn decode_qr_gray(gray: &GrayImage) -> Option<String> {
+    let work = downscale(gray, WORK_LONG_SIDE);
     if let Some(text) = try_passes(&work) {
         return Some(text);
     }
     // Small codes in a large photo can vanish in the downscale: try the full size once.
     if work.dimensions() != gray.dimensions()
-        && let Some(text) = try_passes(&gray)
+        && let Some(text) = try_passes(gray)
     {
         return Some(text);
     }

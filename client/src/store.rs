@@ -49,6 +49,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "20261128200000_sync.sql",
         sql: include_str!("../../migrations/client/20261128200000_sync.sql"),
     },
+    Migration {
+        version: 20261201090000,
+        name: "20261201090000_app.sql",
+        sql: include_str!("../../migrations/client/20261201090000_app.sql"),
+    },
 ];
 
 /// The store's errors are the engine's errors; the name is kept for the app crate.
@@ -545,6 +550,25 @@ impl LocalStore {
         &self.path
     }
 
+    /// Where the photo files of this device live: `photos/` next to the database.
+    pub fn photos_dir(&self) -> PathBuf {
+        self.path
+            .parent()
+            .map_or_else(|| PathBuf::from("photos"), |d| d.join("photos"))
+    }
+
+    /// Rows written through this store since it was opened. It only grows, and it changes with
+    /// every write, so a view computed from the records (the inbox) stays valid while it does
+    /// not change.
+    pub fn write_count(&self) -> u64 {
+        self.conn.total_changes()
+    }
+
+    /// The connection, for the modules of this crate that keep their own tables.
+    pub(crate) fn conn(&self) -> &Connection {
+        &self.conn
+    }
+
     /// The device's idea of now.
     pub fn now(&self) -> DateTime<Utc> {
         (self.clock)()
@@ -563,6 +587,12 @@ impl LocalStore {
                 r.get(0)
             })
             .optional()?)
+    }
+
+    pub fn delete_meta(&self, key: &str) -> Result<()> {
+        self.conn
+            .execute("DELETE FROM device_meta WHERE key = ?1", [key])?;
+        Ok(())
     }
 
     pub fn set_meta(&self, key: &str, value: &str) -> Result<()> {
@@ -605,40 +635,74 @@ impl LocalStore {
         touches: &[Touch],
         extra: impl FnOnce(&Transaction<'_>) -> Result<()>,
     ) -> Result<Command> {
+        let mut commands = self.record_batch_as(vec![(id, body, touches.to_vec())], extra)?;
+        commands
+            .pop()
+            .ok_or_else(|| Error::Corrupt("no command recorded".into()))
+    }
+
+    /// Several local changes that belong together (a declaration and its confirmation photo,
+    /// a finalised visit and its result), in ONE transaction and in this order: either all
+    /// are recorded or none.
+    pub fn record_batch(
+        &mut self,
+        commands: Vec<(CommandBody, Vec<Touch>)>,
+        extra: impl FnOnce(&Transaction<'_>) -> Result<()>,
+    ) -> Result<Vec<CommandId>> {
+        let with_ids = commands
+            .into_iter()
+            .map(|(body, touches)| (CommandId::new(), body, touches))
+            .collect();
+        Ok(self
+            .record_batch_as(with_ids, extra)?
+            .into_iter()
+            .map(|c| c.id)
+            .collect())
+    }
+
+    fn record_batch_as(
+        &mut self,
+        commands: Vec<(CommandId, CommandBody, Vec<Touch>)>,
+        extra: impl FnOnce(&Transaction<'_>) -> Result<()>,
+    ) -> Result<Vec<Command>> {
         let now = self.now();
         let tx = self.conn.transaction()?;
         let mut clock = load_clock(&tx)?;
-        let hlc = clock.tick(unix_ms(now));
-        set_state(&tx, key::HLC_LAST, &hlc.to_string())?;
-        for t in touches {
-            upsert_local(&tx, t, hlc)?;
-        }
-        let command = Command {
-            id,
-            hlc,
-            body: Wire::Known(body),
-        };
-        let main = touches.first();
-        tx.execute(
-            "INSERT INTO outbox (command_id, command, record_kind, record_id, created_at)
-             VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![
-                id.to_string(),
-                serde_json::to_string(&command)?,
-                main.map(|t| &t.kind),
-                main.map(|t| &t.id),
-                timestamp(now)
-            ],
-        )?;
-        for t in touches {
+        let mut recorded = Vec::with_capacity(commands.len());
+        for (id, body, touches) in commands {
+            let hlc = clock.tick(unix_ms(now));
+            set_state(&tx, key::HLC_LAST, &hlc.to_string())?;
+            for t in &touches {
+                upsert_local(&tx, t, hlc)?;
+            }
+            let command = Command {
+                id,
+                hlc,
+                body: Wire::Known(body),
+            };
+            let main = touches.first();
             tx.execute(
-                "INSERT OR IGNORE INTO outbox_touches (command_id, kind, id) VALUES (?1, ?2, ?3)",
-                (id.to_string(), &t.kind, &t.id),
+                "INSERT INTO outbox (command_id, command, record_kind, record_id, created_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![
+                    id.to_string(),
+                    serde_json::to_string(&command)?,
+                    main.map(|t| &t.kind),
+                    main.map(|t| &t.id),
+                    timestamp(now)
+                ],
             )?;
+            for t in &touches {
+                tx.execute(
+                    "INSERT OR IGNORE INTO outbox_touches (command_id, kind, id) VALUES (?1, ?2, ?3)",
+                    (id.to_string(), &t.kind, &t.id),
+                )?;
+            }
+            recorded.push(command);
         }
         extra(&tx)?;
         tx.commit()?;
-        Ok(command)
+        Ok(recorded)
     }
 
     /// The last HLC timestamp this device issued or observed.
@@ -688,6 +752,88 @@ impl LocalStore {
             Self::RECORD_SELECT
         ))?;
         let rows = stmt.query_map([kind], Self::record_from_row)?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (r, pending) = row?;
+            out.push(r.into_record(pending)?);
+        }
+        Ok(out)
+    }
+
+    /// Call `f(id, body)` for every record of `kind`, with the body as stored (JSON text), so
+    /// a reader can decode only the fields it needs.
+    pub fn for_each_body(&self, kind: &str, mut f: impl FnMut(&str, &str)) -> Result<()> {
+        self.for_each_record(kind, |id, _, body| f(id, body))
+    }
+
+    /// Call `f(id, village, body)` for every record of `kind`.
+    pub fn for_each_record(&self, kind: &str, mut f: impl FnMut(&str, &str, &str)) -> Result<()> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT id, village, body FROM records WHERE kind = ?1")?;
+        let mut rows = stmt.query([kind])?;
+        while let Some(r) = rows.next()? {
+            let text = |i: usize| -> Result<&str> {
+                r.get_ref(i)?
+                    .as_str()
+                    .map_err(|e| Error::Corrupt(format!("records column {i}: {e}")))
+            };
+            let (id, village, body) = (text(0)?, text(1)?, text(2)?);
+            f(id, village, body);
+        }
+        Ok(())
+    }
+
+    /// The outbox commands that touch one record, in push order.
+    pub fn commands_touching(&self, kind: &str, id: &str) -> Result<Vec<Command>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT o.command FROM outbox o
+               JOIN outbox_touches t ON t.command_id = o.command_id
+              WHERE t.kind = ?1 AND t.id = ?2
+              ORDER BY o.seq",
+        )?;
+        let rows = stmt.query_map((kind, id), |r| r.get::<_, String>(0))?;
+        let mut out = Vec::new();
+        for row in rows {
+            out.push(serde_json::from_str(&row?)?);
+        }
+        Ok(out)
+    }
+
+    /// Ids of the records of `kind` that a pending command touches.
+    pub fn pending_ids(&self, kind: &str) -> Result<std::collections::HashSet<String>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT DISTINCT id FROM outbox_touches WHERE kind = ?1")?;
+        let rows = stmt.query_map([kind], |r| r.get::<_, String>(0))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Records of `kind` whose JSON `path` equals `value`, through the expression indexes of
+    /// the app migration. `path` is written into the SQL as a literal (SQLite matches an
+    /// expression index only against the same literal expression), so it must be a constant of
+    /// this crate, e.g. `$.household_id` for visits.
+    pub fn records_where(
+        &self,
+        kind: &'static str,
+        path: &'static str,
+        value: &str,
+    ) -> Result<Vec<LocalRecord>> {
+        let literal = |s: &str| {
+            s.bytes()
+                .all(|b| b.is_ascii_lowercase() || b == b'_' || b == b'.' || b == b'$')
+        };
+        if !path.starts_with("$.") || !literal(path) || !literal(kind) {
+            return Err(Error::Corrupt(format!(
+                "bad record query {kind:?} {path:?}"
+            )));
+        }
+        // Both literals, so the planner can match the partial expression index.
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "{} WHERE kind = '{kind}' AND json_extract(body, '{path}') = ?1 ORDER BY id",
+            Self::RECORD_SELECT
+        ))?;
+        let rows = stmt.query_map([value], Self::record_from_row)?;
         let mut out = Vec::new();
         for row in rows {
             let (r, pending) = row?;
@@ -1241,6 +1387,19 @@ impl LocalStore {
             });
         }
         Ok(out)
+    }
+
+    /// Upload state of the photo file `sha256`, if it is in the queue.
+    pub fn photo_status(&self, sha256: &str) -> Result<Option<PhotoStatus>> {
+        let status: Option<String> = self
+            .conn
+            .query_row(
+                "SELECT status FROM photos WHERE sha256 = ?1",
+                [sha256],
+                |r| r.get(0),
+            )
+            .optional()?;
+        status.map(|s| PhotoStatus::parse(&s)).transpose()
     }
 
     /// Every photo in the queue, oldest first.

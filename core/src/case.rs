@@ -8,10 +8,10 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::division::DivisionCode;
+use crate::division::{DivisionCode, Level};
 use crate::ids::{CaseId, HouseholdId};
 use crate::support::ProxyFiling;
-use crate::workflow::CaseState;
+use crate::workflow::{CaseState, Stage, StepKind};
 
 /// How a case started.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -192,6 +192,48 @@ pub struct Case {
     /// Human-readable receipt number given to the resident.
     pub receipt_no: Option<String>,
     pub state: CaseState,
+    /// What happened to the case, oldest first, written by the server as it applies each step.
+    /// The phone's timeline reads it offline; the console reads the fuller audit trail.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub history: Vec<CaseEvent>,
+}
+
+/// What one entry of a case's history records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum CaseEventKind {
+    /// The declaration was received.
+    Declared,
+    /// A workflow step was taken.
+    Step { step: StepKind },
+    /// An overdue case was escalated to the level above (督办).
+    Escalated { to: Level },
+}
+
+/// One entry of a case's history.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CaseEvent {
+    pub at: DateTime<Utc>,
+    #[serde(flatten)]
+    pub kind: CaseEventKind,
+    /// The stage the case was in after the event.
+    pub stage: Stage,
+    /// Who acted, as shown to colleagues: "乡镇审核人员 张三"; `None` for the resident or the
+    /// system.
+    pub by: Option<String>,
+    /// A reason or opinion given with the step.
+    pub note: Option<String>,
+}
+
+impl CaseEvent {
+    /// The event in words, e.g. "县级审批通过".
+    pub fn label_zh(&self) -> String {
+        match self.kind {
+            CaseEventKind::Declared => "提交申报".to_owned(),
+            CaseEventKind::Step { step } => step.name_zh().to_owned(),
+            CaseEventKind::Escalated { to } => format!("逾期督办（报{}级）", to.name_zh()),
+        }
+    }
 }
 
 impl Case {
@@ -202,6 +244,7 @@ impl Case {
             declaration,
             receipt_no: None,
             state: CaseState::declared(green),
+            history: Vec::new(),
         }
     }
 

@@ -10,12 +10,15 @@
 pub mod calendar;
 pub mod case;
 pub mod checklist;
+pub mod clocks;
 pub mod deadline;
 pub mod division;
+pub mod form;
 pub mod hlc;
 pub mod household;
 pub mod ids;
 pub mod protocol;
+pub mod qrcodes;
 pub mod regions;
 pub mod role;
 pub mod schema;

@@ -1,22 +1,211 @@
 //! The Yijian app: a thin Tauri 2 shell over the device engine (`yijian-client`).
 //!
 //! Everything that decides anything lives in `yijian-core` and `yijian-client`, which build and
-//! test without a webview; this crate only exposes them to the screens in `ui/` as async
-//! commands and turns their errors into [`error::CommandError`] values the UI can branch on.
+//! test without a webview; this crate exposes them to the screens in `ui/` as async commands
+//! ([`commands`]), turns their errors into [`error::CommandError`] values the UI can branch on,
+//! runs sync in the background and reports its progress as events (`sync-progress`,
+//! `sync-done`), and serves photo files to the webview through the `yjphoto` protocol.
 //! `run()` is the entry point on every platform: desktop calls it from `main.rs`, Android and
 //! iOS load this library and enter through the mobile entry point.
 
 pub mod commands;
 pub mod error;
+pub mod state;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use serde::Serialize;
+use tauri::http::{Request, Response, StatusCode};
+use tauri::{AppHandle, Emitter, Manager};
+use yijian_client::sync::{LoopConfig, run_sync_loop_observed};
+
+use crate::error::CommandError;
+use crate::state::{App, PHOTO_SCHEME};
+
+/// Environment variable that puts the app's data somewhere else than the platform's app data
+/// directory (tests run several phones side by side; a kiosk install may want a fixed path).
+pub const DATA_DIR_VAR: &str = "YIJIAN_APP_DATA_DIR";
+
+/// What the screens hear after every sync round.
+#[derive(Debug, Clone, Serialize)]
+pub struct SyncDone {
+    pub ok: bool,
+    pub error: Option<CommandError>,
+    pub status: Option<commands::sync::SyncStatus>,
+}
+
+fn data_dir(app: &tauri::App) -> Result<PathBuf, Box<dyn std::error::Error>> {
+    if let Some(dir) = std::env::var_os(DATA_DIR_VAR).filter(|d| !d.is_empty()) {
+        return Ok(PathBuf::from(dir));
+    }
+    Ok(app.path().app_data_dir()?)
+}
+
+/// `yjphoto://localhost/<sha256>` → `photos/<sha256>.jpg`. Only names of 64 hex digits are
+/// served, so no path can leave the photo directory.
+fn photo_response(dir: &std::path::Path, request: &Request<Vec<u8>>) -> Response<Vec<u8>> {
+    let name = request.uri().path().trim_start_matches('/');
+    let valid = name.len() == 64 && name.bytes().all(|b| b.is_ascii_hexdigit());
+    let file = valid.then(|| yijian_client::media::photo_file(dir, &name.to_ascii_lowercase()));
+    let reply = |status: StatusCode, body: Vec<u8>, mime: &str| {
+        Response::builder()
+            .status(status)
+            .header("Content-Type", mime)
+            // Named by content: a file never changes.
+            .header("Cache-Control", "max-age=31536000, immutable")
+            .body(body)
+            .unwrap_or_default()
+    };
+    match file.map(std::fs::read) {
+        Some(Ok(bytes)) => reply(StatusCode::OK, bytes, "image/jpeg"),
+        _ => reply(StatusCode::NOT_FOUND, Vec::new(), "text/plain"),
+    }
+}
+
+fn start_sync(handle: &AppHandle, app: &App) {
+    let progress_handle = handle.clone();
+    let syncing = Arc::clone(&app.syncing);
+    app.engine.set_progress(move |p| {
+        syncing.store(true, Ordering::SeqCst);
+        let _ = progress_handle.emit("sync-progress", p);
+    });
+    let done_handle = handle.clone();
+    let engine = Arc::clone(&app.engine);
+    let trigger = Arc::clone(&app.trigger);
+    let shutdown = app.shutdown.subscribe();
+    tauri::async_runtime::spawn(async move {
+        run_sync_loop_observed(
+            engine,
+            trigger,
+            shutdown,
+            LoopConfig::default(),
+            move |outcome| {
+                let state = done_handle.state::<App>();
+                state.syncing.store(false, Ordering::SeqCst);
+                state.synced_once.store(true, Ordering::SeqCst);
+                // The inbox and every open screen may show something new.
+                let status = commands::sync::status_of(&state).ok();
+                let done = SyncDone {
+                    ok: outcome.is_ok(),
+                    error: outcome
+                        .as_ref()
+                        .err()
+                        .map(|e| CommandError::new(error::kind_of(e), e.to_string())),
+                    status,
+                };
+                let _ = done_handle.emit("sync-done", done);
+            },
+        )
+        .await;
+    });
+}
+
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("YIJIAN_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
 
 /// Start the app.
 #[cfg_attr(mobile, tauri::mobile_entry_point)]
 pub fn run() {
+    init_logging();
     let result = tauri::Builder::default()
-        .invoke_handler(tauri::generate_handler![commands::app_info])
-        .run(tauri::generate_context!());
-    if let Err(e) = result {
-        eprintln!("yijian app failed to start: {e}");
-        std::process::exit(1);
+        .setup(|app| {
+            let dir = data_dir(app)?;
+            let state = App::open(&dir)?;
+            tracing::info!(data_dir = %dir.display(), "app data");
+            start_sync(app.handle(), &state);
+            app.manage(state);
+            Ok(())
+        })
+        .register_asynchronous_uri_scheme_protocol(PHOTO_SCHEME, |ctx, request, responder| {
+            let dir = ctx.app_handle().state::<App>().photos_dir.clone();
+            tauri::async_runtime::spawn_blocking(move || {
+                responder.respond(photo_response(&dir, &request));
+            });
+        })
+        .invoke_handler(tauri::generate_handler![
+            commands::session::app_state,
+            commands::session::login,
+            commands::session::parse_setup_qr,
+            commands::session::set_pin,
+            commands::session::unlock,
+            commands::session::lock,
+            commands::session::logout,
+            commands::household::inbox,
+            commands::household::household_file,
+            commands::household::case_view,
+            commands::household::lookup_door_plate,
+            commands::visit::visit_start,
+            commands::visit::visit_open,
+            commands::visit::visit_answer,
+            commands::visit::visit_attach_photo,
+            commands::visit::visit_detach_photo,
+            commands::visit::visit_save_draft,
+            commands::visit::visit_finalise,
+            commands::visit::visit_correct,
+            commands::proxy::risk_options,
+            commands::proxy::my_villages,
+            commands::proxy::proxy_check,
+            commands::proxy::proxy_submit,
+            commands::proxy::draft_get,
+            commands::proxy::draft_put,
+            commands::proxy::draft_clear,
+            commands::media::photo_stage,
+            commands::media::decode_qr,
+            commands::media::decode_qr_luma,
+            commands::sync::sync_status,
+            commands::sync::sync_now,
+            commands::sync::quarantine_list,
+            commands::sync::quarantine_retry,
+            commands::sync::quarantine_discard,
+            commands::sync::conflicts,
+            commands::sync::resolve_conflict,
+        ])
+        .build(tauri::generate_context!());
+    match result {
+        Ok(app) => app.run(|handle, event| {
+            if let tauri::RunEvent::Exit = event {
+                let _ = handle.state::<App>().shutdown.send(true);
+            }
+        }),
+        Err(e) => {
+            eprintln!("yijian app failed to start: {e}");
+            std::process::exit(1);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_photo_protocol_serves_only_photo_files() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let sha = "a".repeat(64);
+        std::fs::write(dir.path().join(format!("{sha}.jpg")), b"\xff\xd8jpeg").expect("write");
+        let get = |path: &str| {
+            let req = Request::builder()
+                .uri(format!("yjphoto://localhost{path}"))
+                .body(Vec::new())
+                .expect("request");
+            photo_response(dir.path(), &req)
+        };
+        let ok = get(&format!("/{sha}"));
+        assert_eq!(ok.status(), StatusCode::OK);
+        assert_eq!(ok.body(), b"\xff\xd8jpeg");
+        assert_eq!(get("/../yijian.db").status(), StatusCode::NOT_FOUND);
+        assert_eq!(
+            get(&format!("/{}", "b".repeat(64))).status(),
+            StatusCode::NOT_FOUND
+        );
+        assert_eq!(get("/").status(), StatusCode::NOT_FOUND);
     }
 }

@@ -31,7 +31,7 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::store::{FeedPosition, LocalStore, PullState, PushTally, Session};
 use api::Api;
 pub use plan::Backoff;
-pub use runner::{LoopConfig, run_sync_loop};
+pub use runner::{LoopConfig, run_sync_loop, run_sync_loop_observed};
 
 /// Which part of a round is running.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

@@ -65,8 +65,20 @@ fn next_wait(
 pub async fn run_sync_loop(
     engine: Arc<SyncEngine>,
     trigger: Arc<Notify>,
+    shutdown: watch::Receiver<bool>,
+    config: LoopConfig,
+) {
+    run_sync_loop_observed(engine, trigger, shutdown, config, |_| {}).await;
+}
+
+/// [`run_sync_loop`], calling `on_round` after every round with how it ended (the app tells its
+/// screens; the round's progress goes to [`SyncEngine::set_progress`]).
+pub async fn run_sync_loop_observed(
+    engine: Arc<SyncEngine>,
+    trigger: Arc<Notify>,
     mut shutdown: watch::Receiver<bool>,
     config: LoopConfig,
+    on_round: impl Fn(&Result<SyncReport>) + Send,
 ) {
     let mut failures = 0u32;
     loop {
@@ -81,6 +93,7 @@ pub async fn run_sync_loop(
         if let Err(e) = &outcome {
             tracing::info!(error = %e, kind = ?e.kind(), "sync round failed");
         }
+        on_round(&outcome);
         let next_photo = engine
             .with_store(|s| s.next_photo_attempt())
             .ok()

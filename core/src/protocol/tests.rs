@@ -170,6 +170,7 @@ fn every_record() -> Vec<Record> {
             declaration: declaration(),
             receipt_no: Some("621102-105201-000017".into()),
             state,
+            history: vec![yijian_core_case_event()],
         }),
         Record::Visit(visit),
         Record::Photo(photo),
@@ -349,5 +350,21 @@ proptest! {
         };
         let text = serde_json::to_string(&cmd).expect("ser");
         prop_assert_eq!(serde_json::from_str::<Command>(&text).expect("de"), cmd);
+    }
+}
+
+fn yijian_core_case_event() -> crate::case::CaseEvent {
+    use chrono::TimeZone;
+    crate::case::CaseEvent {
+        at: chrono::Utc
+            .with_ymd_and_hms(2026, 3, 2, 1, 0, 0)
+            .single()
+            .expect("time"),
+        kind: crate::case::CaseEventKind::Step {
+            step: crate::workflow::StepKind::Accept,
+        },
+        stage: Stage::Accepted,
+        by: Some("乡镇审核人员 张三".into()),
+        note: None,
     }
 }

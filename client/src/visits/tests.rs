@@ -1,0 +1,292 @@
+//! A home visit on the phone, from the first answer to the locked record and its result.
+
+use super::*;
+use crate::fixtures::{PHOTO_ITEMS, Phone, full_answers};
+use crate::store::LocalStore;
+use yijian_core::protocol::{Command, Wire};
+
+fn urls() -> PhotoUrls {
+    PhotoUrls {
+        prefix: "yjphoto://localhost/".into(),
+    }
+}
+
+/// The bodies in the outbox, in push order.
+fn outbox(store: &LocalStore) -> Vec<CommandBody> {
+    store
+        .outbox(0, 1000)
+        .expect("outbox")
+        .into_iter()
+        .map(|e| {
+            let c: Command = serde_json::from_str(e.command.get()).expect("command");
+            match c.body {
+                Wire::Known(b) => b,
+                Wire::Unknown { kind, .. } => panic!("unknown {kind}"),
+            }
+        })
+        .collect()
+}
+
+fn kinds_of(bodies: &[CommandBody]) -> Vec<String> {
+    bodies
+        .iter()
+        .map(|b| match b {
+            CommandBody::CaseStep { step, .. } => format!("step:{:?}", step.kind()),
+            other => serde_json::to_value(other).expect("json")["type"]
+                .as_str()
+                .expect("tag")
+                .to_owned(),
+        })
+        .collect()
+}
+
+/// A village with one accepted case and its household.
+fn phone_with_case() -> (Phone, HouseholdId, CaseId) {
+    let mut p = Phone::new();
+    let h = p.household(1, "王建国", Some("621102105201-001"));
+    let c = p.case(1, Some(&h), "王建国", Stage::Accepted, 1);
+    (p, h.id, c.id())
+}
+
+fn fill(p: &mut Phone, id: VisitId) {
+    let user = p.user.id;
+    for (key, answer) in full_answers() {
+        p.store
+            .visit_answer(id, user, key, Some(answer))
+            .unwrap_or_else(|e| panic!("{key}: {e}"));
+    }
+    for (key, photo) in PHOTO_ITEMS {
+        let staged = p.stage(photo);
+        p.store
+            .visit_attach_photo(id, user, key, &staged.sha256)
+            .unwrap_or_else(|e| panic!("{key}: {e}"));
+    }
+}
+
+#[test]
+fn starting_a_verification_queues_the_empty_draft_and_the_start_step() {
+    let (mut p, household, case) = phone_with_case();
+    let id = p
+        .store
+        .start_visit(household, Some(case), VisitPurpose::Verification, p.user.id)
+        .expect("start");
+    assert_eq!(
+        kinds_of(&outbox(&p.store)),
+        vec!["save_visit", "step:StartVerification"]
+    );
+    let view = p.store.visit_view(id, p.user.id, &urls()).expect("view");
+    assert!(view.editable && !view.is_final && !view.unsaved_changes);
+    assert_eq!(view.household_name, "王建国");
+    assert!(!view.outstanding.is_empty(), "nothing answered yet");
+    assert_eq!(view.case_id, Some(case));
+}
+
+#[test]
+fn answers_survive_closing_the_app_and_finalising_sends_visit_and_result_together() {
+    let (mut p, household, case) = phone_with_case();
+    let user = p.user.id;
+    let id = p
+        .store
+        .start_visit(household, Some(case), VisitPurpose::Verification, user)
+        .expect("start");
+    fill(&mut p, id);
+    // The photos are queued as they are taken: metadata in the outbox, both files each.
+    let queued = p.store.photos().expect("photos");
+    assert_eq!(queued.len(), 6, "3 photos + 3 thumbnails");
+    assert_eq!(
+        kinds_of(&outbox(&p.store)),
+        vec![
+            "save_visit",
+            "step:StartVerification",
+            "record_photo",
+            "record_photo",
+            "record_photo"
+        ]
+    );
+
+    // The app is closed and opened again: the working copy is intact.
+    let path = p.store.path().to_path_buf();
+    p.store = LocalStore::open(&path).expect("reopen");
+    let view = p.store.visit_view(id, user, &urls()).expect("view");
+    assert!(view.unsaved_changes, "answered but never saved as a draft");
+    assert_eq!(
+        view.answers.len(),
+        full_answers().len() + 2,
+        "two photo items; the house photo is attached to its rating"
+    );
+    assert!(view.outstanding.is_empty(), "{:?}", view.outstanding);
+    let income = view.evaluation.income.as_ref().expect("income");
+    // (12,000 + 3,000 + 1,200 − 1,500) / 4 = 3,675 yuan, below the 6,000 line.
+    assert_eq!(income.per_person_yuan, 3_675);
+    assert_eq!(view.evaluation.water, checklist::WaterSafety::Safe);
+    let house = &view.item_photos["housing_rating"];
+    assert_eq!(house.len(), 1);
+    assert!(
+        house[0]
+            .url
+            .as_deref()
+            .is_some_and(|u| u.starts_with("yjphoto://"))
+    );
+
+    p.store.visit_save_draft(id, user).expect("save draft");
+    let view = p.store.visit_view(id, user, &urls()).expect("view");
+    assert!(!view.unsaved_changes);
+    assert!(view.last_saved_at.is_some());
+
+    p.store.visit_finalise(id, user).expect("finalise");
+    let bodies = outbox(&p.store);
+    assert_eq!(
+        kinds_of(&bodies),
+        vec![
+            "save_visit",
+            "step:StartVerification",
+            "record_photo",
+            "record_photo",
+            "record_photo",
+            "save_visit",
+            "save_visit",
+            "step:RecordVerification"
+        ],
+        "the start step is not sent twice"
+    );
+    let Some(CommandBody::CaseStep {
+        step: Step::RecordVerification { visit, outcome },
+        ..
+    }) = bodies.last()
+    else {
+        panic!("result last")
+    };
+    assert!(visit.finalised && visit.authorisation_photo.is_some());
+    assert_eq!(
+        *outcome,
+        VerificationOutcome::Qualifies {
+            category: yijian_core::case::MonitoringCategory::MarginalAtRisk,
+            risk_types: vec![yijian_core::case::RiskType::Illness],
+        }
+    );
+    // Locked: read-only, no working copy, refused edits.
+    let view = p.store.visit_view(id, user, &urls()).expect("view");
+    assert!(view.is_final && !view.editable);
+    assert!(p.store.working_visit_ids().expect("ids").is_empty());
+    let err = p
+        .store
+        .visit_answer(
+            id,
+            user,
+            "household_size",
+            Some(checklist::Answer::Integer(5)),
+        )
+        .expect_err("final");
+    assert!(err.to_string().contains("已定稿"), "{err}");
+
+    // A correction is a new draft linked to the old one.
+    let new = p.store.visit_correct(id, user).expect("correct");
+    let view = p.store.visit_view(new, user, &urls()).expect("view");
+    assert_eq!(view.supersedes, Some(id));
+    assert!(view.editable);
+    assert_eq!(
+        view.answers.len(),
+        full_answers().len() + 2,
+        "two photo items; the house photo is attached to its rating"
+    );
+}
+
+#[test]
+fn an_incomplete_visit_is_not_finalised_and_nothing_is_queued() {
+    let (mut p, household, case) = phone_with_case();
+    let user = p.user.id;
+    let id = p
+        .store
+        .start_visit(household, Some(case), VisitPurpose::Verification, user)
+        .expect("start");
+    p.store
+        .visit_answer(
+            id,
+            user,
+            "household_size",
+            Some(checklist::Answer::Integer(4)),
+        )
+        .expect("answer");
+    let before = p.store.outbox_len().expect("len");
+    let err = p.store.visit_finalise(id, user).expect_err("incomplete");
+    assert_eq!(err.kind(), crate::ErrorKind::Invalid);
+    assert!(err.to_string().contains("请拍照：承诺授权书"), "{err}");
+    assert_eq!(p.store.outbox_len().expect("len"), before);
+    assert_eq!(p.store.working_visit_ids().expect("ids"), vec![id]);
+}
+
+#[test]
+fn a_wrong_answer_names_its_item_and_changes_nothing() {
+    let (mut p, household, _) = phone_with_case();
+    let user = p.user.id;
+    let id = p
+        .store
+        .start_visit(household, None, VisitPurpose::Verification, user)
+        .expect("start");
+    let err = p
+        .store
+        .visit_answer(
+            id,
+            user,
+            "household_size",
+            Some(checklist::Answer::Integer(99)),
+        )
+        .expect_err("too many");
+    assert_eq!(err.field_name(), Some("household_size"));
+    let err = p
+        .store
+        .visit_answer(
+            id,
+            user,
+            "no_such_item",
+            Some(checklist::Answer::Bool(true)),
+        )
+        .expect_err("unknown");
+    assert_eq!(err.field_name(), Some("no_such_item"));
+    let staged = p.stage("nikon_p6000_gps_small.jpg");
+    let err = p
+        .store
+        .visit_attach_photo(id, user, "household_size", &staged.sha256)
+        .expect_err("no photos here");
+    assert!(err.to_string().contains("不需要拍照"), "{err}");
+    assert!(p.store.photos().expect("photos").is_empty());
+    let view = p.store.visit_view(id, user, &urls()).expect("view");
+    assert!(view.answers.is_empty());
+    // Someone else's visit is read-only.
+    let other = yijian_core::ids::UserId::new();
+    assert!(
+        p.store
+            .visit_answer(id, other, "household_size", None)
+            .is_err()
+    );
+    assert!(
+        !p.store
+            .visit_view(id, other, &urls())
+            .expect("view")
+            .editable
+    );
+}
+
+#[test]
+fn a_case_the_township_has_not_accepted_gets_both_steps_at_finalisation() {
+    let mut p = Phone::new();
+    let h = p.household(1, "王建国", None);
+    let c = p.case(1, Some(&h), "王建国", Stage::Declared, 1);
+    let user = p.user.id;
+    let id = p
+        .store
+        .start_visit(h.id, Some(c.id()), VisitPurpose::Verification, user)
+        .expect("start");
+    assert_eq!(kinds_of(&outbox(&p.store)), vec!["save_visit"]);
+    fill(&mut p, id);
+    p.store.visit_finalise(id, user).expect("finalise");
+    let kinds = kinds_of(&outbox(&p.store));
+    assert_eq!(
+        &kinds[kinds.len() - 3..],
+        [
+            "save_visit",
+            "step:StartVerification",
+            "step:RecordVerification"
+        ]
+    );
+}
