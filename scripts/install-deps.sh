@@ -9,12 +9,20 @@ cd "$(dirname "$0")/.."
 # - libwebkit2gtk-4.1-dev, libxdo-dev, libssl-dev, libayatana-appindicator3-dev, librsvg2-dev:
 #   the Tauri 2 desktop app on Linux
 # - xvfb, webkit2gtk-driver: driving the real app under a virtual display (WebKitWebDriver)
+# - fonts-wqy-microhei: a Chinese font, so the app and the pages render (and their
+#   screenshots show) Chinese text instead of empty boxes
+# - chromium: the browser tests of the server's pages (driven by playwright-core)
 # - postgresql: throwaway clusters for the PostgreSQL backend tests
+# - gcc-aarch64-linux-gnu, libc6-dev-arm64-cross: a C compiler for the bundled SQLite and zstd
+#   when the app is type-checked for Android (the NDK cannot be installed here; nothing is
+#   linked, so an aarch64 compiler with glibc headers is enough for `cargo check`)
 APT_PACKAGES=(
   build-essential pkg-config file
   libwebkit2gtk-4.1-dev libxdo-dev libssl-dev libayatana-appindicator3-dev librsvg2-dev
-  xvfb webkit2gtk-driver
+  xvfb webkit2gtk-driver fonts-wqy-microhei
+  chromium
   postgresql
+  gcc-aarch64-linux-gnu libc6-dev-arm64-cross
 )
 
 missing=()
@@ -49,6 +57,18 @@ for component in rustfmt clippy; do
     rustup component add "$component"
   fi
 done
+
+# The Android type-check needs the target's standard library.
+if ! rustup target list --installed 2>/dev/null | grep -q '^aarch64-linux-android$'; then
+  echo "install-deps: rustup target add aarch64-linux-android"
+  rustup target add aarch64-linux-android
+fi
+
+# tauri-driver drives the real app through WebKitWebDriver (the WebDriver tests).
+if ! command -v tauri-driver >/dev/null && [ ! -x "${CARGO_HOME:-$HOME/.cargo}/bin/tauri-driver" ]; then
+  echo "install-deps: cargo install tauri-driver"
+  cargo install tauri-driver --version '^2' --locked
+fi
 
 # The app's screens: install npm packages when the lock file changed since the last install.
 if [ ! -f ui/node_modules/.package-lock.json ] || [ ui/package-lock.json -nt ui/node_modules/.package-lock.json ]; then

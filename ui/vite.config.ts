@@ -10,5 +10,7 @@ export default defineConfig({
     target: ["es2020", "chrome87", "safari14"],
     outDir: "dist",
     emptyOutDir: true,
+    // One chunk, loaded from the app bundle: the preload polyfill would be dead weight.
+    modulePreload: { polyfill: false },
   },
 });

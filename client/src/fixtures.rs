@@ -25,13 +25,14 @@ pub const VILLAGE: &str = "621102105201";
 /// Valid ID numbers (GB 11643 check digits), for applicants.
 pub const IDS: [&str; 3] = [
     "11010519491231002X",
-    "110105195101010010",
-    "620102198001010013",
+    "11010519510101001X",
+    "620102198001010017",
 ];
 
 /// A phone in a temp directory whose clock the test sets.
 pub struct Phone {
-    pub dir: tempfile::TempDir,
+    /// Keeps the phone's directory alive as long as the phone.
+    _dir: tempfile::TempDir,
     pub store: LocalStore,
     pub user: Account,
     now: Arc<Mutex<DateTime<Utc>>>,
@@ -72,7 +73,7 @@ impl Phone {
             })
             .expect("session");
         Phone {
-            dir,
+            _dir: dir,
             store,
             user,
             now,
@@ -82,10 +83,6 @@ impl Phone {
 
     pub fn now(&self) -> DateTime<Utc> {
         *self.now.lock().expect("clock")
-    }
-
-    pub fn advance(&self, by: Duration) {
-        *self.now.lock().expect("clock") += by;
     }
 
     /// Write a record as the server's feed would deliver it.

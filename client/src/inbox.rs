@@ -144,28 +144,48 @@ struct HouseholdFacts {
     door_plate: Option<String>,
 }
 
-/// The assistance-phase facts of every case: plan dates and follow-up schedule.
-fn clock_facts(
-    store: &LocalStore,
-) -> Result<HashMap<String, (Option<NaiveDate>, Option<NaiveDate>, Option<NaiveDate>)>> {
-    let mut facts: HashMap<String, (Option<NaiveDate>, Option<NaiveDate>, Option<NaiveDate>)> =
-        HashMap::new();
+/// How a case's assistance phase stands: its plan's date and follow-up schedule.
+#[derive(Debug, Clone, Copy, Default)]
+struct AssistanceFacts {
+    plan_made_on: Option<NaiveDate>,
+    next_follow_up_due: Option<NaiveDate>,
+    last_follow_up_done: Option<NaiveDate>,
+}
+
+/// The assistance facts of every case, by case id.
+fn assistance_facts(store: &LocalStore) -> Result<HashMap<String, AssistanceFacts>> {
+    let mut facts: HashMap<String, AssistanceFacts> = HashMap::new();
     store.for_each_body(kinds::PLAN, |_, body| {
         if let Ok(p) = serde_json::from_str::<PlanFacts>(body) {
             let e = facts.entry(p.case_id).or_default();
-            e.0 = Some(e.0.map_or(p.made_on, |d| d.min(p.made_on)));
+            e.plan_made_on = Some(e.plan_made_on.map_or(p.made_on, |d| d.min(p.made_on)));
         }
     })?;
     store.for_each_body(kinds::FOLLOW_UP, |_, body| {
         if let Ok(f) = serde_json::from_str::<FollowUpFacts>(body) {
             let e = facts.entry(f.case_id).or_default();
             match f.done_on {
-                Some(done) => e.2 = Some(e.2.map_or(done, |d| d.max(done))),
-                None => e.1 = Some(e.1.map_or(f.due_on, |d| d.min(f.due_on))),
+                Some(done) => {
+                    e.last_follow_up_done =
+                        Some(e.last_follow_up_done.map_or(done, |d| d.max(done)));
+                }
+                None => {
+                    e.next_follow_up_due =
+                        Some(e.next_follow_up_due.map_or(f.due_on, |d| d.min(f.due_on)));
+                }
             }
         }
     })?;
     Ok(facts)
+}
+
+/// What every entry of one build shares.
+struct BuildContext<'a> {
+    door_plates: &'a HashMap<String, String>,
+    facts: &'a HashMap<String, AssistanceFacts>,
+    pending: &'a std::collections::HashSet<String>,
+    today: NaiveDate,
+    procedure: &'a ProcedureRules,
 }
 
 impl InboxIndex {
@@ -182,26 +202,23 @@ impl InboxIndex {
                 door_plates.insert(id.to_owned(), plate);
             }
         })?;
-        let facts = clock_facts(store)?;
+        let facts = assistance_facts(store)?;
         let pending = store.pending_ids(kinds::CASE)?;
+        let ctx = BuildContext {
+            door_plates: &door_plates,
+            facts: &facts,
+            pending: &pending,
+            today,
+            procedure: &procedure,
+        };
         let mut entries = Vec::new();
         let mut malformed = 0usize;
-        store.for_each_record(
-            kinds::CASE,
-            |id, village, body| match serde_json::from_str::<Case>(body) {
-                Ok(case) => entries.push(entry(
-                    id,
-                    village,
-                    &case,
-                    &door_plates,
-                    facts.get(id).copied().unwrap_or_default(),
-                    pending.contains(id),
-                    today,
-                    &procedure,
-                )),
+        store.for_each_record(kinds::CASE, |id, village, body| {
+            match serde_json::from_str::<Case>(body) {
+                Ok(case) => entries.push(entry(id, village, &case, &ctx)),
                 Err(_) => malformed += 1,
-            },
-        )?;
+            }
+        })?;
         if malformed > 0 {
             tracing::warn!(
                 malformed,
@@ -296,22 +313,12 @@ fn normalise_search(s: &str) -> String {
         .collect()
 }
 
-#[allow(clippy::too_many_arguments)]
-fn entry(
-    id: &str,
-    village: &str,
-    case: &Case,
-    door_plates: &HashMap<String, String>,
-    (plan_made_on, next_follow_up_due, last_follow_up_done): (
-        Option<NaiveDate>,
-        Option<NaiveDate>,
-        Option<NaiveDate>,
-    ),
-    pending: bool,
-    today: NaiveDate,
-    procedure: &ProcedureRules,
-) -> Entry {
+fn entry(id: &str, village: &str, case: &Case, ctx: &BuildContext<'_>) -> Entry {
     let d = &case.declaration;
+    let door_plates = ctx.door_plates;
+    let (today, procedure) = (ctx.today, ctx.procedure);
+    let pending = ctx.pending.contains(id);
+    let assistance = ctx.facts.get(id).copied().unwrap_or_default();
     let household_id = d.household_id.map(|h| h.to_string());
     let door_plate = household_id
         .as_ref()
@@ -319,9 +326,9 @@ fn entry(
         .cloned();
     let facts = ClockFacts {
         declared_on: case.declared_on(),
-        plan_made_on,
-        next_follow_up_due,
-        last_follow_up_done,
+        plan_made_on: assistance.plan_made_on,
+        next_follow_up_due: assistance.next_follow_up_due,
+        last_follow_up_done: assistance.last_follow_up_done,
     };
     let due = most_urgent(&case.state, &facts, &procedure.rules, &procedure.calendar)
         .map(|c| DueInfo::of(&c, today, &procedure.calendar));

@@ -124,6 +124,38 @@ impl ApiDevice {
         Ok(resp.status().as_u16())
     }
 
+    /// Push command bodies (fresh ids, one HLC tick each) and return each outcome's type
+    /// (`applied`, `already_applied`, or `refused: <reason>`).
+    pub async fn push_bodies(
+        &self,
+        bodies: Vec<yijian_core::protocol::CommandBody>,
+    ) -> Result<Vec<String>> {
+        use yijian_core::protocol::{Outcome, Wire};
+        let mut clock = yijian_core::hlc::HlcClock::new(7);
+        let now = u64::try_from(chrono::Utc::now().timestamp_millis()).unwrap_or(0);
+        let commands: Vec<Command> = bodies
+            .into_iter()
+            .map(|body| Command {
+                id: yijian_core::ids::CommandId::new(),
+                hlc: clock.tick(now),
+                body: Wire::Known(body),
+            })
+            .collect();
+        let resp = self.push(&commands).await?;
+        Ok(resp
+            .results
+            .into_iter()
+            .map(|r| match r.outcome {
+                Wire::Known(Outcome::Applied) => "applied".to_owned(),
+                Wire::Known(Outcome::AlreadyApplied) => "already_applied".to_owned(),
+                Wire::Known(Outcome::Refused { message_en, .. }) => {
+                    format!("refused: {message_en}")
+                }
+                Wire::Unknown { kind, .. } => kind,
+            })
+            .collect())
+    }
+
     /// `GET /v1/blobs/{sha256}`: the stored bytes.
     pub async fn blob(&self, sha256: &str) -> Result<Vec<u8>> {
         let resp = self

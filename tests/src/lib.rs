@@ -11,3 +11,4 @@ pub mod pg;
 pub mod process;
 pub mod proxy;
 pub mod server;
+pub mod webdriver;

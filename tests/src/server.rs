@@ -47,6 +47,16 @@ impl TestServer {
         database: DatabaseLocation,
         settings: ServerSettings,
     ) -> Result<TestServer> {
+        TestServer::start_at(database, settings, "127.0.0.1:0".parse()?).await
+    }
+
+    /// Like [`TestServer::start_with`], on a given address: a server stopped and started
+    /// again on its old port, as when a county's machine comes back.
+    pub async fn start_at(
+        database: DatabaseLocation,
+        settings: ServerSettings,
+        addr: SocketAddr,
+    ) -> Result<TestServer> {
         let storage = db::open(&database).await?;
         // Blobs live next to an SQLite database (so a restarted server finds them), in a
         // throwaway directory otherwise.
@@ -58,7 +68,7 @@ impl TestServer {
             }
         };
         let blobs: Arc<dyn BlobStore> = Arc::new(DiskBlobStore::open(blob_root).await?);
-        let listener = TcpListener::bind("127.0.0.1:0").await?;
+        let listener = TcpListener::bind(addr).await?;
         let addr = listener.local_addr()?;
         let (tx, rx) = oneshot::channel::<()>();
         let state = AppState::new(Arc::clone(&storage), Arc::clone(&blobs), settings);

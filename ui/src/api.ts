@@ -21,7 +21,10 @@ export type ErrorKind =
 export interface CommandError {
   kind: ErrorKind;
   message: string;
+  /** The (first) form field at fault. */
   field?: string;
+  /** Every field at fault → its message (forms that are checked as a whole: the proxy form). */
+  fields?: Record<string, string>;
   retry_after_s?: number;
 }
 
@@ -101,7 +104,7 @@ export interface DueInfo {
   step_zh: string; // 入户核查
   due_on: string; // YYYY-MM-DD
   urgency: Urgency;
-  label_zh: string; // 已逾期3个工作日 / 今日到期 / 还剩2个工作日
+  label_zh: string; // the step and its state: 入户核查已逾期3个工作日 / 乡镇受理今日到期 / …
   /** The due date falls in a year whose holidays are not published yet. */
   provisional: boolean;
 }
@@ -206,6 +209,7 @@ export interface FollowUpView {
 
 export interface VisitSummary {
   id: string;
+  case_id: string | null;
   purpose_zh: string;
   started_at: string;
   final: boolean;
@@ -213,11 +217,14 @@ export interface VisitSummary {
   supersedes: string | null;
   /** An unsaved or unsynced working copy exists on this phone. */
   has_working_copy: boolean;
+  /** Filled by this user (others' visits are read-only). */
+  mine: boolean;
   pending: boolean;
 }
 
 export interface CaseView {
   case_id: string;
+  household_id: string | null;
   receipt_no: string | null;
   stage: string;
   stage_zh: string;
@@ -226,6 +233,8 @@ export interface CaseView {
   description: string;
   applicant_name: string;
   applicant_phone_masked: string | null;
+  address: string;
+  village_name: string;
   declared_at: string;
   green_channel: boolean;
   category_zh: string | null;
@@ -234,8 +243,10 @@ export interface CaseView {
   proxy: { filler_name: string; relation: string; confirmation_zh: string } | null;
   plan: { made_on: string; measures: MeasureView[] } | null;
   follow_ups: FollowUpView[];
-  /** What this user may start from the phone now. */
+  /** A home verification may be started from the phone now ("开始入户核查"). */
   can_start_visit: boolean;
+  /** This user's unfinished visit of the case: show "继续核查" and open it. */
+  open_visit_id: string | null;
   pending: boolean;
 }
 
@@ -244,6 +255,7 @@ export interface HouseholdFile {
   head_name: string;
   address: string;
   door_plate: string | null;
+  village: string;
   village_name: string;
   phone_masked: string | null;
   category_zh: string | null;
@@ -258,6 +270,8 @@ export interface HouseholdFile {
 
 export const household = {
   file: (householdId: string) => invoke<HouseholdFile>("household_file", { household_id: householdId }),
+  /** A case that has no household yet (household_id null in the inbox). */
+  caseView: (caseId: string) => invoke<CaseView>("case_view", { case_id: caseId }),
   /** Door-plate scan: the text of a QR code → the household id; kind "not_found" if unknown. */
   lookupDoorPlate: (text: string) => invoke<{ household_id: string }>("lookup_door_plate", { text }),
 };
@@ -273,6 +287,7 @@ export interface StagedPhoto {
   height: number;
   bytes: number;
   thumb_sha256: string;
+  thumb_bytes: number;
   taken_at: string | null;
   url: string;
   thumb_url: string;
@@ -408,12 +423,15 @@ export interface VisitView {
   visit_id: string;
   household_id: string;
   case_id: string | null;
+  purpose: "verification" | "follow_up" | "risk_elimination_check";
   purpose_zh: string;
   household_name: string;
   address: string;
   final: boolean;
   finalized_at: string | null;
   supersedes: string | null;
+  /** This user may change it (their own visit, not final). */
+  editable: boolean;
   template: ChecklistTemplate;
   answers: Record<string, Answer>;
   /** Photos per item key (for photo and signature items too), in the order taken. */

@@ -87,8 +87,8 @@ fn search_by_name_last_four_id_digits_door_plate_and_receipt() {
         .collect::<Vec<_>>()
     };
     assert_eq!(find("秀英"), vec!["李秀英"]);
-    // Case 1 and case 4 share IDS[1]: 0010; full-width digits are read as ASCII.
-    assert_eq!(find("００１０"), vec!["王建国", "赵桂兰"]);
+    // Case 1 and case 4 share IDS[1], ending 001X; full-width characters are read as ASCII.
+    assert_eq!(find("００１ｘ"), vec!["王建国", "赵桂兰"]);
     assert_eq!(find("002x"), vec!["张志强"]);
     assert_eq!(find("-002"), vec!["李秀英"]);
     assert_eq!(find("201-0003"), vec!["张志强"]);

@@ -1,0 +1,66 @@
+// 设置: who is signed in, the 字号, lock and sign out.
+import { app } from "../api";
+import { h } from "../dom";
+import { errorText, track } from "../ipc";
+import { FONT_SIZES, fontSize, setFontSize } from "../prefs";
+import { appState, setAppState } from "../session";
+import type { View } from "../shell";
+import { bannerSlot, button, confirmDialog, kv, optButton, press } from "../ui/widgets";
+
+export function settingsScreen(): View {
+  const st = appState();
+  const u = st?.user;
+  const msg = bannerSlot();
+  const sizes = FONT_SIZES.map((f) => {
+    const b = optButton(h("span", { style: `font-size:${f.percent / 125}em` }, f.label), { id: `font-${f.value}`, "data-font-size": f.value });
+    press(b, fontSize() === f.value);
+    b.addEventListener("click", () => {
+      setFontSize(f.value);
+      for (const x of sizes) press(x, x.dataset.fontSize === f.value);
+    });
+    return b;
+  });
+  const lock = button(
+    "锁定",
+    { id: "settings-lock" },
+    async () => {
+      try {
+        setAppState(await track(app.lock()));
+      } catch (e) {
+        msg.show("error", errorText(e));
+      }
+    },
+    "正在锁定…",
+  );
+  const logout = button(
+    "退出登录",
+    { id: "settings-logout", kind: "danger" },
+    async () => {
+      const ok = await confirmDialog("退出登录后需要联网重新登录。未上传的记录会保留在手机上，重新登录后继续上传。确定退出吗？", "退出登录", "取消", true);
+      if (!ok) return;
+      try {
+        setAppState(await track(app.logout()));
+      } catch (e) {
+        msg.show("error", errorText(e));
+      }
+    },
+    "正在退出…",
+  );
+  const el = h(
+    "section",
+    { "data-screen": "settings", class: "screen screen-scroll" },
+    h(
+      "div",
+      { class: "card" },
+      h("p.head-name", u?.name ?? "未登录"),
+      h("dl.kvs", kv("身份", u?.role_zh), kv("负责范围", u?.scope_name), kv("手机号", u?.login), kv("服务器", st?.server)),
+    ),
+    h("h2.sec-title", "字号"),
+    h("div.opts.opts-yn.opts-3", { role: "group", "aria-label": "字号" }, sizes),
+    h("p.hint", "字号会保存在这部手机上。"),
+    msg.el,
+    h("div.stack.settings-actions", lock, h("p.hint", "锁定后需要输入PIN才能打开。"), logout),
+    h("p.about", `一键申报 版本 ${st?.version ?? ""}`),
+  );
+  return { el, title: "设置", back: ["inbox"], tab: "none" };
+}
