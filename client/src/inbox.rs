@@ -213,12 +213,13 @@ impl InboxIndex {
         };
         let mut entries = Vec::new();
         let mut malformed = 0usize;
-        store.for_each_record(kinds::CASE, |id, village, body| {
-            match serde_json::from_str::<Case>(body) {
+        store.for_each_record(
+            kinds::CASE,
+            |id, village, body| match serde_json::from_str::<Case>(body) {
                 Ok(case) => entries.push(entry(id, village, &case, &ctx)),
                 Err(_) => malformed += 1,
-            }
-        })?;
+            },
+        )?;
         if malformed > 0 {
             tracing::warn!(
                 malformed,
