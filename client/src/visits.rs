@@ -33,6 +33,9 @@ use crate::error::{Error, Result};
 use crate::store::{LocalStore, Touch, timestamp};
 use crate::views::PhotoUrls;
 
+/// `device_meta` key of the templates the server published.
+const TEMPLATES_KEY: &str = "checklist_templates";
+
 /// A visit as the visit screen shows it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct VisitView {
@@ -84,16 +87,38 @@ impl LocalStore {
     pub fn current_template(&self) -> Result<ChecklistTemplate> {
         let builtin = default_template();
         let mut best = builtin.clone();
-        self.for_each_body(kinds::TEMPLATE, |_, body| {
-            if let Ok(t) = serde_json::from_str::<ChecklistTemplate>(body)
-                && t.code == builtin.code
-                && t.version > best.version
-                && t.validate().is_ok()
-            {
+        for t in self.published_templates()? {
+            if t.code == builtin.code && t.version > best.version && t.validate().is_ok() {
                 best = t;
             }
-        })?;
+        }
         Ok(best)
+    }
+
+    /// Keep the checklist templates the server publishes (the valid ones): new visits are
+    /// filled against the newest, and visits filled against an older version keep it.
+    pub fn put_templates(&self, templates: &[ChecklistTemplate]) -> Result<()> {
+        let mut kept = self.published_templates()?;
+        for t in templates.iter().filter(|t| t.validate().is_ok()) {
+            kept.retain(|k| !(k.id == t.id && k.version == t.version));
+            kept.push(t.clone());
+        }
+        self.set_meta(TEMPLATES_KEY, &serde_json::to_string(&kept)?)
+    }
+
+    /// Templates the server published (see [`LocalStore::put_templates`]) and template
+    /// records the feed brought.
+    fn published_templates(&self) -> Result<Vec<ChecklistTemplate>> {
+        let mut out: Vec<ChecklistTemplate> = match self.meta(TEMPLATES_KEY)? {
+            Some(text) => serde_json::from_str(&text).unwrap_or_default(),
+            None => Vec::new(),
+        };
+        self.for_each_body(kinds::TEMPLATE, |_, body| {
+            if let Ok(t) = serde_json::from_str::<ChecklistTemplate>(body) {
+                out.push(t);
+            }
+        })?;
+        Ok(out)
     }
 
     /// The template version a visit was filled against.
@@ -102,20 +127,15 @@ impl LocalStore {
         if visit.uses(&builtin) {
             return Ok(builtin);
         }
-        let mut found = None;
-        self.for_each_body(kinds::TEMPLATE, |_, body| {
-            if let Ok(t) = serde_json::from_str::<ChecklistTemplate>(body)
-                && visit.uses(&t)
-            {
-                found = Some(t);
-            }
-        })?;
-        found.ok_or_else(|| {
-            Error::NotFound(format!(
-                "本机没有这份核查表的第{}版模板，请先同步",
-                visit.template_version()
-            ))
-        })
+        self.published_templates()?
+            .into_iter()
+            .find(|t| visit.uses(t))
+            .ok_or_else(|| {
+                Error::NotFound(format!(
+                    "本机没有这份核查表的第{}版模板，请先同步",
+                    visit.template_version()
+                ))
+            })
     }
 
     fn working(&self, id: VisitId) -> Result<Option<Working>> {

@@ -16,7 +16,8 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use sha2::{Digest, Sha256};
-use yijian_core::case::{Case, CaseSource, Declaration};
+use yijian_core::calendar::HolidayCalendar;
+use yijian_core::case::{Case, CaseEventKind, CaseSource, Declaration};
 use yijian_core::checklist::{ChecklistTemplate, default_template};
 use yijian_core::deadline::DeadlineRules;
 use yijian_core::division::{DivisionCode, Level};
@@ -33,8 +34,10 @@ use yijian_core::visit::Visit;
 use yijian_core::workflow::{self, Step, StepContext, VisitEvidence};
 
 use crate::accounts::DeviceSession;
+use crate::cases::{CaseWrite, reindex_case, save_case};
 use crate::db::StorageError;
 use crate::db::tx::{AppliedCommand, AuditEntry, RecordTx};
+use crate::procedure::Procedure;
 
 /// Record kinds as stored (the `protocol::Record` tags).
 pub mod kinds {
@@ -57,6 +60,7 @@ pub struct ApplySettings {
     /// Today in Asia/Shanghai.
     pub today: NaiveDate,
     pub rules: DeadlineRules,
+    pub calendar: std::sync::Arc<HolidayCalendar>,
     /// Months of monitoring before risk elimination may be proposed.
     pub min_monitoring_months: u32,
     /// Accept `PutDocument` (off in production; the sync benchmark turns it on).
@@ -64,11 +68,18 @@ pub struct ApplySettings {
 }
 
 impl ApplySettings {
+    /// At `now`, with the built-in calendar and rules.
     pub fn at(now: DateTime<Utc>) -> ApplySettings {
+        ApplySettings::with(now, &Procedure::default())
+    }
+
+    /// At `now`, with the calendar and rules in force.
+    pub fn with(now: DateTime<Utc>, procedure: &Procedure) -> ApplySettings {
         ApplySettings {
             now,
             today: yijian_core::time::china_date(now),
-            rules: DeadlineRules::gansu(),
+            rules: procedure.rules.clone(),
+            calendar: std::sync::Arc::clone(&procedure.calendar),
             min_monitoring_months: 6,
             accept_raw_documents: false,
         }
@@ -205,6 +216,29 @@ struct Ctx<'a> {
 }
 
 impl Ctx<'_> {
+    /// Who acts, as colleagues read it in a case's history.
+    fn actor_label(&self) -> String {
+        let u = &self.session.user;
+        format!("{} {}", u.role.name_zh(), u.name)
+    }
+
+    /// How a case write of this command is made.
+    fn case_write<'a>(
+        &'a self,
+        village: &'a DivisionCode,
+        event: Option<(CaseEventKind, Option<String>)>,
+    ) -> CaseWrite<'a> {
+        CaseWrite {
+            village,
+            hlc: self.cmd.hlc,
+            now: self.settings.now,
+            today: self.settings.today,
+            rules: &self.settings.rules,
+            calendar: &self.settings.calendar,
+            event: event.map(|(kind, note)| (kind, Some(self.actor_label()), note)),
+        }
+    }
+
     fn staff(&self) -> Result<Staff, Fail> {
         self.session.user.staff().map_err(|e| {
             Fail::Refused(Refusal::new(
@@ -436,7 +470,11 @@ fn declare(tx: &mut dyn RecordTx, ctx: &Ctx<'_>, d: &Declaration) -> Result<(), 
     let mut case = Case::declared(d.clone());
     let seq = tx.next_receipt(d.village.as_str())?;
     case.receipt_no = Some(receipt_number(&d.village, seq));
-    ctx.write(tx, kinds::CASE, &id, &d.village, &case)?;
+    save_case(
+        tx,
+        &mut case,
+        &ctx.case_write(&d.village, Some((CaseEventKind::Declared, None))),
+    )?;
     ctx.audit(
         tx,
         "declare",
@@ -513,7 +551,15 @@ fn case_step(
         .map_err(|e| Fail::Refused(workflow_refusal(&e)))?;
     let from = case.state.stage;
     case.state = next;
-    ctx.write(tx, kinds::CASE, &id, &village, &case)?;
+    save_case(
+        tx,
+        &mut case,
+        &ctx.case_write(
+            &village,
+            Some((CaseEventKind::Step { step: step.kind() }, step_note(&step))),
+        ),
+    )?;
+    schedule_follow_up(tx, ctx, &case, &village, &step)?;
     ctx.audit(
         tx,
         &format!(
@@ -525,6 +571,64 @@ fn case_step(
         &village,
         serde_json::json!({"from": from, "to": case.state.stage, "step": step}),
     )
+}
+
+/// The reason or opinion a step carries, for the case's history.
+fn step_note(step: &Step) -> Option<String> {
+    let text = match step {
+        Step::RecordVerification {
+            outcome: workflow::VerificationOutcome::DoesNotQualify { reason },
+            ..
+        }
+        | Step::CountyReject { reason }
+        | Step::FileAppeal { reason, .. }
+        | Step::DecideAppeal { reason, .. }
+        | Step::DecideRiskElimination { reason, .. } => reason,
+        Step::TownshipReview { opinion, .. } | Step::ReviewRiskElimination { opinion, .. } => {
+            opinion
+        }
+        Step::RecordCrossCheck { findings, .. } => findings,
+        Step::RecordEmergencyAssistance { measure, .. } => measure,
+        _ => return None,
+    };
+    Some(text.trim().to_owned()).filter(|t| !t.is_empty())
+}
+
+/// The plan starts the return visits and each visit done schedules the next: the server makes
+/// the next follow-up record when none is open, so the follow-up clock always has a date.
+fn schedule_follow_up(
+    tx: &mut dyn RecordTx,
+    ctx: &Ctx<'_>,
+    case: &Case,
+    village: &DivisionCode,
+    step: &Step,
+) -> Result<(), Fail> {
+    if !matches!(step, Step::MakePlan { .. } | Step::RecordFollowUp { .. }) {
+        return Ok(());
+    }
+    let case_id = case.id().to_string();
+    let facts = tx.follow_up_facts(&case_id)?;
+    if facts.next_due.is_some() {
+        return Ok(());
+    }
+    let Some(household_id) = case.declaration.household_id else {
+        return Ok(());
+    };
+    let interval = ctx.settings.rules.follow_up_interval.amount;
+    let from = facts.last_done.unwrap_or(ctx.settings.today);
+    let Ok(f) = FollowUp::first_after(
+        yijian_core::ids::FollowUpId::new(),
+        case.id(),
+        household_id,
+        from,
+        interval,
+    ) else {
+        return Ok(());
+    };
+    ctx.write(tx, kinds::FOLLOW_UP, &f.id.to_string(), village, &f)?;
+    tx.index_follow_up(&f.id.to_string(), &case_id, f.due_on, None)?;
+    reindex_case(tx, &case_id, &ctx.case_write(village, None))?;
+    Ok(())
 }
 
 fn visit_evidence(
@@ -812,6 +916,8 @@ fn save_plan(tx: &mut dyn RecordTx, ctx: &Ctx<'_>, p: &Plan) -> Result<(), Fail>
     ctx.require_scope(&staff, &village)?;
     let id = p.id.to_string();
     ctx.write(tx, kinds::PLAN, &id, &village, p)?;
+    // A plan in force dates the case's follow-up clock.
+    reindex_case(tx, &p.case_id.to_string(), &ctx.case_write(&village, None))?;
     ctx.audit(
         tx,
         "save_plan",
@@ -833,6 +939,8 @@ fn save_follow_up(tx: &mut dyn RecordTx, ctx: &Ctx<'_>, f: &FollowUp) -> Result<
     ctx.require_scope(&staff, &village)?;
     let id = f.id.to_string();
     ctx.write(tx, kinds::FOLLOW_UP, &id, &village, f)?;
+    tx.index_follow_up(&id, &f.case_id.to_string(), f.due_on, f.done_on)?;
+    reindex_case(tx, &f.case_id.to_string(), &ctx.case_write(&village, None))?;
     ctx.audit(
         tx,
         "save_follow_up",

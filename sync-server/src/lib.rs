@@ -11,10 +11,13 @@ pub mod admin;
 pub mod apply;
 pub mod auth;
 pub mod blobs;
+pub mod cases;
 pub mod config;
 pub mod db;
 pub mod error;
+pub mod procedure;
 pub mod routes;
+pub mod sms;
 
 use std::net::SocketAddr;
 use std::sync::Arc;

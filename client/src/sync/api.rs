@@ -43,6 +43,15 @@ struct PushBody<'a> {
     commands: &'a [&'a RawValue],
 }
 
+/// What `GET /v1/procedure` answers.
+#[derive(Deserialize)]
+pub(crate) struct ProcedureDocument {
+    pub calendar: serde_json::Value,
+    pub rules: serde_json::Value,
+    #[serde(default)]
+    pub templates: Vec<yijian_core::checklist::ChecklistTemplate>,
+}
+
 /// A response body and its size on the wire (after decompression).
 pub(crate) struct Fetched<T> {
     pub value: T,
@@ -207,6 +216,12 @@ impl Api {
             .authed(self.http.get(self.url("/v1/sync/snapshot")))
             .query(&query);
         Self::json(Self::ok(req).await?).await
+    }
+
+    /// `GET /v1/procedure`: the calendar, deadline rules and checklist templates in force.
+    pub async fn procedure(&self) -> Result<ProcedureDocument> {
+        let req = self.authed(self.http.get(self.url("/v1/procedure")));
+        Ok(Self::json(Self::ok(req).await?).await?.value)
     }
 
     /// How much of a photo the server holds.

@@ -298,6 +298,7 @@ impl SyncEngine {
         let mut report = SyncReport::default();
         self.push(&api, &session, &mut report).await?;
         self.pull(&api, &mut report).await?;
+        self.refresh_procedure(&api).await;
         self.upload_photos(&api, &mut report).await?;
         let status = self.with_store(|s| s.status())?;
         report.outbox_left = status.outbox;
@@ -305,6 +306,25 @@ impl SyncEngine {
         report.cursor = status.cursor;
         report.duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
         Ok(report)
+    }
+
+    /// Keep the calendar, rules and templates the server publishes. Best effort: an older
+    /// server without the endpoint, or a bad document, leaves the phone's copy as it was.
+    async fn refresh_procedure(&self, api: &Api) {
+        let doc = match api.procedure().await {
+            Ok(doc) => doc,
+            Err(e) => {
+                tracing::info!(error = %e, "procedure not refreshed");
+                return;
+            }
+        };
+        let saved = self.with_store(|s| {
+            s.set_procedure_rules(&doc.calendar.to_string(), &doc.rules.to_string())?;
+            s.put_templates(&doc.templates)
+        });
+        if let Err(e) = saved {
+            tracing::warn!(error = %e, "procedure from the server not kept");
+        }
     }
 
     async fn push(&self, api: &Api, session: &Session, report: &mut SyncReport) -> Result<()> {

@@ -10,9 +10,11 @@
 //! the synchronous `postgres` client, each on tokio's blocking pool).
 
 pub mod postgres;
+pub mod rows;
 pub mod sqlite;
 pub mod tx;
 
+use std::any::Any;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
@@ -96,6 +98,44 @@ pub struct DeviceInfo {
     pub created_at: DateTime<Utc>,
     pub last_seen_at: Option<DateTime<Utc>>,
     pub revoked: bool,
+}
+
+/// Domain logic to run inside one transaction, written once against [`tx::RecordTx`]. It may
+/// run more than once (PostgreSQL retries a transaction that lost a race), so it must not have
+/// effects outside the transaction.
+pub type TxWork =
+    Arc<dyn Fn(&mut dyn tx::RecordTx) -> Result<Box<dyn Any + Send>, StorageError> + Send + Sync>;
+
+/// Run `work` in one writing transaction and return what it returned.
+pub async fn write<T: Send + 'static>(
+    storage: &dyn Storage,
+    work: impl Fn(&mut dyn tx::RecordTx) -> Result<T, StorageError> + Send + Sync + 'static,
+) -> Result<T, StorageError> {
+    let out = storage
+        .transact(Arc::new(move |tx| {
+            work(tx).map(|v| Box::new(v) as Box<dyn Any + Send>)
+        }))
+        .await?;
+    downcast(out)
+}
+
+/// Run `work` in one read-only transaction (a consistent view; nothing may be written).
+pub async fn read<T: Send + 'static>(
+    storage: &dyn Storage,
+    work: impl Fn(&mut dyn tx::RecordTx) -> Result<T, StorageError> + Send + Sync + 'static,
+) -> Result<T, StorageError> {
+    let out = storage
+        .read_only(Arc::new(move |tx| {
+            work(tx).map(|v| Box::new(v) as Box<dyn Any + Send>)
+        }))
+        .await?;
+    downcast(out)
+}
+
+fn downcast<T: 'static>(out: Box<dyn Any + Send>) -> Result<T, StorageError> {
+    out.downcast::<T>()
+        .map(|b| *b)
+        .map_err(|_| StorageError::Task("transaction returned another type".into()))
 }
 
 /// The server's storage. Methods are named for what the domain does, not for SQL.
@@ -183,6 +223,12 @@ pub trait Storage: Send + Sync + 'static {
 
     /// The current body of one record.
     async fn record(&self, kind: &str, id: &str) -> Result<Option<tx::StoredRecord>, StorageError>;
+
+    /// Run domain logic in one writing transaction (see [`write`]).
+    async fn transact(&self, work: TxWork) -> Result<Box<dyn Any + Send>, StorageError>;
+
+    /// Run domain logic in one read-only transaction (see [`read`]).
+    async fn read_only(&self, work: TxWork) -> Result<Box<dyn Any + Send>, StorageError>;
 }
 
 /// Open (and migrate) the storage the configuration names.

@@ -24,6 +24,23 @@ pub fn router() -> Router<AppState> {
         .route("/v1/sync/push", post(push))
         .route("/v1/sync/pull", get(pull))
         .route("/v1/sync/snapshot", get(snapshot))
+        .route("/v1/procedure", get(procedure))
+}
+
+/// The holiday calendar and deadline rules in force, and the checklist templates, for devices
+/// to count due dates and fill visits exactly as the server does.
+async fn procedure(
+    State(state): State<AppState>,
+    _auth: Authenticated,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let p = crate::procedure::Procedure::current(&*state.storage).await?;
+    let doc = p.document();
+    Ok(Json(serde_json::json!({
+        "server_time": Utc::now(),
+        "calendar": doc.calendar,
+        "rules": doc.rules,
+        "templates": [yijian_core::checklist::default_template()],
+    })))
 }
 
 #[tracing::instrument(skip_all, fields(device = %auth.0.device_id, commands = req.commands.len()), err(Display))]
@@ -53,7 +70,8 @@ async fn push(
             en: format!("at most {max} commands per push"),
         });
     }
-    let mut settings = ApplySettings::at(Utc::now());
+    let procedure = crate::procedure::Procedure::current(&*state.storage).await?;
+    let mut settings = ApplySettings::with(Utc::now(), &procedure);
     settings.accept_raw_documents = state.settings.accept_raw_documents;
     let results = state.storage.push(&auth.0, req.commands, &settings).await?;
     Ok(Json(PushResponse {
