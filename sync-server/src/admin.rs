@@ -313,7 +313,7 @@ const ROLE_LIST: &str =
 
 /// The role spelt as on the wire (`village_worker`), parsed through serde so the spelling
 /// has one source.
-fn parse_role(s: &str) -> Option<Role> {
+pub fn parse_role(s: &str) -> Option<Role> {
     use serde::Deserialize;
     let d: serde::de::value::StrDeserializer<'_, serde::de::value::Error> = s.into_deserializer();
     Role::deserialize(d).ok()

@@ -249,3 +249,38 @@ fn index(tx: &mut dyn RecordTx, case: &Case, w: &CaseWrite<'_>) -> Result<(), St
     }
     tx.index_case(&row)
 }
+
+/// Recompute the index row of every open case: the calendar or the rules changed, so their
+/// due dates did. Completes no clock (see [`index`]).
+pub fn reindex_open(
+    tx: &mut dyn RecordTx,
+    rules: &DeadlineRules,
+    calendar: &HolidayCalendar,
+    now: DateTime<Utc>,
+) -> Result<usize, StorageError> {
+    let open = tx.case_rows(&crate::db::rows::CaseQuery {
+        // Yijian serves Gansu: every case is within the province.
+        scope: "62".into(),
+        open_only: true,
+        due_by: None,
+        limit: None,
+    })?;
+    for row in &open {
+        let village = DivisionCode::parse(&row.village)
+            .map_err(|e| StorageError::Corrupt(format!("case {}: {e}", row.case_id)))?;
+        reindex_case(
+            tx,
+            &row.case_id,
+            &CaseWrite {
+                village: &village,
+                hlc: crate::resident::server_hlc(now),
+                now,
+                today: yijian_core::time::china_date(now),
+                rules,
+                calendar,
+                event: None,
+            },
+        )?;
+    }
+    Ok(open.len())
+}

@@ -128,6 +128,117 @@ pub struct Config {
     pub log: LogConfig,
     pub sync: SyncConfig,
     pub blobs: BlobConfig,
+    pub public: PublicConfig,
+    pub sms: SmsConfig,
+    pub deadlines: DeadlinesConfig,
+}
+
+/// `[public]`: the pages residents use without an account (declaration form, status).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PublicConfig {
+    /// The address residents reach the server at, e.g. `https://yjsb.example.gov.cn`: printed
+    /// in the QR codes of the village sheets. `None`: taken from each request's Host header.
+    pub base_url: Option<String>,
+    /// Take the client's address from `X-Forwarded-For` (only behind a proxy that sets it).
+    pub trust_forwarded_for: bool,
+    /// Declarations accepted from one address per hour.
+    pub declarations_per_ip_per_hour: u32,
+    /// Declarations accepted for one phone number per day.
+    pub declarations_per_phone_per_day: u32,
+    /// Status lookups from one address per hour.
+    pub lookups_per_ip_per_hour: u32,
+}
+
+/// `[sms]`: how texts are sent.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SmsConfig {
+    /// `log` (texts go to a file the console shows) or `aliyun` (Aliyun SMS).
+    pub provider: String,
+    /// The log provider's file. `None`: `sms.log` in `data_dir`.
+    pub log_file: Option<PathBuf>,
+    /// 短信签名 registered with the provider.
+    pub sign_name: String,
+    pub aliyun_endpoint: String,
+    pub aliyun_access_key_id: String,
+    pub aliyun_access_key_secret: Option<String>,
+    pub aliyun_region: String,
+    /// Aliyun TemplateCode per text.
+    pub template_receipt: String,
+    pub template_new_declaration: String,
+    pub template_due_soon: String,
+    pub template_overdue: String,
+    pub template_escalated: String,
+    pub template_appeal_filed: String,
+    /// Seconds a provider call may take.
+    pub timeout_secs: u64,
+}
+
+impl std::fmt::Debug for SmsConfig {
+    /// The access key secret never appears in logs.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SmsConfig")
+            .field("provider", &self.provider)
+            .field("log_file", &self.log_file)
+            .field("sign_name", &self.sign_name)
+            .field("aliyun_endpoint", &self.aliyun_endpoint)
+            .field("aliyun_access_key_id", &self.aliyun_access_key_id)
+            .field(
+                "aliyun_access_key_secret",
+                &self.aliyun_access_key_secret.as_ref().map(|_| "***"),
+            )
+            .field("aliyun_region", &self.aliyun_region)
+            .field("timeout_secs", &self.timeout_secs)
+            .finish_non_exhaustive()
+    }
+}
+
+/// `[deadlines]`: the job that reminds owners and escalates overdue cases.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DeadlinesConfig {
+    /// Seconds between runs of the job (each run is idempotent; every process may run it).
+    pub interval_secs: u64,
+}
+
+impl Default for PublicConfig {
+    fn default() -> Self {
+        PublicConfig {
+            base_url: None,
+            trust_forwarded_for: false,
+            declarations_per_ip_per_hour: 20,
+            declarations_per_phone_per_day: 5,
+            lookups_per_ip_per_hour: 60,
+        }
+    }
+}
+
+impl Default for SmsConfig {
+    fn default() -> Self {
+        SmsConfig {
+            provider: "log".into(),
+            log_file: None,
+            sign_name: "一键申报".into(),
+            aliyun_endpoint: crate::sms::aliyun::DEFAULT_ENDPOINT.into(),
+            aliyun_access_key_id: String::new(),
+            aliyun_access_key_secret: None,
+            aliyun_region: "cn-hangzhou".into(),
+            template_receipt: String::new(),
+            template_new_declaration: String::new(),
+            template_due_soon: String::new(),
+            template_overdue: String::new(),
+            template_escalated: String::new(),
+            template_appeal_filed: String::new(),
+            timeout_secs: 10,
+        }
+    }
+}
+
+impl Default for DeadlinesConfig {
+    fn default() -> Self {
+        DeadlinesConfig { interval_secs: 300 }
+    }
 }
 
 /// `[log]`: what the server writes to stderr.
@@ -185,6 +296,9 @@ impl Default for Config {
             log: LogConfig::default(),
             sync: SyncConfig::default(),
             blobs: BlobConfig::default(),
+            public: PublicConfig::default(),
+            sms: SmsConfig::default(),
+            deadlines: DeadlinesConfig::default(),
         }
     }
 }
@@ -239,6 +353,47 @@ pub const ENV_VARS: &[(&str, &str)] = &[
     ("YIJIAN_BLOBS__DIR", "blobs.dir"),
     ("YIJIAN_BLOBS__MAX_BYTES", "blobs.max_bytes"),
     ("YIJIAN_BLOBS__IDLE_TIMEOUT_SECS", "blobs.idle_timeout_secs"),
+    ("YIJIAN_PUBLIC__BASE_URL", "public.base_url"),
+    (
+        "YIJIAN_PUBLIC__TRUST_FORWARDED_FOR",
+        "public.trust_forwarded_for",
+    ),
+    (
+        "YIJIAN_PUBLIC__DECLARATIONS_PER_IP_PER_HOUR",
+        "public.declarations_per_ip_per_hour",
+    ),
+    (
+        "YIJIAN_PUBLIC__DECLARATIONS_PER_PHONE_PER_DAY",
+        "public.declarations_per_phone_per_day",
+    ),
+    (
+        "YIJIAN_PUBLIC__LOOKUPS_PER_IP_PER_HOUR",
+        "public.lookups_per_ip_per_hour",
+    ),
+    ("YIJIAN_SMS__PROVIDER", "sms.provider"),
+    ("YIJIAN_SMS__LOG_FILE", "sms.log_file"),
+    ("YIJIAN_SMS__SIGN_NAME", "sms.sign_name"),
+    ("YIJIAN_SMS__ALIYUN_ENDPOINT", "sms.aliyun_endpoint"),
+    ("YIJIAN_SMS__ALIYUN_ACCESS_KEY_ID", "sms.aliyun_access_key_id"),
+    (
+        "YIJIAN_SMS__ALIYUN_ACCESS_KEY_SECRET",
+        "sms.aliyun_access_key_secret",
+    ),
+    ("YIJIAN_SMS__ALIYUN_REGION", "sms.aliyun_region"),
+    ("YIJIAN_SMS__TEMPLATE_RECEIPT", "sms.template_receipt"),
+    (
+        "YIJIAN_SMS__TEMPLATE_NEW_DECLARATION",
+        "sms.template_new_declaration",
+    ),
+    ("YIJIAN_SMS__TEMPLATE_DUE_SOON", "sms.template_due_soon"),
+    ("YIJIAN_SMS__TEMPLATE_OVERDUE", "sms.template_overdue"),
+    ("YIJIAN_SMS__TEMPLATE_ESCALATED", "sms.template_escalated"),
+    (
+        "YIJIAN_SMS__TEMPLATE_APPEAL_FILED",
+        "sms.template_appeal_filed",
+    ),
+    ("YIJIAN_SMS__TIMEOUT_SECS", "sms.timeout_secs"),
+    ("YIJIAN_DEADLINES__INTERVAL_SECS", "deadlines.interval_secs"),
 ];
 
 /// The variable naming the configuration file when `--config` is not given.
@@ -401,17 +556,41 @@ impl Config {
             "sync.max_body_bytes" => {
                 self.sync.max_body_bytes = parse(value, "a number of bytes")?;
             }
-            "sync.accept_raw_documents" => {
-                self.sync.accept_raw_documents = match value {
-                    "true" | "1" => true,
-                    "false" | "0" => false,
-                    _ => return Err(format!("expected true or false, got {value:?}")),
-                }
-            }
+            "sync.accept_raw_documents" => self.sync.accept_raw_documents = parse_bool(value)?,
             "blobs.dir" => self.blobs.dir = Some(PathBuf::from(value)),
             "blobs.max_bytes" => self.blobs.max_bytes = parse(value, "a number of bytes")?,
             "blobs.idle_timeout_secs" => {
                 self.blobs.idle_timeout_secs = parse(value, "a number of seconds")?;
+            }
+            "public.base_url" => self.public.base_url = Some(value.trim_end_matches('/').to_owned()),
+            "public.trust_forwarded_for" => self.public.trust_forwarded_for = parse_bool(value)?,
+            "public.declarations_per_ip_per_hour" => {
+                self.public.declarations_per_ip_per_hour = parse(value, "a whole number")?;
+            }
+            "public.declarations_per_phone_per_day" => {
+                self.public.declarations_per_phone_per_day = parse(value, "a whole number")?;
+            }
+            "public.lookups_per_ip_per_hour" => {
+                self.public.lookups_per_ip_per_hour = parse(value, "a whole number")?;
+            }
+            "sms.provider" => self.sms.provider = value.trim().to_owned(),
+            "sms.log_file" => self.sms.log_file = Some(PathBuf::from(value)),
+            "sms.sign_name" => self.sms.sign_name = value.to_owned(),
+            "sms.aliyun_endpoint" => self.sms.aliyun_endpoint = value.to_owned(),
+            "sms.aliyun_access_key_id" => self.sms.aliyun_access_key_id = value.to_owned(),
+            "sms.aliyun_access_key_secret" => {
+                self.sms.aliyun_access_key_secret = Some(value.to_owned());
+            }
+            "sms.aliyun_region" => self.sms.aliyun_region = value.to_owned(),
+            "sms.template_receipt" => self.sms.template_receipt = value.to_owned(),
+            "sms.template_new_declaration" => self.sms.template_new_declaration = value.to_owned(),
+            "sms.template_due_soon" => self.sms.template_due_soon = value.to_owned(),
+            "sms.template_overdue" => self.sms.template_overdue = value.to_owned(),
+            "sms.template_escalated" => self.sms.template_escalated = value.to_owned(),
+            "sms.template_appeal_filed" => self.sms.template_appeal_filed = value.to_owned(),
+            "sms.timeout_secs" => self.sms.timeout_secs = parse(value, "a number of seconds")?,
+            "deadlines.interval_secs" => {
+                self.deadlines.interval_secs = parse(value, "a number of seconds")?;
             }
             // ENV_VARS and this match are kept in step by a test.
             _ => return Err(format!("no such key {key}")),
@@ -423,18 +602,81 @@ impl Config {
     /// the log filter's syntax.
     pub fn validate(&self) -> Result<(), ConfigError> {
         self.database()?;
-        let positive: [(&'static str, u64); 5] = [
+        let positive: [(&'static str, u64); 10] = [
             ("sync.max_push_commands", self.sync.max_push_commands as u64),
             ("sync.max_pull_limit", u64::from(self.sync.max_pull_limit)),
             ("sync.max_body_bytes", self.sync.max_body_bytes as u64),
             ("blobs.max_bytes", self.blobs.max_bytes),
             ("blobs.idle_timeout_secs", self.blobs.idle_timeout_secs),
+            (
+                "public.declarations_per_ip_per_hour",
+                u64::from(self.public.declarations_per_ip_per_hour),
+            ),
+            (
+                "public.declarations_per_phone_per_day",
+                u64::from(self.public.declarations_per_phone_per_day),
+            ),
+            (
+                "public.lookups_per_ip_per_hour",
+                u64::from(self.public.lookups_per_ip_per_hour),
+            ),
+            ("sms.timeout_secs", self.sms.timeout_secs),
+            ("deadlines.interval_secs", self.deadlines.interval_secs),
         ];
         for (key, value) in positive {
             if value == 0 {
                 return Err(ConfigError::Invalid {
                     key,
                     message: "must be at least 1".into(),
+                });
+            }
+        }
+        if let Some(url) = &self.public.base_url
+            && !(url.starts_with("http://") || url.starts_with("https://"))
+        {
+            return Err(ConfigError::Invalid {
+                key: "public.base_url",
+                message: format!("expected an http:// or https:// address, got {url:?}"),
+            });
+        }
+        match self.sms.provider.as_str() {
+            "log" => {}
+            "aliyun" => {
+                let missing: Vec<&str> = [
+                    ("sms.aliyun_access_key_id", self.sms.aliyun_access_key_id.as_str()),
+                    (
+                        "sms.aliyun_access_key_secret",
+                        self.sms.aliyun_access_key_secret.as_deref().unwrap_or(""),
+                    ),
+                    ("sms.sign_name", self.sms.sign_name.as_str()),
+                    ("sms.template_receipt", self.sms.template_receipt.as_str()),
+                    (
+                        "sms.template_new_declaration",
+                        self.sms.template_new_declaration.as_str(),
+                    ),
+                    ("sms.template_due_soon", self.sms.template_due_soon.as_str()),
+                    ("sms.template_overdue", self.sms.template_overdue.as_str()),
+                    ("sms.template_escalated", self.sms.template_escalated.as_str()),
+                    (
+                        "sms.template_appeal_filed",
+                        self.sms.template_appeal_filed.as_str(),
+                    ),
+                ]
+                .into_iter()
+                .filter(|(_, v)| v.trim().is_empty())
+                .map(|(k, _)| k)
+                .collect();
+                if !missing.is_empty() {
+                    return Err(ConfigError::Invalid {
+                        key: "sms.provider",
+                        message: format!("aliyun needs {}", missing.join(", ")),
+                    });
+                }
+            }
+            other => {
+                return Err(ConfigError::Invalid {
+                    key: "sms.provider",
+                    message: format!("expected log or aliyun, got {other:?}"),
                 });
             }
         }
@@ -475,6 +717,52 @@ impl Config {
             .unwrap_or_else(|| self.data_dir.join("blobs"))
     }
 
+    /// Where the log SMS provider writes (`sms.log_file`, else `sms.log` in `data_dir`).
+    pub fn sms_log_file(&self) -> PathBuf {
+        self.sms
+            .log_file
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("sms.log"))
+    }
+
+    /// The SMS provider the configuration selects.
+    pub fn sms_provider(&self) -> Result<std::sync::Arc<dyn crate::sms::SmsProvider>, ConfigError> {
+        use crate::sms::aliyun::{AliyunConfig, AliyunSms};
+        match self.sms.provider.as_str() {
+            "aliyun" => {
+                let s = &self.sms;
+                let templates = [
+                    ("receipt", &s.template_receipt),
+                    ("new_declaration", &s.template_new_declaration),
+                    ("due_soon", &s.template_due_soon),
+                    ("overdue", &s.template_overdue),
+                    ("escalated", &s.template_escalated),
+                    ("appeal_filed", &s.template_appeal_filed),
+                ]
+                .into_iter()
+                .map(|(k, v)| (k.to_owned(), v.clone()))
+                .collect();
+                let sms = AliyunSms::new(AliyunConfig {
+                    endpoint: s.aliyun_endpoint.clone(),
+                    access_key_id: s.aliyun_access_key_id.clone(),
+                    access_key_secret: s.aliyun_access_key_secret.clone().unwrap_or_default(),
+                    sign_name: s.sign_name.clone(),
+                    region_id: s.aliyun_region.clone(),
+                    templates,
+                    timeout: std::time::Duration::from_secs(s.timeout_secs),
+                })
+                .map_err(|message| ConfigError::Invalid {
+                    key: "sms.provider",
+                    message,
+                })?;
+                Ok(std::sync::Arc::new(sms))
+            }
+            _ => Ok(std::sync::Arc::new(crate::sms::log::LogProvider::new(
+                self.sms_log_file(),
+            ))),
+        }
+    }
+
     /// The limits and switches request handlers read. (The blob store itself is opened in
     /// [`Config::blob_dir`].)
     pub fn server_settings(&self) -> ServerSettings {
@@ -485,6 +773,14 @@ impl Config {
             max_body_bytes: self.sync.max_body_bytes,
             max_blob_bytes: self.blobs.max_bytes,
             blob_idle_timeout: std::time::Duration::from_secs(self.blobs.idle_timeout_secs),
+            public: crate::PublicSettings {
+                base_url: self.public.base_url.clone(),
+                trust_forwarded_for: self.public.trust_forwarded_for,
+                declarations_per_ip_per_hour: self.public.declarations_per_ip_per_hour,
+                declarations_per_phone_per_day: self.public.declarations_per_phone_per_day,
+                lookups_per_ip_per_hour: self.public.lookups_per_ip_per_hour,
+            },
+            deadline_interval: std::time::Duration::from_secs(self.deadlines.interval_secs),
         }
     }
 }
@@ -502,6 +798,14 @@ pub fn unknown_env_vars(env: &Env) -> Vec<&str> {
 /// A set, non-empty variable.
 fn env_value<'a>(env: &'a Env, var: &str) -> Option<&'a str> {
     env.get(var).map(String::as_str).filter(|v| !v.is_empty())
+}
+
+fn parse_bool(value: &str) -> Result<bool, String> {
+    match value {
+        "true" | "1" => Ok(true),
+        "false" | "0" => Ok(false),
+        _ => Err(format!("expected true or false, got {value:?}")),
+    }
 }
 
 fn parse<T: std::str::FromStr>(value: &str, expected: &str) -> Result<T, String> {
@@ -730,8 +1034,11 @@ format = "json"
         assert!(shown.contains("max_pul_limit"), "{shown}");
         assert!(shown.contains("s.toml, line 4"), "{shown}");
 
-        let e = Config::from_toml("[sms]\nkey = 1\n", Path::new("s.toml")).expect_err("no [sms]");
-        assert!(e.to_string().contains("sms"), "{e}");
+        let e =
+            Config::from_toml("[smtp]\nkey = 1\n", Path::new("s.toml")).expect_err("no [smtp]");
+        assert!(e.to_string().contains("smtp"), "{e}");
+        let e = Config::from_toml("[sms]\nkey = 1\n", Path::new("s.toml")).expect_err("no sms.key");
+        assert!(e.to_string().contains("key"), "{e}");
     }
 
     #[test]
@@ -801,6 +1108,15 @@ format = "json"
                 dir: Some("b".into()),
                 ..BlobConfig::default()
             },
+            public: PublicConfig {
+                base_url: Some("https://x".into()),
+                ..PublicConfig::default()
+            },
+            sms: SmsConfig {
+                log_file: Some("s.log".into()),
+                aliyun_access_key_secret: Some("s".into()),
+                ..SmsConfig::default()
+            },
             ..Config::default()
         };
         let toml::Value::Table(table) = toml::Value::try_from(&full).expect("serializes") else {
@@ -821,7 +1137,9 @@ format = "json"
             let value = match key {
                 "listen" => "127.0.0.1:1",
                 "log.format" => "json",
-                "sync.accept_raw_documents" => "true",
+                "sync.accept_raw_documents" | "public.trust_forwarded_for" => "true",
+                "sms.provider" => "aliyun",
+                "public.base_url" => "https://yjsb.example.cn",
                 "database_url" => "postgres://h/db",
                 "log.level" => "debug",
                 _ => "7",

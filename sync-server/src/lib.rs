@@ -13,9 +13,15 @@ pub mod auth;
 pub mod blobs;
 pub mod cases;
 pub mod config;
+pub mod console;
 pub mod db;
+pub mod deadlines;
 pub mod error;
+pub mod guard;
+pub mod pages;
+pub mod print;
 pub mod procedure;
+pub mod resident;
 pub mod routes;
 pub mod sms;
 
@@ -50,6 +56,33 @@ pub struct ServerSettings {
     /// arrived, and lets the device resume (a dead 2G connection can otherwise hold the upload
     /// until TCP notices, minutes later).
     pub blob_idle_timeout: Duration,
+    /// The resident pages.
+    pub public: PublicSettings,
+    /// How often the deadline job runs.
+    pub deadline_interval: Duration,
+}
+
+/// Limits of the pages residents use without an account.
+#[derive(Debug, Clone)]
+pub struct PublicSettings {
+    /// Where residents reach the server (for printed QR codes); `None`: the request's Host.
+    pub base_url: Option<String>,
+    pub trust_forwarded_for: bool,
+    pub declarations_per_ip_per_hour: u32,
+    pub declarations_per_phone_per_day: u32,
+    pub lookups_per_ip_per_hour: u32,
+}
+
+impl Default for PublicSettings {
+    fn default() -> Self {
+        PublicSettings {
+            base_url: None,
+            trust_forwarded_for: false,
+            declarations_per_ip_per_hour: 20,
+            declarations_per_phone_per_day: 5,
+            lookups_per_ip_per_hour: 60,
+        }
+    }
 }
 
 impl Default for ServerSettings {
@@ -61,6 +94,8 @@ impl Default for ServerSettings {
             max_body_bytes: 32 * 1024 * 1024,
             max_blob_bytes: 10 * 1024 * 1024,
             blob_idle_timeout: Duration::from_secs(60),
+            public: PublicSettings::default(),
+            deadline_interval: Duration::from_secs(300),
         }
     }
 }
@@ -73,6 +108,10 @@ pub struct AppState {
     /// Photo bytes, kept apart from the records.
     pub blobs: Arc<dyn BlobStore>,
     pub settings: Arc<ServerSettings>,
+    /// The anti-forgery key of the resident forms (kept in the database; cached here).
+    pub form_key: Arc<tokio::sync::OnceCell<Vec<u8>>>,
+    /// Where texts go; the console shows the log provider's file.
+    pub sms: Arc<dyn sms::SmsProvider>,
 }
 
 impl AppState {
@@ -85,7 +124,15 @@ impl AppState {
             storage,
             blobs,
             settings: Arc::new(settings),
+            form_key: Arc::new(tokio::sync::OnceCell::new()),
+            sms: Arc::new(sms::log::LogProvider::new(std::env::temp_dir().join("yijian-sms.log"))),
         }
+    }
+
+    /// With the SMS provider texts go to (the console shows the log provider's file).
+    pub fn with_sms(mut self, sms: Arc<dyn sms::SmsProvider>) -> AppState {
+        self.sms = sms;
+        self
     }
 }
 
@@ -109,6 +156,9 @@ pub fn app(state: AppState) -> Router {
         // Blob uploads take the raw body, which `DefaultBodyLimit` does not limit: they stream
         // to storage in pieces and stop at `max_blob_bytes` themselves.
         .merge(routes::blobs::router())
+        .merge(routes::public::router())
+        .merge(routes::print::router())
+        .merge(console::router())
         .layer(DefaultBodyLimit::max(max_body))
         // Devices may compress what they push; every JSON answer is compressed when the client
         // accepts it (zstd first: the first sync of a township is ~28 MB of JSON, ~2 MB zstd).
@@ -128,7 +178,11 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     let addr: Option<SocketAddr> = listener.local_addr().ok();
     tracing::info!(?addr, backend = state.storage.backend(), "serving");
-    axum::serve(listener, app(state))
-        .with_graceful_shutdown(shutdown)
-        .await
+    // The peer address feeds the resident pages' rate limits.
+    axum::serve(
+        listener,
+        app(state).into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
 }

@@ -217,14 +217,30 @@ async fn run_serve(config: Config) -> anyhow::Result<()> {
     let listener = TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("cannot listen on {}", config.listen))?;
+    let sms = config.sms_provider()?;
+    tracing::info!(provider = sms.name(), "sms");
+    let state =
+        AppState::new(Arc::clone(&storage), Arc::new(blobs), config.server_settings())
+            .with_sms(Arc::clone(&sms));
+    // Background work every process does (each is safe to run in several processes at once).
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let sender = tokio::spawn(yijian_server::sms::worker::run(
+        Arc::clone(&storage),
+        sms,
+        yijian_server::sms::worker::SenderConfig::default(),
+        stopped.clone(),
+    ));
+    let deadlines = tokio::spawn(yijian_server::deadlines::run(
+        Arc::clone(&storage),
+        config.server_settings().deadline_interval,
+        stopped,
+    ));
     // The one line on stdout: scripts and tests read the bound address from it.
     println!("listening on http://{}", listener.local_addr()?);
-    serve(
-        listener,
-        AppState::new(storage, Arc::new(blobs), config.server_settings()),
-        shutdown_signal(),
-    )
-    .await?;
+    serve(listener, state, shutdown_signal()).await?;
+    let _ = stop.send(true);
+    let _ = sender.await;
+    let _ = deadlines.await;
     tracing::info!("stopped");
     Ok(())
 }

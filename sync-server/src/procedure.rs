@@ -103,7 +103,11 @@ pub async fn set_calendar(
     let text = serde_json::to_string(&calendar).map_err(StorageError::from)?;
     let by = by.to_owned();
     write(storage, move |tx| {
-        tx.put_setting(CALENDAR_KEY, &text, Some(&by), now)
+        tx.put_setting(CALENDAR_KEY, &text, Some(&by), now)?;
+        let rules = Procedure::load(tx)?.rules;
+        let n = crate::cases::reindex_open(tx, &rules, &calendar, now)?;
+        tracing::info!(cases = n, "holiday calendar replaced; open cases re-indexed");
+        Ok(())
     })
     .await?;
     Ok(())
@@ -120,7 +124,11 @@ pub async fn set_rules(
     let text = serde_json::to_string(&rules).map_err(StorageError::from)?;
     let by = by.to_owned();
     write(storage, move |tx| {
-        tx.put_setting(RULES_KEY, &text, Some(&by), now)
+        tx.put_setting(RULES_KEY, &text, Some(&by), now)?;
+        let calendar = Procedure::load(tx)?.calendar;
+        let n = crate::cases::reindex_open(tx, &rules, &calendar, now)?;
+        tracing::info!(cases = n, "deadline rules replaced; open cases re-indexed");
+        Ok(())
     })
     .await?;
     Ok(())

@@ -476,6 +476,32 @@ impl RecordTx for PgTx<'_, '_> {
         Ok(())
     }
 
+    fn records_in_village(
+        &mut self,
+        kind: &str,
+        village: &str,
+    ) -> Result<Vec<StoredRecord>, StorageError> {
+        let rows = self.tx.query(
+            "SELECT id, body, hlc, version FROM records
+              WHERE village = $1 AND kind = $2 AND body IS NOT NULL
+              ORDER BY change_tx, change_seq",
+            &[&village, &kind],
+        )?;
+        rows.iter()
+            .map(|r| {
+                let hlc: String = r.get(2);
+                Ok(StoredRecord {
+                    kind: kind.to_owned(),
+                    id: r.get(0),
+                    village: village.to_owned(),
+                    body: r.get(1),
+                    hlc: hlc.parse().map_err(corrupt("record hlc"))?,
+                    version: r.get(3),
+                })
+            })
+            .collect()
+    }
+
     fn case_row(&mut self, case_id: &str) -> Result<Option<CaseRow>, StorageError> {
         let row = self.tx.query_opt(
             &format!("SELECT {CASE_COLUMNS} FROM case_index WHERE case_id = $1"),

@@ -439,6 +439,37 @@ impl RecordTx for SqliteTx<'_> {
         Ok(())
     }
 
+    fn records_in_village(
+        &mut self,
+        kind: &str,
+        village: &str,
+    ) -> Result<Vec<StoredRecord>, StorageError> {
+        let mut stmt = self.tx.prepare_cached(
+            "SELECT id, body, hlc, version FROM records
+              WHERE village = ?1 AND kind = ?2 AND body IS NOT NULL ORDER BY change_seq",
+        )?;
+        let rows = stmt.query_map(params![village, kind], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, Option<String>>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, i64>(3)?,
+            ))
+        })?;
+        rows.map(|row| {
+            let (id, body, hlc, version) = row?;
+            Ok(StoredRecord {
+                kind: kind.to_owned(),
+                id,
+                village: village.to_owned(),
+                body,
+                hlc: hlc.parse().map_err(corrupt("record hlc"))?,
+                version,
+            })
+        })
+        .collect()
+    }
+
     fn case_row(&mut self, case_id: &str) -> Result<Option<CaseRow>, StorageError> {
         let mut stmt = self.tx.prepare_cached(&format!(
             "SELECT {CASE_COLUMNS} FROM case_index WHERE case_id = ?1"

@@ -92,6 +92,13 @@ pub trait RecordTx {
 
     fn audit(&mut self, entry: &AuditEntry) -> Result<(), StorageError>;
 
+    /// Every live record of `kind` in one village (the records of a household file).
+    fn records_in_village(
+        &mut self,
+        kind: &str,
+        village: &str,
+    ) -> Result<Vec<StoredRecord>, StorageError>;
+
     // -- The case index (see `crate::cases`) ----------------------------------------------
 
     /// A case's index row.

@@ -4,4 +4,6 @@ pub mod auth;
 pub mod blobs;
 pub mod health;
 pub mod json;
+pub mod print;
+pub mod public;
 pub mod sync;

@@ -1,0 +1,1 @@
+/* placeholder: replaced by the console's real stylesheet/script */
