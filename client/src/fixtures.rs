@@ -173,63 +173,11 @@ pub fn camera_photo(name: &str) -> Vec<u8> {
     std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
-/// Answers for every item of the default checklist a household like this shows: 4 people,
-/// income below the line, water safe, qualifies as 边缘易致贫户. Photo items are not here
-/// (see [`PHOTO_ITEMS`]).
+/// Answers for every item of the default checklist a household like this shows (see
+/// [`yijian_core::checklist::example_filling`]). Photo items are not here (see
+/// [`PHOTO_ITEMS`]).
 pub fn full_answers() -> Vec<(&'static str, yijian_core::checklist::Answer)> {
-    use yijian_core::checklist::Answer;
-    use yijian_core::checklist::keys::*;
-    let yes = || Answer::Bool(true);
-    let no = || Answer::Bool(false);
-    let ch = |s: &str| Answer::Choice(s.to_owned());
-    let mut a = vec![
-        (HOUSEHOLD_SIZE, Answer::Integer(4)),
-        (LABOUR_COUNT, Answer::Integer(2)),
-        (SERIOUSLY_ILL_COUNT, Answer::Integer(1)),
-        (DISABLED_COUNT, Answer::Integer(0)),
-        (MIGRANT_WORKER_COUNT, Answer::Integer(1)),
-        (INCOME_WAGES, Answer::yuan(12_000)),
-        (INCOME_CROPS, Answer::yuan(3_000)),
-        (INCOME_PENSION, Answer::yuan(1_200)),
-        (COST_PRODUCTION, Answer::yuan(1_500)),
-        (SPENDING_MEDICAL, Answer::yuan(0)),
-        (SPENDING_EDUCATION, Answer::yuan(0)),
-        (FOOD_SUFFICIENT, yes()),
-        (CLOTHING_SUFFICIENT, yes()),
-        (HAS_SCHOOL_AGE_CHILDREN, no()),
-        (MEDICAL_INSURANCE_ALL, yes()),
-        (CRITICAL_ILLNESS_INSURANCE, yes()),
-        (HAS_CHRONIC_PATIENT, no()),
-        (HOUSING_RATING, ch("b")),
-        (HOUSING_CRACKS, no()),
-        (HOUSING_LEAKS, no()),
-        (WATER_SOURCE_TYPE, ch("piped")),
-        (WATER_LITRES_PER_PERSON_DAY, Answer::Integer(40)),
-        (WATER_QUALITY_METHOD, ch("sensory")),
-        (WATER_QUALITY_OK, yes()),
-        (WATER_PIPED_IN, yes()),
-        (WATER_OUTAGE_DAYS, Answer::Integer(3)),
-        (RISK_TYPES, Answer::Choices(vec!["illness".into()])),
-        (
-            HARDSHIP_DESCRIPTION,
-            Answer::Text("户主患病住院，家中收入减少".into()),
-        ),
-        (NEEDS, Answer::Choices(vec!["medical_assistance".into()])),
-        (CONCLUSION, ch("qualifies")),
-        (MONITORING_CATEGORY, ch("marginal_at_risk")),
-    ];
-    for k in [
-        INCOME_LIVESTOCK,
-        INCOME_OTHER_BUSINESS,
-        INCOME_DIBAO,
-        INCOME_TEKUN,
-        INCOME_DISABILITY_ALLOWANCE,
-        INCOME_OTHER_TRANSFERS,
-        INCOME_PROPERTY,
-    ] {
-        a.push((k, Answer::yuan(0)));
-    }
-    a
+    yijian_core::checklist::example_filling()
 }
 
 /// The items of the default checklist that need a photo with [`full_answers`], and the test

@@ -1470,6 +1470,72 @@ pub fn check_complete(
 // The default Gansu template
 // ---------------------------------------------------------------------------------------------
 
+/// A complete filling of [`default_template`] for a typical household: 4 people, income below
+/// the line, water safe, qualifies as 边缘易致贫户. The photo items ([`EXAMPLE_PHOTO_ITEMS`])
+/// are left out: they need photos. For demonstration data and tests of the apps.
+pub fn example_filling() -> Vec<(&'static str, Answer)> {
+    use keys::*;
+    let yes = || Answer::Bool(true);
+    let no = || Answer::Bool(false);
+    let ch = |s: &str| Answer::Choice(s.to_owned());
+    let mut a = vec![
+        (HOUSEHOLD_SIZE, Answer::Integer(4)),
+        (LABOUR_COUNT, Answer::Integer(2)),
+        (SERIOUSLY_ILL_COUNT, Answer::Integer(1)),
+        (DISABLED_COUNT, Answer::Integer(0)),
+        (MIGRANT_WORKER_COUNT, Answer::Integer(1)),
+        (INCOME_WAGES, Answer::yuan(12_000)),
+        (INCOME_CROPS, Answer::yuan(3_000)),
+        (INCOME_PENSION, Answer::yuan(1_200)),
+        (COST_PRODUCTION, Answer::yuan(1_500)),
+        (SPENDING_MEDICAL, Answer::yuan(0)),
+        (SPENDING_EDUCATION, Answer::yuan(0)),
+        (FOOD_SUFFICIENT, yes()),
+        (CLOTHING_SUFFICIENT, yes()),
+        (HAS_SCHOOL_AGE_CHILDREN, no()),
+        (MEDICAL_INSURANCE_ALL, yes()),
+        (CRITICAL_ILLNESS_INSURANCE, yes()),
+        (HAS_CHRONIC_PATIENT, no()),
+        (HOUSING_RATING, ch("b")),
+        (HOUSING_CRACKS, no()),
+        (HOUSING_LEAKS, no()),
+        (WATER_SOURCE_TYPE, ch("piped")),
+        (WATER_LITRES_PER_PERSON_DAY, Answer::Integer(40)),
+        (WATER_QUALITY_METHOD, ch("sensory")),
+        (WATER_QUALITY_OK, yes()),
+        (WATER_PIPED_IN, yes()),
+        (WATER_OUTAGE_DAYS, Answer::Integer(3)),
+        (RISK_TYPES, Answer::Choices(vec!["illness".into()])),
+        (
+            HARDSHIP_DESCRIPTION,
+            Answer::Text("户主患病住院，家中收入减少".into()),
+        ),
+        (NEEDS, Answer::Choices(vec!["medical_assistance".into()])),
+        (CONCLUSION, ch("qualifies")),
+        (MONITORING_CATEGORY, ch("marginal_at_risk")),
+    ];
+    for k in [
+        INCOME_LIVESTOCK,
+        INCOME_OTHER_BUSINESS,
+        INCOME_DIBAO,
+        INCOME_TEKUN,
+        INCOME_DISABILITY_ALLOWANCE,
+        INCOME_OTHER_TRANSFERS,
+        INCOME_PROPERTY,
+    ] {
+        a.push((k, Answer::yuan(0)));
+    }
+    a
+}
+
+/// The items of [`default_template`] that need a photo once [`example_filling`] is given:
+/// the house (attached to its rating), the water source and the signed authorisation.
+pub const EXAMPLE_PHOTO_ITEMS: [&str; 3] = [
+    keys::HOUSING_RATING,
+    keys::WATER_SOURCE_PHOTO,
+    keys::AUTHORISATION_SIGNATURE,
+];
+
 /// Item keys of [`default_template`]. Later versions should keep a key when the question keeps
 /// its meaning, so answers and reports stay comparable across versions.
 pub mod keys {

@@ -224,8 +224,15 @@ pub enum Step {
     CountyReject { reason: String },
     /// 申诉, only after a rejection.
     FileAppeal { appeal_id: AppealId, reason: String },
-    /// 申诉决定, taken one level above the level that rejected.
-    DecideAppeal { upheld: bool, reason: String },
+    /// 申诉决定, taken one level above the level that rejected. An upheld appeal includes the
+    /// household; `category` says under which type (needed when the verification did not
+    /// already name one, as when it found the household not qualified).
+    DecideAppeal {
+        upheld: bool,
+        reason: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        category: Option<MonitoringCategory>,
+    },
     /// 一户一策, with at least one measure.
     MakePlan { plan_id: PlanId, measures: u32 },
     /// A follow-up visit (回访); the first one starts the assistance phase.
@@ -861,9 +868,24 @@ pub fn apply(
             next.stage = Stage::Appealed;
             next.appeal = Some(*appeal_id);
         }
-        Step::DecideAppeal { upheld, reason } => {
+        Step::DecideAppeal {
+            upheld,
+            reason,
+            category,
+        } => {
             reason_given(kind, reason)?;
             if *upheld {
+                let verified = match &state.verification {
+                    Some(VerificationOutcome::Qualifies { category, .. }) => Some(*category),
+                    _ => None,
+                };
+                let Some(category) = category.or(state.category).or(verified) else {
+                    return Err(WorkflowError::MissingEvidence {
+                        step: kind,
+                        what: "纳入的监测对象类型",
+                    });
+                };
+                next.category = Some(category);
                 next.stage = Stage::Approved;
                 next.approved_on = Some(today);
                 next.monitoring_since = Some(next.monitoring_since.unwrap_or(today));

@@ -21,14 +21,16 @@ use yijian_core::case::{Case, CaseEventKind, CaseSource, Declaration};
 use yijian_core::checklist::{ChecklistTemplate, default_template};
 use yijian_core::deadline::DeadlineRules;
 use yijian_core::division::{DivisionCode, Level};
-use yijian_core::household::{Household, HouseholdField};
+use yijian_core::household::{Household, HouseholdField, MonitoringStatus};
 use yijian_core::ids::{CaseId, HouseholdId, VisitId};
 use yijian_core::protocol::{
     Command, CommandBody, CommandResult, FieldConflict, FieldEdit, Outcome, Wire,
 };
 use yijian_core::regions::Regions;
 use yijian_core::role::{Actor, Role, Staff};
-use yijian_core::support::{FollowUp, PhotoMeta, PhotoOwner, Plan};
+use yijian_core::support::{
+    Appeal, AppealDecision, AppealFiler, FollowUp, PhotoMeta, PhotoOwner, Plan,
+};
 use yijian_core::validation::{MobileNumber, ResidentIdNumber};
 use yijian_core::visit::Visit;
 use yijian_core::workflow::{self, Step, StepContext, VisitEvidence};
@@ -47,6 +49,7 @@ pub mod kinds {
     pub const PHOTO: &str = "photo";
     pub const PLAN: &str = "plan";
     pub const FOLLOW_UP: &str = "follow_up";
+    pub const APPEAL: &str = "appeal";
     pub const CONFLICT: &str = "conflict";
     pub const TEMPLATE: &str = "template";
     /// Prefix of free-form documents (`PutDocument`).
@@ -550,7 +553,7 @@ fn case_step(
     let next = workflow::apply(&case.state, &Actor::Staff(staff), &step, &context)
         .map_err(|e| Fail::Refused(workflow_refusal(&e)))?;
     let from = case.state.stage;
-    case.state = next;
+    let before = std::mem::replace(&mut case.state, next);
     save_case(
         tx,
         &mut case,
@@ -560,6 +563,7 @@ fn case_step(
         ),
     )?;
     schedule_follow_up(tx, ctx, &case, &village, &step)?;
+    after_step(tx, ctx, &before, &case, &village, &step)?;
     ctx.audit(
         tx,
         &format!(
@@ -571,6 +575,105 @@ fn case_step(
         &village,
         serde_json::json!({"from": from, "to": case.state.stage, "step": step}),
     )
+}
+
+/// What a step changes beside the case: the appeal record, and the household's monitoring
+/// status (纳入监测 on approval, 风险消除 on the county's decision), written in the same
+/// transaction so the household file never disagrees with its case.
+fn after_step(
+    tx: &mut dyn RecordTx,
+    ctx: &Ctx<'_>,
+    before: &workflow::CaseState,
+    case: &Case,
+    village: &DivisionCode,
+    step: &Step,
+) -> Result<(), Fail> {
+    let now = ctx.settings.now;
+    match step {
+        Step::FileAppeal { appeal_id, reason } => {
+            let Some(against) = before.rejected_by else {
+                return Ok(());
+            };
+            let appeal = Appeal::file(
+                *appeal_id,
+                case.id(),
+                now,
+                AppealFiler::Staff {
+                    user: ctx.session.user.id,
+                },
+                reason.trim(),
+                against,
+            )
+            .map_err(|e| Fail::Refused(Refusal::new("invalid", e.to_string(), "invalid appeal")))?;
+            ctx.write(tx, kinds::APPEAL, &appeal_id.to_string(), village, &appeal)?;
+            if let Some(scope) = village.at_level(appeal.decided_by_level) {
+                let receipt = case.receipt_no.clone().unwrap_or_default();
+                let name = yijian_core::validation::mask_name(&case.declaration.applicant.name);
+                let place = crate::resident::village_name(village);
+                crate::resident::tell_staff(
+                    tx,
+                    Role::for_level(appeal.decided_by_level),
+                    &scope,
+                    crate::sms::Template::AppealFiled,
+                    &[
+                        ("village", place.as_str()),
+                        ("name", name.as_str()),
+                        ("receipt", receipt.as_str()),
+                    ],
+                    &case.id().to_string(),
+                    &appeal_id.to_string(),
+                    now,
+                )?;
+            }
+        }
+        Step::DecideAppeal { upheld, reason, .. } => {
+            if let Some(appeal_id) = case.state.appeal
+                && let Some((mut appeal, v)) =
+                    load::<Appeal>(tx, kinds::APPEAL, &appeal_id.to_string())?
+            {
+                appeal.decision = Some(AppealDecision {
+                    upheld: *upheld,
+                    reason: reason.trim().to_owned(),
+                    decided_at: now,
+                    decided_by: ctx.session.user.id,
+                });
+                ctx.write(tx, kinds::APPEAL, &appeal_id.to_string(), &v, &appeal)?;
+            }
+        }
+        _ => {}
+    }
+    let monitoring = match (before.stage, case.state.stage) {
+        (_, workflow::Stage::RiskEliminated) if before.stage != workflow::Stage::RiskEliminated => {
+            Some(MonitoringStatus::RiskEliminated {
+                on: ctx.settings.today,
+            })
+        }
+        _ if before.approved_on.is_none() && case.state.approved_on.is_some() => {
+            Some(MonitoringStatus::Monitoring {
+                since: case.state.monitoring_since.unwrap_or(ctx.settings.today),
+            })
+        }
+        _ => None,
+    };
+    if let (Some(status), Some(hid)) = (monitoring, case.declaration.household_id) {
+        let id = hid.to_string();
+        if let Some((mut h, hv)) = load::<Household>(tx, kinds::HOUSEHOLD, &id)? {
+            h.monitoring = status;
+            if let Some(c) = case.state.category {
+                h.category = Some(c);
+            }
+            ctx.write(tx, kinds::HOUSEHOLD, &id, &hv, &h)?;
+            ctx.audit(
+                tx,
+                "household_monitoring",
+                kinds::HOUSEHOLD,
+                &id,
+                &hv,
+                serde_json::json!({"case": case.id(), "monitoring": status, "category": h.category}),
+            )?;
+        }
+    }
+    Ok(())
 }
 
 /// The reason or opinion a step carries, for the case's history.

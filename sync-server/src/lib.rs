@@ -16,6 +16,7 @@ pub mod config;
 pub mod console;
 pub mod db;
 pub mod deadlines;
+pub mod demo;
 pub mod error;
 pub mod guard;
 pub mod pages;

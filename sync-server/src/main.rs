@@ -92,6 +92,16 @@ enum Command {
     },
     /// List users, one JSON object per line (password hashes are never shown).
     ListUsers,
+    /// Fill an empty database with demonstration staff (every level, password yijian2026)
+    /// and cases at every stage, made through the same checks as real use.
+    DemoSeed {
+        /// Print what was made as one JSON object (users and cases) instead of a summary.
+        #[arg(long)]
+        json: bool,
+        /// Do nothing, successfully, when the database already has users (for `make run`).
+        #[arg(long)]
+        if_empty: bool,
+    },
     /// Revoke a device's token at once (lost phone, worker left).
     RevokeDevice {
         /// The device's id, as shown in the console.
@@ -184,6 +194,34 @@ async fn main() -> anyhow::Result<()> {
             let storage = open_storage(config, &env).await?;
             for user in storage.list_users().await? {
                 println!("{}", serde_json::to_string(&user)?);
+            }
+        }
+        Command::DemoSeed { json, if_empty } => {
+            let config = load_config(config, None, &env)?;
+            let storage = db::open(&config.database()?).await?;
+            let blob_dir = config.blob_dir();
+            let blobs = DiskBlobStore::open(blob_dir.clone())
+                .await
+                .with_context(|| format!("cannot open the blob directory {}", blob_dir.display()))?;
+            match yijian_server::demo::seed(storage, Arc::new(blobs), chrono::Utc::now()).await {
+                Ok(data) if json => println!("{}", serde_json::to_string(&data)?),
+                Ok(data) => {
+                    println!(
+                        "演示数据已生成：{}个账号，{}个案件（密码均为 {}）/ demo data: {} users, {} cases",
+                        data.users.len(),
+                        data.cases.len(),
+                        yijian_server::demo::DEMO_PASSWORD,
+                        data.users.len(),
+                        data.cases.len()
+                    );
+                    for u in &data.users {
+                        println!("  {}  {}  {}  {}", u.login, u.role_zh, u.name, u.scope_name);
+                    }
+                }
+                Err(yijian_server::demo::DemoError::NotEmpty) if if_empty => {
+                    tracing::info!("database already has users; no demo data added");
+                }
+                Err(e) => return Err(e.into()),
             }
         }
         Command::RevokeDevice { device_id } => {

@@ -328,6 +328,22 @@ pub fn label_png(label: &Label) -> Result<Vec<u8>, PrintError> {
     c.png()
 }
 
+/// A stand-in photograph for demonstration data (960 × 720 JPEG): a tinted card with a caption
+/// saying what the photo would show, so nobody mistakes it for evidence.
+pub fn demo_photo(caption: &str, tint: [u8; 3]) -> Result<Vec<u8>, PrintError> {
+    let (w, h) = (960u32, 720u32);
+    let mut c = Canvas::new(w, h)?;
+    c.rect(0, 0, w, h, Rgb(tint));
+    c.rect(60, 220, w - 120, 280, WHITE);
+    c.centered(caption, 370.0, 56.0, INK);
+    c.centered("演示数据 · 非真实照片", 450.0, 32.0, GREY);
+    let mut out = Vec::new();
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 85)
+        .encode_image(&c.img)
+        .map_err(|e| PrintError::Png(e.to_string()))?;
+    Ok(out)
+}
+
 /// Whether the font can draw every character of `text` (a test keeps the division names
 /// drawable).
 pub fn can_draw(text: &str) -> bool {

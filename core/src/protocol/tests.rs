@@ -345,7 +345,7 @@ proptest! {
             hlc: hlc(),
             body: Wire::Known(CommandBody::CaseStep {
                 case_id: CaseId::from_parts(ms, random),
-                step: Step::DecideAppeal { upheld, reason },
+                step: Step::DecideAppeal { upheld, reason, category: None },
             }),
         };
         let text = serde_json::to_string(&cmd).expect("ser");

@@ -105,6 +105,7 @@ fn valid_step(kind: StepKind) -> Step {
         StepKind::DecideAppeal => Step::DecideAppeal {
             upheld: true,
             reason: "补充医疗票据后符合条件".into(),
+            category: Some(MonitoringCategory::SuddenSevereHardship),
         },
         StepKind::MakePlan => Step::MakePlan {
             plan_id: PlanId::from_parts(1, 1),
@@ -543,12 +544,48 @@ fn rejected_then_appeal_decided_one_level_up() {
     )
     .expect("city decides");
     assert_eq!(upheld.stage, Stage::Approved);
+    assert_eq!(
+        upheld.category,
+        Some(MonitoringCategory::SuddenSevereHardship)
+    );
+    // The verification named a category: an upheld appeal without one takes it.
+    let from_verification = apply(
+        &s,
+        &staff(Role::City),
+        &Step::DecideAppeal {
+            upheld: true,
+            reason: "补充票据后符合".into(),
+            category: None,
+        },
+        &ctx(),
+    )
+    .expect("category from the verification");
+    assert!(from_verification.category.is_some());
+    // Found not qualified at the door: upholding the appeal must say which category.
+    let mut not_qualified = s.clone();
+    not_qualified.verification = Some(VerificationOutcome::DoesNotQualify {
+        reason: "收入高于监测线".into(),
+    });
+    not_qualified.category = None;
+    let err = apply(
+        &not_qualified,
+        &staff(Role::City),
+        &Step::DecideAppeal {
+            upheld: true,
+            reason: "医疗支出未扣除".into(),
+            category: None,
+        },
+        &ctx(),
+    )
+    .expect_err("no category");
+    assert_eq!(err.code(), "missing_evidence");
     let dismissed = apply(
         &s,
         &staff(Role::City),
         &Step::DecideAppeal {
             upheld: false,
             reason: "复核后仍高于监测线".into(),
+            category: None,
         },
         &ctx(),
     )

@@ -131,6 +131,12 @@ pub fn step_form(case: &Case, kind: StepKind, user: &ConsoleUser, p: &Procedure)
                 StepKind::DecideAppeal => {
                     label.check { input type="radio" name="upheld" value="1"; "申诉成立，纳入监测" }
                     label.check { input type="radio" name="upheld" value="0" checked; "维持原决定" }
+                    label { "申诉成立时纳入的监测对象类型" select name="category" {
+                        option value="" { "按核查结论" }
+                        option value="unstable_formerly_poor" { (MonitoringCategory::UnstableFormerlyPoor.name_zh()) }
+                        option value="marginal_at_risk" { (MonitoringCategory::MarginalAtRisk.name_zh()) }
+                        option value="sudden_severe_hardship" { (MonitoringCategory::SuddenSevereHardship.name_zh()) }
+                    } }
                     label { "决定理由" textarea name="reason" required {} }
                 }
                 StepKind::MakePlan => {
@@ -398,6 +404,7 @@ async fn commands_for(
         StepKind::DecideAppeal => Step::DecideAppeal {
             upheld: f.flag("upheld"),
             reason: f.text("reason").to_owned(),
+            category: crate::db::sqlite::enum_parse::<MonitoringCategory>(f.text("category")).ok(),
         },
         StepKind::DecideRiskElimination => Step::DecideRiskElimination {
             approve: f.flag("approve"),

@@ -142,18 +142,6 @@ async fn sheet_png(
     Ok(png(bytes, &name))
 }
 
-/// `张**`: a label on a door names the household without spelling out its head.
-fn masked(name: &str) -> String {
-    let mut chars = name.chars();
-    match chars.next() {
-        Some(first) => {
-            let rest = chars.count().max(1);
-            format!("{first}{}", "*".repeat(rest))
-        }
-        None => String::new(),
-    }
-}
-
 fn label_of(h: &Household) -> Label {
     let id = h.id.to_string();
     let number = h.door_plate.clone().unwrap_or_else(|| {
@@ -163,7 +151,8 @@ fn label_of(h: &Household) -> Label {
     });
     let who = h
         .head_member()
-        .map(|m| format!("户主 {}", masked(&m.name)))
+        .map(|m| // A label on a door names the household without spelling out its head.
+            format!("户主 {}", yijian_core::validation::mask_name(&m.name)))
         .unwrap_or_else(|| h.address.clone());
     Label {
         code: door_plate_text(h.id),
@@ -225,17 +214,4 @@ async fn label_png(
         .map_err(|e| ApiError::Internal(e.to_string()))?
         .map_err(print_failed)?;
     Ok(png(bytes, &name))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn names_on_door_labels_are_masked() {
-        assert_eq!(masked("张三"), "张*");
-        assert_eq!(masked("欧阳明月"), "欧***");
-        assert_eq!(masked("李"), "李*");
-        assert_eq!(masked(""), "");
-    }
 }

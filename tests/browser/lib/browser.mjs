@@ -59,8 +59,12 @@ export const A4 = {
 /** Save a full-page screenshot as <repo>/target/screenshots/web-<name>.png; returns the path. */
 export async function shot(page, name, { fullPage = true } = {}) {
   await mkdir(SHOTS, { recursive: true });
-  // Let layout and paint settle: two animation frames (a no-op with JavaScript off).
-  await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)))).catch(() => {});
+  // Let layout and paint settle: two animation frames. With JavaScript off the frames never
+  // come back to the script, so wait at most half a second.
+  await Promise.race([
+    page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)))).catch(() => {}),
+    new Promise((r) => setTimeout(r, 500)),
+  ]);
   const path = join(SHOTS, `web-${name}.png`);
   await page.screenshot({ path, fullPage });
   return path;

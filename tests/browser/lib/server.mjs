@@ -49,7 +49,7 @@ function run(args, { env, timeoutMs = 60_000 } = {}) {
   return new Promise((res, rej) => {
     const child = execFile(serverBin(), args, { env, timeout: timeoutMs, maxBuffer: 64 << 20 }, (err, stdout, stderr) => {
       if (err) {
-        err.message += `\n$ yijian-server ${args.join(' ')}\nstdout: ${stdout}\nstderr: ${stderr}`;
+        err.message += stdout ? `\nstdout: ${stdout}` : '';
         rej(err);
       } else {
         res({ stdout, stderr });
