@@ -207,7 +207,7 @@ impl Default for PublicConfig {
         PublicConfig {
             base_url: None,
             trust_forwarded_for: false,
-            declarations_per_ip_per_hour: 20,
+            declarations_per_ip_per_hour: 60,
             declarations_per_phone_per_day: 5,
             lookups_per_ip_per_hour: 60,
         }

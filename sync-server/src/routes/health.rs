@@ -74,7 +74,7 @@ mod tests {
         let v: serde_json::Value = serde_json::from_slice(&body).expect("json");
         assert_eq!(v["status"], "ok");
         assert_eq!(v["backend"], "sqlite");
-        assert_eq!(v["migrations"], 2);
+        assert_eq!(v["migrations"], crate::db::sqlite::MIGRATIONS.len());
         assert!(v["server_time"].as_str().is_some_and(|t| t.ends_with('Z')));
     }
 }

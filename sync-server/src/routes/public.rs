@@ -260,15 +260,6 @@ async fn submit(
             Some("页面停留太久已过期（或浏览器禁用了Cookie）。您填写的内容都还在，请再点一次“提交申报”。"),
         ));
     }
-    let p = &state.settings.public;
-    let ip = guard::client_ip(&headers, connect, p.trust_forwarded_for);
-    if !guard::allow(&state, &format!("declare-ip:{ip}"), 3600, p.declarations_per_ip_per_hour, now).await? {
-        return Ok(show(
-            StatusCode::TOO_MANY_REQUESTS,
-            &BTreeMap::new(),
-            Some("这台设备提交得太频繁了，请一小时后再试。您填写的内容都还在；急事请直接联系村网格员。"),
-        ));
-    }
     let today = yijian_core::time::china_date(now);
     let mut errors: BTreeMap<&'static str, String> = BTreeMap::new();
     let checked = match check_declaration(&values, today, PhoneRule::Required, |_| true) {
@@ -289,6 +280,19 @@ async fn submit(
     let Some(checked) = checked.filter(|_| errors.is_empty()) else {
         return Ok(show(StatusCode::UNPROCESSABLE_ENTITY, &errors, None));
     };
+    // Limits count only complete forms: a resident correcting mistakes is never locked out,
+    // and a form that fails its checks writes nothing anyway. Many households can share one
+    // address (a carrier's NAT, the village committee's Wi-Fi at a meeting), hence the per-IP
+    // figure is generous and the per-phone one strict.
+    let p = &state.settings.public;
+    let ip = guard::client_ip(&headers, connect, p.trust_forwarded_for);
+    if !guard::allow(&state, &format!("declare-ip:{ip}"), 3600, p.declarations_per_ip_per_hour, now).await? {
+        return Ok(show(
+            StatusCode::TOO_MANY_REQUESTS,
+            &BTreeMap::new(),
+            Some("这台设备提交得太频繁了，请一小时后再试。您填写的内容都还在；急事请直接联系村网格员。"),
+        ));
+    }
     let phone = checked.phone.as_ref().map(|m| m.as_str().to_owned()).unwrap_or_default();
     if !guard::allow(&state, &format!("declare-phone:{phone}"), 86_400, p.declarations_per_phone_per_day, now).await? {
         return Ok(show(

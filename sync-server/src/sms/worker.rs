@@ -65,16 +65,30 @@ fn backoff(config: &SenderConfig, attempts: u32) -> chrono::Duration {
     chrono::Duration::milliseconds(i64::try_from(delay * 3 / 4 + jitter).unwrap_or(i64::MAX))
 }
 
-/// What to do about one claimed text.
+/// What became of one claimed text: the update to store, and whether it had been sent by an
+/// earlier attempt whose answer was lost (found at the provider, not sent again).
 async fn attempt(
     provider: &dyn SmsProvider,
     row: &SmsRow,
     now: DateTime<Utc>,
     config: &SenderConfig,
+) -> (SmsUpdate, bool) {
+    let mut confirmed = false;
+    let update = try_once(provider, row, now, config, &mut confirmed).await;
+    (update, confirmed)
+}
+
+async fn try_once(
+    provider: &dyn SmsProvider,
+    row: &SmsRow,
+    now: DateTime<Utc>,
+    config: &SenderConfig,
+    confirmed: &mut bool,
 ) -> SmsUpdate {
     if row.claimed_from == Some(SmsStatus::Unknown) {
         match provider.was_sent(&row.sms).await {
             Ok(true) => {
+                *confirmed = true;
                 return SmsUpdate::Sent {
                     provider_id: row.provider_id.clone(),
                     at: now,
@@ -130,11 +144,9 @@ pub async fn run_round(
         ..RoundReport::default()
     };
     for row in rows {
-        let update = attempt(provider, &row, Utc::now(), config).await;
+        let (update, confirmed) = attempt(provider, &row, Utc::now(), config).await;
         match &update {
-            SmsUpdate::Sent { .. } if row.claimed_from == Some(SmsStatus::Unknown) => {
-                report.confirmed += 1;
-            }
+            SmsUpdate::Sent { .. } if confirmed => report.confirmed += 1,
             SmsUpdate::Sent { .. } => report.sent += 1,
             SmsUpdate::Retry { error, .. } => {
                 tracing::info!(id = row.id, %error, "text not sent yet; will retry");
