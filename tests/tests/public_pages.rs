@@ -1,0 +1,498 @@
+//! The server's web pages over real HTTP: the resident's declaration form, receipt, status
+//! lookup and appeal; the console's scope rules, its step forms and its admin edits; the
+//! printed sheets, whose QR codes are read back. (The same pages in a real browser, at a
+//! phone's and an office PC's size, are in `tests/browser`.)
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use anyhow::{Context, Result, bail};
+use yijian_core::case::Case;
+use yijian_core::role::Role;
+use yijian_core::workflow::Stage;
+use yijian_server::ServerSettings;
+use yijian_server::config::DatabaseLocation;
+use yijian_server::db::rows::CaseQuery;
+use yijian_server::db::read;
+use yijian_server::demo::{DemoData, seed};
+use yijian_tests::server::TestServer;
+
+/// A browser without JavaScript: keeps cookies, does not follow redirects.
+struct Browser {
+    http: reqwest::Client,
+    base: String,
+    cookies: BTreeMap<String, String>,
+}
+
+struct Page {
+    status: u16,
+    location: Option<String>,
+    content_type: String,
+    body: String,
+    bytes: Vec<u8>,
+}
+
+impl Browser {
+    fn new(base: &str) -> Result<Browser> {
+        Ok(Browser {
+            http: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()?,
+            base: base.to_owned(),
+            cookies: BTreeMap::new(),
+        })
+    }
+
+    fn cookie_header(&self) -> String {
+        self.cookies
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
+    async fn send(&mut self, req: reqwest::RequestBuilder) -> Result<Page> {
+        let req = if self.cookies.is_empty() {
+            req
+        } else {
+            req.header("cookie", self.cookie_header())
+        };
+        let resp = req.send().await?;
+        for v in resp.headers().get_all("set-cookie") {
+            let text = v.to_str()?;
+            let pair = text.split(';').next().unwrap_or_default();
+            if let Some((k, v)) = pair.split_once('=') {
+                if v.is_empty() || text.contains("Max-Age=0") {
+                    self.cookies.remove(k);
+                } else {
+                    self.cookies.insert(k.to_owned(), v.to_owned());
+                }
+            }
+        }
+        let status = resp.status().as_u16();
+        let location = resp
+            .headers()
+            .get("location")
+            .and_then(|l| l.to_str().ok())
+            .map(str::to_owned);
+        let content_type = resp
+            .headers()
+            .get("content-type")
+            .and_then(|l| l.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
+        let bytes = resp.bytes().await?.to_vec();
+        Ok(Page {
+            status,
+            location,
+            content_type,
+            body: String::from_utf8_lossy(&bytes).into_owned(),
+            bytes,
+        })
+    }
+
+    async fn get(&mut self, path: &str) -> Result<Page> {
+        let req = self.http.get(format!("{}{path}", self.base));
+        self.send(req).await
+    }
+
+    async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Result<Page> {
+        let req = self.http.post(format!("{}{path}", self.base)).form(form);
+        self.send(req).await
+    }
+
+    async fn post_multipart(&mut self, path: &str, form: &[(&str, &str)]) -> Result<Page> {
+        let mut mp = reqwest::multipart::Form::new();
+        for (k, v) in form {
+            mp = mp.text((*k).to_owned(), (*v).to_owned());
+        }
+        let req = self.http.post(format!("{}{path}", self.base)).multipart(mp);
+        self.send(req).await
+    }
+
+    async fn sign_in(&mut self, login: &str) -> Result<()> {
+        let p = self
+            .post(
+                "/console/login",
+                &[("login", login), ("password", "yijian2026"), ("next", "/console")],
+            )
+            .await?;
+        if p.status != 303 {
+            bail!("sign-in of {login}: {} {}", p.status, p.body);
+        }
+        Ok(())
+    }
+}
+
+/// The value of `<input name="NAME" value="…">` in a page.
+fn input_value(body: &str, name: &str) -> Option<String> {
+    let at = body.find(&format!("name=\"{name}\" value=\""))?;
+    let rest = &body[at + name.len() + 15..];
+    Some(rest[..rest.find('"')?].to_owned())
+}
+
+async fn server(settings: ServerSettings) -> Result<(TestServer, tempfile::TempDir)> {
+    let dir = tempfile::tempdir()?;
+    let server = TestServer::start_with(
+        DatabaseLocation::Sqlite {
+            data_dir: dir.path().join("data"),
+        },
+        settings,
+    )
+    .await?;
+    Ok((server, dir))
+}
+
+async fn seeded() -> Result<(TestServer, tempfile::TempDir, DemoData)> {
+    let (server, dir) = server(ServerSettings::default()).await?;
+    let data = seed(
+        Arc::clone(&server.storage),
+        Arc::clone(&server.blobs),
+        chrono::Utc::now(),
+    )
+    .await?;
+    Ok((server, dir, data))
+}
+
+async fn case_count(server: &TestServer) -> Result<usize> {
+    Ok(read(&*server.storage, |tx| {
+        tx.case_rows(&CaseQuery {
+            scope: "62".into(),
+            ..CaseQuery::default()
+        })
+    })
+    .await?
+    .len())
+}
+
+const VILLAGE: &str = "621102105201";
+
+fn declaration<'a>(name: &'a str, id: &'a str, phone: &'a str, token: &'a str) -> Vec<(&'a str, &'a str)> {
+    vec![
+        ("t", token),
+        ("applicant_name", name),
+        ("phone", phone),
+        ("id_number", id),
+        ("address", "3社12号"),
+        ("household_size", "3"),
+        ("risk_types", "illness"),
+        ("risk_types", "disability"),
+        ("description", "老伴住院，花了很多钱"),
+        ("consent", "1"),
+    ]
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_resident_declares_gets_a_receipt_and_a_second_try_finds_the_same_case() -> Result<()> {
+    let (server, _dir) = server(ServerSettings::default()).await?;
+    let mut b = Browser::new(&server.url())?;
+    let form = b.get(&format!("/d/{VILLAGE}")).await?;
+    assert_eq!(form.status, 200);
+    assert!(form.body.contains("鲁家沟镇南川村"), "the village is named");
+    let token = input_value(&form.body, "t").context("form token")?;
+    assert!(b.cookies.contains_key("yj_t"), "the form's cookie is set");
+
+    // Mistakes: the page comes back with every value typed and a message per field.
+    let mut bad = declaration("王秀兰", "62010219800101001X", "1390000010", &token);
+    bad.retain(|(k, _)| *k != "consent");
+    let p = b.post(&format!("/d/{VILLAGE}"), &bad).await?;
+    assert_eq!(p.status, 422);
+    assert!(p.body.contains("value=\"王秀兰\""), "typed name kept");
+    assert!(p.body.contains("value=\"1390000010\""), "typed phone kept");
+    assert!(p.body.contains("老伴住院，花了很多钱"), "typed text kept");
+    assert!(p.body.contains("请勾选同意上门核实"));
+    assert!(p.body.contains("身份证"), "{}", p.body);
+    assert_eq!(case_count(&server).await?, 0, "nothing half-stored");
+
+    let token = input_value(&p.body, "t").context("fresh token")?;
+    let good = declaration("王秀兰", "620102198001010017", "13900000101", &token);
+    let p = b.post(&format!("/d/{VILLAGE}"), &good).await?;
+    assert_eq!(p.status, 303, "{}", p.body);
+    let receipt_url = p.location.context("redirect")?;
+    assert!(receipt_url.starts_with(&format!("/d/{VILLAGE}/receipt/621102-105-201-0001?s=")));
+    let receipt = b.get(&receipt_url).await?;
+    assert_eq!(receipt.status, 200);
+    assert!(receipt.body.contains("621102-105-201-0001"));
+    assert_eq!(case_count(&server).await?, 1);
+    // The receipt text and the grid workers' alerts are queued with the case.
+    let sms = read(&*server.storage, |tx| tx.recent_sms(None, 20)).await?;
+    assert!(sms.iter().any(|s| s.sms.template == "receipt" && s.sms.phone == "13900000101"));
+    // A tampered receipt link shows nothing.
+    let forged = b
+        .get(&format!("/d/{VILLAGE}/receipt/621102-105-201-0001?s=AAAA"))
+        .await?;
+    assert_ne!(forged.status, 200);
+
+    // The same person again (a grandson trying on his own phone): the same case's receipt.
+    let form = b.get(&format!("/d/{VILLAGE}")).await?;
+    let token = input_value(&form.body, "t").context("token")?;
+    let again = declaration("王秀兰", "620102198001010017", "13900000199", &token);
+    let p = b.post(&format!("/d/{VILLAGE}"), &again).await?;
+    assert_eq!(p.status, 303);
+    let to = p.location.context("redirect")?;
+    assert!(to.contains("621102-105-201-0001") && to.contains("dup=1"), "{to}");
+    assert_eq!(case_count(&server).await?, 1, "no second case");
+
+    // Status lookup with the receipt and the phone's last four digits.
+    let s = b.get("/s").await?;
+    let token = input_value(&s.body, "t").context("status token")?;
+    let found = b
+        .post("/s", &[("t", &token), ("receipt", "621102-105-201-0001"), ("last4", "0101")])
+        .await?;
+    assert_eq!(found.status, 200);
+    assert!(found.body.contains("等待乡镇受理") && found.body.contains("王**"), "{}", found.body);
+    let token = input_value(&found.body, "t").unwrap_or(token);
+    let wrong = b
+        .post("/s", &[("t", &token), ("receipt", "621102-105-201-0001"), ("last4", "9999")])
+        .await?;
+    assert!(!wrong.body.contains("王**") && !wrong.body.contains("等待乡镇受理"), "a wrong phone shows nothing");
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forms_without_their_token_or_over_the_limits_store_nothing_and_keep_the_text() -> Result<()> {
+    let settings = ServerSettings {
+        public: yijian_server::PublicSettings {
+            declarations_per_phone_per_day: 2,
+            ..Default::default()
+        },
+        ..ServerSettings::default()
+    };
+    let (server, _dir) = server(settings).await?;
+    let mut b = Browser::new(&server.url())?;
+
+    // No token (another site posting, or cookies off): refused, the text shown again.
+    let p = b
+        .post(
+            &format!("/d/{VILLAGE}"),
+            &declaration("王秀兰", "620102198001010017", "13900000101", "forged"),
+        )
+        .await?;
+    assert_eq!(p.status, 403);
+    assert!(p.body.contains("value=\"王秀兰\"") && p.body.contains("您填写的内容都还在"));
+    assert_eq!(case_count(&server).await?, 0);
+
+    // One phone, three different people in a day: the third is refused.
+    let ids = ["620102198001010017", "621102196503020022", "621102197008150035"];
+    for (n, id) in ids.iter().enumerate() {
+        let form = b.get(&format!("/d/{VILLAGE}")).await?;
+        let token = input_value(&form.body, "t").context("token")?;
+        let p = b
+            .post(&format!("/d/{VILLAGE}"), &declaration("马福祥", id, "13900000102", &token))
+            .await?;
+        if n < 2 {
+            assert_eq!(p.status, 303, "{n}: {}", p.body);
+        } else {
+            assert_eq!(p.status, 429);
+            assert!(p.body.contains("这个手机号今天已经提交过多次"));
+            assert!(p.body.contains(&format!("value=\"{id}\"")), "kept");
+        }
+    }
+    assert_eq!(case_count(&server).await?, 2);
+
+    // A QR code of a village that does not exist.
+    let p = b.get("/d/621102105999").await?;
+    assert_eq!(p.status, 404);
+    assert!(p.body.contains("找不到这个村"));
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rejected_resident_appeals_and_it_goes_to_the_city() -> Result<()> {
+    let (server, _dir, data) = seeded().await?;
+    let case = data
+        .cases
+        .iter()
+        .find(|c| c.stage == "rejected")
+        .context("a rejected demo case")?;
+    let last4 = &case.phone[case.phone.len() - 4..];
+    let mut b = Browser::new(&server.url())?;
+    let s = b.get("/s").await?;
+    let token = input_value(&s.body, "t").context("token")?;
+    let status = b
+        .post("/s", &[("t", &token), ("receipt", &case.receipt_no), ("last4", last4)])
+        .await?;
+    assert_eq!(status.status, 200);
+    assert!(status.body.contains("appeal-reason"), "the appeal form is offered");
+    let token = input_value(&status.body, "t").context("appeal token")?;
+    let p = b
+        .post(
+            "/s/appeal",
+            &[
+                ("t", &token),
+                ("receipt", &case.receipt_no),
+                ("last4", last4),
+                ("reason", "家里的车是借来的，不是我家的"),
+            ],
+        )
+        .await?;
+    assert!(p.status == 200 || p.status == 303, "{} {}", p.status, p.body);
+    let body = server
+        .storage
+        .record("case", &case.case_id)
+        .await?
+        .and_then(|r| r.body)
+        .context("case")?;
+    let c: Case = serde_json::from_str(&body)?;
+    assert_eq!(c.state.stage, Stage::Appealed);
+    let notes = read(&*server.storage, |tx| tx.notifications(Role::City, "6211", 50)).await?;
+    assert!(notes.iter().any(|n| n.case_id.as_deref() == Some(case.case_id.as_str())));
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_console_shows_only_the_users_scope_and_steps_need_the_form_token() -> Result<()> {
+    let (server, _dir, data) = seeded().await?;
+    let nanchuan = data
+        .cases
+        .iter()
+        .find(|c| c.applicant == "赵永红")
+        .context("demo case")?;
+    let neiguan = data
+        .cases
+        .iter()
+        .find(|c| c.applicant == "沈桂芝")
+        .context("demo case")?;
+
+    let mut anonymous = Browser::new(&server.url())?;
+    let p = anonymous.get("/console/overdue").await?;
+    assert_eq!(p.status, 303);
+    assert!(p.location.unwrap_or_default().starts_with("/console/login?next="));
+
+    // 内官营镇's reviewer sees its own township only.
+    let mut other = Browser::new(&server.url())?;
+    other.sign_in("13800000012").await?;
+    let cases = other.get("/console/cases").await?;
+    assert_eq!(cases.status, 200);
+    assert!(cases.body.contains("沈桂芝") && !cases.body.contains("赵永红"));
+    let p = other.get(&format!("/console/cases/{}", nanchuan.case_id)).await?;
+    assert_eq!(p.status, 403);
+    assert!(p.body.contains("id=\"forbidden\""));
+    let p = other.get("/console?scope=621102105").await?;
+    assert_eq!(p.status, 403);
+    let p = other.get("/console/admin").await?;
+    assert_eq!(p.status, 403, "admin pages are for administrators");
+    let p = other.get(&format!("/console/cases/{}", neiguan.case_id)).await?;
+    assert_eq!(p.status, 200);
+
+    // The county rejects a case: without the form token nothing happens; with it, done.
+    let mut county = Browser::new(&server.url())?;
+    county.sign_in("13800000021").await?;
+    let page = county.get(&format!("/console/cases/{}", nanchuan.case_id)).await?;
+    assert!(page.body.contains("data-step=\"county_reject\""));
+    let csrf = input_value(&page.body, "csrf").context("csrf")?;
+    let path = format!("/console/cases/{}/step", nanchuan.case_id);
+    let reason = [("step", "county_reject"), ("reason", "家庭有商品房")];
+    let p = county.post_multipart(&path, &reason).await?;
+    assert_eq!(p.status, 403);
+    let mut with_token = reason.to_vec();
+    with_token.push(("csrf", &csrf));
+    let p = county.post_multipart(&path, &with_token).await?;
+    assert_eq!(p.status, 303);
+    assert!(p.location.unwrap_or_default().contains("?ok="));
+    let row = read(&*server.storage, {
+        let id = nanchuan.case_id.clone();
+        move |tx| tx.case_row(&id)
+    })
+    .await?
+    .context("row")?;
+    assert_eq!(row.stage, Stage::Rejected);
+    // A refused step comes back with the reason (rejecting twice is not a step from here).
+    let p = county.post_multipart(&path, &with_token).await?;
+    assert!(p.location.unwrap_or_default().contains("?err="));
+
+    // Signing out ends the session.
+    let page = county.get("/console").await?;
+    let csrf = input_value(&page.body, "csrf").context("csrf")?;
+    let p = county.post("/console/logout", &[("csrf", &csrf)]).await?;
+    assert_eq!(p.status, 303);
+    let p = county.get("/console").await?;
+    assert_eq!(p.status, 303, "signed out");
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn printed_sheets_carry_qr_codes_that_read_back() -> Result<()> {
+    let (server, _dir, _data) = seeded().await?;
+    let mut b = Browser::new(&server.url())?;
+    b.sign_in("13800000011").await?;
+    let sheet = b.get(&format!("/print/village/{VILLAGE}")).await?;
+    assert_eq!(sheet.status, 200);
+    assert!(sheet.body.contains("<svg") && sheet.body.contains("鲁家沟镇南川村"));
+    assert!(sheet.body.contains("鲁家沟镇人民政府 0932-8123456"), "the township's hotline");
+    let png = b.get(&format!("/print/village/{VILLAGE}/sheet.png")).await?;
+    assert_eq!(png.content_type, "image/png");
+    let decoded = yijian_client::qr::decode_qr(&png.bytes)?.context("QR on the sheet")?;
+    assert_eq!(decoded, format!("{}/d/{VILLAGE}", server.url()));
+
+    let labels = b.get(&format!("/print/village/{VILLAGE}/labels")).await?;
+    assert_eq!(labels.status, 200);
+    assert!(labels.body.contains("户主 "), "names masked on door labels");
+    assert!(!labels.body.contains("王秀兰"), "never in full");
+    let households = read(&*server.storage, |tx| tx.records_in_village("household", VILLAGE)).await?;
+    assert_eq!(labels.body.matches("<svg").count(), households.len());
+    let one = &households[0].id;
+    let png = b.get(&format!("/print/household/{one}/label.png")).await?;
+    let decoded = yijian_client::qr::decode_qr(&png.bytes)?.context("QR on the label")?;
+    assert_eq!(decoded, format!("YJHH1:{one}"));
+
+    // Another township's villages are not this user's to print.
+    let p = b.get("/print/village/621102102201").await?;
+    assert_eq!(p.status, 403);
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_administrator_edits_the_calendar_and_due_dates_move() -> Result<()> {
+    let (server, _dir, data) = seeded().await?;
+    let mut admin = Browser::new(&server.url())?;
+    admin.sign_in("13800000000").await?;
+    let users = admin.get("/console/admin").await?;
+    assert_eq!(users.status, 200);
+    assert!(users.body.contains("id=\"users\"") && users.body.contains("13800000001"));
+
+    // A bad calendar is refused with the text kept.
+    let page = admin.get("/console/admin/calendar").await?;
+    let csrf = input_value(&page.body, "csrf").context("csrf")?;
+    let broken = "{\"years\": [ {\"year\": 2026, ";
+    let p = admin
+        .post("/console/admin/calendar", &[("csrf", &csrf), ("json", broken)])
+        .await?;
+    assert_eq!(p.status, 422);
+    assert!(p.body.contains("calendar-error") && p.body.contains("{&quot;years&quot;: [ {&quot;year&quot;: 2026,"));
+
+    // A new holiday over the next working days moves the due dates of open cases.
+    let case = data.cases.iter().find(|c| c.applicant == "王秀兰").context("case")?;
+    let id = case.case_id.clone();
+    let before = read(&*server.storage, move |tx| tx.case_row(&id)).await?.context("row")?;
+    let due = before.clock_due_on.context("a clock")?;
+    let mut calendar: serde_json::Value =
+        serde_json::to_value(yijian_core::calendar::HolidayCalendar::builtin())?;
+    use chrono::Datelike;
+    let today = yijian_core::time::china_date(chrono::Utc::now());
+    // Within this year (a calendar year's notice only names its own days).
+    let until = due.min(chrono::NaiveDate::from_ymd_opt(today.year(), 12, 31).context("date")?);
+    let years = calendar["years"].as_array_mut().context("years")?;
+    if !years.iter().any(|y| y["year"] == today.year()) {
+        years.push(serde_json::json!({
+            "year": today.year(), "published": true,
+            "notice": {"title": "测试用放假安排"}, "holidays": [], "makeup_workdays": []
+        }));
+    }
+    let year = years
+        .iter_mut()
+        .find(|y| y["year"] == today.year())
+        .context("this year")?;
+    year["holidays"].as_array_mut().context("holidays")?.push(serde_json::json!({
+        "name": "测试假期", "from": today.to_string(), "to": until.to_string()
+    }));
+    let text = serde_json::to_string(&calendar)?;
+    let p = admin
+        .post("/console/admin/calendar", &[("csrf", &csrf), ("json", &text)])
+        .await?;
+    assert_eq!(p.status, 303, "{}", p.body);
+    let id = case.case_id.clone();
+    let after = read(&*server.storage, move |tx| tx.case_row(&id)).await?.context("row")?;
+    assert!(after.clock_due_on.context("clock")? > due, "{before:?} → {after:?}");
+    Ok(())
+}
