@@ -101,8 +101,14 @@ pub struct CaseView {
     pub proxy: Option<ProxyView>,
     pub plan: Option<PlanView>,
     pub follow_ups: Vec<FollowUpView>,
-    /// A home verification may be started for this case from the phone now.
+    /// A visit of this case may be started from the phone now: the home verification, or a
+    /// return visit once the plan is made.
     pub can_start_visit: bool,
+    /// The purpose of that visit.
+    pub visit_purpose: Option<VisitPurpose>,
+    /// The risk-elimination check may be made now (assisting, monitored long enough, a
+    /// measure in place): the visit that ends with the proposal to eliminate the risk.
+    pub can_check_risk_elimination: bool,
     /// This user's unfinished visit for the case (its working copy is on the phone).
     pub open_visit_id: Option<VisitId>,
     pub pending: bool,
@@ -236,16 +242,38 @@ impl LocalStore {
         let timeline = self.timeline(&case, &id)?;
         let open_visit_id = self.open_visit_for(case_id, viewer.user)?;
         let d = &case.declaration;
-        let can_start_visit = open_visit_id.is_none()
+        let stage = case.state.stage;
+        let visit_purpose = match (viewer.role, stage) {
+            (
+                Role::VillageWorker | Role::Township | Role::County,
+                Stage::Declared | Stage::Accepted | Stage::Verifying,
+            ) => Some(VisitPurpose::Verification),
+            (Role::VillageWorker | Role::Township, Stage::PlanMade | Stage::Assisting) => {
+                Some(VisitPurpose::FollowUp)
+            }
+            _ => None,
+        }
+        .filter(|_| open_visit_id.is_none() && d.household_id.is_some());
+        let can_start_visit = visit_purpose.is_some();
+        let monitored_long_enough = case
+            .state
+            .monitoring_since
+            .or(case.state.approved_on)
+            .and_then(|since| {
+                since.checked_add_months(chrono::Months::new(
+                    yijian_core::workflow::MIN_MONITORING_MONTHS,
+                ))
+            })
+            .is_some_and(|earliest| earliest <= viewer.today);
+        let measure_in_place = plan
+            .as_ref()
+            .is_some_and(|p| p.measures_in_place(viewer.today) > 0);
+        let can_check_risk_elimination = open_visit_id.is_none()
             && d.household_id.is_some()
-            && matches!(
-                viewer.role,
-                Role::VillageWorker | Role::Township | Role::County
-            )
-            && matches!(
-                case.state.stage,
-                Stage::Declared | Stage::Accepted | Stage::Verifying
-            );
+            && viewer.role == Role::VillageWorker
+            && stage == Stage::Assisting
+            && monitored_long_enough
+            && measure_in_place;
         Ok(CaseView {
             case_id,
             household_id: d.household_id,
@@ -299,6 +327,8 @@ impl LocalStore {
                 })
                 .collect(),
             can_start_visit,
+            visit_purpose,
+            can_check_risk_elimination,
             open_visit_id,
             pending: rec.pending,
         })

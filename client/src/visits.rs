@@ -22,9 +22,9 @@ use yijian_core::checklist::{
     self, Answer, AnswerProblem, ChecklistTemplate, Conclusion, Evaluation, default_template,
 };
 use yijian_core::household::Household;
-use yijian_core::ids::{CaseId, HouseholdId, PhotoId, UserId, VisitId};
+use yijian_core::ids::{CaseId, FollowUpId, HouseholdId, PhotoId, UserId, VisitId};
 use yijian_core::protocol::CommandBody;
-use yijian_core::support::PhotoOwner;
+use yijian_core::support::{FollowUp, PhotoOwner};
 use yijian_core::visit::{Visit, VisitError, VisitPurpose};
 use yijian_core::workflow::{Stage, Step, VerificationOutcome, VisitEvidence};
 
@@ -439,6 +439,55 @@ impl LocalStore {
                 ));
             }
         }
+        if let Some(case_id) = visit.case_id()
+            && let Some((case, _)) = self.typed::<Case>(kinds::CASE, &case_id.to_string())?
+        {
+            let case_touch = || self.touch_of(kinds::CASE, &case_id.to_string());
+            match (visit.purpose(), case.state.stage) {
+                (VisitPurpose::FollowUp, Stage::PlanMade | Stage::Assisting) => {
+                    // The return visit the server scheduled is the one done now (or, if this
+                    // phone has not received it yet, a new one done today).
+                    let today = yijian_core::time::china_date(self.now());
+                    let mut f = self.open_follow_up(case_id)?.unwrap_or_else(|| {
+                        FollowUp::scheduled(FollowUpId::new(), case_id, visit.household_id(), today)
+                    });
+                    f.done_on = Some(today);
+                    f.visit_id = Some(id);
+                    f.by = Some(user);
+                    f.note = follow_up_note(&visit, &template)?;
+                    commands.push((
+                        CommandBody::SaveFollowUp(f.clone()),
+                        vec![Touch::new(kinds::FOLLOW_UP, f.id, &village, &f)?],
+                    ));
+                    commands.push((
+                        CommandBody::CaseStep {
+                            case_id,
+                            step: Step::RecordFollowUp { visit_id: id },
+                        },
+                        vec![case_touch()?],
+                    ));
+                }
+                (VisitPurpose::RiskEliminationCheck, Stage::Assisting) => {
+                    // Proposed only when the check shows the risk gone; otherwise the visit
+                    // stays on record and assistance goes on.
+                    let (income_above_line, guarantees_kept) = risk_gone(&visit, &template)?;
+                    if income_above_line && guarantees_kept {
+                        commands.push((
+                            CommandBody::CaseStep {
+                                case_id,
+                                step: Step::ProposeRiskElimination {
+                                    visit_id: id,
+                                    income_above_line,
+                                    guarantees_kept,
+                                },
+                            },
+                            vec![case_touch()?],
+                        ));
+                    }
+                }
+                _ => {}
+            }
+        }
         self.record_batch(commands, |tx| {
             tx.execute(
                 "DELETE FROM visit_drafts WHERE visit_id = ?1",
@@ -447,6 +496,17 @@ impl LocalStore {
             Ok(())
         })?;
         Ok(())
+    }
+
+    /// The earliest follow-up of the case not done yet, as this phone holds it.
+    fn open_follow_up(&self, case_id: CaseId) -> Result<Option<FollowUp>> {
+        let id = case_id.to_string();
+        Ok(self
+            .records_where(kinds::FOLLOW_UP, "$.case_id", &id)?
+            .into_iter()
+            .filter_map(|r| serde_json::from_value::<FollowUp>(r.body).ok())
+            .filter(|f| f.done_on.is_none())
+            .min_by_key(|f| f.due_on))
     }
 
     /// A new draft correcting a finalised visit (the old one stays as it was, linked).
@@ -529,6 +589,39 @@ impl LocalStore {
             template,
         })
     }
+}
+
+/// What the return visit found, in a line for the case's follow-up list.
+fn follow_up_note(visit: &Visit, template: &ChecklistTemplate) -> Result<String> {
+    let evaluation = visit.evaluate(template).map_err(visit_error)?;
+    let income = evaluation.income.as_ref().map(|i| {
+        format!(
+            "人均纯收入{}元（监测线{}元）",
+            i.per_person_yuan, i.monitoring_line_yuan
+        )
+    });
+    let mut parts: Vec<String> = income.into_iter().collect();
+    if evaluation.problems.is_empty() {
+        parts.push("“两不愁三保障”及饮水安全均有保障".to_owned());
+    } else {
+        parts.push(format!("仍存在：{}", evaluation.problems.join("；")));
+    }
+    Ok(parts.join("，"))
+}
+
+/// Whether a risk-elimination check found the risk gone: (income at or above the line,
+/// food, clothing, the three guarantees and safe water all kept).
+fn risk_gone(visit: &Visit, template: &ChecklistTemplate) -> Result<(bool, bool)> {
+    use yijian_core::checklist::{LineStatus, Verdict, WaterSafety};
+    let e = visit.evaluate(template).map_err(visit_error)?;
+    let income = e
+        .income
+        .as_ref()
+        .is_some_and(|i| i.line_status == LineStatus::AtOrAbove);
+    let kept = e.two_no_worries == Verdict::Pass
+        && e.three_guarantees() == Verdict::Pass
+        && e.water == WaterSafety::Safe;
+    Ok((income, kept))
 }
 
 /// The verification result the answers give: qualifies (with the category and risk types the

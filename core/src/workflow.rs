@@ -557,6 +557,10 @@ impl CaseState {
     }
 }
 
+/// Months a household is monitored before its risk may be declared gone (Gansu's practice:
+/// at least half a year of stable income after the measures took effect).
+pub const MIN_MONITORING_MONTHS: u32 = 6;
+
 /// Facts about the world the workflow needs and does not own, supplied by the caller from its
 /// records (the server never takes these from the device's word).
 #[derive(Debug, Clone, PartialEq, Eq)]

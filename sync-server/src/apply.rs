@@ -83,7 +83,7 @@ impl ApplySettings {
             today: yijian_core::time::china_date(now),
             rules: procedure.rules.clone(),
             calendar: std::sync::Arc::clone(&procedure.calendar),
-            min_monitoring_months: 6,
+            min_monitoring_months: workflow::MIN_MONITORING_MONTHS,
             accept_raw_documents: false,
         }
     }

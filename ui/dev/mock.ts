@@ -246,7 +246,9 @@ function caseView(c: MockCase): CaseView {
         }
       : null,
     follow_ups: planned ? [{ id: "F1", due_on: ymd(addDays(-3)), done_on: null, overdue: true, note: "季度回访" }, { id: "F2", due_on: ymd(addDays(60)), done_on: null, overdue: false, note: "" }] : [],
-    can_start_visit: !open && ["accepted", "verifying", "assisting", "plan_made", "risk_elimination_proposed"].includes(r.stage),
+    can_start_visit: !open && ["accepted", "verifying", "assisting", "plan_made"].includes(r.stage),
+    visit_purpose: open ? null : ["accepted", "verifying"].includes(r.stage) ? "verification" : ["assisting", "plan_made"].includes(r.stage) ? "follow_up" : null,
+    can_check_risk_elimination: !open && r.stage === "assisting",
     pending: r.pending,
   };
 }

@@ -243,12 +243,19 @@ export interface CaseView {
   proxy: { filler_name: string; relation: string; confirmation_zh: string } | null;
   plan: { made_on: string; measures: MeasureView[] } | null;
   follow_ups: FollowUpView[];
-  /** A home verification may be started from the phone now ("开始入户核查"). */
+  /** A visit may be started from the phone now: the home verification ("开始入户核查") or,
+   * once the plan is made, the return visit ("开始回访"). */
   can_start_visit: boolean;
+  visit_purpose: VisitPurpose | null;
+  /** The risk-elimination check may be made now ("风险消除核查"). */
+  can_check_risk_elimination: boolean;
   /** This user's unfinished visit of the case: show "继续核查" and open it. */
   open_visit_id: string | null;
   pending: boolean;
 }
+
+/** Why a visit is made (the engine's `VisitPurpose`). */
+export type VisitPurpose = "verification" | "follow_up" | "risk_elimination_check";
 
 export interface HouseholdFile {
   household_id: string;
@@ -423,7 +430,7 @@ export interface VisitView {
   visit_id: string;
   household_id: string;
   case_id: string | null;
-  purpose: "verification" | "follow_up" | "risk_elimination_check";
+  purpose: VisitPurpose;
   purpose_zh: string;
   household_name: string;
   address: string;
@@ -446,7 +453,7 @@ export interface VisitView {
 
 export const visit = {
   /** Start a home visit (入户核查) of a household, optionally for a case. */
-  start: (householdId: string, caseId: string | null, purpose: "verification" | "follow_up" | "risk_elimination_check") =>
+  start: (householdId: string, caseId: string | null, purpose: VisitPurpose) =>
     invoke<VisitView>("visit_start", { household_id: householdId, case_id: caseId, purpose }),
   open: (visitId: string) => invoke<VisitView>("visit_open", { visit_id: visitId }),
   /** Set (answer) or clear (null) one item; the working copy is saved at once. */

@@ -290,3 +290,129 @@ fn a_case_the_township_has_not_accepted_gets_both_steps_at_finalisation() {
         ]
     );
 }
+
+/// A household in assistance: approved `months` ago, a plan with a measure in place, and the
+/// return visit the server scheduled.
+fn phone_with_assisted_case(months: u32) -> (Phone, HouseholdId, CaseId, FollowUp) {
+    use yijian_core::ids::{MeasureId, PlanId};
+    use yijian_core::support::{Measure, MeasureKind, Plan};
+    let mut p = Phone::new();
+    let h = p.household(2, "马福祥", Some("621102105201-002"));
+    let mut c = p.case(2, Some(&h), "马福祥", Stage::Assisting, 250);
+    let today = yijian_core::time::china_date(p.now());
+    let since = today - chrono::Months::new(months);
+    c.state.approved_on = Some(since);
+    c.state.monitoring_since = Some(since);
+    c.state.category = Some(yijian_core::case::MonitoringCategory::MarginalAtRisk);
+    let plan = Plan {
+        id: PlanId::from_parts(1_760_000_000_000, 2),
+        case_id: c.id(),
+        household_id: h.id,
+        made_on: since,
+        made_by: p.user.id,
+        measures: vec![Measure {
+            id: MeasureId::from_parts(1_760_000_000_000, 2),
+            kind: MeasureKind::MedicalAssistance,
+            description: "医疗救助".into(),
+            amount_fen: Some(300_000),
+            responsible_unit: "区医保局".into(),
+            responsible_person: "周敏".into(),
+            due_on: None,
+            done_on: Some(since),
+        }],
+    };
+    c.state.plan = Some(plan.id);
+    let f = FollowUp::scheduled(
+        FollowUpId::from_parts(1_760_000_000_000, 2),
+        c.id(),
+        h.id,
+        today,
+    );
+    p.receive("case", c.id(), crate::fixtures::VILLAGE, &c);
+    p.receive("plan", plan.id, crate::fixtures::VILLAGE, &plan);
+    p.receive("follow_up", f.id, crate::fixtures::VILLAGE, &f);
+    (p, h.id, c.id(), f)
+}
+
+fn viewer(p: &Phone) -> crate::files::Viewer {
+    crate::files::Viewer {
+        user: p.user.id,
+        role: p.user.role,
+        today: yijian_core::time::china_date(p.now()),
+    }
+}
+
+#[test]
+fn a_return_visit_marks_the_scheduled_follow_up_done_and_records_it_on_the_case() {
+    let (mut p, household, case, scheduled) = phone_with_assisted_case(2);
+    let user = p.user.id;
+    let view = p.store.case_view(case, &viewer(&p)).expect("case view");
+    assert_eq!(view.visit_purpose, Some(VisitPurpose::FollowUp));
+    assert!(!view.can_check_risk_elimination, "two months are not enough");
+    let id = p
+        .store
+        .start_visit(household, Some(case), VisitPurpose::FollowUp, user)
+        .expect("start");
+    fill(&mut p, id);
+    p.store.visit_finalise(id, user).expect("finalise");
+    let bodies = outbox(&p.store);
+    let kinds = kinds_of(&bodies);
+    assert_eq!(
+        &kinds[kinds.len() - 3..],
+        ["save_visit", "save_follow_up", "step:RecordFollowUp"],
+        "{kinds:?}"
+    );
+    let Some(CommandBody::SaveFollowUp(done)) = bodies.get(bodies.len() - 2) else {
+        panic!("follow-up");
+    };
+    assert_eq!(done.id, scheduled.id, "the scheduled one, not a new one");
+    assert_eq!(done.done_on, Some(yijian_core::time::china_date(p.now())));
+    assert_eq!(done.visit_id, Some(id));
+    assert!(done.note.contains("人均纯收入3675元"), "{}", done.note);
+    // The case shows it at once, before any sync.
+    let view = p.store.case_view(case, &viewer(&p)).expect("case view");
+    assert!(view.follow_ups.iter().any(|f| f.done_on.is_some()));
+}
+
+#[test]
+fn a_risk_elimination_check_proposes_only_when_the_risk_is_gone() {
+    for (wages, proposed) in [(12_000, false), (60_000, true)] {
+        let (mut p, household, case, _) = phone_with_assisted_case(7);
+        let user = p.user.id;
+        let view = p.store.case_view(case, &viewer(&p)).expect("case view");
+        assert!(view.can_check_risk_elimination, "seven months, a measure in place");
+        let id = p
+            .store
+            .start_visit(household, Some(case), VisitPurpose::RiskEliminationCheck, user)
+            .expect("start");
+        fill(&mut p, id);
+        p.store
+            .visit_answer(
+                id,
+                user,
+                checklist::keys::INCOME_WAGES,
+                Some(Answer::yuan(wages)),
+            )
+            .expect("wages");
+        p.store.visit_finalise(id, user).expect("finalise");
+        let bodies = outbox(&p.store);
+        let proposal = bodies.iter().find_map(|b| match b {
+            CommandBody::CaseStep {
+                step:
+                    Step::ProposeRiskElimination {
+                        visit_id,
+                        income_above_line,
+                        guarantees_kept,
+                    },
+                ..
+            } => Some((*visit_id, *income_above_line, *guarantees_kept)),
+            _ => None,
+        });
+        if proposed {
+            assert_eq!(proposal, Some((id, true, true)));
+        } else {
+            assert_eq!(proposal, None, "income below the line: no proposal");
+            assert!(p.store.visit(id).expect("visit").is_final(), "the check stays on record");
+        }
+    }
+}

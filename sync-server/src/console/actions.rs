@@ -239,28 +239,50 @@ async fn posted(mut form: Multipart) -> Result<Posted, ApiError> {
     Ok(p)
 }
 
+/// Longest side of a stored photo, as the phones store theirs.
+const PHOTO_MAX_SIDE: u32 = 1600;
+
+/// An upload as stored: JPEG, at most [`PHOTO_MAX_SIDE`] pixels, without the camera's
+/// metadata (a scan's or phone photo's GPS position has no business in the record).
+fn normalised_photo(bytes: &[u8]) -> Result<(Vec<u8>, u32, u32), String> {
+    let format = image::guess_format(bytes).map_err(|_| "上传的文件不是图片".to_owned())?;
+    if !matches!(format, image::ImageFormat::Jpeg | image::ImageFormat::Png) {
+        return Err("请上传JPEG或PNG格式的照片".into());
+    }
+    let img = image::load_from_memory_with_format(bytes, format)
+        .map_err(|_| "照片已损坏，无法读取".to_owned())?;
+    let img = if img.width().max(img.height()) > PHOTO_MAX_SIDE {
+        img.thumbnail(PHOTO_MAX_SIDE, PHOTO_MAX_SIDE)
+    } else {
+        img
+    };
+    let rgb = img.to_rgb8();
+    let mut out = Vec::new();
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 85)
+        .encode_image(&rgb)
+        .map_err(|e| format!("照片无法保存：{e}"))?;
+    Ok((out, rgb.width(), rgb.height()))
+}
+
 /// Store an uploaded photo's bytes and make its metadata command.
 async fn stored_photo(
     state: &AppState,
     bytes: &[u8],
     owner: PhotoOwner,
 ) -> Result<Result<(PhotoId, CommandBody), String>, ApiError> {
-    let Ok(format) = image::guess_format(bytes) else {
-        return Ok(Err("上传的文件不是图片".into()));
+    let upload = bytes.to_vec();
+    let (bytes, width, height) = match tokio::task::spawn_blocking(move || normalised_photo(&upload))
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))?
+    {
+        Ok(done) => done,
+        Err(why) => return Ok(Err(why)),
     };
-    if !matches!(format, image::ImageFormat::Jpeg | image::ImageFormat::Png) {
-        return Ok(Err("请上传JPEG或PNG格式的照片".into()));
-    }
-    let Ok((width, height)) = image::ImageReader::with_format(std::io::Cursor::new(bytes), format)
-        .into_dimensions()
-    else {
-        return Ok(Err("照片已损坏，无法读取".into()));
-    };
-    let sha = Sha256Hex::parse(&hex::encode(Sha256::digest(bytes)))
+    let sha = Sha256Hex::parse(&hex::encode(Sha256::digest(&bytes)))
         .map_err(|e| ApiError::Internal(e.to_string()))?;
     let len = bytes.len() as u64;
     let span = ChunkSpan::new(0, len, len).ok_or_else(|| ApiError::Internal("empty photo".into()))?;
-    let mut src: &[u8] = bytes;
+    let mut src: &[u8] = &bytes;
     state.blobs.append(&sha, span, &mut src).await?;
     let id = PhotoId::new();
     let meta = PhotoMeta {
@@ -269,11 +291,7 @@ async fn stored_photo(
         bytes: len,
         width,
         height,
-        mime: if format == image::ImageFormat::Png {
-            PhotoMime::Jpeg
-        } else {
-            PhotoMime::Jpeg
-        },
+        mime: PhotoMime::Jpeg,
         taken_at: None,
         owner,
         thumb_sha256: None,
@@ -541,4 +559,23 @@ pub async fn step(
         Some(why) => back(false, &format!("未能办理：{why}")),
         None => back(true, &format!("已办理：{}", kind.name_zh())),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn uploads_become_bounded_jpegs_without_metadata() {
+        let big = image::RgbImage::from_pixel(3200, 1000, image::Rgb([200, 30, 30]));
+        let mut png = Vec::new();
+        image::DynamicImage::ImageRgb8(big)
+            .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
+            .expect("png");
+        let (jpeg, w, h) = normalised_photo(&png).expect("normalised");
+        assert_eq!((w, h), (1600, 500));
+        assert_eq!(image::guess_format(&jpeg).expect("format"), image::ImageFormat::Jpeg);
+        assert!(!jpeg.windows(4).any(|w| w == b"Exif"), "no EXIF block");
+        assert_eq!(normalised_photo(b"not a picture").unwrap_err(), "上传的文件不是图片");
+    }
 }

@@ -1,6 +1,6 @@
 // 农户档案: the household, its members, its cases, visits and photos, and the one thing to do
 // next (start or continue the home visit).
-import { household, visit, type CaseView, type HouseholdFile, type MemberView, type PhotoView, type VisitSummary } from "../api";
+import { household, visit, type CaseView, type HouseholdFile, type MemberView, type PhotoView, type VisitPurpose, type VisitSummary } from "../api";
 import { h, type Child } from "../dom";
 import { day, when } from "../format";
 import { errorText, track } from "../ipc";
@@ -9,45 +9,46 @@ import type { View } from "../shell";
 import { bannerSlot, button, dueBadge, empty, kv, pendingMark, showPhoto, uploadWord } from "../ui/widgets";
 import { primeVisit } from "./visit";
 
-function purposeFor(stage: string): "verification" | "follow_up" | "risk_elimination_check" {
-  if (stage === "plan_made" || stage === "assisting") return "follow_up";
-  if (stage.startsWith("risk_elimination")) return "risk_elimination_check";
-  return "verification";
-}
-
 export async function householdScreen(id: string): Promise<View> {
   const file = await track(household.file(id));
   const msg = bannerSlot();
   // The one next step: this user's unfinished visit first, else a case that may be visited now.
   const openId = file.cases.find((c) => c.open_visit_id)?.open_visit_id ?? file.visits.find((v) => v.mine && v.has_working_copy && !v.final)?.id ?? null;
-  const startable = file.cases.find((c) => c.can_start_visit);
+  const startable = file.cases.find((c) => c.can_start_visit && c.visit_purpose);
+  const riskCheck = openId ? undefined : file.cases.find((c) => c.can_check_risk_elimination);
+  const start = (c: CaseView, purpose: VisitPurpose) => async () => {
+    msg.clear();
+    try {
+      const v = await track(visit.start(file.household_id, c.case_id, purpose));
+      primeVisit(v);
+      go("visit", v.visit_id);
+    } catch (e) {
+      msg.show("error", "无法开始核查：", errorText(e));
+    }
+  };
   let action: HTMLElement | null = null;
   if (openId) {
     action = button("继续核查", { id: "continue-visit", kind: "primary" }, () => go("visit", openId));
-  } else if (startable) {
+  } else if (startable?.visit_purpose) {
+    const followUp = startable.visit_purpose === "follow_up";
     action = button(
-      "开始入户核查",
+      followUp ? "开始回访" : "开始入户核查",
       { id: "start-visit", kind: "primary" },
-      async () => {
-        msg.clear();
-        try {
-          const v = await track(visit.start(file.household_id, startable.case_id, purposeFor(startable.stage)));
-          primeVisit(v);
-          go("visit", v.visit_id);
-        } catch (e) {
-          msg.show("error", "无法开始核查：", errorText(e));
-        }
-      },
+      start(startable, startable.visit_purpose),
       "正在准备核查表…",
     );
   }
+  // A second, rarer job: the check that may end the monitoring. Never the main button.
+  const riskButton = riskCheck
+    ? button("风险消除核查", { id: "start-risk-check", kind: "secondary" }, start(riskCheck, "risk_elimination_check"), "正在准备核查表…")
+    : null;
 
   const el = h(
     "section",
     { "data-screen": "household", "data-household-id": file.household_id, class: "screen screen-scroll" },
     headerCard(file),
     msg.el,
-    h("div.secondary-actions", h("a.btn.btn-secondary", { href: href("proxy", "for", file.household_id), id: "new-proxy" }, "为此户代申报")),
+    h("div.secondary-actions", h("a.btn.btn-secondary", { href: href("proxy", "for", file.household_id), id: "new-proxy" }, "为此户代申报"), riskButton),
     h("h2.sec-title", `案件（${file.cases.length}）`),
     file.cases.length ? file.cases.map(caseCard) : empty("这户没有正在办理的案件"),
     h("h2.sec-title", `家庭成员（${file.members.length}人）`),
