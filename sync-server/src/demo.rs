@@ -178,15 +178,17 @@ enum Act {
     FollowUp,
     ProposeRiskElimination,
     ReviewRiskElimination,
-    DecideRiskElimination,
+    /// `false`: not yet — back to assistance (回头帮).
+    DecideRiskElimination { approve: bool },
     EmergencyAssistance,
+    Close,
 }
 
 /// A demonstration case: who declares, where, when, and what has happened since.
 struct Script {
-    name: &'static str,
-    birth: &'static str,
-    phone: &'static str,
+    name: String,
+    birth: String,
+    phone: String,
     village: DivisionCode,
     declared_days_ago: i64,
     risk: RiskType,
@@ -340,7 +342,7 @@ impl Seeder {
     async fn declare(&mut self, s: &Script, n: u32) -> Result<Walking, DemoError> {
         let when = at(self.now, s.declared_days_ago, i64::from(n));
         let region = &s.village.as_str()[..6];
-        let id_number = id_number(region, s.birth, 100 + n)?;
+        let id_number = id_number(region, &s.birth, 100 + n)?;
         if s.green_channel {
             // A grid worker meets a household in sudden trouble: help first, identify after.
             let worker = self.who(Role::VillageWorker, &s.village)?;
@@ -360,13 +362,13 @@ impl Seeder {
             h.add_member(
                 yijian_core::household::Member::new(
                     yijian_core::ids::MemberId::new(),
-                    s.name,
+                    s.name.as_str(),
                     yijian_core::household::Relation::Head,
                 )
                 .with_id_number(parsed),
             )
             .map_err(|e| DemoError::Invalid(e.to_string()))?;
-            h.phone = yijian_core::validation::MobileNumber::parse(s.phone).ok();
+            h.phone = yijian_core::validation::MobileNumber::parse(&s.phone).ok();
             let d = Declaration {
                 case_id,
                 household_id: Some(household_id),
@@ -725,13 +727,21 @@ impl Seeder {
                 };
                 self.push(&who, t, &what, vec![Self::step(id, step)]).await
             }
-            Act::DecideRiskElimination => {
+            Act::DecideRiskElimination { approve } => {
                 let who = self.who(Role::County, &v)?;
                 let step = Step::DecideRiskElimination {
-                    approve: true,
-                    reason: "同意风险消除，转入常态化监测".into(),
+                    approve,
+                    reason: if approve {
+                        "同意风险消除，转入常态化监测".into()
+                    } else {
+                        "务工收入刚过监测线且不稳定，继续帮扶（回头帮）".into()
+                    },
                 };
                 self.push(&who, t, &what, vec![Self::step(id, step)]).await
+            }
+            Act::Close => {
+                let who = self.who(Role::Township, &v)?;
+                self.push(&who, t, &what, vec![Self::step(id, Step::Close)]).await
             }
             Act::EmergencyAssistance => {
                 let who = self.who(Role::Township, &v)?;
@@ -765,10 +775,10 @@ fn with(mut a: Vec<(i64, Act)>, more: &[(i64, Act)]) -> Vec<(i64, Act)> {
 }
 
 fn scripts(p: &Places) -> Vec<Script> {
-    let s = |name, birth, phone, village: &DivisionCode, days, risk, description, acts| Script {
-        name,
-        birth,
-        phone,
+    let s = |name: &str, birth: &str, phone: &str, village: &DivisionCode, days, risk, description, acts| Script {
+        name: name.to_owned(),
+        birth: birth.to_owned(),
+        phone: phone.to_owned(),
         village: village.clone(),
         declared_days_ago: days,
         risk,
@@ -801,15 +811,21 @@ fn scripts(p: &Places) -> Vec<Script> {
         s("陈永福", "19751120", "13900000113", &p.nanchuan, 34, RiskType::Illness, "心脏搭桥手术后不能干重活", approved(1)),
         s("褚建国", "19761225", "13900000114", &p.ziyun, 75, RiskType::Illness, "孩子白血病，在兰州住院治疗", assisted(1)),
         s("卫小红", "19810418", "13900000115", &p.nanchuan, 230, RiskType::Illness, "丈夫脑出血后行动不便", with(assisted(7), &[(228, Act::ProposeRiskElimination)])),
-        s("蒋学文", "19740730", "13900000116", &p.nanchuan, 245, RiskType::Disability, "妻子重度残疾，需要人照顾", with(assisted(7), &[(235, Act::ProposeRiskElimination), (238, Act::ReviewRiskElimination), (241, Act::DecideRiskElimination)])),
+        s("蒋学文", "19740730", "13900000116", &p.nanchuan, 245, RiskType::Disability, "妻子重度残疾，需要人照顾", with(assisted(7), &[(235, Act::ProposeRiskElimination), (238, Act::ReviewRiskElimination), (241, Act::DecideRiskElimination { approve: true })])),
+        s("贾志明", "19770614", "13900000122", &p.nanchuan, 236, RiskType::Illness, "母亲股骨头坏死做了置换手术", with(assisted(7), &[(229, Act::ProposeRiskElimination), (232, Act::ReviewRiskElimination)])),
+        s("龚秀云", "19790929", "13900000123", &p.ziyun, 242, RiskType::UnstableEmployment, "丈夫在工地摔伤，半年没活干", with(assisted(7), &[(230, Act::ProposeRiskElimination), (233, Act::ReviewRiskElimination), (236, Act::DecideRiskElimination { approve: false })])),
+        s("曹丽萍", "19840108", "13900000124", &p.ziyun, 10, RiskType::Illness, "女儿先天性心脏病需要手术", identified(1)[..4].to_vec()),
+        s("邓海涛", "19760411", "13900000125", &p.nanchuan, 12, RiskType::Accident, "三轮车翻车，腿摔断了", identified(1)[..5].to_vec()),
+        s("许文静", "19810227", "13900000126", &p.nanchuan, 44, RiskType::Other, "家里收入不稳定", with(identified(1), &[(15, Act::CountyReject), (17, Act::ResidentAppeal), (22, Act::DecideAppeal { upheld: false })])),
+        s("彭建平", "19660716", "13900000127", &p.ziyun, 50, RiskType::HousingSafety, "老房子墙裂了", vec![(1, Act::Accept), (2, Act::StartVisit), (3, Act::FinishVisit { qualifies: false }), (5, Act::NotifyNotQualified), (7, Act::Close)]),
         s("沈桂芝", "19580823", "13900000117", &p.neiguan, 5, RiskType::Illness, "老伴癌症晚期，全家照顾", vec![]),
         s("韩振华", "19720202", "13900000118", &p.tongwei, 9, RiskType::Disaster, "暴雨冲毁了圈舍，羊死了二十多只", vec![(1, Act::Accept)]),
         s("朱红霞", "19830315", "13900000119", &p.neiguan, 45, RiskType::Illness, "丈夫尘肺病，不能再下井", with(assisted(0), &[])),
     ];
     list.push(Script {
-        name: "秦大勇",
-        birth: "19790101",
-        phone: "13900000120",
+        name: "秦大勇".into(),
+        birth: "19790101".into(),
+        phone: "13900000120".into(),
         village: p.nanchuan.clone(),
         declared_days_ago: 3,
         risk: RiskType::Disaster,
@@ -818,6 +834,126 @@ fn scripts(p: &Places) -> Vec<Script> {
         acts: vec![(0, Act::EmergencyAssistance), (1, Act::Accept)],
     });
     list
+}
+
+const SURNAMES: [&str; 24] = [
+    "王", "李", "张", "刘", "陈", "杨", "赵", "黄", "周", "吴", "徐", "孙", "马", "朱", "胡", "郭",
+    "何", "高", "林", "罗", "郑", "梁", "谢", "宋",
+];
+const MEN: [&str; 16] = [
+    "建国", "志强", "永福", "国平", "海军", "学文", "明亮", "德胜", "振华", "有才", "春生", "福林",
+    "宝山", "长青", "进财", "世杰",
+];
+const WOMEN: [&str; 16] = [
+    "秀兰", "桂英", "玉梅", "丽娟", "春花", "红霞", "淑珍", "小燕", "金凤", "翠萍", "彩霞", "艳芳",
+    "桂芝", "兰英", "雪梅", "晓燕",
+];
+
+/// A person of household `n`, member `m`: (name, birth date, male).
+fn person(n: usize, m: usize, surname: &str, male: bool, born: (i32, u32, u32)) -> (String, String, bool) {
+    let given = if male { MEN[(n * 7 + m * 3) % MEN.len()] } else { WOMEN[(n * 5 + m * 11) % WOMEN.len()] };
+    let (y, mo, d) = born;
+    (format!("{surname}{given}"), format!("{y:04}{mo:02}{d:02}"), male)
+}
+
+/// The households of the two townships' registers (建档立卡 and monitored households alike):
+/// about a dozen per village, two to six members each, entered by the township's staff.
+fn register_households(village: &DivisionCode, count: usize, today: NaiveDate) -> Result<Vec<yijian_core::household::Household>, DemoError> {
+    use yijian_core::household::{Household, Member, Relation};
+    use yijian_core::validation::ResidentIdNumber;
+    let region = &village.as_str()[..6];
+    let seed = village.as_str()[9..].parse::<usize>().unwrap_or(0);
+    let mut out = Vec::new();
+    for i in 0..count {
+        let n = seed * 31 + i;
+        let surname = SURNAMES[n % SURNAMES.len()];
+        let mut h = Household::new(
+            HouseholdId::new(),
+            village.clone(),
+            format!("{}社{}号", i % 6 + 1, i * 3 + 1),
+        )
+        .map_err(|e| DemoError::Invalid(e.to_string()))?;
+        h.door_plate = Some(format!("{}-{:03}", village.as_str(), i + 1));
+        h.formerly_poor = n % 3 == 0;
+        let head_year = 1950 + (n * 7 % 36) as i32;
+        let month = (n % 12 + 1) as u32;
+        let mut people = vec![
+            (person(n, 0, surname, true, (head_year, month, (n % 27 + 1) as u32)), Relation::Head),
+            (person(n, 1, SURNAMES[(n + 5) % SURNAMES.len()], false, (head_year + 2, (month % 12) + 1, (n % 25 + 2) as u32)), Relation::Spouse),
+        ];
+        for c in 0..(n % 4) {
+            let male = (n + c) % 2 == 0;
+            let year = (head_year + 24 + 3 * c as i32).min(2020);
+            people.push((person(n, 2 + c, surname, male, (year, (c as u32 * 4 % 12) + 1, 9 + c as u32)), if male { Relation::Son } else { Relation::Daughter }));
+        }
+        if n % 5 == 0 && head_year > 1965 {
+            people.push((person(n, 6, surname, n % 2 == 0, (head_year - 26, 3, 15)), Relation::Parent));
+        }
+        for (m, ((name, birth, male), relation)) in people.into_iter().enumerate() {
+            // The sequence's last digit is odd for men, even for women (GB 11643).
+            let seq = ((n * 13 + m * 7) % 450) * 2 + usize::from(male) + 100;
+            let id = id_number(region, &birth, u32::try_from(seq % 1000).unwrap_or(101))?;
+            let parsed = ResidentIdNumber::parse(&id, today).map_err(|e| DemoError::Invalid(format!("{id}: {e}")))?;
+            let member = Member::new(yijian_core::ids::MemberId::new(), name, relation).with_id_number(parsed);
+            h.add_member(member).map_err(|e| DemoError::Invalid(e.to_string()))?;
+        }
+        h.phone = yijian_core::validation::MobileNumber::parse(&format!("137{:08}", 10_000_000 + n)).ok();
+        out.push(h);
+    }
+    Ok(out)
+}
+
+/// Declarations from villages whose grid workers are not in the demonstration: waiting for the
+/// township to accept, or accepted and waiting for a visit — some of them late.
+fn more_declarations(p: &Places) -> Vec<Script> {
+    let villages: Vec<DivisionCode> = [p.nanchuan.parent(), p.neiguan.parent()]
+        .into_iter()
+        .flatten()
+        .flat_map(|t| {
+            Regions::gansu()
+                .villages_in(&t)
+                .map(|r| r.code.clone())
+                .collect::<Vec<_>>()
+        })
+        .filter(|v| ![&p.nanchuan, &p.ziyun, &p.neiguan].contains(&v))
+        .collect();
+    let risks = [
+        RiskType::Illness,
+        RiskType::Disability,
+        RiskType::Disaster,
+        RiskType::Schooling,
+        RiskType::UnstableEmployment,
+        RiskType::Accident,
+        RiskType::DrinkingWater,
+    ];
+    let words = [
+        "家人生病住院，花费很大",
+        "孩子残疾，需要长期康复",
+        "暴雨冲垮了院墙和羊圈",
+        "孩子上高中，学费和生活费困难",
+        "打工的厂子停工，没有收入",
+        "干活时摔伤，几个月不能劳动",
+        "吃水要到三里外去拉",
+    ];
+    (0..24)
+        .map(|i| {
+            let male = i % 2 == 0;
+            let surname = SURNAMES[(i * 5 + 3) % SURNAMES.len()];
+            let given = if male { MEN[(i * 3) % MEN.len()] } else { WOMEN[(i * 7) % WOMEN.len()] };
+            Script {
+                name: format!("{surname}{given}"),
+                birth: format!("{}{:02}{:02}", 1956 + i * 13 % 30, i % 12 + 1, i % 26 + 1),
+                phone: format!("139000002{i:02}"),
+                village: villages[i * 7 % villages.len()].clone(),
+                declared_days_ago: (i * 3 % 23) as i64,
+                risk: risks[i % risks.len()],
+                description: words[i % words.len()],
+                green_channel: false,
+                acts: if i % 3 == 0 { vec![(1, Act::Accept)] } else { vec![] },
+            }
+        })
+        .filter(|s| s.declared_days_ago > 1 || s.acts.is_empty())
+        .collect()
 }
 
 /// Add the demonstration users and cases to an empty database.
@@ -907,8 +1043,28 @@ pub async fn seed(
         photos,
         now,
     };
+    // The registers of the two townships.
+    let today = yijian_core::time::china_date(now);
+    let mut households = 0;
+    for township in [places.nanchuan.parent(), places.neiguan.parent()].into_iter().flatten() {
+        let villages: Vec<DivisionCode> = Regions::gansu()
+            .villages_in(&township)
+            .map(|r| r.code.clone())
+            .collect();
+        let staff = seeder.who(Role::Township, &township)?;
+        for village in &villages {
+            let list = register_households(village, 11, today)?;
+            households += list.len();
+            let bodies = list.into_iter().map(CommandBody::CreateHousehold).collect();
+            let at = now - Duration::days(400);
+            seeder.push(&staff, at, "register", bodies).await?;
+        }
+    }
+    tracing::info!(households, "demo registers entered");
+    let mut all = scripts(&places);
+    all.extend(more_declarations(&places));
     let mut cases = Vec::new();
-    for (n, script) in scripts(&places).iter().enumerate() {
+    for (n, script) in all.iter().enumerate() {
         let n = u32::try_from(n).unwrap_or(0);
         let mut c = seeder.declare(script, n).await?;
         for (day, act) in script.acts.clone() {

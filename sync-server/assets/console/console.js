@@ -23,7 +23,7 @@ const cat = (data, x) => Object.assign({ type: 'category', data, axisTick: { sho
 const legend = { top: 0, right: 8 };
 const onTop = (x) => Object.assign({ show: true, position: 'top', fontSize: 12 }, x);
 const hbar = (l, color, hint) => ({
-  empty: !sum(l, 'count'), height: Math.max(240, l.length * 26 + 24), option: {
+  empty: !sum(l, 'count'), height: Math.max(240, l.length * 23 + 30), option: {
     grid: grid(8, 48), xAxis: val, yAxis: cat(l.map((x) => x.label), { inverse: true }),
     tooltip: tip((p) => `${p[0].name}：${p[0].value} 件${hint ? '<br>点击查看案件' : ''}`),
     series: [{ type: 'bar', data: l.map((x) => x.count), barMaxWidth: 22, itemStyle: { color }, cursor: hint ? 'pointer' : 'default',
@@ -40,7 +40,8 @@ const builders = {
     const l = (D.by_source || []).filter((x) => x.count > 0);
     return { empty: !l.length, option: {
       tooltip: tip('{b}：{c} 件（{d}%）', 'item'),
-      series: [{ type: 'pie', radius: ['42%', '66%'], minAngle: 3, label: { formatter: '{b}\n{d}%', fontSize: 13, lineHeight: 18 },
+      series: [{ type: 'pie', radius: ['38%', '60%'], minAngle: 3, percentPrecision: 1,
+        label: { formatter: '{b}\n{d}%', fontSize: 13, lineHeight: 17, alignTo: 'edge', edgeDistance: 8, overflow: 'break' },
         data: l.map((x) => ({ name: x.label, value: x.count })) }] } };
   },
   'chart-ontime': (D) => {
