@@ -177,6 +177,12 @@ pub fn client_ip(headers: &HeaderMap, peer: Peer, trust_forwarded: bool) -> Stri
         .map_or_else(|| "unknown".to_owned(), |p| p.ip().to_string())
 }
 
+/// The start of the fixed window of `window_secs` that `now` falls in.
+pub fn window_start(now: DateTime<Utc>, window_secs: i64) -> DateTime<Utc> {
+    let start = now.timestamp() - now.timestamp().rem_euclid(window_secs);
+    DateTime::from_timestamp(start, 0).unwrap_or(now)
+}
+
 /// Count a hit of `key` in the current `window_secs` window; `false` when it is over `limit`.
 pub async fn allow(
     state: &AppState,
@@ -185,8 +191,7 @@ pub async fn allow(
     limit: u32,
     now: DateTime<Utc>,
 ) -> Result<bool, StorageError> {
-    let start = now.timestamp() - now.timestamp().rem_euclid(window_secs);
-    let window_start = DateTime::from_timestamp(start, 0).unwrap_or(now);
+    let window_start = window_start(now, window_secs);
     let key = key.to_owned();
     let hits = write(&*state.storage, move |tx| tx.hit(&key, window_start)).await?;
     Ok(hits <= limit)

@@ -16,34 +16,44 @@ html{font-size:20px;-webkit-text-size-adjust:100%;text-size-adjust:100%}
 body{margin:0;font-family:"PingFang SC","Noto Sans CJK SC","Source Han Sans SC","WenQuanYi Micro Hei","Microsoft YaHei",sans-serif;line-height:1.5;color:#111;background:#f4f1ea}
 header{background:#8b0000;color:#fff;padding:14px 16px}
 header h1{margin:0;font-size:1.3rem;line-height:1.3}
-header p{margin:4px 0 0;font-size:.9rem;opacity:.95}
-main{max-width:640px;margin:0 auto;padding:16px}
-.card{background:#fff;border-radius:10px;padding:16px;margin:0 0 16px;border:1px solid #d8d2c4}
+header p{margin:4px 0 0;font-size:.9rem}
+main{max-width:640px;margin:0 auto;padding:16px 12px}
+.card{background:#fff;border-radius:10px;padding:16px 14px;margin:0 0 16px;border:1px solid #d8d2c4}
+.card>:first-child{margin-top:0}
+.card>:last-child{margin-bottom:0}
 h2{font-size:1.2rem;margin:0 0 12px;color:#5a0000}
 label{display:block;font-weight:700;margin:0 0 6px}
-.hint{display:block;font-weight:400;color:#444;font-size:.85rem}
-.field{margin:0 0 20px}
-input[type=text],input[type=tel],input[type=number],textarea,select{width:100%;font-size:1.1rem;padding:12px;border:2px solid #666;border-radius:8px;background:#fff;color:#111;min-height:56px}
-textarea{min-height:120px}
-input:focus,textarea:focus,select:focus{outline:3px solid #1a56b8;border-color:#1a56b8}
-.bad input,.bad textarea,.bad select,.bad .choices{border-color:#b00000;background:#fff6f6}
+.hint{display:block;font-weight:400;color:#444;font-size:.9rem}
+.field{margin:0 0 22px}
+input[type=text],input[type=tel],input[type=number],textarea,select{width:100%;font-size:1.1rem;padding:12px;border:2px solid #666;border-radius:8px;background:#fff;color:#111;min-height:60px}
+textarea{min-height:120px;line-height:1.5}
+input:focus,textarea:focus,select:focus{outline:3px solid #1a56b8;outline-offset:1px;border-color:#1a56b8}
+input[type=checkbox]{accent-color:#8b0000}
+.bad input,.bad textarea,.bad select{border-color:#b00000;background:#fff6f6}
+.bad .choices{border-color:#b00000}
 .err{display:block;color:#b00000;font-weight:700;margin:6px 0 0}
 .err::before{content:"⚠ "}
-.choices{display:flex;flex-wrap:wrap;gap:10px;border:2px solid transparent;border-radius:8px}
-.choices label{display:flex;align-items:center;gap:8px;font-weight:400;min-height:56px;padding:8px 14px;border:2px solid #666;border-radius:8px;background:#fff;flex:1 1 40%}
-.choices input{width:28px;height:28px;margin:0}
-.consent{display:flex;gap:10px;align-items:flex-start;font-weight:400}
-.consent input{width:28px;height:28px;flex:none;margin:4px 0 0}
+.choices{display:flex;flex-direction:column;gap:10px;border:2px solid transparent;border-radius:10px}
+.choices label{display:flex;align-items:center;gap:12px;font-weight:400;min-height:60px;margin:0;padding:8px 14px;border:2px solid #666;border-radius:8px;background:#fff;cursor:pointer}
+.choices input{flex:none;width:30px;height:30px;margin:0}
+.choices label:has(input:checked){border-color:#8b0000;background:#fff3f0;font-weight:700}
+@media (min-width:560px){.choices{flex-direction:row;flex-wrap:wrap}.choices label{flex:1 1 40%}}
+.consent{display:flex;gap:12px;align-items:flex-start;font-weight:400;cursor:pointer}
+.consent input{flex:none;width:30px;height:30px;margin:4px 0 0}
 button,.button{display:block;width:100%;min-height:64px;font-size:1.25rem;font-weight:700;border:0;border-radius:10px;background:#8b0000;color:#fff;padding:12px;text-align:center;text-decoration:none;cursor:pointer}
 button.secondary,.button.secondary{background:#fff;color:#8b0000;border:2px solid #8b0000}
-.receipt{font-size:1.6rem;font-weight:700;letter-spacing:1px;color:#8b0000;word-break:break-all}
+.receipt{margin:12px 0;padding:10px 6px;font-size:1.3rem;font-weight:700;line-height:1.3;color:#8b0000;text-align:center;font-variant-numeric:tabular-nums;overflow-wrap:anywhere;background:#fffaf0;border:2px dashed #8b0000;border-radius:8px}
 .notice{border-left:6px solid #1a56b8;background:#eef3fb;padding:12px;border-radius:6px;margin:0 0 16px}
+.notice.ok{border-left-color:#1b6e20;background:#edf7ee;font-weight:700}
 .alert{border-left:6px solid #b00000;background:#fff1f1;padding:12px;border-radius:6px;margin:0 0 16px}
+.alert a{color:#8b0000;font-weight:700}
 ol.steps{padding-left:1.4em;margin:0}
 ol.steps li{margin:0 0 10px}
-.done li{list-style:none;margin:0 0 8px;padding-left:1.4em;text-indent:-1.4em}
-.done li::before{content:"✓ ";color:#1b6e20;font-weight:700}
+ul.done{margin:0;padding:0;list-style:none}
+.done li{position:relative;margin:0 0 10px;padding-left:1.5em}
+.done li::before{content:"✓";position:absolute;left:0;color:#1b6e20;font-weight:700}
 .muted{color:#444;font-size:.9rem}
+.nw{white-space:nowrap}
 a{color:#1a56b8}
 footer{text-align:center;color:#444;font-size:.85rem;padding:0 16px 24px}
 @media print{header{background:none;color:#000}}
@@ -98,6 +108,17 @@ pub fn field(name: &str, label: &str, hint: Option<&str>, error: Option<&str>, i
             label for=(name) { (label) @if let Some(h) = hint { span.hint { (h) } } }
             (input)
             @if let Some(e) = error { span.err id=(err_id) role="alert" { (e) } }
+        }
+    }
+}
+
+/// A receipt number that wraps only at its hyphens (WeChat's care mode enlarges text).
+pub fn receipt_markup(receipt: &str) -> Markup {
+    let parts: Vec<&str> = receipt.split('-').collect();
+    html! {
+        @for (i, part) in parts.iter().enumerate() {
+            (part)
+            @if i + 1 < parts.len() { "-" wbr; }
         }
     }
 }

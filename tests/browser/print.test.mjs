@@ -1,5 +1,6 @@
 // The village's printed information sheet (明白纸): an A4 print page with the QR code of the
-// declaration form as inline SVG, and the same sheet as a PNG drawn by the server.
+// declaration form as inline SVG, and the same sheet as a PNG drawn by the server. Both are for
+// signed-in staff whose scope covers the village (here the county user).
 //
 // Screenshots: <repo>/target/screenshots/web-print-sheet.png (the page at A4 size) and
 // web-print-sheet-server.png (the server's PNG, saved as it came).
@@ -8,6 +9,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { VILLAGE, startServer } from './lib/server.mjs';
 import { A4, launch, saveShot, shot } from './lib/browser.mjs';
+import { consoleSession } from './lib/console.mjs';
 
 const T = { timeout: 120_000 };
 const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
@@ -25,10 +27,15 @@ after(async () => {
   await server?.stop();
 });
 
+test('staff only: without signing in the sheet is not shown', T, async () => {
+  const res = await fetch(`${server.url}/print/village/${VILLAGE}/sheet.png`, { redirect: 'manual' });
+  assert.notEqual(res.status, 200, 'the sheet was served without a sign-in');
+  assert.doesNotMatch(res.headers.get('content-type') ?? '', /^image\//);
+});
+
 test('the village sheet prints on A4 with the form QR code as inline SVG', T, async () => {
-  const context = await browser.newContext(A4);
+  const { context, page } = await consoleSession(browser, server, 'county', A4);
   try {
-    const page = await context.newPage();
     const res = await page.goto(`${server.url}/print/village/${VILLAGE}`);
     assert.equal(res.status(), 200, `GET /print/village/${VILLAGE} → ${res.status()}`);
     assert.match(res.headers()['content-type'] ?? '', /text\/html/);
@@ -52,10 +59,13 @@ test('the village sheet prints on A4 with the form QR code as inline SVG', T, as
 });
 
 test('the village sheet is also a PNG (A4 proportions)', T, async () => {
-  const res = await fetch(`${server.url}/print/village/${VILLAGE}/sheet.png`);
-  assert.equal(res.status, 200, `GET …/sheet.png → ${res.status}`);
-  assert.match(res.headers.get('content-type') ?? '', /^image\/png/);
-  const png = Buffer.from(await res.arrayBuffer());
+  const { context } = await consoleSession(browser, server, 'county');
+  // The browser context's own request client carries its session cookie.
+  const res = await context.request.get(`${server.url}/print/village/${VILLAGE}/sheet.png`);
+  const png = await res.body();
+  await context.close();
+  assert.equal(res.status(), 200, `GET …/sheet.png → ${res.status()}`);
+  assert.match(res.headers()['content-type'] ?? '', /^image\/png/);
   assert.deepEqual(png.subarray(0, 8), PNG_SIGNATURE, 'not a PNG');
   // IHDR: width and height, big-endian, at bytes 16..24.
   const width = png.readUInt32BE(16);

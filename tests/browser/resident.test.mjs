@@ -10,10 +10,10 @@ import { VILLAGE, api, startServer, waitForSms } from './lib/server.mjs';
 import { PHONE, emulate2G, launch, recordTraffic, shot } from './lib/browser.mjs';
 import { applicant, assertFormHolds, fieldError, fillForm, submit } from './lib/resident.mjs';
 
-// (g) needs `yijian-server demo-seed --json` (a case in stage township_reviewed). Until that
-// command exists the test runs as a TODO (reported, never failing the run). Once it lands,
-// set this to false so a failure fails the suite.
-const APPEAL_TODO = 'waits for `yijian-server demo-seed --json`; set APPEAL_TODO = false once it lands';
+// (g) needs `yijian-server demo-seed --json` (a case in stage township_reviewed). A binary
+// without that command fails (g); to run the rest against such a binary, set APPEAL_TODO to
+// a reason string and (g) runs as a TODO (reported, never failing the run).
+const APPEAL_TODO = false;
 
 // No test may hang the run: each gets two minutes (2G included).
 const T = { timeout: 120_000 };
@@ -137,7 +137,6 @@ describe('declaration form', () => {
       const msg = `2G (250 kbit/s, 800 ms): form loaded in ${(loaded - t0).toFixed(0)} ms; ` +
         `submit → receipt shown in ${(done - t1).toFixed(0)} ms; total without typing ${(loaded - t0 + done - t1).toFixed(0)} ms`;
       t.diagnostic(msg);
-      console.log(`# ${msg}`);
     } finally {
       await context.close();
     }
@@ -159,7 +158,6 @@ describe('declaration form', () => {
       const msg = `form page: ${doc.decoded} bytes of HTML+CSS, ${doc.encoded} bytes on the wire` +
         (favicon ? ' (the browser also asked for /favicon.ico)' : '');
       t.diagnostic(msg);
-      console.log(`# ${msg}`);
       assert.ok(doc.decoded <= 30 * 1024, `form page is ${doc.decoded} bytes`);
     } finally {
       await context.close();
@@ -218,7 +216,7 @@ describe('status lookup and appeal', () => {
     }
   });
 
-  // ---- (g) APPEAL — a TODO until `demo-seed` lands: see APPEAL_TODO at the top. ----
+  // ---- (g) APPEAL (needs demo-seed; see APPEAL_TODO at the top) ----
   test('(g) after a county rejection made through the API, the resident sees the reason and appeals', { ...T, todo: APPEAL_TODO }, async () => {
     const seeded = await startServer({ users: [], demoSeed: true });
     const { context, page } = await phonePage();

@@ -29,7 +29,7 @@ const hbar = (l, color, hint) => ({
     series: [{ type: 'bar', data: l.map((x) => x.count), barMaxWidth: 22, itemStyle: { color }, cursor: hint ? 'pointer' : 'default',
       label: { show: true, position: 'right', fontSize: 13, color: INK } }] } });
 
-// Per chart box: {option, empty, height?, click?} from the dashboard data D.
+// Per chart: {option, empty, height?, click?} from dashboard data D.
 const builders = {
   'chart-stage': (D) => {
     const l = D.by_stage || [];
@@ -68,7 +68,7 @@ const builders = {
   },
   'chart-children': (D) => {
     const l = D.children || [], n = l.length;
-    const bar = (name, k, color) => ({ type: 'bar', name, cursor: 'pointer', barMaxWidth: 28, itemStyle: { color }, label: onTop({ show: n <= 16, color }), data: l.map((x) => x[k]) });
+    const bar = (name, k, color) => ({ type: 'bar', name, cursor: 'pointer', barMaxWidth: 28, itemStyle: { color }, label: onTop({ show: n <= 16, color, formatter: (p) => p.value || '' }), data: l.map((x) => x[k]) });
     return { empty: !n, click: (p) => go(`/console?scope=${enc(l[p.dataIndex].code)}`), option: {
       legend, grid: grid(36), yAxis: val, xAxis: cat(l.map((x) => x.name), { axisLabel: lab({ interval: 0, rotate: n > 10 ? 40 : 0 }) }),
       tooltip: tip((p) => {
@@ -114,7 +114,7 @@ function renderCharts() {
 }
 
 /* ---- Sorting: numbers as numbers, the rest (dates too) as zh text ---- */
-const coll = window.Intl && Intl.Collator ? new Intl.Collator('zh') : null;
+const coll = new Intl.Collator('zh');
 const NUM = /^[¥￥]?\s*([-+]?\d[\d,]*(?:\.\d+)?)\s*(%|天|件|人|元|户|个|次|张)?$/;
 const blank = (s) => s === '' || s === '—' || s === '-';
 function sortable(table) {
@@ -139,13 +139,12 @@ function sortBy(body, head, th, col) {
   const num = some.length > 0 && some.every((v) => NUM.test(v));
   const keys = vals.map((v) => (blank(v) ? null : num ? parseFloat(NUM.exec(v)[1].replace(/,/g, '')) : v));
   const was = th.getAttribute('aria-sort');
-  // First click: largest numbers first, text ascending; again reverses.
+  // Numbers start largest first, text A→Z.
   const dir = was === 'none' ? (num ? 'descending' : 'ascending') : was === 'ascending' ? 'descending' : 'ascending';
-  const text = (a, b) => (coll ? coll.compare(a, b) : a.localeCompare(b, 'zh'));
   const order = rows.map((r, i) => i).sort((i, j) => {
     const a = keys[i], b = keys[j];
     if (a === null || b === null) return a === b ? i - j : a === null ? 1 : -1; // blanks last
-    return (num ? a - b : text(a, b)) * (dir === 'ascending' ? 1 : -1) || i - j;
+    return (num ? a - b : coll.compare(a, b)) * (dir === 'ascending' ? 1 : -1) || i - j;
   });
   const frag = d.createDocumentFragment();
   order.forEach((i) => frag.appendChild(rows[i]));
@@ -155,7 +154,7 @@ function sortBy(body, head, th, col) {
   if (num) [th].concat(rows.map((r) => r.cells[col])).forEach((c) => c && c.classList.add('num'));
 }
 
-/* ---- Rows that lead somewhere ---- */
+/* ---- Row links ---- */
 function clickableRows() {
   $$('#children tbody tr[data-code], #overdue tbody tr[data-case-id], #cases tbody tr[data-case-id]').forEach((tr) => {
     const a = $('a.drill', tr) || $('a[href]', tr);
@@ -163,7 +162,7 @@ function clickableRows() {
     tr.classList.add('clickable');
     tr.addEventListener('click', (e) => {
       if (e.button || e.ctrlKey || e.metaKey || e.shiftKey || e.target.closest('a, button, input, select, textarea, label')) return;
-      if (!String(window.getSelection ? window.getSelection() : '')) go(a.href); // not while selecting text
+      if (!String(getSelection())) go(a.href); // not while selecting
     });
   });
 }
@@ -183,8 +182,7 @@ function lightbox() {
   };
   const close = () => {
     if (!box) return;
-    box.remove();
-    box = null;
+    box = box.remove();
     d.removeEventListener('keydown', key, true);
     if (from) from.focus();
   };
@@ -211,7 +209,7 @@ function lightbox() {
   });
 }
 
-/* ---- Forms: data-confirm asks first; never sent twice ---- */
+/* ---- Forms: data-confirm asks first; no double send ---- */
 function forms() {
   d.addEventListener('submit', (e) => {
     const f = e.target, post = /^post$/i.test(f.method);

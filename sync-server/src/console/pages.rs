@@ -59,7 +59,7 @@ pub struct NextQuery {
     err: Option<String>,
 }
 
-fn login_page(next: &str, error: Option<&str>, login: &str) -> Markup {
+fn login_page(next: &str, error: Option<&str>, login: &str, token: &str) -> Markup {
     html! {
         (DOCTYPE)
         html lang="zh-CN" {
@@ -75,6 +75,7 @@ fn login_page(next: &str, error: Option<&str>, login: &str) -> Markup {
                     @if let Some(e) = error { div id="flash" class="flash error" role="alert" { (e) } }
                     form method="post" action="/console/login" {
                         input type="hidden" name="next" value=(next);
+                        input type="hidden" name="t" value=(token);
                         label for="login" { "手机号" }
                         input type="text" id="login" name="login" value=(login) autocomplete="username" required;
                         label for="password" { "密码" }
@@ -95,8 +96,38 @@ fn safe_next(next: Option<&str>) -> String {
     }
 }
 
-pub async fn login_form(Query(q): Query<NextQuery>) -> Response {
-    page(StatusCode::OK, login_page(&safe_next(q.next.as_deref()), q.err.as_deref(), ""))
+/// The login form's anti-forgery token (another site cannot sign a browser in to its own
+/// account), bound to a cookie like the resident forms'.
+async fn login_token(state: &AppState, headers: &HeaderMap) -> Result<crate::guard::FormToken, ApiError> {
+    let key = crate::guard::form_key(state).await?;
+    Ok(crate::guard::issue(
+        &key,
+        "console-login",
+        crate::guard::cookie(headers, crate::guard::COOKIE),
+        Utc::now(),
+    ))
+}
+
+fn with_login_cookie(mut r: Response, t: &crate::guard::FormToken) -> Response {
+    if let Ok(v) = axum::http::HeaderValue::from_str(&crate::guard::set_cookie(&t.cookie)) {
+        r.headers_mut().append(header::SET_COOKIE, v);
+    }
+    r
+}
+
+pub async fn login_form(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<NextQuery>,
+) -> Result<Response, ApiError> {
+    let t = login_token(&state, &headers).await?;
+    Ok(with_login_cookie(
+        page(
+            StatusCode::OK,
+            login_page(&safe_next(q.next.as_deref()), q.err.as_deref(), "", &t.token),
+        ),
+        &t,
+    ))
 }
 
 #[derive(Debug, Deserialize)]
@@ -107,6 +138,8 @@ pub struct LoginForm {
     password: String,
     #[serde(default)]
     next: String,
+    #[serde(default)]
+    t: String,
 }
 
 pub async fn login(
@@ -120,16 +153,46 @@ pub async fn login(
         .map(|a| if a.contains("Firefox") { "Firefox" } else if a.contains("Edg") { "Edge" } else if a.contains("Chrome") { "Chrome" } else { "浏览器" })
         .unwrap_or("浏览器");
     let next = safe_next(Some(&f.next));
+    let key = crate::guard::form_key(&state).await?;
+    let cookie = crate::guard::cookie(&headers, crate::guard::COOKIE);
+    if !crate::guard::verify(&key, "console-login", &f.t, cookie, Utc::now()) {
+        let t = login_token(&state, &headers).await?;
+        return Ok(with_login_cookie(
+            page(
+                StatusCode::FORBIDDEN,
+                login_page(&next, Some("页面已过期，请再点一次“登录”"), &f.login, &t.token),
+            ),
+            &t,
+        ));
+    }
+    // Guessing passwords: a login is tried at most 20 times an hour.
+    let attempts_key = format!("console-login:{}", f.login.trim());
+    if !crate::guard::allow(&state, &attempts_key, 3600, 20, Utc::now()).await? {
+        let t = login_token(&state, &headers).await?;
+        return Ok(with_login_cookie(
+            page(
+                StatusCode::TOO_MANY_REQUESTS,
+                login_page(&next, Some("这个账号尝试登录的次数过多，请一小时后再试，或联系系统管理员"), &f.login, &t.token),
+            ),
+            &t,
+        ));
+    }
     match sign_in(&state, &f.login, &f.password, agent).await {
         Ok(cookie) => {
             let mut r = Redirect::to(&next).into_response();
             r.headers_mut().insert(header::SET_COOKIE, cookie);
             Ok(r)
         }
-        Err(ApiError::BadCredentials) => Ok(page(
-            StatusCode::UNAUTHORIZED,
-            login_page(&next, Some("手机号或密码不正确"), &f.login),
-        )),
+        Err(ApiError::BadCredentials) => {
+            let t = login_token(&state, &headers).await?;
+            Ok(with_login_cookie(
+                page(
+                    StatusCode::UNAUTHORIZED,
+                    login_page(&next, Some("手机号或密码不正确"), &f.login, &t.token),
+                ),
+                &t,
+            ))
+        }
         Err(e) => Err(e),
     }
 }

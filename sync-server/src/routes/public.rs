@@ -25,7 +25,7 @@ use crate::apply::ApplySettings;
 use crate::db::{read, write};
 use crate::error::ApiError;
 use crate::guard::{self, COOKIE};
-use crate::pages::{field, resident_message, resident_page};
+use crate::pages::{field, receipt_markup, resident_message, resident_page};
 use crate::procedure::Procedure;
 use crate::resident::{self, AppealRefused, Declared, date_zh, village_name};
 
@@ -91,6 +91,29 @@ struct FormView<'a> {
     token: &'a str,
 }
 
+/// The element a field's error links to.
+fn field_anchor(field: &str) -> &str {
+    match field {
+        form::fields::RISK_TYPES => "risk-label",
+        other => other,
+    }
+}
+
+/// A field's name as its label says it.
+fn field_label(field: &str) -> &'static str {
+    match field {
+        form::fields::NAME => "姓名",
+        form::fields::PHONE => "手机号",
+        form::fields::ID_NUMBER => "身份证号",
+        form::fields::ADDRESS => "详细地址",
+        form::fields::HOUSEHOLD_SIZE => "家庭人口数",
+        form::fields::RISK_TYPES => "困难类型",
+        form::fields::DESCRIPTION => "简单说明",
+        form::fields::CONSENT => "同意上门核实",
+        _ => "填写内容",
+    }
+}
+
 fn declaration_form(v: &FormView<'_>) -> Markup {
     let e = |f: &str| v.errors.get(f).map(String::as_str);
     let described = |f: &str| v.errors.contains_key(f).then(|| format!("err-{f}"));
@@ -98,7 +121,14 @@ fn declaration_form(v: &FormView<'_>) -> Markup {
     let body = html! {
         @if let Some(b) = v.banner { p.alert role="alert" { (b) } }
         @if !v.errors.is_empty() {
-            p.alert role="alert" { "有" (v.errors.len()) "处需要修改，请看下面标红的地方。您填写的内容都还在。" }
+            div.alert role="alert" id="error-summary" {
+                p style="margin:0 0 6px" { "有" (v.errors.len()) "处需要修改，您填写的内容都还在：" }
+                ul style="margin:0;padding-left:1.2em" {
+                    @for (f, msg) in v.errors.iter() {
+                        li { a href={"#" (field_anchor(f))} { (field_label(f)) } "：" (msg) }
+                    }
+                }
+            }
         }
         form method="post" action={"/d/" (v.village)} novalidate {
             input type="hidden" name="t" value=(v.token);
@@ -283,27 +313,42 @@ async fn submit(
     // Limits count only complete forms: a resident correcting mistakes is never locked out,
     // and a form that fails its checks writes nothing anyway. Many households can share one
     // address (a carrier's NAT, the village committee's Wi-Fi at a meeting), hence the per-IP
-    // figure is generous and the per-phone one strict.
-    let p = &state.settings.public;
+    // figure is generous and the per-phone one strict. The counts, the calendar and the
+    // declaration are one transaction: one write per submission.
+    let p = state.settings.public.clone();
     let ip = guard::client_ip(&headers, connect, p.trust_forwarded_for);
-    if !guard::allow(&state, &format!("declare-ip:{ip}"), 3600, p.declarations_per_ip_per_hour, now).await? {
-        return Ok(show(
-            StatusCode::TOO_MANY_REQUESTS,
-            &BTreeMap::new(),
-            Some("这台设备提交得太频繁了，请一小时后再试。您填写的内容都还在；急事请直接联系村网格员。"),
-        ));
-    }
     let phone = checked.phone.as_ref().map(|m| m.as_str().to_owned()).unwrap_or_default();
-    if !guard::allow(&state, &format!("declare-phone:{phone}"), 86_400, p.declarations_per_phone_per_day, now).await? {
-        return Ok(show(
-            StatusCode::TOO_MANY_REQUESTS,
-            &BTreeMap::new(),
-            Some("这个手机号今天已经提交过多次，请明天再试，或直接联系村网格员。"),
-        ));
-    }
-    let procedure = Procedure::current(&*state.storage).await?;
-    let settings = ApplySettings::with(now, &procedure);
-    let outcome = write(&*state.storage, move |tx| resident::declare(tx, &checked, &settings)).await?;
+    let ip_key = format!("declare-ip:{ip}");
+    let phone_key = format!("declare-phone:{phone}");
+    let outcome = write(&*state.storage, move |tx| {
+        if tx.hit(&ip_key, guard::window_start(now, 3600))? > p.declarations_per_ip_per_hour {
+            return Ok(Submitted::Limited(Limit::Address));
+        }
+        if tx.hit(&phone_key, guard::window_start(now, 86_400))? > p.declarations_per_phone_per_day {
+            return Ok(Submitted::Limited(Limit::Phone));
+        }
+        let procedure = Procedure::load(tx)?;
+        let settings = ApplySettings::with(now, &procedure);
+        Ok(Submitted::Done(resident::declare(tx, &checked, &settings)?))
+    })
+    .await?;
+    let outcome = match outcome {
+        Submitted::Done(d) => d,
+        Submitted::Limited(Limit::Address) => {
+            return Ok(show(
+                StatusCode::TOO_MANY_REQUESTS,
+                &BTreeMap::new(),
+                Some("这台设备提交得太频繁了，请一小时后再试。您填写的内容都还在；急事请直接联系村网格员。"),
+            ));
+        }
+        Submitted::Limited(Limit::Phone) => {
+            return Ok(show(
+                StatusCode::TOO_MANY_REQUESTS,
+                &BTreeMap::new(),
+                Some("这个手机号今天已经提交过多次，请明天再试，或直接联系村网格员。"),
+            ));
+        }
+    };
     let (receipt, dup) = match outcome {
         Declared::New { receipt_no, .. } => (receipt_no, false),
         Declared::Existing { receipt_no, .. } => (receipt_no, true),
@@ -314,6 +359,18 @@ async fn submit(
         if dup { "&dup=1" } else { "" }
     );
     Ok(Redirect::to(&to).into_response())
+}
+
+/// Which limit stopped a submission.
+enum Limit {
+    Address,
+    Phone,
+}
+
+/// What the submission's transaction did.
+enum Submitted {
+    Limited(Limit),
+    Done(Declared),
 }
 
 #[derive(Debug, Deserialize)]
@@ -346,15 +403,26 @@ async fn receipt_page(
     let days = procedure.rules.home_verification.amount;
     let dup = q.dup.is_some();
     let place = village_name(&village);
+    // A second declaration of the same person may come from another phone: the receipt was
+    // texted to the first one, and the lookup needs that phone's last digits.
+    let r = receipt.clone();
+    let first_phone = read(&*state.storage, move |tx| tx.case_by_receipt(&r))
+        .await?
+        .and_then(|row| row.phone)
+        .filter(|p| p.len() >= 4);
+    let tail = first_phone.as_deref().map(|p| &p[p.len() - 4..]);
     let body = html! {
         div.card {
             @if dup {
                 p.notice role="status" { "您已经申报过，这件事正在办理中，不用重复申报。您的回执号是：" }
             } @else {
-                p.notice role="status" { "✓ 申报已提交成功。您的回执号是：" }
+                p.notice.ok role="status" { "✓ 申报已提交成功。您的回执号是：" }
             }
-            p.receipt id="receipt-no" { (receipt) }
-            p { "请把回执号记下来，或者截图保存。回执号也会用短信发到您的手机上。" }
+            p.receipt id="receipt-no" { (receipt_markup(&receipt)) }
+            @match (dup, tail) {
+                (true, Some(t)) => p id="receipt-phone" { "回执短信在第一次申报时已发到尾号" strong { (t) } "的手机上。查询进度时，请输入回执号和" strong { "尾号" (t) } "。" },
+                _ => p { "请把回执号记下来，或者截图保存。回执号也会用短信发到您的手机上。" },
+            }
         }
         div.card {
             h2 { "接下来" }
@@ -457,16 +525,31 @@ async fn status(
     };
     let appeal_token = guard::issue(&key, "appeal", cookie, now);
     Ok(with_cookie(
-        html(StatusCode::OK, status_page(&status, &appeal_token.token, &last4, None)),
+        html(StatusCode::OK, status_page(&status, &appeal_token.token, &last4, None, "")),
         &appeal_token.cookie,
     ))
 }
 
-fn status_page(s: &resident::CaseStatus, token: &str, last4: &str, banner: Option<&str>) -> Markup {
+/// A line at the top of the status page after an appeal: done (green) or refused (red).
+struct Banner {
+    ok: bool,
+    text: String,
+}
+
+fn status_page(
+    s: &resident::CaseStatus,
+    token: &str,
+    last4: &str,
+    banner: Option<&Banner>,
+    reason_typed: &str,
+) -> Markup {
     let body = html! {
-        @if let Some(b) = banner { p.notice role="status" { (b) } }
+        @if let Some(b) = banner {
+            @if b.ok { p.notice.ok role="status" id="banner" { (b.text) } }
+            @else { p.alert role="alert" id="banner" { (b.text) } }
+        }
         div.card {
-            p.muted { "回执号 " (s.receipt_no) " · " (s.applicant_masked) " · " (s.village_name) }
+            p.muted { span.nw { "回执号 " (receipt_markup(&s.receipt_no)) } " · " span.nw { (s.applicant_masked) } " · " span.nw { (s.village_name) } }
             h2 id="stage" { (s.stage_zh) }
             @if let Some(next) = &s.next_zh { p id="next" { (next) } }
         }
@@ -492,7 +575,7 @@ fn status_page(s: &resident::CaseStatus, token: &str, last4: &str, banner: Optio
                 input type="hidden" name="receipt" value=(s.receipt_no);
                 input type="hidden" name="last4" value=(last4);
                 (field("reason", "申诉理由", Some("请写清楚哪里不对，最多500字"), None, html! {
-                    textarea id="appeal-reason" name="reason" maxlength="500" {}
+                    textarea id="appeal-reason" name="reason" maxlength="500" { (reason_typed) }
                 }))
                 button type="submit" id="appeal-submit" { "提交申诉" }
             }
@@ -550,7 +633,10 @@ async fn appeal(
     let outcome =
         write(&*state.storage, move |tx| resident::appeal(tx, &r, &l, &why, &s2)).await?;
     let banner = match outcome {
-        Ok(level) => format!("✓ 申诉已提交，由{level}办理。"),
+        Ok(level) => Banner {
+            ok: true,
+            text: format!("✓ 申诉已提交，由{level}办理。办理后会有干部上门向您说明结果。"),
+        },
         Err(AppealRefused::NotFound) => {
             return Ok(with_cookie(
                 html(
@@ -560,8 +646,12 @@ async fn appeal(
                 &fresh.cookie,
             ));
         }
-        Err(e) => e.to_string(),
+        Err(e) => Banner {
+            ok: false,
+            text: format!("申诉没有提交：{e}。您写的理由还在下面。"),
+        },
     };
+    let kept = if banner.ok { String::new() } else { reason.clone() };
     let (r, l) = (receipt.clone(), last4.clone());
     let found = read(&*state.storage, move |tx| resident::lookup(tx, &r, &l, &settings)).await?;
     let Ok((status, _)) = found else {
@@ -569,7 +659,10 @@ async fn appeal(
     };
     let t = guard::issue(&key, "appeal", cookie, now);
     Ok(with_cookie(
-        html(StatusCode::OK, status_page(&status, &t.token, &last4, Some(&banner))),
+        html(
+            if banner.ok { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY },
+            status_page(&status, &t.token, &last4, Some(&banner), &kept),
+        ),
         &t.cookie,
     ))
 }

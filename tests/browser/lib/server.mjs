@@ -8,6 +8,7 @@
 
 import { spawn, execFile } from 'node:child_process';
 import { randomBytes, randomInt } from 'node:crypto';
+import { rmSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -33,12 +34,23 @@ export const USERS = [
 /** The test village: 甘肃省定西市安定区鲁家沟镇 (a real code from the region list). */
 export const VILLAGE = '621102105201';
 
-const live = new Set();
-process.on('exit', () => {
-  for (const child of live) {
+// Servers still running, with their data directories: killed (and the directories removed)
+// when this process exits or is interrupted, whatever state the tests are in.
+const live = new Map();
+function killAll() {
+  for (const [child, dir] of live) {
     try { child.kill('SIGKILL'); } catch { /* already gone */ }
+    if (!process.env.YIJIAN_TEST_KEEP) rmSync(dir, { recursive: true, force: true });
   }
-});
+  live.clear();
+}
+process.on('exit', killAll);
+for (const signal of ['SIGINT', 'SIGTERM']) {
+  process.once(signal, () => {
+    killAll();
+    process.exit(128 + (signal === 'SIGINT' ? 2 : 15));
+  });
+}
 
 function csvCell(v) {
   const s = String(v);
@@ -112,7 +124,7 @@ export async function startServer({ users = USERS, env = {}, demoSeed = false, t
     env: childEnv,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  live.add(child);
+  live.set(child, dataDir);
   let stderr = '';
   child.stderr.setEncoding('utf8');
   child.stderr.on('data', (d) => {
