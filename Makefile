@@ -1,18 +1,31 @@
 # Yijian (一键申报). Two commands matter:
-#   make run   — start the system on its embedded defaults (server on 127.0.0.1:8080, SQLite in ./data)
-#   make test  — everything: formatting, lints, unit and integration tests
+#   make run   — start the system on its embedded defaults (server on 127.0.0.1:8080, SQLite in
+#                ./data, demonstration data loaded on first start; the accounts are printed)
+#   make test  — everything: formatting, lints, unit, integration and browser tests
 # Both install what is missing first (scripts/install-deps.sh).
 
 SHELL := /bin/bash
 CARGO ?= cargo
 CARGO_FLAGS ?= --locked
 
-.PHONY: run test deps ui app android-check fmt-check clippy cargo-test fmt bench-sync bench-media
+.PHONY: run test deps ui app server android-check fmt-check clippy cargo-test browser-test fmt \
+	bench-sync bench-media bench-form
 
-run: deps ui
-	$(CARGO) run $(CARGO_FLAGS) -p yijian-server -- serve
+SERVER := ./target/debug/yijian-server
 
-test: deps ui fmt-check clippy android-check app cargo-test
+# First start: an empty ./data gets the demonstration staff and cases (`demo-seed --if-empty`
+# leaves a database that has users alone). Then the server: resident form at /d/<village code>,
+# console at /console, sync API at /v1.
+run: deps ui server
+	$(SERVER) demo-seed --if-empty
+	@echo "控制台 / console:  http://127.0.0.1:8080/console   (演示账号密码 / demo password: yijian2026)"
+	@echo "扫码申报 / form:    http://127.0.0.1:8080/d/621102105201"
+	$(SERVER) serve
+
+test: deps ui fmt-check clippy android-check app cargo-test browser-test
+
+server: deps
+	$(CARGO) build $(CARGO_FLAGS) -p yijian-server
 
 deps:
 	@bash scripts/install-deps.sh
@@ -40,6 +53,10 @@ android-check: deps
 cargo-test: app
 	$(CARGO) test $(CARGO_FLAGS) --workspace
 
+# The server's web pages in Debian's Chromium (playwright-core; no browser is downloaded).
+browser-test: server
+	cd tests/browser && npm ci --no-audit --no-fund && YIJIAN_SERVER_BIN=$(CURDIR)/target/debug/yijian-server npm test
+
 fmt:
 	$(CARGO) fmt --all
 
@@ -47,6 +64,11 @@ fmt:
 bench-media: deps
 	$(CARGO) build $(CARGO_FLAGS) --release -p yijian-client --bin bench_media
 	./target/release/bench_media
+
+# The declaration form under 100 concurrent clients on SQLite (not a test): submissions per
+# second and p99, with GET /healthz by the same clients as the anchor.
+bench-form: deps
+	$(CARGO) run $(CARGO_FLAGS) --release -p yijian-tests --bin bench-form
 
 # The sync benchmark (not a test): prints one JSON line per step. See bench/README.md.
 bench-sync: deps

@@ -37,6 +37,9 @@ pub struct SyncDone {
 }
 
 fn data_dir(app: &tauri::App) -> Result<PathBuf, Box<dyn std::error::Error>> {
+    // Tests and a second worker on one PC choose the directory; a phone has no environment
+    // to set, and always uses the app's private storage.
+    #[cfg(desktop)]
     if let Some(dir) = std::env::var_os(DATA_DIR_VAR).filter(|d| !d.is_empty()) {
         return Ok(PathBuf::from(dir));
     }

@@ -374,7 +374,10 @@ pub const ENV_VARS: &[(&str, &str)] = &[
     ("YIJIAN_SMS__LOG_FILE", "sms.log_file"),
     ("YIJIAN_SMS__SIGN_NAME", "sms.sign_name"),
     ("YIJIAN_SMS__ALIYUN_ENDPOINT", "sms.aliyun_endpoint"),
-    ("YIJIAN_SMS__ALIYUN_ACCESS_KEY_ID", "sms.aliyun_access_key_id"),
+    (
+        "YIJIAN_SMS__ALIYUN_ACCESS_KEY_ID",
+        "sms.aliyun_access_key_id",
+    ),
     (
         "YIJIAN_SMS__ALIYUN_ACCESS_KEY_SECRET",
         "sms.aliyun_access_key_secret",
@@ -562,7 +565,9 @@ impl Config {
             "blobs.idle_timeout_secs" => {
                 self.blobs.idle_timeout_secs = parse(value, "a number of seconds")?;
             }
-            "public.base_url" => self.public.base_url = Some(value.trim_end_matches('/').to_owned()),
+            "public.base_url" => {
+                self.public.base_url = Some(value.trim_end_matches('/').to_owned())
+            }
             "public.trust_forwarded_for" => self.public.trust_forwarded_for = parse_bool(value)?,
             "public.declarations_per_ip_per_hour" => {
                 self.public.declarations_per_ip_per_hour = parse(value, "a whole number")?;
@@ -643,7 +648,10 @@ impl Config {
             "log" => {}
             "aliyun" => {
                 let missing: Vec<&str> = [
-                    ("sms.aliyun_access_key_id", self.sms.aliyun_access_key_id.as_str()),
+                    (
+                        "sms.aliyun_access_key_id",
+                        self.sms.aliyun_access_key_id.as_str(),
+                    ),
                     (
                         "sms.aliyun_access_key_secret",
                         self.sms.aliyun_access_key_secret.as_deref().unwrap_or(""),
@@ -656,7 +664,10 @@ impl Config {
                     ),
                     ("sms.template_due_soon", self.sms.template_due_soon.as_str()),
                     ("sms.template_overdue", self.sms.template_overdue.as_str()),
-                    ("sms.template_escalated", self.sms.template_escalated.as_str()),
+                    (
+                        "sms.template_escalated",
+                        self.sms.template_escalated.as_str(),
+                    ),
                     (
                         "sms.template_appeal_filed",
                         self.sms.template_appeal_filed.as_str(),
@@ -1034,8 +1045,7 @@ format = "json"
         assert!(shown.contains("max_pul_limit"), "{shown}");
         assert!(shown.contains("s.toml, line 4"), "{shown}");
 
-        let e =
-            Config::from_toml("[smtp]\nkey = 1\n", Path::new("s.toml")).expect_err("no [smtp]");
+        let e = Config::from_toml("[smtp]\nkey = 1\n", Path::new("s.toml")).expect_err("no [smtp]");
         assert!(e.to_string().contains("smtp"), "{e}");
         let e = Config::from_toml("[sms]\nkey = 1\n", Path::new("s.toml")).expect_err("no sms.key");
         assert!(e.to_string().contains("key"), "{e}");

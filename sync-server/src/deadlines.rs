@@ -47,7 +47,10 @@ pub struct RunReport {
 const PROVINCE: &str = "62";
 
 /// One run at `now`.
-pub async fn run_once(storage: &dyn Storage, now: DateTime<Utc>) -> Result<RunReport, StorageError> {
+pub async fn run_once(
+    storage: &dyn Storage,
+    now: DateTime<Utc>,
+) -> Result<RunReport, StorageError> {
     let procedure = Procedure::current(storage).await?;
     let today = yijian_core::time::china_date(now);
     let horizon = procedure.calendar.add_working_days(today, 1);
@@ -126,19 +129,43 @@ fn notice_case(
         ("step", step.name_zh()),
         ("due", due_text.as_str()),
     ];
-    let key = format!("{}:{due}", serde_json::to_value(step).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default());
+    let key = format!(
+        "{}:{due}",
+        serde_json::to_value(step)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default()
+    );
     if let Some(scope) = village.at_level(owner) {
         let template = match kind {
             NoticeKind::DueSoon => Template::DueSoon,
             NoticeKind::Overdue => Template::Overdue,
         };
-        tell_staff(tx, Role::for_level(owner), &scope, template, &params, case_id, &key, now)?;
+        tell_staff(
+            tx,
+            Role::for_level(owner),
+            &scope,
+            template,
+            &params,
+            case_id,
+            &key,
+            now,
+        )?;
     }
     if kind == NoticeKind::Overdue
         && let Some(level) = above
         && let Some(scope) = village.at_level(level)
     {
-        tell_staff(tx, Role::for_level(level), &scope, Template::Escalated, &params, case_id, &key, now)?;
+        tell_staff(
+            tx,
+            Role::for_level(level),
+            &scope,
+            Template::Escalated,
+            &params,
+            case_id,
+            &key,
+            now,
+        )?;
         if let Some(body) = tx.get(cases::CASE, case_id)?.and_then(|r| r.body) {
             let mut case: Case = serde_json::from_str(&body)?;
             save_case(
@@ -176,7 +203,11 @@ fn notice_case(
 }
 
 /// Run the job every `interval` until `shutdown` turns true.
-pub async fn run(storage: Arc<dyn Storage>, interval: Duration, mut shutdown: watch::Receiver<bool>) {
+pub async fn run(
+    storage: Arc<dyn Storage>,
+    interval: Duration,
+    mut shutdown: watch::Receiver<bool>,
+) {
     loop {
         if *shutdown.borrow() {
             return;

@@ -16,14 +16,16 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Duration, NaiveDate, NaiveTime, Utc};
 use serde::Serialize;
-use yijian_core::case::{
-    Applicant, CaseSource, Declaration, MonitoringCategory, RiskType,
+use yijian_core::case::{Applicant, CaseSource, Declaration, MonitoringCategory, RiskType};
+use yijian_core::checklist::{
+    ChecklistTemplate, EXAMPLE_PHOTO_ITEMS, default_template, example_filling,
 };
-use yijian_core::checklist::{ChecklistTemplate, EXAMPLE_PHOTO_ITEMS, default_template, example_filling};
 use yijian_core::division::{DivisionCode, Level};
 use yijian_core::form::{DeclarationForm, PhoneRule, check_declaration};
 use yijian_core::hlc::HlcClock;
-use yijian_core::ids::{CaseId, CommandId, DeviceId, HouseholdId, MeasureId, PhotoId, PlanId, VisitId};
+use yijian_core::ids::{
+    CaseId, CommandId, DeviceId, HouseholdId, MeasureId, PhotoId, PlanId, VisitId,
+};
 use yijian_core::protocol::{Command, CommandBody, Outcome, Wire};
 use yijian_core::regions::Regions;
 use yijian_core::role::Role;
@@ -120,23 +122,75 @@ impl Places {
 }
 
 /// Who does what in the demonstration (login, name, role, scope).
-fn staff_list(p: &Places) -> Result<Vec<(&'static str, &'static str, Role, DivisionCode)>, DemoError> {
+fn staff_list(
+    p: &Places,
+) -> Result<Vec<(&'static str, &'static str, Role, DivisionCode)>, DemoError> {
     let up = |c: &DivisionCode, l: Level| {
         c.at_level(l)
             .ok_or_else(|| DemoError::Invalid(format!("{c} has no {l:?}")))
     };
     Ok(vec![
         ("13800000000", "系统管理员", Role::Admin, code("62")?),
-        ("13800000001", "李建华", Role::VillageWorker, p.nanchuan.clone()),
-        ("13800000002", "马晓燕", Role::VillageWorker, p.ziyun.clone()),
-        ("13800000003", "王志强", Role::VillageWorker, p.neiguan.clone()),
-        ("13800000004", "何军", Role::VillageWorker, p.tongwei.clone()),
-        ("13800000011", "陈国平", Role::Township, up(&p.nanchuan, Level::Township)?),
-        ("13800000012", "杨丽", Role::Township, up(&p.neiguan, Level::Township)?),
-        ("13800000013", "赵磊", Role::Township, up(&p.tongwei, Level::Township)?),
-        ("13800000021", "张文斌", Role::County, up(&p.nanchuan, Level::County)?),
-        ("13800000022", "刘海", Role::County, up(&p.tongwei, Level::County)?),
-        ("13800000031", "赵明", Role::City, up(&p.nanchuan, Level::City)?),
+        (
+            "13800000001",
+            "李建华",
+            Role::VillageWorker,
+            p.nanchuan.clone(),
+        ),
+        (
+            "13800000002",
+            "马晓燕",
+            Role::VillageWorker,
+            p.ziyun.clone(),
+        ),
+        (
+            "13800000003",
+            "王志强",
+            Role::VillageWorker,
+            p.neiguan.clone(),
+        ),
+        (
+            "13800000004",
+            "何军",
+            Role::VillageWorker,
+            p.tongwei.clone(),
+        ),
+        (
+            "13800000011",
+            "陈国平",
+            Role::Township,
+            up(&p.nanchuan, Level::Township)?,
+        ),
+        (
+            "13800000012",
+            "杨丽",
+            Role::Township,
+            up(&p.neiguan, Level::Township)?,
+        ),
+        (
+            "13800000013",
+            "赵磊",
+            Role::Township,
+            up(&p.tongwei, Level::Township)?,
+        ),
+        (
+            "13800000021",
+            "张文斌",
+            Role::County,
+            up(&p.nanchuan, Level::County)?,
+        ),
+        (
+            "13800000022",
+            "刘海",
+            Role::County,
+            up(&p.tongwei, Level::County)?,
+        ),
+        (
+            "13800000031",
+            "赵明",
+            Role::City,
+            up(&p.nanchuan, Level::City)?,
+        ),
         ("13800000041", "孙立新", Role::Province, code("62")?),
     ])
 }
@@ -163,23 +217,31 @@ fn at(now: DateTime<Utc>, days: i64, minutes: i64) -> DateTime<Utc> {
 enum Act {
     Accept,
     StartVisit,
-    FinishVisit { qualifies: bool },
+    FinishVisit {
+        qualifies: bool,
+    },
     NotifyNotQualified,
     CrossCheck,
     DemocraticReview,
     /// The notice is posted on this day and taken down `days` later.
-    PublicNotice { days: i64 },
+    PublicNotice {
+        days: i64,
+    },
     TownshipReview,
     CountyApprove,
     CountyReject,
     ResidentAppeal,
-    DecideAppeal { upheld: bool },
+    DecideAppeal {
+        upheld: bool,
+    },
     MakePlan,
     FollowUp,
     ProposeRiskElimination,
     ReviewRiskElimination,
     /// `false`: not yet — back to assistance (回头帮).
-    DecideRiskElimination { approve: bool },
+    DecideRiskElimination {
+        approve: bool,
+    },
     EmergencyAssistance,
     Close,
 }
@@ -254,7 +316,12 @@ impl Seeder {
         let settings = ApplySettings::with(at, &self.procedure);
         let results = self.storage.push(session, commands, &settings).await?;
         for r in results {
-            if let Wire::Known(Outcome::Refused { message_en, message_zh, .. }) = r.outcome {
+            if let Wire::Known(Outcome::Refused {
+                message_en,
+                message_zh,
+                ..
+            }) = r.outcome
+            {
                 return Err(DemoError::Refused {
                     what: what.to_owned(),
                     message: format!("{message_en} / {message_zh}"),
@@ -317,7 +384,9 @@ impl Seeder {
             let reason = yijian_core::checklist::keys::NOT_QUALIFIED_REASON;
             v.set_answer(
                 reason,
-                yijian_core::checklist::Answer::Text("家庭人均纯收入高于监测范围，无刚性支出".into()),
+                yijian_core::checklist::Answer::Text(
+                    "家庭人均纯收入高于监测范围，无刚性支出".into(),
+                ),
                 &self.template,
             )
             .map_err(bad)?;
@@ -476,7 +545,13 @@ impl Seeder {
             .ok_or_else(|| DemoError::Invalid("no follow-up scheduled".into()))
     }
 
-    async fn act(&mut self, c: &mut Walking, s: &Script, day: i64, act: Act) -> Result<(), DemoError> {
+    async fn act(
+        &mut self,
+        c: &mut Walking,
+        s: &Script,
+        day: i64,
+        act: Act,
+    ) -> Result<(), DemoError> {
         let t = at(self.now, s.declared_days_ago - day, 30);
         let today: NaiveDate = yijian_core::time::china_date(t);
         let v = c.village.clone();
@@ -485,7 +560,8 @@ impl Seeder {
         match act {
             Act::Accept => {
                 let who = self.who(Role::Township, &v)?;
-                self.push(&who, t, &what, vec![Self::step(id, Step::Accept)]).await
+                self.push(&who, t, &what, vec![Self::step(id, Step::Accept)])
+                    .await
             }
             Act::StartVisit => {
                 let who = self.who(Role::VillageWorker, &v)?;
@@ -499,9 +575,16 @@ impl Seeder {
                     t,
                 );
                 c.verification_visit = Some(visit.id());
-                let start = Step::StartVerification { visit_id: visit.id() };
-                self.push(&who, t, &what, vec![CommandBody::SaveVisit(visit), Self::step(id, start)])
-                    .await
+                let start = Step::StartVerification {
+                    visit_id: visit.id(),
+                };
+                self.push(
+                    &who,
+                    t,
+                    &what,
+                    vec![CommandBody::SaveVisit(visit), Self::step(id, start)],
+                )
+                .await
             }
             Act::FinishVisit { qualifies } => {
                 let who = self.who(Role::VillageWorker, &v)?;
@@ -566,8 +649,13 @@ impl Seeder {
                     agreed: true,
                     minutes_photo: Some(meta.id),
                 };
-                self.push(&who, t, &what, vec![CommandBody::RecordPhoto(meta), Self::step(id, step)])
-                    .await
+                self.push(
+                    &who,
+                    t,
+                    &what,
+                    vec![CommandBody::RecordPhoto(meta), Self::step(id, step)],
+                )
+                .await
             }
             Act::PublicNotice { days } => {
                 let who = self.who(Role::VillageWorker, &v)?;
@@ -580,8 +668,13 @@ impl Seeder {
                     objections: 0,
                     objections_resolved: true,
                 };
-                self.push(&who, t, &what, vec![CommandBody::RecordPhoto(meta), Self::step(id, step)])
-                    .await
+                self.push(
+                    &who,
+                    t,
+                    &what,
+                    vec![CommandBody::RecordPhoto(meta), Self::step(id, step)],
+                )
+                .await
             }
             Act::TownshipReview => {
                 let who = self.who(Role::Township, &v)?;
@@ -677,8 +770,13 @@ impl Seeder {
                     plan_id,
                     measures: 2,
                 };
-                self.push(&who, t, &what, vec![CommandBody::SavePlan(plan), Self::step(id, step)])
-                    .await
+                self.push(
+                    &who,
+                    t,
+                    &what,
+                    vec![CommandBody::SavePlan(plan), Self::step(id, step)],
+                )
+                .await
             }
             Act::FollowUp => {
                 let who = self.who(Role::VillageWorker, &v)?;
@@ -741,7 +839,8 @@ impl Seeder {
             }
             Act::Close => {
                 let who = self.who(Role::Township, &v)?;
-                self.push(&who, t, &what, vec![Self::step(id, Step::Close)]).await
+                self.push(&who, t, &what, vec![Self::step(id, Step::Close)])
+                    .await
             }
             Act::EmergencyAssistance => {
                 let who = self.who(Role::Township, &v)?;
@@ -775,7 +874,14 @@ fn with(mut a: Vec<(i64, Act)>, more: &[(i64, Act)]) -> Vec<(i64, Act)> {
 }
 
 fn scripts(p: &Places) -> Vec<Script> {
-    let s = |name: &str, birth: &str, phone: &str, village: &DivisionCode, days, risk, description, acts| Script {
+    let s = |name: &str,
+             birth: &str,
+             phone: &str,
+             village: &DivisionCode,
+             days,
+             risk,
+             description,
+             acts| Script {
         name: name.to_owned(),
         birth: birth.to_owned(),
         phone: phone.to_owned(),
@@ -795,32 +901,322 @@ fn scripts(p: &Places) -> Vec<Script> {
         a
     };
     let mut list = vec![
-        s("王秀兰", "19520314", "13900000101", &p.nanchuan, 0, RiskType::Illness, "老伴住院做手术，花了四万多，家里没钱了", vec![]),
-        s("马福祥", "19680522", "13900000102", &p.nanchuan, 6, RiskType::Disability, "儿子车祸后残疾，干不了活", vec![]),
-        s("李桂英", "19710808", "13900000103", &p.ziyun, 2, RiskType::Disaster, "冰雹把今年的洋芋和玉米都打了", vec![(1, Act::Accept)]),
-        s("张有财", "19650101", "13900000104", &p.nanchuan, 12, RiskType::Illness, "得了尿毒症，每周透析三次", vec![(1, Act::Accept), (2, Act::StartVisit)]),
-        s("杨建军", "19780917", "13900000105", &p.nanchuan, 8, RiskType::UnstableEmployment, "在外打工的工厂倒闭，没有收入", vec![(1, Act::Accept), (2, Act::StartVisit), (3, Act::FinishVisit { qualifies: true })]),
-        s("刘玉梅", "19800212", "13900000106", &p.ziyun, 18, RiskType::Schooling, "两个孩子上大学，学费生活费负担重", identified(4)[..6].to_vec()),
-        s("赵永红", "19790705", "13900000107", &p.nanchuan, 19, RiskType::Illness, "妻子乳腺癌化疗，自费部分很多", identified(1)),
-        s("孙德明", "19770303", "13900000108", &p.nanchuan, 18, RiskType::Illness, "父亲中风偏瘫，需要长期护理", identified(1)),
-        s("周志刚", "19600919", "13900000109", &p.ziyun, 26, RiskType::UnstableEmployment, "年纪大了找不到活干", with(identified(1), &[(15, Act::CountyReject)])),
-        s("吴春花", "19730111", "13900000110", &p.nanchuan, 32, RiskType::Illness, "丈夫肝病住院，欠了外债", with(identified(1), &[(15, Act::CountyReject), (18, Act::ResidentAppeal)])),
-        s("何淑珍", "19700320", "13900000121", &p.ziyun, 38, RiskType::Illness, "丈夫患肺癌，化疗费用高", with(identified(1), &[(15, Act::CountyReject), (17, Act::ResidentAppeal), (22, Act::DecideAppeal { upheld: true })])),
-        s("郑国庆", "19691001", "13900000111", &p.ziyun, 40, RiskType::HousingSafety, "房子漏雨，想申请危房改造", vec![(1, Act::Accept), (2, Act::StartVisit), (3, Act::FinishVisit { qualifies: false }), (5, Act::NotifyNotQualified)]),
-        s("冯丽娟", "19820606", "13900000112", &p.nanchuan, 14, RiskType::Other, "家里收入少，希望得到帮助", vec![(1, Act::Accept), (2, Act::StartVisit), (9, Act::FinishVisit { qualifies: false })]),
-        s("陈永福", "19751120", "13900000113", &p.nanchuan, 34, RiskType::Illness, "心脏搭桥手术后不能干重活", approved(1)),
-        s("褚建国", "19761225", "13900000114", &p.ziyun, 75, RiskType::Illness, "孩子白血病，在兰州住院治疗", assisted(1)),
-        s("卫小红", "19810418", "13900000115", &p.nanchuan, 230, RiskType::Illness, "丈夫脑出血后行动不便", with(assisted(7), &[(228, Act::ProposeRiskElimination)])),
-        s("蒋学文", "19740730", "13900000116", &p.nanchuan, 245, RiskType::Disability, "妻子重度残疾，需要人照顾", with(assisted(7), &[(235, Act::ProposeRiskElimination), (238, Act::ReviewRiskElimination), (241, Act::DecideRiskElimination { approve: true })])),
-        s("贾志明", "19770614", "13900000122", &p.nanchuan, 236, RiskType::Illness, "母亲股骨头坏死做了置换手术", with(assisted(7), &[(229, Act::ProposeRiskElimination), (232, Act::ReviewRiskElimination)])),
-        s("龚秀云", "19790929", "13900000123", &p.ziyun, 242, RiskType::UnstableEmployment, "丈夫在工地摔伤，半年没活干", with(assisted(7), &[(230, Act::ProposeRiskElimination), (233, Act::ReviewRiskElimination), (236, Act::DecideRiskElimination { approve: false })])),
-        s("曹丽萍", "19840108", "13900000124", &p.ziyun, 10, RiskType::Illness, "女儿先天性心脏病需要手术", identified(1)[..4].to_vec()),
-        s("邓海涛", "19760411", "13900000125", &p.nanchuan, 12, RiskType::Accident, "三轮车翻车，腿摔断了", identified(1)[..5].to_vec()),
-        s("许文静", "19810227", "13900000126", &p.nanchuan, 44, RiskType::Other, "家里收入不稳定", with(identified(1), &[(15, Act::CountyReject), (17, Act::ResidentAppeal), (22, Act::DecideAppeal { upheld: false })])),
-        s("彭建平", "19660716", "13900000127", &p.ziyun, 50, RiskType::HousingSafety, "老房子墙裂了", vec![(1, Act::Accept), (2, Act::StartVisit), (3, Act::FinishVisit { qualifies: false }), (5, Act::NotifyNotQualified), (7, Act::Close)]),
-        s("沈桂芝", "19580823", "13900000117", &p.neiguan, 5, RiskType::Illness, "老伴癌症晚期，全家照顾", vec![]),
-        s("韩振华", "19720202", "13900000118", &p.tongwei, 9, RiskType::Disaster, "暴雨冲毁了圈舍，羊死了二十多只", vec![(1, Act::Accept)]),
-        s("朱红霞", "19830315", "13900000119", &p.neiguan, 45, RiskType::Illness, "丈夫尘肺病，不能再下井", with(assisted(0), &[])),
+        s(
+            "王秀兰",
+            "19520314",
+            "13900000101",
+            &p.nanchuan,
+            0,
+            RiskType::Illness,
+            "老伴住院做手术，花了四万多，家里没钱了",
+            vec![],
+        ),
+        s(
+            "马福祥",
+            "19680522",
+            "13900000102",
+            &p.nanchuan,
+            6,
+            RiskType::Disability,
+            "儿子车祸后残疾，干不了活",
+            vec![],
+        ),
+        s(
+            "李桂英",
+            "19710808",
+            "13900000103",
+            &p.ziyun,
+            2,
+            RiskType::Disaster,
+            "冰雹把今年的洋芋和玉米都打了",
+            vec![(1, Act::Accept)],
+        ),
+        s(
+            "张有财",
+            "19650101",
+            "13900000104",
+            &p.nanchuan,
+            12,
+            RiskType::Illness,
+            "得了尿毒症，每周透析三次",
+            vec![(1, Act::Accept), (2, Act::StartVisit)],
+        ),
+        s(
+            "杨建军",
+            "19780917",
+            "13900000105",
+            &p.nanchuan,
+            8,
+            RiskType::UnstableEmployment,
+            "在外打工的工厂倒闭，没有收入",
+            vec![
+                (1, Act::Accept),
+                (2, Act::StartVisit),
+                (3, Act::FinishVisit { qualifies: true }),
+            ],
+        ),
+        s(
+            "刘玉梅",
+            "19800212",
+            "13900000106",
+            &p.ziyun,
+            18,
+            RiskType::Schooling,
+            "两个孩子上大学，学费生活费负担重",
+            identified(4)[..6].to_vec(),
+        ),
+        s(
+            "赵永红",
+            "19790705",
+            "13900000107",
+            &p.nanchuan,
+            19,
+            RiskType::Illness,
+            "妻子乳腺癌化疗，自费部分很多",
+            identified(1),
+        ),
+        s(
+            "孙德明",
+            "19770303",
+            "13900000108",
+            &p.nanchuan,
+            18,
+            RiskType::Illness,
+            "父亲中风偏瘫，需要长期护理",
+            identified(1),
+        ),
+        s(
+            "周志刚",
+            "19600919",
+            "13900000109",
+            &p.ziyun,
+            26,
+            RiskType::UnstableEmployment,
+            "年纪大了找不到活干",
+            with(identified(1), &[(15, Act::CountyReject)]),
+        ),
+        s(
+            "吴春花",
+            "19730111",
+            "13900000110",
+            &p.nanchuan,
+            32,
+            RiskType::Illness,
+            "丈夫肝病住院，欠了外债",
+            with(
+                identified(1),
+                &[(15, Act::CountyReject), (18, Act::ResidentAppeal)],
+            ),
+        ),
+        s(
+            "何淑珍",
+            "19700320",
+            "13900000121",
+            &p.ziyun,
+            38,
+            RiskType::Illness,
+            "丈夫患肺癌，化疗费用高",
+            with(
+                identified(1),
+                &[
+                    (15, Act::CountyReject),
+                    (17, Act::ResidentAppeal),
+                    (22, Act::DecideAppeal { upheld: true }),
+                ],
+            ),
+        ),
+        s(
+            "郑国庆",
+            "19691001",
+            "13900000111",
+            &p.ziyun,
+            40,
+            RiskType::HousingSafety,
+            "房子漏雨，想申请危房改造",
+            vec![
+                (1, Act::Accept),
+                (2, Act::StartVisit),
+                (3, Act::FinishVisit { qualifies: false }),
+                (5, Act::NotifyNotQualified),
+            ],
+        ),
+        s(
+            "冯丽娟",
+            "19820606",
+            "13900000112",
+            &p.nanchuan,
+            14,
+            RiskType::Other,
+            "家里收入少，希望得到帮助",
+            vec![
+                (1, Act::Accept),
+                (2, Act::StartVisit),
+                (9, Act::FinishVisit { qualifies: false }),
+            ],
+        ),
+        s(
+            "陈永福",
+            "19751120",
+            "13900000113",
+            &p.nanchuan,
+            34,
+            RiskType::Illness,
+            "心脏搭桥手术后不能干重活",
+            approved(1),
+        ),
+        s(
+            "褚建国",
+            "19761225",
+            "13900000114",
+            &p.ziyun,
+            75,
+            RiskType::Illness,
+            "孩子白血病，在兰州住院治疗",
+            assisted(1),
+        ),
+        s(
+            "卫小红",
+            "19810418",
+            "13900000115",
+            &p.nanchuan,
+            230,
+            RiskType::Illness,
+            "丈夫脑出血后行动不便",
+            with(assisted(7), &[(228, Act::ProposeRiskElimination)]),
+        ),
+        s(
+            "蒋学文",
+            "19740730",
+            "13900000116",
+            &p.nanchuan,
+            245,
+            RiskType::Disability,
+            "妻子重度残疾，需要人照顾",
+            with(
+                assisted(7),
+                &[
+                    (235, Act::ProposeRiskElimination),
+                    (238, Act::ReviewRiskElimination),
+                    (241, Act::DecideRiskElimination { approve: true }),
+                ],
+            ),
+        ),
+        s(
+            "贾志明",
+            "19770614",
+            "13900000122",
+            &p.nanchuan,
+            236,
+            RiskType::Illness,
+            "母亲股骨头坏死做了置换手术",
+            with(
+                assisted(7),
+                &[
+                    (229, Act::ProposeRiskElimination),
+                    (232, Act::ReviewRiskElimination),
+                ],
+            ),
+        ),
+        s(
+            "龚秀云",
+            "19790929",
+            "13900000123",
+            &p.ziyun,
+            242,
+            RiskType::UnstableEmployment,
+            "丈夫在工地摔伤，半年没活干",
+            with(
+                assisted(7),
+                &[
+                    (230, Act::ProposeRiskElimination),
+                    (233, Act::ReviewRiskElimination),
+                    (236, Act::DecideRiskElimination { approve: false }),
+                ],
+            ),
+        ),
+        s(
+            "曹丽萍",
+            "19840108",
+            "13900000124",
+            &p.ziyun,
+            10,
+            RiskType::Illness,
+            "女儿先天性心脏病需要手术",
+            identified(1)[..4].to_vec(),
+        ),
+        s(
+            "邓海涛",
+            "19760411",
+            "13900000125",
+            &p.nanchuan,
+            12,
+            RiskType::Accident,
+            "三轮车翻车，腿摔断了",
+            identified(1)[..5].to_vec(),
+        ),
+        s(
+            "许文静",
+            "19810227",
+            "13900000126",
+            &p.nanchuan,
+            44,
+            RiskType::Other,
+            "家里收入不稳定",
+            with(
+                identified(1),
+                &[
+                    (15, Act::CountyReject),
+                    (17, Act::ResidentAppeal),
+                    (22, Act::DecideAppeal { upheld: false }),
+                ],
+            ),
+        ),
+        s(
+            "彭建平",
+            "19660716",
+            "13900000127",
+            &p.ziyun,
+            50,
+            RiskType::HousingSafety,
+            "老房子墙裂了",
+            vec![
+                (1, Act::Accept),
+                (2, Act::StartVisit),
+                (3, Act::FinishVisit { qualifies: false }),
+                (5, Act::NotifyNotQualified),
+                (7, Act::Close),
+            ],
+        ),
+        s(
+            "沈桂芝",
+            "19580823",
+            "13900000117",
+            &p.neiguan,
+            5,
+            RiskType::Illness,
+            "老伴癌症晚期，全家照顾",
+            vec![],
+        ),
+        s(
+            "韩振华",
+            "19720202",
+            "13900000118",
+            &p.tongwei,
+            9,
+            RiskType::Disaster,
+            "暴雨冲毁了圈舍，羊死了二十多只",
+            vec![(1, Act::Accept)],
+        ),
+        s(
+            "朱红霞",
+            "19830315",
+            "13900000119",
+            &p.neiguan,
+            45,
+            RiskType::Illness,
+            "丈夫尘肺病，不能再下井",
+            with(assisted(0), &[]),
+        ),
     ];
     list.push(Script {
         name: "秦大勇".into(),
@@ -850,15 +1246,33 @@ const WOMEN: [&str; 16] = [
 ];
 
 /// A person of household `n`, member `m`: (name, birth date, male).
-fn person(n: usize, m: usize, surname: &str, male: bool, born: (i32, u32, u32)) -> (String, String, bool) {
-    let given = if male { MEN[(n * 7 + m * 3) % MEN.len()] } else { WOMEN[(n * 5 + m * 11) % WOMEN.len()] };
+fn person(
+    n: usize,
+    m: usize,
+    surname: &str,
+    male: bool,
+    born: (i32, u32, u32),
+) -> (String, String, bool) {
+    let given = if male {
+        MEN[(n * 7 + m * 3) % MEN.len()]
+    } else {
+        WOMEN[(n * 5 + m * 11) % WOMEN.len()]
+    };
     let (y, mo, d) = born;
-    (format!("{surname}{given}"), format!("{y:04}{mo:02}{d:02}"), male)
+    (
+        format!("{surname}{given}"),
+        format!("{y:04}{mo:02}{d:02}"),
+        male,
+    )
 }
 
 /// The households of the two townships' registers (建档立卡 and monitored households alike):
 /// about a dozen per village, two to six members each, entered by the township's staff.
-fn register_households(village: &DivisionCode, count: usize, today: NaiveDate) -> Result<Vec<yijian_core::household::Household>, DemoError> {
+fn register_households(
+    village: &DivisionCode,
+    count: usize,
+    today: NaiveDate,
+) -> Result<Vec<yijian_core::household::Household>, DemoError> {
     use yijian_core::household::{Household, Member, Relation};
     use yijian_core::validation::ResidentIdNumber;
     let region = &village.as_str()[..6];
@@ -878,26 +1292,58 @@ fn register_households(village: &DivisionCode, count: usize, today: NaiveDate) -
         let head_year = 1950 + (n * 7 % 36) as i32;
         let month = (n % 12 + 1) as u32;
         let mut people = vec![
-            (person(n, 0, surname, true, (head_year, month, (n % 27 + 1) as u32)), Relation::Head),
-            (person(n, 1, SURNAMES[(n + 5) % SURNAMES.len()], false, (head_year + 2, (month % 12) + 1, (n % 25 + 2) as u32)), Relation::Spouse),
+            (
+                person(n, 0, surname, true, (head_year, month, (n % 27 + 1) as u32)),
+                Relation::Head,
+            ),
+            (
+                person(
+                    n,
+                    1,
+                    SURNAMES[(n + 5) % SURNAMES.len()],
+                    false,
+                    (head_year + 2, (month % 12) + 1, (n % 25 + 2) as u32),
+                ),
+                Relation::Spouse,
+            ),
         ];
         for c in 0..(n % 4) {
             let male = (n + c) % 2 == 0;
             let year = (head_year + 24 + 3 * c as i32).min(2020);
-            people.push((person(n, 2 + c, surname, male, (year, (c as u32 * 4 % 12) + 1, 9 + c as u32)), if male { Relation::Son } else { Relation::Daughter }));
+            people.push((
+                person(
+                    n,
+                    2 + c,
+                    surname,
+                    male,
+                    (year, (c as u32 * 4 % 12) + 1, 9 + c as u32),
+                ),
+                if male {
+                    Relation::Son
+                } else {
+                    Relation::Daughter
+                },
+            ));
         }
         if n % 5 == 0 && head_year > 1965 {
-            people.push((person(n, 6, surname, n % 2 == 0, (head_year - 26, 3, 15)), Relation::Parent));
+            people.push((
+                person(n, 6, surname, n % 2 == 0, (head_year - 26, 3, 15)),
+                Relation::Parent,
+            ));
         }
         for (m, ((name, birth, male), relation)) in people.into_iter().enumerate() {
             // The sequence's last digit is odd for men, even for women (GB 11643).
             let seq = ((n * 13 + m * 7) % 450) * 2 + usize::from(male) + 100;
             let id = id_number(region, &birth, u32::try_from(seq % 1000).unwrap_or(101))?;
-            let parsed = ResidentIdNumber::parse(&id, today).map_err(|e| DemoError::Invalid(format!("{id}: {e}")))?;
-            let member = Member::new(yijian_core::ids::MemberId::new(), name, relation).with_id_number(parsed);
-            h.add_member(member).map_err(|e| DemoError::Invalid(e.to_string()))?;
+            let parsed = ResidentIdNumber::parse(&id, today)
+                .map_err(|e| DemoError::Invalid(format!("{id}: {e}")))?;
+            let member = Member::new(yijian_core::ids::MemberId::new(), name, relation)
+                .with_id_number(parsed);
+            h.add_member(member)
+                .map_err(|e| DemoError::Invalid(e.to_string()))?;
         }
-        h.phone = yijian_core::validation::MobileNumber::parse(&format!("137{:08}", 10_000_000 + n)).ok();
+        h.phone =
+            yijian_core::validation::MobileNumber::parse(&format!("137{:08}", 10_000_000 + n)).ok();
         out.push(h);
     }
     Ok(out)
@@ -939,7 +1385,11 @@ fn more_declarations(p: &Places) -> Vec<Script> {
         .map(|i| {
             let male = i % 2 == 0;
             let surname = SURNAMES[(i * 5 + 3) % SURNAMES.len()];
-            let given = if male { MEN[(i * 3) % MEN.len()] } else { WOMEN[(i * 7) % WOMEN.len()] };
+            let given = if male {
+                MEN[(i * 3) % MEN.len()]
+            } else {
+                WOMEN[(i * 7) % WOMEN.len()]
+            };
             Script {
                 name: format!("{surname}{given}"),
                 birth: format!("{}{:02}{:02}", 1956 + i * 13 % 30, i % 12 + 1, i % 26 + 1),
@@ -949,7 +1399,11 @@ fn more_declarations(p: &Places) -> Vec<Script> {
                 risk: risks[i % risks.len()],
                 description: words[i % words.len()],
                 green_channel: false,
-                acts: if i % 3 == 0 { vec![(1, Act::Accept)] } else { vec![] },
+                acts: if i % 3 == 0 {
+                    vec![(1, Act::Accept)]
+                } else {
+                    vec![]
+                },
             }
         })
         .filter(|s| s.declared_days_ago > 1 || s.acts.is_empty())
@@ -968,10 +1422,11 @@ pub async fn seed(
     let places = Places::new()?;
     let staff = staff_list(&places)?;
     // Hashing is deliberately slow; all passwords are the same, so hash once.
-    let password_hash = tokio::task::spawn_blocking(|| crate::accounts::hash_password(DEMO_PASSWORD))
-        .await
-        .map_err(|e| DemoError::Invalid(e.to_string()))?
-        .map_err(|e| DemoError::Invalid(e.to_string()))?;
+    let password_hash =
+        tokio::task::spawn_blocking(|| crate::accounts::hash_password(DEMO_PASSWORD))
+            .await
+            .map_err(|e| DemoError::Invalid(e.to_string()))?
+            .map_err(|e| DemoError::Invalid(e.to_string()))?;
     let mut users = Vec::new();
     let mut demo_users = Vec::new();
     for (login, name, role, scope) in &staff {
@@ -1046,7 +1501,10 @@ pub async fn seed(
     // The registers of the two townships.
     let today = yijian_core::time::china_date(now);
     let mut households = 0;
-    for township in [places.nanchuan.parent(), places.neiguan.parent()].into_iter().flatten() {
+    for township in [places.nanchuan.parent(), places.neiguan.parent()]
+        .into_iter()
+        .flatten()
+    {
         let villages: Vec<DivisionCode> = Regions::gansu()
             .villages_in(&township)
             .map(|r| r.code.clone())

@@ -80,7 +80,11 @@ pub struct FormToken {
 /// browser's cookie nonce when it has one (several tabs keep working).
 pub fn issue(key: &[u8], purpose: &str, cookie: Option<&str>, now: DateTime<Utc>) -> FormToken {
     let nonce = cookie
-        .filter(|c| c.len() == 22 && c.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'))
+        .filter(|c| {
+            c.len() == 22
+                && c.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        })
         .map(str::to_owned)
         .unwrap_or_else(|| {
             let mut b = [0u8; 16];
@@ -97,7 +101,13 @@ pub fn issue(key: &[u8], purpose: &str, cookie: Option<&str>, now: DateTime<Utc>
 
 /// Whether `token` was issued by us for `purpose` to the browser holding `cookie`, and is
 /// not too old.
-pub fn verify(key: &[u8], purpose: &str, token: &str, cookie: Option<&str>, now: DateTime<Utc>) -> bool {
+pub fn verify(
+    key: &[u8],
+    purpose: &str,
+    token: &str,
+    cookie: Option<&str>,
+    now: DateTime<Utc>,
+) -> bool {
     let mut parts = token.split('.');
     let (Some(nonce), Some(issued), Some(m), None) =
         (parts.next(), parts.next(), parts.next(), parts.next())
@@ -207,12 +217,33 @@ mod tests {
         let now = Utc::now();
         let t = issue(key, "declare:1", None, now);
         assert!(verify(key, "declare:1", &t.token, Some(&t.cookie), now));
-        assert!(!verify(key, "declare:2", &t.token, Some(&t.cookie), now), "other form");
-        assert!(!verify(key, "declare:1", &t.token, Some("AAAAAAAAAAAAAAAAAAAAAA"), now), "other browser");
+        assert!(
+            !verify(key, "declare:2", &t.token, Some(&t.cookie), now),
+            "other form"
+        );
+        assert!(
+            !verify(
+                key,
+                "declare:1",
+                &t.token,
+                Some("AAAAAAAAAAAAAAAAAAAAAA"),
+                now
+            ),
+            "other browser"
+        );
         assert!(!verify(key, "declare:1", &t.token, None, now), "no cookie");
         let later = now + chrono::Duration::seconds(TOKEN_MAX_AGE_SECS + 1);
-        assert!(!verify(key, "declare:1", &t.token, Some(&t.cookie), later), "expired");
-        assert!(!verify(b"another key of thirty-two bytes!", "declare:1", &t.token, Some(&t.cookie), now));
+        assert!(
+            !verify(key, "declare:1", &t.token, Some(&t.cookie), later),
+            "expired"
+        );
+        assert!(!verify(
+            b"another key of thirty-two bytes!",
+            "declare:1",
+            &t.token,
+            Some(&t.cookie),
+            now
+        ));
         let forged = format!("{}.{}.{}", t.cookie, now.timestamp(), "A".repeat(24));
         assert!(!verify(key, "declare:1", &forged, Some(&t.cookie), now));
         // The same browser keeps its nonce across forms.
@@ -224,7 +255,10 @@ mod tests {
     fn cookies_and_forwarded_addresses() {
         let mut h = HeaderMap::new();
         h.insert("cookie", "a=1; yj_t=abc; b=2".parse().expect("header"));
-        h.insert("x-forwarded-for", "10.1.2.3, 127.0.0.1".parse().expect("header"));
+        h.insert(
+            "x-forwarded-for",
+            "10.1.2.3, 127.0.0.1".parse().expect("header"),
+        );
         assert_eq!(cookie(&h, COOKIE), Some("abc"));
         assert_eq!(cookie(&h, "zz"), None);
         let peer = Peer(Some(SocketAddr::from(([192, 168, 0, 9], 5000))));
@@ -243,7 +277,11 @@ pub fn public_base(state: &AppState, headers: &HeaderMap) -> String {
     let host = headers
         .get(axum::http::header::HOST)
         .and_then(|h| h.to_str().ok())
-        .filter(|h| !h.is_empty() && h.chars().all(|c| c.is_ascii_alphanumeric() || ".-:[]".contains(c)))
+        .filter(|h| {
+            !h.is_empty()
+                && h.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || ".-:[]".contains(c))
+        })
         .unwrap_or("localhost");
     let scheme = headers
         .get("x-forwarded-proto")

@@ -126,7 +126,9 @@ impl AppState {
             blobs,
             settings: Arc::new(settings),
             form_key: Arc::new(tokio::sync::OnceCell::new()),
-            sms: Arc::new(sms::log::LogProvider::new(std::env::temp_dir().join("yijian-sms.log"))),
+            sms: Arc::new(sms::log::LogProvider::new(
+                std::env::temp_dir().join("yijian-sms.log"),
+            )),
         }
     }
 

@@ -202,7 +202,9 @@ async fn main() -> anyhow::Result<()> {
             let blob_dir = config.blob_dir();
             let blobs = DiskBlobStore::open(blob_dir.clone())
                 .await
-                .with_context(|| format!("cannot open the blob directory {}", blob_dir.display()))?;
+                .with_context(|| {
+                    format!("cannot open the blob directory {}", blob_dir.display())
+                })?;
             match yijian_server::demo::seed(storage, Arc::new(blobs), chrono::Utc::now()).await {
                 Ok(data) if json => println!("{}", serde_json::to_string(&data)?),
                 Ok(data) => {
@@ -257,9 +259,12 @@ async fn run_serve(config: Config) -> anyhow::Result<()> {
         .with_context(|| format!("cannot listen on {}", config.listen))?;
     let sms = config.sms_provider()?;
     tracing::info!(provider = sms.name(), "sms");
-    let state =
-        AppState::new(Arc::clone(&storage), Arc::new(blobs), config.server_settings())
-            .with_sms(Arc::clone(&sms));
+    let state = AppState::new(
+        Arc::clone(&storage),
+        Arc::new(blobs),
+        config.server_settings(),
+    )
+    .with_sms(Arc::clone(&sms));
     // Background work every process does (each is safe to run in several processes at once).
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let sender = tokio::spawn(yijian_server::sms::worker::run(

@@ -101,7 +101,13 @@ pub fn resident_message(title: &str, message: &str, back: Option<(&str, &str)>) 
 
 /// A labelled field with its error beside it (and `aria-describedby` so screen readers read
 /// the error with the field).
-pub fn field(name: &str, label: &str, hint: Option<&str>, error: Option<&str>, input: Markup) -> Markup {
+pub fn field(
+    name: &str,
+    label: &str,
+    hint: Option<&str>,
+    error: Option<&str>,
+    input: Markup,
+) -> Markup {
     let err_id = format!("err-{name}");
     html! {
         div.field.bad[error.is_some()] data-field=(name) {

@@ -282,7 +282,12 @@ pub fn village_sheet_png(sheet: &VillageSheet) -> Result<Vec<u8>, PrintError> {
     let mut c = Canvas::new(w, h)?;
     c.rect(60, 60, w - 120, 200, RED);
     c.centered("困难群众一键申报", 175.0, 86.0, WHITE);
-    c.centered("防止返贫动态监测和帮扶 · 有困难，扫码说", 235.0, 36.0, WHITE);
+    c.centered(
+        "防止返贫动态监测和帮扶 · 有困难，扫码说",
+        235.0,
+        36.0,
+        WHITE,
+    );
     c.centered(&sheet.village_name, 350.0, 64.0, INK);
     let code = qr_image(&sheet.form_url, 1)?;
     let module = (620 / code.width()).max(4);
@@ -347,8 +352,10 @@ pub fn demo_photo(caption: &str, tint: [u8; 3]) -> Result<Vec<u8>, PrintError> {
 /// Whether the font can draw every character of `text` (a test keeps the division names
 /// drawable).
 pub fn can_draw(text: &str) -> bool {
-    FontRef::try_from_slice(FONT)
-        .is_ok_and(|f| text.chars().all(|c| c.is_whitespace() || f.glyph_id(c).0 != 0))
+    FontRef::try_from_slice(FONT).is_ok_and(|f| {
+        text.chars()
+            .all(|c| c.is_whitespace() || f.glyph_id(c).0 != 0)
+    })
 }
 
 #[cfg(test)]

@@ -106,7 +106,10 @@ pub async fn set_calendar(
         tx.put_setting(CALENDAR_KEY, &text, Some(&by), now)?;
         let rules = Procedure::load(tx)?.rules;
         let n = crate::cases::reindex_open(tx, &rules, &calendar, now)?;
-        tracing::info!(cases = n, "holiday calendar replaced; open cases re-indexed");
+        tracing::info!(
+            cases = n,
+            "holiday calendar replaced; open cases re-indexed"
+        );
         Ok(())
     })
     .await?;

@@ -142,8 +142,9 @@ pub fn declare(
     }
     let village = form.village.clone();
     let hlc = server_hlc(now);
-    let mut household = Household::new(HouseholdId::new(), village.clone(), &form.applicant.address)
-        .map_err(|e| StorageError::Corrupt(format!("checked form rejected: {e}")))?;
+    let mut household =
+        Household::new(HouseholdId::new(), village.clone(), &form.applicant.address)
+            .map_err(|e| StorageError::Corrupt(format!("checked form rejected: {e}")))?;
     household.phone = form.phone.clone();
     household
         .add_member(
@@ -235,9 +236,27 @@ pub fn declare(
         ("receipt", receipt.as_str()),
         ("due", due.as_str()),
     ];
-    tell_staff(tx, Role::VillageWorker, &village, Template::NewDeclaration, &params, &case_id, "new", now)?;
+    tell_staff(
+        tx,
+        Role::VillageWorker,
+        &village,
+        Template::NewDeclaration,
+        &params,
+        &case_id,
+        "new",
+        now,
+    )?;
     if let Some(township) = village.at_level(Level::Township) {
-        tell_staff(tx, Role::Township, &township, Template::NewDeclaration, &params, &case_id, "new", now)?;
+        tell_staff(
+            tx,
+            Role::Township,
+            &township,
+            Template::NewDeclaration,
+            &params,
+            &case_id,
+            "new",
+            now,
+        )?;
     }
     Ok(Declared::New {
         case_id,
@@ -367,7 +386,11 @@ pub fn lookup(
                 clock_for_resident(c.step),
                 if late { "原定" } else { "应在" },
                 date_zh(c.due_on),
-                if late { "（已超期，已督促办理）" } else { "" }
+                if late {
+                    "（已超期，已督促办理）"
+                } else {
+                    ""
+                }
             )
         });
     let rejection_reason = match (&case.state.stage, &case.state.verification) {

@@ -14,8 +14,8 @@ use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use yijian_core::case::{Case, CaseEventKind, MonitoringCategory};
 use yijian_core::deadline::Step as ClockStep;
 use yijian_core::division::{DivisionCode, Level};
-use yijian_core::household::{Household, MonitoringStatus};
 use yijian_core::hlc::HlcClock;
+use yijian_core::household::{Household, MonitoringStatus};
 use yijian_core::ids::{CommandId, DeviceId};
 use yijian_core::protocol::{Command, CommandBody, Outcome, Wire};
 use yijian_core::role::Role;
@@ -33,10 +33,15 @@ use yijian_tests::pg::PgCluster;
 
 /// The demonstration's "now": a Tuesday, 12:00 in Beijing.
 fn demo_now() -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2026, 12, 1, 4, 0, 0).single().expect("time")
+    Utc.with_ymd_and_hms(2026, 12, 1, 4, 0, 0)
+        .single()
+        .expect("time")
 }
 
-async fn seeded(location: &DatabaseLocation, blobs: &std::path::Path) -> Result<(Arc<dyn Storage>, DemoData)> {
+async fn seeded(
+    location: &DatabaseLocation,
+    blobs: &std::path::Path,
+) -> Result<(Arc<dyn Storage>, DemoData)> {
     let storage = db::open(location).await?;
     let blobs = Arc::new(DiskBlobStore::open(blobs.to_path_buf()).await?);
     let data = seed(Arc::clone(&storage), blobs, demo_now()).await?;
@@ -66,7 +71,10 @@ async fn case_of(storage: &Arc<dyn Storage>, data: &DemoData, applicant: &str) -
 }
 
 async fn household_of(storage: &Arc<dyn Storage>, case: &Case) -> Result<Household> {
-    let id = case.declaration.household_id.context("case has a household")?;
+    let id = case
+        .declaration
+        .household_id
+        .context("case has a household")?;
     let body = storage
         .record("household", &id.to_string())
         .await?
@@ -132,8 +140,11 @@ async fn check_demo(storage: &Arc<dyn Storage>, data: &DemoData) -> Result<()> {
     // The two townships' registers: several hundred households.
     let mut households = 0;
     for township in ["621102105", "621102102"] {
-        for v in yijian_core::regions::Regions::gansu().villages_in(&DivisionCode::parse(township)?) {
-            households += records::<Household>(storage, "household", v.code.as_str()).await?.len();
+        for v in yijian_core::regions::Regions::gansu().villages_in(&DivisionCode::parse(township)?)
+        {
+            households += records::<Household>(storage, "household", v.code.as_str())
+                .await?
+                .len();
         }
     }
     assert!(households > 500, "{households}");
@@ -141,17 +152,28 @@ async fn check_demo(storage: &Arc<dyn Storage>, data: &DemoData) -> Result<()> {
     // Qualifies → approved: the household is monitored under the county's category.
     let approved = case_of(storage, data, "陈永福").await?;
     let h = household_of(storage, &approved).await?;
-    assert!(matches!(h.monitoring, MonitoringStatus::Monitoring { .. }), "{:?}", h.monitoring);
+    assert!(
+        matches!(h.monitoring, MonitoringStatus::Monitoring { .. }),
+        "{:?}",
+        h.monitoring
+    );
     assert_eq!(h.category, Some(MonitoringCategory::MarginalAtRisk));
 
     // … → plan → seven follow-ups → risk eliminated: the household says so.
     // Not yet (回头帮): the county sends a proposal back to assistance.
     let again = case_of(storage, data, "龚秀云").await?;
-    assert!(again.history.iter().any(|e| e.kind == CaseEventKind::Step { step: yijian_core::workflow::StepKind::DecideRiskElimination }));
+    assert!(again.history.iter().any(|e| e.kind
+        == CaseEventKind::Step {
+            step: yijian_core::workflow::StepKind::DecideRiskElimination
+        }));
     let eliminated = case_of(storage, data, "蒋学文").await?;
     assert_eq!(eliminated.state.follow_ups, 7);
     let h = household_of(storage, &eliminated).await?;
-    assert!(matches!(h.monitoring, MonitoringStatus::RiskEliminated { .. }), "{:?}", h.monitoring);
+    assert!(
+        matches!(h.monitoring, MonitoringStatus::RiskEliminated { .. }),
+        "{:?}",
+        h.monitoring
+    );
     let kinds: Vec<CaseEventKind> = eliminated.history.iter().map(|e| e.kind).collect();
     assert_eq!(kinds.first(), Some(&CaseEventKind::Declared));
     assert!(kinds.len() >= 20, "the history keeps every step: {kinds:?}");
@@ -164,8 +186,14 @@ async fn check_demo(storage: &Arc<dyn Storage>, data: &DemoData) -> Result<()> {
         .filter(|f: &FollowUp| f.case_id == assisting.id())
         .collect();
     assert_eq!(follow_ups.len(), 2, "{follow_ups:?}");
-    let done = follow_ups.iter().find(|f| f.done_on.is_some()).context("done follow-up")?;
-    let next = follow_ups.iter().find(|f| f.done_on.is_none()).context("next follow-up")?;
+    let done = follow_ups
+        .iter()
+        .find(|f| f.done_on.is_some())
+        .context("done follow-up")?;
+    let next = follow_ups
+        .iter()
+        .find(|f| f.done_on.is_none())
+        .context("next follow-up")?;
     assert_eq!(
         next.due_on,
         done.done_on.context("done")? + chrono::Duration::days(30)
@@ -196,11 +224,22 @@ async fn check_demo(storage: &Arc<dyn Storage>, data: &DemoData) -> Result<()> {
         .find(|a| Some(a.id) == upheld.state.appeal)
         .context("upheld appeal record")?;
     assert!(upheld_appeal.decision.as_ref().is_some_and(|d| d.upheld));
-    assert_eq!(upheld.state.category, Some(MonitoringCategory::MarginalAtRisk));
-    assert!(household_of(storage, &upheld).await?.monitoring.is_monitored());
+    assert_eq!(
+        upheld.state.category,
+        Some(MonitoringCategory::MarginalAtRisk)
+    );
+    assert!(
+        household_of(storage, &upheld)
+            .await?
+            .monitoring
+            .is_monitored()
+    );
     // The city's office heard of the appeal in its console.
     let city = DivisionCode::parse("6211")?;
-    let notes = read(&**storage, move |tx| tx.notifications(Role::City, city.as_str(), 50)).await?;
+    let notes = read(&**storage, move |tx| {
+        tx.notifications(Role::City, city.as_str(), 50)
+    })
+    .await?;
     assert!(notes.iter().any(|n| n.kind == "appeal_filed"), "{notes:?}");
 
     // Green channel: help recorded before identification.
@@ -211,7 +250,11 @@ async fn check_demo(storage: &Arc<dyn Storage>, data: &DemoData) -> Result<()> {
     // Every self-declaration sent its receipt by text.
     let sms = read(&**storage, |tx| tx.recent_sms(None, 500)).await?;
     let receipts = sms.iter().filter(|s| s.sms.template == "receipt").count();
-    assert_eq!(receipts, data.cases.len() - 1, "all but the green-channel case");
+    assert_eq!(
+        receipts,
+        data.cases.len() - 1,
+        "all but the green-channel case"
+    );
     Ok(())
 }
 
@@ -240,7 +283,11 @@ async fn demo_cases_walk_every_path_on_postgres() -> Result<()> {
     let cluster = PgCluster::start()?;
     let url = cluster.create_database("yijian_demo").await?;
     let dir = tempfile::tempdir()?;
-    let (storage, data) = seeded(&DatabaseLocation::Postgres { url }, &dir.path().join("blobs")).await?;
+    let (storage, data) = seeded(
+        &DatabaseLocation::Postgres { url },
+        &dir.path().join("blobs"),
+    )
+    .await?;
     check_demo(&storage, &data).await?;
     Ok(())
 }
@@ -329,7 +376,10 @@ async fn steps_by_the_wrong_people_are_refused_and_change_nothing() -> Result<()
     );
     let cmd = step_command(&reviewed, approve);
     assert_eq!(push_step(&storage, &county, &cmd).await?, Outcome::Applied);
-    assert_eq!(push_step(&storage, &county, &cmd).await?, Outcome::AlreadyApplied);
+    assert_eq!(
+        push_step(&storage, &county, &cmd).await?,
+        Outcome::AlreadyApplied
+    );
     assert_eq!(
         case_of(&storage, &data, "孙德明").await?.state.stage,
         Stage::Approved
@@ -345,7 +395,12 @@ async fn steps_by_the_wrong_people_are_refused_and_change_nothing() -> Result<()
     };
     for who in [&county, &province, &township] {
         let o = push_step(&storage, who, &step_command(&appealed, decide.clone())).await?;
-        assert_eq!(refused_with(&o), "role_not_allowed", "{} {o:?}", who.user.name);
+        assert_eq!(
+            refused_with(&o),
+            "role_not_allowed",
+            "{} {o:?}",
+            who.user.name
+        );
     }
     let o = push_step(&storage, &city, &step_command(&appealed, decide)).await?;
     assert_eq!(o, Outcome::Applied);
@@ -356,9 +411,19 @@ async fn steps_by_the_wrong_people_are_refused_and_change_nothing() -> Result<()
 
     // Acceptance is the township's, and only its own township's.
     let fresh = case_of(&storage, &data, "王秀兰").await?;
-    let o = push_step(&storage, &village_worker, &step_command(&fresh, Step::Accept)).await?;
+    let o = push_step(
+        &storage,
+        &village_worker,
+        &step_command(&fresh, Step::Accept),
+    )
+    .await?;
     assert_eq!(refused_with(&o), "role_not_allowed");
-    let o = push_step(&storage, &other_township, &step_command(&fresh, Step::Accept)).await?;
+    let o = push_step(
+        &storage,
+        &other_township,
+        &step_command(&fresh, Step::Accept),
+    )
+    .await?;
     assert_eq!(refused_with(&o), "out_of_scope");
 
     // Risk elimination before six months of monitoring is refused.
@@ -386,7 +451,10 @@ async fn steps_by_the_wrong_people_are_refused_and_change_nothing() -> Result<()
 // ---------------------------------------------------------------------------------------------
 
 fn beijing(y: i32, m: u32, d: u32, h: u32) -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(y, m, d, h, 0, 0).single().expect("time") - chrono::Duration::hours(8)
+    Utc.with_ymd_and_hms(y, m, d, h, 0, 0)
+        .single()
+        .expect("time")
+        - chrono::Duration::hours(8)
 }
 
 fn day(y: i32, m: u32, d: u32) -> NaiveDate {
@@ -478,19 +546,46 @@ async fn month_of_deadlines(location: DatabaseLocation) -> Result<()> {
     let notices = read(&*storage, move |tx| tx.notices_of(&id)).await?;
     let got: Vec<(ClockStep, NaiveDate, NoticeKind, NaiveDate)> = notices
         .iter()
-        .map(|n| (n.step, n.due_on, n.kind, yijian_core::time::china_date(n.at)))
+        .map(|n| {
+            (
+                n.step,
+                n.due_on,
+                n.kind,
+                yijian_core::time::china_date(n.at),
+            )
+        })
         .collect();
     assert_eq!(
         got,
         vec![
             // Acceptance: 2 working days, the holiday skipped → due Thursday 8 October;
             // reminded when one working day is left (30 September), escalated on the 9th.
-            (ClockStep::Accept, day(2026, 10, 8), NoticeKind::DueSoon, day(2026, 9, 30)),
-            (ClockStep::Accept, day(2026, 10, 8), NoticeKind::Overdue, day(2026, 10, 9)),
+            (
+                ClockStep::Accept,
+                day(2026, 10, 8),
+                NoticeKind::DueSoon,
+                day(2026, 9, 30)
+            ),
+            (
+                ClockStep::Accept,
+                day(2026, 10, 8),
+                NoticeKind::Overdue,
+                day(2026, 10, 9)
+            ),
             // Home verification: 5 working days from the declaration, counting the make-up
             // Saturday → due Monday 12 October; reminded on that Saturday, escalated on the 13th.
-            (ClockStep::HomeVerification, day(2026, 10, 12), NoticeKind::DueSoon, day(2026, 10, 10)),
-            (ClockStep::HomeVerification, day(2026, 10, 12), NoticeKind::Overdue, day(2026, 10, 13)),
+            (
+                ClockStep::HomeVerification,
+                day(2026, 10, 12),
+                NoticeKind::DueSoon,
+                day(2026, 10, 10)
+            ),
+            (
+                ClockStep::HomeVerification,
+                day(2026, 10, 12),
+                NoticeKind::Overdue,
+                day(2026, 10, 13)
+            ),
         ]
     );
     assert_eq!(notices[1].escalated_to, Some(Level::County));
@@ -500,9 +595,16 @@ async fn month_of_deadlines(location: DatabaseLocation) -> Result<()> {
     let sms = read(&*storage, |tx| tx.recent_sms(None, 500)).await?;
     let mut texts: HashMap<(String, String), u32> = HashMap::new();
     for s in &sms {
-        *texts.entry((s.sms.template.clone(), s.sms.phone.clone())).or_default() += 1;
+        *texts
+            .entry((s.sms.template.clone(), s.sms.phone.clone()))
+            .or_default() += 1;
     }
-    let count = |t: &str, p: &str| texts.get(&(t.to_owned(), p.to_owned())).copied().unwrap_or(0);
+    let count = |t: &str, p: &str| {
+        texts
+            .get(&(t.to_owned(), p.to_owned()))
+            .copied()
+            .unwrap_or(0)
+    };
     assert_eq!(count("due_soon", "13800000011"), 1, "{texts:?}");
     assert_eq!(count("overdue", "13800000011"), 1);
     assert_eq!(count("escalated", "13800000021"), 1);
@@ -512,7 +614,11 @@ async fn month_of_deadlines(location: DatabaseLocation) -> Result<()> {
     assert_eq!(count("receipt", "13900000101"), 1);
 
     // The case's history shows both escalations, for the phones and the resident.
-    let body = storage.record("case", &case_id).await?.and_then(|r| r.body).context("case")?;
+    let body = storage
+        .record("case", &case_id)
+        .await?
+        .and_then(|r| r.body)
+        .context("case")?;
     let case: Case = serde_json::from_str(&body)?;
     let escalations: Vec<CaseEventKind> = case
         .history
@@ -524,7 +630,9 @@ async fn month_of_deadlines(location: DatabaseLocation) -> Result<()> {
         escalations,
         vec![
             CaseEventKind::Escalated { to: Level::County },
-            CaseEventKind::Escalated { to: Level::Township },
+            CaseEventKind::Escalated {
+                to: Level::Township
+            },
         ]
     );
     Ok(())
@@ -540,7 +648,8 @@ async fn deadline_job_over_a_month_with_holidays_notices_each_clock_once_on_sqli
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn deadline_job_over_a_month_with_holidays_notices_each_clock_once_on_postgres() -> Result<()> {
+async fn deadline_job_over_a_month_with_holidays_notices_each_clock_once_on_postgres() -> Result<()>
+{
     let cluster = PgCluster::start()?;
     let url = cluster.create_database("yijian_deadlines").await?;
     month_of_deadlines(DatabaseLocation::Postgres { url }).await
@@ -600,9 +709,13 @@ async fn aliyun_stand_in(
     let nonce = params.get("SignatureNonce").cloned().unwrap_or_default();
     let fault = {
         let mut s = state.lock().expect("lock");
-        if signature != expected || params.get("AccessKeyId").map(String::as_str) != Some("stand-in-id") {
+        if signature != expected
+            || params.get("AccessKeyId").map(String::as_str) != Some("stand-in-id")
+        {
             s.bad_signatures += 1;
-            return json(serde_json::json!({"Code": "SignatureDoesNotMatch", "Message": "bad signature"}));
+            return json(
+                serde_json::json!({"Code": "SignatureDoesNotMatch", "Message": "bad signature"}),
+            );
         }
         if !s.nonces.insert(nonce) {
             return json(serde_json::json!({"Code": "SignatureNonceUsed", "Message": "replay"}));
@@ -627,11 +740,16 @@ async fn aliyun_stand_in(
             _ => return json(serde_json::json!({"Code": "InvalidAction", "Message": "?"})),
         }
         let phone = params.get("PhoneNumbers").cloned().unwrap_or_default();
-        let fault = s.faults.get_mut(&phone).and_then(|f| (!f.is_empty()).then(|| f.remove(0)));
+        let fault = s
+            .faults
+            .get_mut(&phone)
+            .and_then(|f| (!f.is_empty()).then(|| f.remove(0)));
         let sent = (
             phone,
             params.get("OutId").cloned().unwrap_or_default(),
-            yijian_core::time::china_date(Utc::now()).format("%Y%m%d").to_string(),
+            yijian_core::time::china_date(Utc::now())
+                .format("%Y%m%d")
+                .to_string(),
         );
         match fault {
             None | Some(Fault::SlowSent) => s.sent.push(sent),
@@ -640,14 +758,22 @@ async fn aliyun_stand_in(
         fault
     };
     match fault {
-        None => json(serde_json::json!({"Code": "OK", "Message": "OK", "BizId": "biz-1", "RequestId": "r"})),
-        Some(Fault::ServerError) => (axum::http::StatusCode::INTERNAL_SERVER_ERROR, "boom").into_response(),
-        Some(Fault::Throttled) => json(serde_json::json!({"Code": "isv.BUSINESS_LIMIT_CONTROL", "Message": "触发流控"})),
+        None => json(
+            serde_json::json!({"Code": "OK", "Message": "OK", "BizId": "biz-1", "RequestId": "r"}),
+        ),
+        Some(Fault::ServerError) => {
+            (axum::http::StatusCode::INTERNAL_SERVER_ERROR, "boom").into_response()
+        }
+        Some(Fault::Throttled) => {
+            json(serde_json::json!({"Code": "isv.BUSINESS_LIMIT_CONTROL", "Message": "触发流控"}))
+        }
         Some(Fault::SlowUnsent) | Some(Fault::SlowSent) => {
             tokio::time::sleep(Duration::from_millis(1500)).await;
             json(serde_json::json!({"Code": "OK", "Message": "OK", "BizId": "biz-late"}))
         }
-        Some(Fault::BadNumber) => json(serde_json::json!({"Code": "isv.MOBILE_NUMBER_ILLEGAL", "Message": "非法手机号"})),
+        Some(Fault::BadNumber) => {
+            json(serde_json::json!({"Code": "isv.MOBILE_NUMBER_ILLEGAL", "Message": "非法手机号"}))
+        }
     }
 }
 
@@ -675,10 +801,15 @@ async fn sms_against_stand_in(location: DatabaseLocation) -> Result<()> {
     let state = Arc::new(Mutex::new(StandIn::default()));
     {
         let mut s = state.lock().expect("lock");
-        s.faults.insert("13900000001".into(), vec![Fault::ServerError, Fault::Throttled]);
-        s.faults.insert("13900000002".into(), vec![Fault::SlowUnsent]);
+        s.faults.insert(
+            "13900000001".into(),
+            vec![Fault::ServerError, Fault::Throttled],
+        );
+        s.faults
+            .insert("13900000002".into(), vec![Fault::SlowUnsent]);
         s.faults.insert("13900000003".into(), vec![Fault::SlowSent]);
-        s.faults.insert("13900000004".into(), vec![Fault::BadNumber]);
+        s.faults
+            .insert("13900000004".into(), vec![Fault::BadNumber]);
     }
     let app = axum::Router::new()
         .route("/", axum::routing::get(aliyun_stand_in))
@@ -687,10 +818,17 @@ async fn sms_against_stand_in(location: DatabaseLocation) -> Result<()> {
     let addr = listener.local_addr()?;
     tokio::spawn(async move { axum::serve(listener, app).await });
 
-    let templates = ["receipt", "new_declaration", "due_soon", "overdue", "escalated", "appeal_filed"]
-        .into_iter()
-        .map(|k| (k.to_owned(), format!("SMS_{k}")))
-        .collect();
+    let templates = [
+        "receipt",
+        "new_declaration",
+        "due_soon",
+        "overdue",
+        "escalated",
+        "appeal_filed",
+    ]
+    .into_iter()
+    .map(|k| (k.to_owned(), format!("SMS_{k}")))
+    .collect();
     let provider = AliyunSms::new(AliyunConfig {
         endpoint: format!("http://{addr}"),
         access_key_id: "stand-in-id".into(),
@@ -704,13 +842,22 @@ async fn sms_against_stand_in(location: DatabaseLocation) -> Result<()> {
 
     let storage = db::open(&location).await?;
     let now = Utc::now();
-    let phones = ["13900000001", "13900000002", "13900000003", "13900000004", "13900000005"];
+    let phones = [
+        "13900000001",
+        "13900000002",
+        "13900000003",
+        "13900000004",
+        "13900000005",
+    ];
     for (n, phone) in phones.iter().enumerate() {
         let msg = yijian_server::sms::message(
             format!("receipt:case-{n}"),
             phone,
             yijian_server::sms::Template::Receipt,
-            &[("receipt", &format!("621102-105-201-000{n}")), ("days", "5")],
+            &[
+                ("receipt", &format!("621102-105-201-000{n}")),
+                ("days", "5"),
+            ],
             None,
             now,
         );
@@ -734,20 +881,30 @@ async fn sms_against_stand_in(location: DatabaseLocation) -> Result<()> {
         t += chrono::Duration::hours(1);
     }
     let rows = read(&*storage, |tx| tx.recent_sms(None, 50)).await?;
-    let status: HashMap<String, SmsStatus> = rows.iter().map(|r| (r.sms.phone.clone(), r.status)).collect();
+    let status: HashMap<String, SmsStatus> = rows
+        .iter()
+        .map(|r| (r.sms.phone.clone(), r.status))
+        .collect();
     assert_eq!(rows.len(), phones.len(), "one row per text");
     for phone in ["13900000001", "13900000002", "13900000003", "13900000005"] {
         assert_eq!(status[phone], SmsStatus::Sent, "{phone}: {rows:#?}");
     }
     assert_eq!(status["13900000004"], SmsStatus::Failed);
     let s = state.lock().expect("lock");
-    assert_eq!(s.bad_signatures, 0, "every request is signed as Aliyun checks it");
+    assert_eq!(
+        s.bad_signatures, 0,
+        "every request is signed as Aliyun checks it"
+    );
     let mut per_text: HashMap<&str, u32> = HashMap::new();
     for (_, out_id, _) in &s.sent {
         *per_text.entry(out_id.as_str()).or_default() += 1;
     }
     assert_eq!(per_text.len(), 4, "{:?}", s.sent);
-    assert!(per_text.values().all(|n| *n == 1), "never twice: {:?}", s.sent);
+    assert!(
+        per_text.values().all(|n| *n == 1),
+        "never twice: {:?}",
+        s.sent
+    );
     // The text whose answer was lost after sending was looked up, not resent; the one lost
     // before sending was looked up, not found, and sent.
     assert_eq!(confirmed, 1);

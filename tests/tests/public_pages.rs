@@ -12,8 +12,8 @@ use yijian_core::role::Role;
 use yijian_core::workflow::Stage;
 use yijian_server::ServerSettings;
 use yijian_server::config::DatabaseLocation;
-use yijian_server::db::rows::CaseQuery;
 use yijian_server::db::read;
+use yijian_server::db::rows::CaseQuery;
 use yijian_server::demo::{DemoData, seed};
 use yijian_tests::server::TestServer;
 
@@ -116,7 +116,12 @@ impl Browser {
         let p = self
             .post(
                 "/console/login",
-                &[("login", login), ("password", "yijian2026"), ("next", "/console"), ("t", &t)],
+                &[
+                    ("login", login),
+                    ("password", "yijian2026"),
+                    ("next", "/console"),
+                    ("t", &t),
+                ],
             )
             .await?;
         if p.status != 303 {
@@ -169,7 +174,12 @@ async fn case_count(server: &TestServer) -> Result<usize> {
 
 const VILLAGE: &str = "621102105201";
 
-fn declaration<'a>(name: &'a str, id: &'a str, phone: &'a str, token: &'a str) -> Vec<(&'a str, &'a str)> {
+fn declaration<'a>(
+    name: &'a str,
+    id: &'a str,
+    phone: &'a str,
+    token: &'a str,
+) -> Vec<(&'a str, &'a str)> {
     vec![
         ("t", token),
         ("applicant_name", name),
@@ -214,11 +224,19 @@ async fn a_resident_declares_gets_a_receipt_and_a_second_try_finds_the_same_case
     assert!(receipt_url.starts_with(&format!("/d/{VILLAGE}/receipt/621102-105-201-0001?s=")));
     let receipt = b.get(&receipt_url).await?;
     assert_eq!(receipt.status, 200);
-    assert!(receipt.body.replace("<wbr>", "").contains("621102-105-201-0001"));
+    assert!(
+        receipt
+            .body
+            .replace("<wbr>", "")
+            .contains("621102-105-201-0001")
+    );
     assert_eq!(case_count(&server).await?, 1);
     // The receipt text and the grid workers' alerts are queued with the case.
     let sms = read(&*server.storage, |tx| tx.recent_sms(None, 20)).await?;
-    assert!(sms.iter().any(|s| s.sms.template == "receipt" && s.sms.phone == "13900000101"));
+    assert!(
+        sms.iter()
+            .any(|s| s.sms.template == "receipt" && s.sms.phone == "13900000101")
+    );
     // A tampered receipt link shows nothing.
     let forged = b
         .get(&format!("/d/{VILLAGE}/receipt/621102-105-201-0001?s=AAAA"))
@@ -232,29 +250,58 @@ async fn a_resident_declares_gets_a_receipt_and_a_second_try_finds_the_same_case
     let p = b.post(&format!("/d/{VILLAGE}"), &again).await?;
     assert_eq!(p.status, 303);
     let to = p.location.context("redirect")?;
-    assert!(to.contains("621102-105-201-0001") && to.contains("dup=1"), "{to}");
+    assert!(
+        to.contains("621102-105-201-0001") && to.contains("dup=1"),
+        "{to}"
+    );
     assert_eq!(case_count(&server).await?, 1, "no second case");
     let dup = b.get(&to).await?;
-    assert!(dup.body.contains("尾号<strong>0101</strong>"), "the first phone's digits: {}", dup.body);
+    assert!(
+        dup.body.contains("尾号<strong>0101</strong>"),
+        "the first phone's digits: {}",
+        dup.body
+    );
 
     // Status lookup with the receipt and the phone's last four digits.
     let s = b.get("/s").await?;
     let token = input_value(&s.body, "t").context("status token")?;
     let found = b
-        .post("/s", &[("t", &token), ("receipt", "621102-105-201-0001"), ("last4", "0101")])
+        .post(
+            "/s",
+            &[
+                ("t", &token),
+                ("receipt", "621102-105-201-0001"),
+                ("last4", "0101"),
+            ],
+        )
         .await?;
     assert_eq!(found.status, 200);
-    assert!(found.body.contains("等待乡镇受理") && found.body.contains("王**"), "{}", found.body);
+    assert!(
+        found.body.contains("等待乡镇受理") && found.body.contains("王**"),
+        "{}",
+        found.body
+    );
     let token = input_value(&found.body, "t").unwrap_or(token);
     let wrong = b
-        .post("/s", &[("t", &token), ("receipt", "621102-105-201-0001"), ("last4", "9999")])
+        .post(
+            "/s",
+            &[
+                ("t", &token),
+                ("receipt", "621102-105-201-0001"),
+                ("last4", "9999"),
+            ],
+        )
         .await?;
-    assert!(!wrong.body.contains("王**") && !wrong.body.contains("等待乡镇受理"), "a wrong phone shows nothing");
+    assert!(
+        !wrong.body.contains("王**") && !wrong.body.contains("等待乡镇受理"),
+        "a wrong phone shows nothing"
+    );
     Ok(())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn forms_without_their_token_or_over_the_limits_store_nothing_and_keep_the_text() -> Result<()> {
+async fn forms_without_their_token_or_over_the_limits_store_nothing_and_keep_the_text() -> Result<()>
+{
     let settings = ServerSettings {
         public: yijian_server::PublicSettings {
             declarations_per_phone_per_day: 2,
@@ -277,12 +324,19 @@ async fn forms_without_their_token_or_over_the_limits_store_nothing_and_keep_the
     assert_eq!(case_count(&server).await?, 0);
 
     // One phone, three different people in a day: the third is refused.
-    let ids = ["620102198001010017", "621102196503020022", "621102197008150035"];
+    let ids = [
+        "620102198001010017",
+        "621102196503020022",
+        "621102197008150035",
+    ];
     for (n, id) in ids.iter().enumerate() {
         let form = b.get(&format!("/d/{VILLAGE}")).await?;
         let token = input_value(&form.body, "t").context("token")?;
         let p = b
-            .post(&format!("/d/{VILLAGE}"), &declaration("马福祥", id, "13900000102", &token))
+            .post(
+                &format!("/d/{VILLAGE}"),
+                &declaration("马福祥", id, "13900000102", &token),
+            )
             .await?;
         if n < 2 {
             assert_eq!(p.status, 303, "{n}: {}", p.body);
@@ -314,10 +368,20 @@ async fn a_rejected_resident_appeals_and_it_goes_to_the_city() -> Result<()> {
     let s = b.get("/s").await?;
     let token = input_value(&s.body, "t").context("token")?;
     let status = b
-        .post("/s", &[("t", &token), ("receipt", &case.receipt_no), ("last4", last4)])
+        .post(
+            "/s",
+            &[
+                ("t", &token),
+                ("receipt", &case.receipt_no),
+                ("last4", last4),
+            ],
+        )
         .await?;
     assert_eq!(status.status, 200);
-    assert!(status.body.contains("appeal-reason"), "the appeal form is offered");
+    assert!(
+        status.body.contains("appeal-reason"),
+        "the appeal form is offered"
+    );
     let token = input_value(&status.body, "t").context("appeal token")?;
     let p = b
         .post(
@@ -330,7 +394,12 @@ async fn a_rejected_resident_appeals_and_it_goes_to_the_city() -> Result<()> {
             ],
         )
         .await?;
-    assert!(p.status == 200 || p.status == 303, "{} {}", p.status, p.body);
+    assert!(
+        p.status == 200 || p.status == 303,
+        "{} {}",
+        p.status,
+        p.body
+    );
     let body = server
         .storage
         .record("case", &case.case_id)
@@ -339,8 +408,15 @@ async fn a_rejected_resident_appeals_and_it_goes_to_the_city() -> Result<()> {
         .context("case")?;
     let c: Case = serde_json::from_str(&body)?;
     assert_eq!(c.state.stage, Stage::Appealed);
-    let notes = read(&*server.storage, |tx| tx.notifications(Role::City, "6211", 50)).await?;
-    assert!(notes.iter().any(|n| n.case_id.as_deref() == Some(case.case_id.as_str())));
+    let notes = read(&*server.storage, |tx| {
+        tx.notifications(Role::City, "6211", 50)
+    })
+    .await?;
+    assert!(
+        notes
+            .iter()
+            .any(|n| n.case_id.as_deref() == Some(case.case_id.as_str()))
+    );
     Ok(())
 }
 
@@ -361,17 +437,31 @@ async fn the_console_shows_only_the_users_scope_and_steps_need_the_form_token() 
     let mut anonymous = Browser::new(&server.url())?;
     let p = anonymous.get("/console/overdue").await?;
     assert_eq!(p.status, 303);
-    assert!(p.location.unwrap_or_default().starts_with("/console/login?next="));
+    assert!(
+        p.location
+            .unwrap_or_default()
+            .starts_with("/console/login?next=")
+    );
     // A login posted from elsewhere (no token from our form) is refused.
     let p = anonymous
-        .post("/console/login", &[("login", "13800000021"), ("password", "yijian2026")])
+        .post(
+            "/console/login",
+            &[("login", "13800000021"), ("password", "yijian2026")],
+        )
         .await?;
     assert_eq!(p.status, 403);
     // A wrong password says so and keeps the login typed.
     let form = anonymous.get("/console/login").await?;
     let t = input_value(&form.body, "t").context("token")?;
     let p = anonymous
-        .post("/console/login", &[("login", "13800000021"), ("password", "wrong-one"), ("t", &t)])
+        .post(
+            "/console/login",
+            &[
+                ("login", "13800000021"),
+                ("password", "wrong-one"),
+                ("t", &t),
+            ],
+        )
         .await?;
     assert_eq!(p.status, 401);
     assert!(p.body.contains("手机号或密码不正确") && p.body.contains("value=\"13800000021\""));
@@ -382,20 +472,26 @@ async fn the_console_shows_only_the_users_scope_and_steps_need_the_form_token() 
     let cases = other.get("/console/cases").await?;
     assert_eq!(cases.status, 200);
     assert!(cases.body.contains("沈桂芝") && !cases.body.contains("赵永红"));
-    let p = other.get(&format!("/console/cases/{}", nanchuan.case_id)).await?;
+    let p = other
+        .get(&format!("/console/cases/{}", nanchuan.case_id))
+        .await?;
     assert_eq!(p.status, 403);
     assert!(p.body.contains("id=\"forbidden\""));
     let p = other.get("/console?scope=621102105").await?;
     assert_eq!(p.status, 403);
     let p = other.get("/console/admin").await?;
     assert_eq!(p.status, 403, "admin pages are for administrators");
-    let p = other.get(&format!("/console/cases/{}", neiguan.case_id)).await?;
+    let p = other
+        .get(&format!("/console/cases/{}", neiguan.case_id))
+        .await?;
     assert_eq!(p.status, 200);
 
     // The county rejects a case: without the form token nothing happens; with it, done.
     let mut county = Browser::new(&server.url())?;
     county.sign_in("13800000021").await?;
-    let page = county.get(&format!("/console/cases/{}", nanchuan.case_id)).await?;
+    let page = county
+        .get(&format!("/console/cases/{}", nanchuan.case_id))
+        .await?;
     assert!(page.body.contains("data-step=\"county_reject\""));
     let csrf = input_value(&page.body, "csrf").context("csrf")?;
     let path = format!("/console/cases/{}/step", nanchuan.case_id);
@@ -436,8 +532,13 @@ async fn printed_sheets_carry_qr_codes_that_read_back() -> Result<()> {
     let sheet = b.get(&format!("/print/village/{VILLAGE}")).await?;
     assert_eq!(sheet.status, 200);
     assert!(sheet.body.contains("<svg") && sheet.body.contains("鲁家沟镇南川村"));
-    assert!(sheet.body.contains("鲁家沟镇人民政府 0932-8123456"), "the township's hotline");
-    let png = b.get(&format!("/print/village/{VILLAGE}/sheet.png")).await?;
+    assert!(
+        sheet.body.contains("鲁家沟镇人民政府 0932-8123456"),
+        "the township's hotline"
+    );
+    let png = b
+        .get(&format!("/print/village/{VILLAGE}/sheet.png"))
+        .await?;
     assert_eq!(png.content_type, "image/png");
     let decoded = yijian_client::qr::decode_qr(&png.bytes)?.context("QR on the sheet")?;
     assert_eq!(decoded, format!("{}/d/{VILLAGE}", server.url()));
@@ -446,7 +547,10 @@ async fn printed_sheets_carry_qr_codes_that_read_back() -> Result<()> {
     assert_eq!(labels.status, 200);
     assert!(labels.body.contains("户主 "), "names masked on door labels");
     assert!(!labels.body.contains("王秀兰"), "never in full");
-    let households = read(&*server.storage, |tx| tx.records_in_village("household", VILLAGE)).await?;
+    let households = read(&*server.storage, |tx| {
+        tx.records_in_village("household", VILLAGE)
+    })
+    .await?;
     assert_eq!(labels.body.matches("<svg").count(), households.len());
     let one = &households[0].id;
     let png = b.get(&format!("/print/household/{one}/label.png")).await?;
@@ -473,15 +577,28 @@ async fn an_administrator_edits_the_calendar_and_due_dates_move() -> Result<()> 
     let csrf = input_value(&page.body, "csrf").context("csrf")?;
     let broken = "{\"years\": [ {\"year\": 2026, ";
     let p = admin
-        .post("/console/admin/calendar", &[("csrf", &csrf), ("json", broken)])
+        .post(
+            "/console/admin/calendar",
+            &[("csrf", &csrf), ("json", broken)],
+        )
         .await?;
     assert_eq!(p.status, 422);
-    assert!(p.body.contains("calendar-error") && p.body.contains("{&quot;years&quot;: [ {&quot;year&quot;: 2026,"));
+    assert!(
+        p.body.contains("calendar-error")
+            && p.body
+                .contains("{&quot;years&quot;: [ {&quot;year&quot;: 2026,")
+    );
 
     // A new holiday over the next working days moves the due dates of open cases.
-    let case = data.cases.iter().find(|c| c.applicant == "王秀兰").context("case")?;
+    let case = data
+        .cases
+        .iter()
+        .find(|c| c.applicant == "王秀兰")
+        .context("case")?;
     let id = case.case_id.clone();
-    let before = read(&*server.storage, move |tx| tx.case_row(&id)).await?.context("row")?;
+    let before = read(&*server.storage, move |tx| tx.case_row(&id))
+        .await?
+        .context("row")?;
     let due = before.clock_due_on.context("a clock")?;
     let mut calendar: serde_json::Value =
         serde_json::to_value(yijian_core::calendar::HolidayCalendar::builtin())?;
@@ -500,16 +617,27 @@ async fn an_administrator_edits_the_calendar_and_due_dates_move() -> Result<()> 
         .iter_mut()
         .find(|y| y["year"] == today.year())
         .context("this year")?;
-    year["holidays"].as_array_mut().context("holidays")?.push(serde_json::json!({
-        "name": "测试假期", "from": today.to_string(), "to": until.to_string()
-    }));
+    year["holidays"]
+        .as_array_mut()
+        .context("holidays")?
+        .push(serde_json::json!({
+            "name": "测试假期", "from": today.to_string(), "to": until.to_string()
+        }));
     let text = serde_json::to_string(&calendar)?;
     let p = admin
-        .post("/console/admin/calendar", &[("csrf", &csrf), ("json", &text)])
+        .post(
+            "/console/admin/calendar",
+            &[("csrf", &csrf), ("json", &text)],
+        )
         .await?;
     assert_eq!(p.status, 303, "{}", p.body);
     let id = case.case_id.clone();
-    let after = read(&*server.storage, move |tx| tx.case_row(&id)).await?.context("row")?;
-    assert!(after.clock_due_on.context("clock")? > due, "{before:?} → {after:?}");
+    let after = read(&*server.storage, move |tx| tx.case_row(&id))
+        .await?
+        .context("row")?;
+    assert!(
+        after.clock_due_on.context("clock")? > due,
+        "{before:?} → {after:?}"
+    );
     Ok(())
 }

@@ -348,7 +348,10 @@ fn a_return_visit_marks_the_scheduled_follow_up_done_and_records_it_on_the_case(
     let user = p.user.id;
     let view = p.store.case_view(case, &viewer(&p)).expect("case view");
     assert_eq!(view.visit_purpose, Some(VisitPurpose::FollowUp));
-    assert!(!view.can_check_risk_elimination, "two months are not enough");
+    assert!(
+        !view.can_check_risk_elimination,
+        "two months are not enough"
+    );
     let id = p
         .store
         .start_visit(household, Some(case), VisitPurpose::FollowUp, user)
@@ -380,10 +383,18 @@ fn a_risk_elimination_check_proposes_only_when_the_risk_is_gone() {
         let (mut p, household, case, _) = phone_with_assisted_case(7);
         let user = p.user.id;
         let view = p.store.case_view(case, &viewer(&p)).expect("case view");
-        assert!(view.can_check_risk_elimination, "seven months, a measure in place");
+        assert!(
+            view.can_check_risk_elimination,
+            "seven months, a measure in place"
+        );
         let id = p
             .store
-            .start_visit(household, Some(case), VisitPurpose::RiskEliminationCheck, user)
+            .start_visit(
+                household,
+                Some(case),
+                VisitPurpose::RiskEliminationCheck,
+                user,
+            )
             .expect("start");
         fill(&mut p, id);
         p.store
@@ -412,7 +423,10 @@ fn a_risk_elimination_check_proposes_only_when_the_risk_is_gone() {
             assert_eq!(proposal, Some((id, true, true)));
         } else {
             assert_eq!(proposal, None, "income below the line: no proposal");
-            assert!(p.store.visit(id).expect("visit").is_final(), "the check stays on record");
+            assert!(
+                p.store.visit(id).expect("visit").is_final(),
+                "the check stays on record"
+            );
         }
     }
 }

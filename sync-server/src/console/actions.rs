@@ -271,17 +271,19 @@ async fn stored_photo(
     owner: PhotoOwner,
 ) -> Result<Result<(PhotoId, CommandBody), String>, ApiError> {
     let upload = bytes.to_vec();
-    let (bytes, width, height) = match tokio::task::spawn_blocking(move || normalised_photo(&upload))
-        .await
-        .map_err(|e| ApiError::Internal(e.to_string()))?
-    {
-        Ok(done) => done,
-        Err(why) => return Ok(Err(why)),
-    };
+    let (bytes, width, height) =
+        match tokio::task::spawn_blocking(move || normalised_photo(&upload))
+            .await
+            .map_err(|e| ApiError::Internal(e.to_string()))?
+        {
+            Ok(done) => done,
+            Err(why) => return Ok(Err(why)),
+        };
     let sha = Sha256Hex::parse(&hex::encode(Sha256::digest(&bytes)))
         .map_err(|e| ApiError::Internal(e.to_string()))?;
     let len = bytes.len() as u64;
-    let span = ChunkSpan::new(0, len, len).ok_or_else(|| ApiError::Internal("empty photo".into()))?;
+    let span =
+        ChunkSpan::new(0, len, len).ok_or_else(|| ApiError::Internal("empty photo".into()))?;
     let mut src: &[u8] = &bytes;
     state.blobs.append(&sha, span, &mut src).await?;
     let id = PhotoId::new();
@@ -380,7 +382,8 @@ async fn commands_for(
             }
         }
         StepKind::RecordPublicNotice => {
-            let (from, to) = match (f.date("from", "公示开始日期"), f.date("to", "公示结束日期")) {
+            let (from, to) = match (f.date("from", "公示开始日期"), f.date("to", "公示结束日期"))
+            {
                 (Ok(a), Ok(b)) => (a, b),
                 (Err(e), _) | (_, Err(e)) => return Ok(Err(e)),
             };
@@ -574,8 +577,14 @@ mod tests {
             .expect("png");
         let (jpeg, w, h) = normalised_photo(&png).expect("normalised");
         assert_eq!((w, h), (1600, 500));
-        assert_eq!(image::guess_format(&jpeg).expect("format"), image::ImageFormat::Jpeg);
+        assert_eq!(
+            image::guess_format(&jpeg).expect("format"),
+            image::ImageFormat::Jpeg
+        );
         assert!(!jpeg.windows(4).any(|w| w == b"Exif"), "no EXIF block");
-        assert_eq!(normalised_photo(b"not a picture").unwrap_err(), "上传的文件不是图片");
+        assert_eq!(
+            normalised_photo(b"not a picture").unwrap_err(),
+            "上传的文件不是图片"
+        );
     }
 }

@@ -277,7 +277,16 @@ pub async fn users(
     };
     Ok(page(
         StatusCode::OK,
-        users_page(&user, &list, total, &devices, &search, &form, flash.as_ref(), None),
+        users_page(
+            &user,
+            &list,
+            total,
+            &devices,
+            &search,
+            &form,
+            flash.as_ref(),
+            None,
+        ),
     ))
 }
 
@@ -333,7 +342,12 @@ pub async fn create_user(
             Ok(back(
                 "/console/admin",
                 true,
-                &format!("已创建用户：{}（{}，{}）", u.name, u.login, u.role.name_zh()),
+                &format!(
+                    "已创建用户：{}（{}，{}）",
+                    u.name,
+                    u.login,
+                    u.role.name_zh()
+                ),
             ))
         }
         Err(why) => {
@@ -484,7 +498,9 @@ pub async fn save_contact(
         return fail("请填写单位名称（40字以内）".into());
     }
     let phone_ok = (5..=20).contains(&phone.len())
-        && phone.chars().all(|c| c.is_ascii_digit() || c == '-' || c == ' ');
+        && phone
+            .chars()
+            .all(|c| c.is_ascii_digit() || c == '-' || c == ' ');
     if !phone_ok {
         return fail(format!("电话“{phone}”不正确，应为数字，可带区号和“-”"));
     }
@@ -520,10 +536,17 @@ pub async fn print_village(user: ConsoleUser, Query(q): Query<PrintQuery>) -> Re
                     li { a id="print-labels" href={"/print/village/" (v) "/labels"} target="_blank" { "本村户码（不干胶标签）" } }
                 }
             };
-            page(StatusCode::OK, shell(&user, Nav::Admin, "打印", None, html_page))
+            page(
+                StatusCode::OK,
+                shell(&user, Nav::Admin, "打印", None, html_page),
+            )
         }
         Ok(v) if !user.covers(&v) => super::out_of_scope(&user),
-        _ => back("/console/admin", false, &format!("“{code}”不是村（社区）的12位区划代码")),
+        _ => back(
+            "/console/admin",
+            false,
+            &format!("“{code}”不是村（社区）的12位区划代码"),
+        ),
     }
 }
 
@@ -605,9 +628,12 @@ pub async fn save_calendar(
         return Ok(r);
     }
     user.check_form(&f.csrf)?;
-    match procedure::set_calendar(&*state.storage, &f.json, &user.user().login, Utc::now()).await
-    {
-        Ok(()) => Ok(back("/console/admin/calendar", true, "节假日日历已保存，在办案件期限已重新计算")),
+    match procedure::set_calendar(&*state.storage, &f.json, &user.user().login, Utc::now()).await {
+        Ok(()) => Ok(back(
+            "/console/admin/calendar",
+            true,
+            "节假日日历已保存，在办案件期限已重新计算",
+        )),
         Err(ProcedureError::Calendar(why)) => {
             let p = Procedure::current(&*state.storage).await?;
             Ok(page(
@@ -678,7 +704,11 @@ pub async fn save_rules(
     }
     user.check_form(&f.csrf)?;
     match procedure::set_rules(&*state.storage, &f.json, &user.user().login, Utc::now()).await {
-        Ok(()) => Ok(back("/console/admin/rules", true, "办理期限已保存，在办案件期限已重新计算")),
+        Ok(()) => Ok(back(
+            "/console/admin/rules",
+            true,
+            "办理期限已保存，在办案件期限已重新计算",
+        )),
         Err(ProcedureError::Rules(why)) => {
             let p = Procedure::current(&*state.storage).await?;
             Ok(page(

@@ -50,14 +50,29 @@ pub fn router() -> Router<AppState> {
         .route("/console/admin/users", post(admin::create_user))
         .route("/console/admin/users/{id}/setup.png", get(admin::setup_qr))
         .route("/console/admin/devices/{id}/revoke", post(admin::revoke))
-        .route("/console/admin/calendar", get(admin::calendar_page).post(admin::save_calendar))
-        .route("/console/admin/rules", get(admin::rules_page).post(admin::save_rules))
+        .route(
+            "/console/admin/calendar",
+            get(admin::calendar_page).post(admin::save_calendar),
+        )
+        .route(
+            "/console/admin/rules",
+            get(admin::rules_page).post(admin::save_rules),
+        )
         .route("/console/admin/contacts", post(admin::save_contact))
         .route("/console/admin/sms", get(admin::sms_log))
         .route("/console/admin/print", get(admin::print_village))
-        .route("/console/assets/console.css", get(|| async { asset(CSS, "text/css; charset=utf-8") }))
-        .route("/console/assets/console.js", get(|| async { asset(JS, "text/javascript; charset=utf-8") }))
-        .route("/console/assets/echarts.min.js", get(|| async { asset(ECHARTS, "text/javascript; charset=utf-8") }))
+        .route(
+            "/console/assets/console.css",
+            get(|| async { asset(CSS, "text/css; charset=utf-8") }),
+        )
+        .route(
+            "/console/assets/console.js",
+            get(|| async { asset(JS, "text/javascript; charset=utf-8") }),
+        )
+        .route(
+            "/console/assets/echarts.min.js",
+            get(|| async { asset(ECHARTS, "text/javascript; charset=utf-8") }),
+        )
 }
 
 fn asset(body: &'static str, mime: &'static str) -> Response {
@@ -90,7 +105,13 @@ pub enum Nav {
 }
 
 /// The console's frame around a page's content.
-pub fn shell(user: &ConsoleUser, nav: Nav, title: &str, flash: Option<&Flash>, content: Markup) -> Markup {
+pub fn shell(
+    user: &ConsoleUser,
+    nav: Nav,
+    title: &str,
+    flash: Option<&Flash>,
+    content: Markup,
+) -> Markup {
     shell_with(user, nav, title, flash, content, false)
 }
 
@@ -108,7 +129,12 @@ pub fn shell_with(
         (Nav::Dashboard, "dashboard", "/console", "工作概览"),
         (Nav::Overdue, "overdue", "/console/overdue", "逾期督办"),
         (Nav::Cases, "cases", "/console/cases", "案件查询"),
-        (Nav::Notifications, "notifications", "/console/notifications", "消息通知"),
+        (
+            Nav::Notifications,
+            "notifications",
+            "/console/notifications",
+            "消息通知",
+        ),
         (Nav::Admin, "admin", "/console/admin", "系统管理"),
     ];
     html! {
@@ -207,7 +233,9 @@ pub fn breadcrumb(user: &ConsoleUser, code: &DivisionCode, base: &str) -> Markup
         .filter(|r| user.covers(&r.code))
         .map(|r| (r.code.clone(), r.name.clone()))
         .collect();
-    let here = regions.get(code).map_or_else(|| code.to_string(), |r| r.name.clone());
+    let here = regions
+        .get(code)
+        .map_or_else(|| code.to_string(), |r| r.name.clone());
     chain.retain(|(c, _)| c != code);
     html! {
         nav id="breadcrumb" {

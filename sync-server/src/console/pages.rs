@@ -3,10 +3,10 @@
 
 use std::collections::HashMap;
 
+use axum::Form;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::Form;
 use chrono::{DateTime, NaiveDate, Utc};
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 use serde::Deserialize;
@@ -22,12 +22,15 @@ use yijian_core::workflow::{Stage, available_steps};
 
 use super::auth::{ConsoleUser, sign_in, sign_out};
 use super::stats::{self, division_name};
-use super::{Flash, FlashQuery, ListParams, Nav, breadcrumb, data_script, out_of_scope, page, scope_path, shell, shell_with};
+use super::{
+    Flash, FlashQuery, ListParams, Nav, breadcrumb, data_script, out_of_scope, page, scope_path,
+    shell, shell_with,
+};
 use crate::AppState;
 use crate::cases::CaseRow;
+use crate::db::read;
 use crate::db::rows::{CaseQuery, DeadlineNotice};
 use crate::db::tx::AuditEntry;
-use crate::db::read;
 use crate::error::ApiError;
 use crate::procedure::Procedure;
 
@@ -91,14 +94,19 @@ fn login_page(next: &str, error: Option<&str>, login: &str, token: &str) -> Mark
 /// Only same-site paths under /console are followed after login.
 fn safe_next(next: Option<&str>) -> String {
     match next {
-        Some(n) if n.starts_with("/console") && !n.starts_with("//") && !n.contains("://") => n.to_owned(),
+        Some(n) if n.starts_with("/console") && !n.starts_with("//") && !n.contains("://") => {
+            n.to_owned()
+        }
         _ => "/console".to_owned(),
     }
 }
 
 /// The login form's anti-forgery token (another site cannot sign a browser in to its own
 /// account), bound to a cookie like the resident forms'.
-async fn login_token(state: &AppState, headers: &HeaderMap) -> Result<crate::guard::FormToken, ApiError> {
+async fn login_token(
+    state: &AppState,
+    headers: &HeaderMap,
+) -> Result<crate::guard::FormToken, ApiError> {
     let key = crate::guard::form_key(state).await?;
     Ok(crate::guard::issue(
         &key,
@@ -124,7 +132,12 @@ pub async fn login_form(
     Ok(with_login_cookie(
         page(
             StatusCode::OK,
-            login_page(&safe_next(q.next.as_deref()), q.err.as_deref(), "", &t.token),
+            login_page(
+                &safe_next(q.next.as_deref()),
+                q.err.as_deref(),
+                "",
+                &t.token,
+            ),
         ),
         &t,
     ))
@@ -150,7 +163,17 @@ pub async fn login(
     let agent = headers
         .get(header::USER_AGENT)
         .and_then(|v| v.to_str().ok())
-        .map(|a| if a.contains("Firefox") { "Firefox" } else if a.contains("Edg") { "Edge" } else if a.contains("Chrome") { "Chrome" } else { "浏览器" })
+        .map(|a| {
+            if a.contains("Firefox") {
+                "Firefox"
+            } else if a.contains("Edg") {
+                "Edge"
+            } else if a.contains("Chrome") {
+                "Chrome"
+            } else {
+                "浏览器"
+            }
+        })
         .unwrap_or("浏览器");
     let next = safe_next(Some(&f.next));
     let key = crate::guard::form_key(&state).await?;
@@ -160,7 +183,12 @@ pub async fn login(
         return Ok(with_login_cookie(
             page(
                 StatusCode::FORBIDDEN,
-                login_page(&next, Some("页面已过期，请再点一次“登录”"), &f.login, &t.token),
+                login_page(
+                    &next,
+                    Some("页面已过期，请再点一次“登录”"),
+                    &f.login,
+                    &t.token,
+                ),
             ),
             &t,
         ));
@@ -172,7 +200,12 @@ pub async fn login(
         return Ok(with_login_cookie(
             page(
                 StatusCode::TOO_MANY_REQUESTS,
-                login_page(&next, Some("这个账号尝试登录的次数过多，请一小时后再试，或联系系统管理员"), &f.login, &t.token),
+                login_page(
+                    &next,
+                    Some("这个账号尝试登录的次数过多，请一小时后再试，或联系系统管理员"),
+                    &f.login,
+                    &t.token,
+                ),
             ),
             &t,
         ));
@@ -219,7 +252,12 @@ pub async fn logout(
 // Dashboard
 // ---------------------------------------------------------------------------------------------
 
-async fn rows_of(state: &AppState, scope: &DivisionCode, open_only: bool, due_by: Option<NaiveDate>) -> Result<Vec<CaseRow>, ApiError> {
+async fn rows_of(
+    state: &AppState,
+    scope: &DivisionCode,
+    open_only: bool,
+    due_by: Option<NaiveDate>,
+) -> Result<Vec<CaseRow>, ApiError> {
     let q = CaseQuery {
         scope: scope.to_string(),
         open_only,
@@ -303,8 +341,22 @@ pub async fn dashboard(
         }
         (data_script("dashboard-data", &d))
     };
-    let flash = FlashQuery { ok: params.ok.clone(), err: params.err.clone() }.flash();
-    Ok(page(StatusCode::OK, shell_with(&user, Nav::Dashboard, "工作概览", flash.as_ref(), content, true)))
+    let flash = FlashQuery {
+        ok: params.ok.clone(),
+        err: params.err.clone(),
+    }
+    .flash();
+    Ok(page(
+        StatusCode::OK,
+        shell_with(
+            &user,
+            Nav::Dashboard,
+            "工作概览",
+            flash.as_ref(),
+            content,
+            true,
+        ),
+    ))
 }
 
 fn stage_key(s: Stage) -> String {
@@ -331,8 +383,15 @@ async fn owners(state: &AppState, rows: &[CaseRow]) -> Result<HashMap<String, St
     let found = read(&*state.storage, move |tx| {
         let mut out = HashMap::new();
         for (role, scope) in &wanted {
-            let names: Vec<String> = tx.users_with(*role, scope)?.into_iter().map(|u| u.name).collect();
-            out.insert(format!("{}:{}", crate::db::sqlite::enum_text(role)?, scope), names.join("、"));
+            let names: Vec<String> = tx
+                .users_with(*role, scope)?
+                .into_iter()
+                .map(|u| u.name)
+                .collect();
+            out.insert(
+                format!("{}:{}", crate::db::sqlite::enum_text(role)?, scope),
+                names.join("、"),
+            );
         }
         Ok(out)
     })
@@ -351,7 +410,11 @@ fn owner_of(r: &CaseRow, owners: &HashMap<String, String>) -> String {
         return "—".into();
     };
     let role = Role::for_level(level);
-    let key = format!("{}:{}", crate::db::sqlite::enum_text(&role).unwrap_or_default(), scope);
+    let key = format!(
+        "{}:{}",
+        crate::db::sqlite::enum_text(&role).unwrap_or_default(),
+        scope
+    );
     let names = owners.get(&key).cloned().unwrap_or_default();
     let unit = division_name(&scope);
     if names.is_empty() {
@@ -377,12 +440,23 @@ pub async fn overdue(
     let procedure = Procedure::current(&*state.storage).await?;
     let horizon = procedure.calendar.add_working_days(today(), 2);
     let mut rows = rows_of(&state, &scope, true, Some(horizon)).await?;
-    rows.retain(|r| stats::urgency(r, today(), &procedure.calendar).is_some_and(|u| u.needs_attention()));
+    rows.retain(|r| {
+        stats::urgency(r, today(), &procedure.calendar).is_some_and(|u| u.needs_attention())
+    });
     let owners = owners(&state, &rows).await?;
     let sort = params.sort.as_deref().unwrap_or("due");
     match sort {
-        "village" => rows.sort_by(|a, b| a.village.cmp(&b.village).then(a.clock_due_on.cmp(&b.clock_due_on))),
-        "stage" => rows.sort_by_key(|r| (Stage::ALL.iter().position(|s| *s == r.stage), r.clock_due_on)),
+        "village" => rows.sort_by(|a, b| {
+            a.village
+                .cmp(&b.village)
+                .then(a.clock_due_on.cmp(&b.clock_due_on))
+        }),
+        "stage" => rows.sort_by_key(|r| {
+            (
+                Stage::ALL.iter().position(|s| *s == r.stage),
+                r.clock_due_on,
+            )
+        }),
         "owner" => rows.sort_by(|a, b| owner_of(a, &owners).cmp(&owner_of(b, &owners))),
         "declared" => rows.sort_by_key(|r| r.declared_at),
         _ => rows.sort_by_key(|r| r.clock_due_on),
@@ -418,7 +492,10 @@ pub async fn overdue(
         }
         @if rows.is_empty() { p.ok { "✓ 没有逾期或即将到期的案件。" } }
     };
-    Ok(page(StatusCode::OK, shell(&user, Nav::Overdue, "逾期督办", None, content)))
+    Ok(page(
+        StatusCode::OK,
+        shell(&user, Nav::Overdue, "逾期督办", None, content),
+    ))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -485,7 +562,10 @@ pub async fn cases(
             }
         }
     };
-    Ok(page(StatusCode::OK, shell(&user, Nav::Cases, "案件查询", None, content)))
+    Ok(page(
+        StatusCode::OK,
+        shell(&user, Nav::Cases, "案件查询", None, content),
+    ))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -507,12 +587,20 @@ struct CaseFile {
     users: HashMap<String, String>,
 }
 
-fn read_case_file(tx: &mut dyn crate::db::tx::RecordTx, id: &str) -> Result<Option<CaseFile>, crate::db::StorageError> {
+fn read_case_file(
+    tx: &mut dyn crate::db::tx::RecordTx,
+    id: &str,
+) -> Result<Option<CaseFile>, crate::db::StorageError> {
     use crate::db::StorageError;
-    let Some(rec) = tx.get("case", id)? else { return Ok(None) };
-    let Some(body) = rec.body else { return Ok(None) };
+    let Some(rec) = tx.get("case", id)? else {
+        return Ok(None);
+    };
+    let Some(body) = rec.body else {
+        return Ok(None);
+    };
     let case: Case = serde_json::from_str(&body)?;
-    let village = DivisionCode::parse(&rec.village).map_err(|e| StorageError::Corrupt(e.to_string()))?;
+    let village =
+        DivisionCode::parse(&rec.village).map_err(|e| StorageError::Corrupt(e.to_string()))?;
     let row = tx.case_row(id)?;
     let mut audit = tx.audit_of("case", id)?;
     let mut visit = None;
@@ -531,29 +619,44 @@ fn read_case_file(tx: &mut dyn crate::db::tx::RecordTx, id: &str) -> Result<Opti
     let photos: Vec<PhotoMeta> = tx
         .records_in_village("photo", village.as_str())?
         .into_iter()
-        .filter_map(|r| r.body.and_then(|b| serde_json::from_str::<PhotoMeta>(&b).ok()))
+        .filter_map(|r| {
+            r.body
+                .and_then(|b| serde_json::from_str::<PhotoMeta>(&b).ok())
+        })
         .filter(|p| match &p.owner {
             PhotoOwner::VisitItem { visit_id: v, .. } => Some(*v) == visit_id,
-            PhotoOwner::Case { case_id: c } | PhotoOwner::ProxyConfirmation { case_id: c } | PhotoOwner::PublicNotice { case_id: c } => *c == case_id,
-            PhotoOwner::Household { household_id } => Some(*household_id) == case.declaration.household_id,
+            PhotoOwner::Case { case_id: c }
+            | PhotoOwner::ProxyConfirmation { case_id: c }
+            | PhotoOwner::PublicNotice { case_id: c } => *c == case_id,
+            PhotoOwner::Household { household_id } => {
+                Some(*household_id) == case.declaration.household_id
+            }
         })
         .collect();
     let plan = match case.state.plan {
         Some(p) => {
             audit.extend(tx.audit_of("plan", &p.to_string())?);
-            tx.get("plan", &p.to_string())?.and_then(|r| r.body).and_then(|b| serde_json::from_str(&b).ok())
+            tx.get("plan", &p.to_string())?
+                .and_then(|r| r.body)
+                .and_then(|b| serde_json::from_str(&b).ok())
         }
         None => None,
     };
     let mut follow_ups: Vec<FollowUp> = tx
         .records_in_village("follow_up", village.as_str())?
         .into_iter()
-        .filter_map(|r| r.body.and_then(|b| serde_json::from_str::<FollowUp>(&b).ok()))
+        .filter_map(|r| {
+            r.body
+                .and_then(|b| serde_json::from_str::<FollowUp>(&b).ok())
+        })
         .filter(|f| f.case_id == case_id)
         .collect();
     follow_ups.sort_by_key(|f| f.due_on);
     let appeal = match case.state.appeal {
-        Some(a) => tx.get("appeal", &a.to_string())?.and_then(|r| r.body).and_then(|b| serde_json::from_str(&b).ok()),
+        Some(a) => tx
+            .get("appeal", &a.to_string())?
+            .and_then(|r| r.body)
+            .and_then(|b| serde_json::from_str(&b).ok()),
         None => None,
     };
     let notices = tx.notices_of(id)?;
@@ -566,7 +669,19 @@ fn read_case_file(tx: &mut dyn crate::db::tx::RecordTx, id: &str) -> Result<Opti
             users.insert(u.clone(), String::new());
         }
     }
-    Ok(Some(CaseFile { case, village, row, audit, visit, photos, plan, follow_ups, appeal, notices, users }))
+    Ok(Some(CaseFile {
+        case,
+        village,
+        row,
+        audit,
+        visit,
+        photos,
+        plan,
+        follow_ups,
+        appeal,
+        notices,
+        users,
+    }))
 }
 
 fn answer_text(item_kind: &ItemKind, a: &Answer) -> String {
@@ -639,7 +754,16 @@ pub async fn case_page(
     let id2 = id.clone();
     let file = read(&*state.storage, move |tx| read_case_file(tx, &id2)).await?;
     let Some(mut file) = file else {
-        return Ok(page(StatusCode::NOT_FOUND, shell(&user, Nav::Cases, "找不到案件", None, html! { p.alert { "找不到这个案件。" } })));
+        return Ok(page(
+            StatusCode::NOT_FOUND,
+            shell(
+                &user,
+                Nav::Cases,
+                "找不到案件",
+                None,
+                html! { p.alert { "找不到这个案件。" } },
+            ),
+        ));
     };
     if !user.covers(&file.village) {
         return Ok(out_of_scope(&user));
@@ -658,7 +782,10 @@ pub async fn case_page(
         .as_ref()
         .map(|a| available_steps(&c.state, a, &file.village))
         .unwrap_or_default();
-    let status = file.row.as_ref().and_then(|r| stats::urgency(r, today(), &procedure.calendar));
+    let status = file
+        .row
+        .as_ref()
+        .and_then(|r| stats::urgency(r, today(), &procedure.calendar));
     let content = html! {
         (breadcrumb(&user, &file.village, "/console/cases"))
         section id="summary" class="panel" {
@@ -761,7 +888,16 @@ pub async fn case_page(
         }
     };
     let flash: Option<Flash> = fq.flash();
-    let mut r = page(StatusCode::OK, shell(&user, Nav::Cases, &d.applicant.name, flash.as_ref(), content));
+    let mut r = page(
+        StatusCode::OK,
+        shell(
+            &user,
+            Nav::Cases,
+            &d.applicant.name,
+            flash.as_ref(),
+            content,
+        ),
+    );
     let _ = &mut r;
     Ok(r)
 }
@@ -785,7 +921,11 @@ pub async fn photo(
     Path(sha): Path<String>,
 ) -> Result<Response, ApiError> {
     let sha = Sha256Hex::parse(&sha).map_err(|_| ApiError::NotFound)?;
-    if !state.storage.blob_visible(sha.as_str(), user.scope()).await? {
+    if !state
+        .storage
+        .blob_visible(sha.as_str(), user.scope())
+        .await?
+    {
         return Err(ApiError::NotFound);
     }
     let mut blob = state.blobs.read(&sha, None).await?;
@@ -809,7 +949,10 @@ pub async fn notifications(
     user: ConsoleUser,
 ) -> Result<Response, ApiError> {
     let (role, scope) = (user.role(), user.scope().to_string());
-    let list = read(&*state.storage, move |tx| tx.notifications(role, &scope, 200)).await?;
+    let list = read(&*state.storage, move |tx| {
+        tx.notifications(role, &scope, 200)
+    })
+    .await?;
     let content = html! {
         h1 { "消息通知" }
         p.muted { "发给" (scope_path(user.scope())) (user.role().name_zh()) "的最新200条。" }
@@ -824,5 +967,8 @@ pub async fn notifications(
         @if list.is_empty() { p { "暂无消息。" } }
     };
     let _ = PreEscaped("");
-    Ok(page(StatusCode::OK, shell(&user, Nav::Notifications, "消息通知", None, content)))
+    Ok(page(
+        StatusCode::OK,
+        shell(&user, Nav::Notifications, "消息通知", None, content),
+    ))
 }

@@ -116,7 +116,11 @@ fn share(part: u64, whole: u64) -> Option<f64> {
 }
 
 /// Whether an open case's clock is overdue or due soon on `today`.
-pub fn urgency(row: &CaseRow, today: NaiveDate, calendar: &HolidayCalendar) -> Option<DeadlineStatus> {
+pub fn urgency(
+    row: &CaseRow,
+    today: NaiveDate,
+    calendar: &HolidayCalendar,
+) -> Option<DeadlineStatus> {
     let due = row.clock_due_on?;
     if !row.open || row.clock_step.is_some_and(|s| s.is_minimum_period()) {
         return None;
@@ -178,7 +182,12 @@ pub fn dashboard(
             .entry(Stage::ALL.iter().position(|s| *s == r.stage).unwrap_or(0))
             .or_default() += 1;
         *sources
-            .entry(CaseSource::ALL.iter().position(|s| *s == r.source).unwrap_or(0))
+            .entry(
+                CaseSource::ALL
+                    .iter()
+                    .position(|s| *s == r.source)
+                    .unwrap_or(0),
+            )
             .or_default() += 1;
         for risk in &r.risk_types {
             *risks.entry(*risk).or_default() += 1;
@@ -298,7 +307,10 @@ fn children(
                 .filter(|r| r.source == CaseSource::SelfDeclaredQr)
                 .count() as u64;
             f.self_share = share(selfd, f.total);
-            let of: Vec<&StepDone> = done.iter().filter(|d| d.village.starts_with(&code)).collect();
+            let of: Vec<&StepDone> = done
+                .iter()
+                .filter(|d| d.village.starts_with(&code))
+                .collect();
             f.on_time_rate = share(
                 of.iter().filter(|d| d.on_time()).count() as u64,
                 of.len() as u64,
@@ -354,17 +366,41 @@ mod tests {
             .take(2)
             .map(|r| r.code.to_string())
             .collect();
-        let mut a = row(1, &villages[0], Stage::Accepted, CaseSource::SelfDeclaredQr, "2026-11-20");
+        let mut a = row(
+            1,
+            &villages[0],
+            Stage::Accepted,
+            CaseSource::SelfDeclaredQr,
+            "2026-11-20",
+        );
         a.clock_step = Some(ClockStep::HomeVerification);
         a.clock_due_on = Some(d("2026-11-27"));
-        let mut b = row(2, &villages[0], Stage::Approved, CaseSource::ProxyFiled, "2026-11-02");
+        let mut b = row(
+            2,
+            &villages[0],
+            Stage::Approved,
+            CaseSource::ProxyFiled,
+            "2026-11-02",
+        );
         b.first_visit_on = Some(d("2026-11-05"));
         b.approved_on = Some(d("2026-11-20"));
-        let mut c = row(3, &villages[1], Stage::Declared, CaseSource::SelfDeclaredQr, "2026-12-01");
+        let mut c = row(
+            3,
+            &villages[1],
+            Stage::Declared,
+            CaseSource::SelfDeclaredQr,
+            "2026-12-01",
+        );
         c.clock_step = Some(ClockStep::Accept);
         c.clock_due_on = Some(d("2026-12-03"));
         c.first_visit_on = Some(d("2026-12-01"));
-        let closed = row(4, &villages[1], Stage::Closed, CaseSource::DepartmentAlert, "2026-10-01");
+        let closed = row(
+            4,
+            &villages[1],
+            Stage::Closed,
+            CaseSource::DepartmentAlert,
+            "2026-10-01",
+        );
         let done = vec![
             StepDone {
                 case_id: "c2".into(),
@@ -388,7 +424,10 @@ mod tests {
             today,
             HolidayCalendar::builtin(),
         );
-        assert_eq!((dash.total, dash.open, dash.overdue, dash.due_soon), (4, 3, 1, 1));
+        assert_eq!(
+            (dash.total, dash.open, dash.overdue, dash.due_soon),
+            (4, 3, 1, 1)
+        );
         assert_eq!(dash.declared_this_month, 1);
         assert_eq!(dash.self_share, Some(0.5));
         // Declared 11-02 → visited 11-05 (3 days); 12-01 → 12-01 (0): median 1.5.
@@ -408,9 +447,16 @@ mod tests {
         assert_eq!(approval.rate, Some(0.0));
         assert_eq!(dash.weekly.len(), 12);
         assert_eq!(dash.weekly.last().map(|w| w.declared), Some(1));
-        let first = dash.children.iter().find(|c| c.code == villages[0]).expect("child");
+        let first = dash
+            .children
+            .iter()
+            .find(|c| c.code == villages[0])
+            .expect("child");
         assert_eq!((first.total, first.open, first.overdue), (2, 2, 1));
         assert_eq!(first.on_time_rate, Some(0.5));
-        assert!(dash.children.len() > 2, "every village is listed, with or without cases");
+        assert!(
+            dash.children.len() > 2,
+            "every village is listed, with or without cases"
+        );
     }
 }

@@ -48,7 +48,9 @@ fn village_in_scope(user: &ConsoleUser, code: &str) -> Result<DivisionCode, Resp
         return Err(not_found("区划代码不正确。"));
     };
     if village.level() != Level::Village
-        || yijian_core::regions::Regions::gansu().get(&village).is_none()
+        || yijian_core::regions::Regions::gansu()
+            .get(&village)
+            .is_none()
     {
         return Err(not_found("没有这个村（社区）。"));
     }
@@ -151,8 +153,10 @@ fn label_of(h: &Household) -> Label {
     });
     let who = h
         .head_member()
-        .map(|m| // A label on a door names the household without spelling out its head.
-            format!("户主 {}", yijian_core::validation::mask_name(&m.name)))
+        .map(
+            |m| // A label on a door names the household without spelling out its head.
+            format!("户主 {}", yijian_core::validation::mask_name(&m.name)),
+        )
         .unwrap_or_else(|| h.address.clone());
     Label {
         code: door_plate_text(h.id),

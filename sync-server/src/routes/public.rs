@@ -17,7 +17,9 @@ use chrono::Utc;
 use maud::{Markup, html};
 use serde::Deserialize;
 use yijian_core::division::{DivisionCode, Level};
-use yijian_core::form::{self, DeclarationForm, FORM_DIFFICULTIES, PhoneRule, check_declaration, risk_key};
+use yijian_core::form::{
+    self, DeclarationForm, FORM_DIFFICULTIES, PhoneRule, check_declaration, risk_key,
+};
 use yijian_core::regions::Regions;
 
 use crate::AppState;
@@ -194,7 +196,11 @@ fn declaration_form(v: &FormView<'_>) -> Markup {
         }
         p.muted { "已经申报过？" a href="/s" { "查询办理进度" } }
     };
-    resident_page("困难群众一键申报", Some(&format!("{place} · 填好后点最下面的“提交申报”")), body)
+    resident_page(
+        "困难群众一键申报",
+        Some(&format!("{place} · 填好后点最下面的“提交申报”")),
+        body,
+    )
 }
 
 async fn form_page(
@@ -207,7 +213,12 @@ async fn form_page(
         Err(page) => return Ok(page),
     };
     let key = guard::form_key(&state).await?;
-    let t = guard::issue(&key, &format!("declare:{village}"), guard::cookie(&headers, COOKIE), Utc::now());
+    let t = guard::issue(
+        &key,
+        &format!("declare:{village}"),
+        guard::cookie(&headers, COOKIE),
+        Utc::now(),
+    );
     let values = DeclarationForm {
         village: village.to_string(),
         ..DeclarationForm::default()
@@ -266,28 +277,31 @@ async fn submit(
     // The village comes from the address, never from the form.
     values.village = village.to_string();
     let fresh = guard::issue(&key, &purpose, cookie, now);
-    let show = |status: StatusCode, errors: &BTreeMap<&'static str, String>, banner: Option<&str>| {
-        with_cookie(
-            html(
-                status,
-                declaration_form(&FormView {
-                    village: &village,
-                    values: &values,
-                    consent,
-                    errors,
-                    banner,
-                    token: &fresh.token,
-                }),
-            ),
-            &fresh.cookie,
-        )
-    };
+    let show =
+        |status: StatusCode, errors: &BTreeMap<&'static str, String>, banner: Option<&str>| {
+            with_cookie(
+                html(
+                    status,
+                    declaration_form(&FormView {
+                        village: &village,
+                        values: &values,
+                        consent,
+                        errors,
+                        banner,
+                        token: &fresh.token,
+                    }),
+                ),
+                &fresh.cookie,
+            )
+        };
     if !guard::verify(&key, &purpose, &token, cookie, now) {
         tracing::info!("declaration with a missing or stale form token");
         return Ok(show(
             StatusCode::FORBIDDEN,
             &BTreeMap::new(),
-            Some("页面停留太久已过期（或浏览器禁用了Cookie）。您填写的内容都还在，请再点一次“提交申报”。"),
+            Some(
+                "页面停留太久已过期（或浏览器禁用了Cookie）。您填写的内容都还在，请再点一次“提交申报”。",
+            ),
         ));
     }
     let today = yijian_core::time::china_date(now);
@@ -317,14 +331,19 @@ async fn submit(
     // declaration are one transaction: one write per submission.
     let p = state.settings.public.clone();
     let ip = guard::client_ip(&headers, connect, p.trust_forwarded_for);
-    let phone = checked.phone.as_ref().map(|m| m.as_str().to_owned()).unwrap_or_default();
+    let phone = checked
+        .phone
+        .as_ref()
+        .map(|m| m.as_str().to_owned())
+        .unwrap_or_default();
     let ip_key = format!("declare-ip:{ip}");
     let phone_key = format!("declare-phone:{phone}");
     let outcome = write(&*state.storage, move |tx| {
         if tx.hit(&ip_key, guard::window_start(now, 3600))? > p.declarations_per_ip_per_hour {
             return Ok(Submitted::Limited(Limit::Address));
         }
-        if tx.hit(&phone_key, guard::window_start(now, 86_400))? > p.declarations_per_phone_per_day {
+        if tx.hit(&phone_key, guard::window_start(now, 86_400))? > p.declarations_per_phone_per_day
+        {
             return Ok(Submitted::Limited(Limit::Phone));
         }
         let procedure = Procedure::load(tx)?;
@@ -338,7 +357,9 @@ async fn submit(
             return Ok(show(
                 StatusCode::TOO_MANY_REQUESTS,
                 &BTreeMap::new(),
-                Some("这台设备提交得太频繁了，请一小时后再试。您填写的内容都还在；急事请直接联系村网格员。"),
+                Some(
+                    "这台设备提交得太频繁了，请一小时后再试。您填写的内容都还在；急事请直接联系村网格员。",
+                ),
             ));
         }
         Submitted::Limited(Limit::Phone) => {
@@ -434,19 +455,17 @@ async fn receipt_page(
         }
         a.button href="/s" { "查询办理进度" }
     };
-    Ok(html(StatusCode::OK, resident_page("申报回执", Some(&place), body)))
+    Ok(html(
+        StatusCode::OK,
+        resident_page("申报回执", Some(&place), body),
+    ))
 }
 
 // ---------------------------------------------------------------------------------------------
 // Status and appeal
 // ---------------------------------------------------------------------------------------------
 
-fn status_form_page(
-    token: &str,
-    receipt: &str,
-    last4: &str,
-    banner: Option<&str>,
-) -> Markup {
+fn status_form_page(token: &str, receipt: &str, last4: &str, banner: Option<&str>) -> Markup {
     let body = html! {
         @if let Some(b) = banner { p.alert role="alert" { (b) } }
         form.card method="post" action="/s" novalidate {
@@ -463,7 +482,10 @@ fn status_form_page(
     resident_page("查询办理进度", Some("凭回执号和手机尾号查询"), body)
 }
 
-async fn status_form(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, ApiError> {
+async fn status_form(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
     let key = guard::form_key(&state).await?;
     let t = guard::issue(&key, "status", guard::cookie(&headers, COOKIE), Utc::now());
     Ok(with_cookie(
@@ -496,17 +518,30 @@ async fn status(
     let last4: String = f.last4.trim().chars().take(4).collect();
     let again = |status: StatusCode, banner: &str| {
         with_cookie(
-            html(status, status_form_page(&fresh.token, &receipt, &last4, Some(banner))),
+            html(
+                status,
+                status_form_page(&fresh.token, &receipt, &last4, Some(banner)),
+            ),
             &fresh.cookie,
         )
     };
     if !guard::verify(&key, "status", &f.t, cookie, now) {
-        return Ok(again(StatusCode::FORBIDDEN, "页面已过期，请再点一次“查询”。"));
+        return Ok(again(
+            StatusCode::FORBIDDEN,
+            "页面已过期，请再点一次“查询”。",
+        ));
     }
     let ip = guard::client_ip(&headers, connect, state.settings.public.trust_forwarded_for);
     let limit = state.settings.public.lookups_per_ip_per_hour;
     if !guard::allow(&state, &format!("lookup-ip:{ip}"), 3600, limit, now).await?
-        || !guard::allow(&state, &format!("lookup-receipt:{receipt}"), 86_400, 20, now).await?
+        || !guard::allow(
+            &state,
+            &format!("lookup-receipt:{receipt}"),
+            86_400,
+            20,
+            now,
+        )
+        .await?
     {
         return Ok(again(
             StatusCode::TOO_MANY_REQUESTS,
@@ -516,7 +551,10 @@ async fn status(
     let procedure = Procedure::current(&*state.storage).await?;
     let settings = ApplySettings::with(now, &procedure);
     let (r, l) = (receipt.clone(), last4.clone());
-    let found = read(&*state.storage, move |tx| resident::lookup(tx, &r, &l, &settings)).await?;
+    let found = read(&*state.storage, move |tx| {
+        resident::lookup(tx, &r, &l, &settings)
+    })
+    .await?;
     let Ok((status, _)) = found else {
         return Ok(again(
             StatusCode::NOT_FOUND,
@@ -525,7 +563,10 @@ async fn status(
     };
     let appeal_token = guard::issue(&key, "appeal", cookie, now);
     Ok(with_cookie(
-        html(StatusCode::OK, status_page(&status, &appeal_token.token, &last4, None, "")),
+        html(
+            StatusCode::OK,
+            status_page(&status, &appeal_token.token, &last4, None, ""),
+        ),
         &appeal_token.cookie,
     ))
 }
@@ -612,7 +653,12 @@ async fn appeal(
         return Ok(with_cookie(
             html(
                 StatusCode::FORBIDDEN,
-                status_form_page(&fresh.token, &receipt, &last4, Some("页面已过期，请重新查询后再提交申诉。")),
+                status_form_page(
+                    &fresh.token,
+                    &receipt,
+                    &last4,
+                    Some("页面已过期，请重新查询后再提交申诉。"),
+                ),
             ),
             &fresh.cookie,
         ));
@@ -622,16 +668,28 @@ async fn appeal(
         return Ok(with_cookie(
             html(
                 StatusCode::UNPROCESSABLE_ENTITY,
-                status_form_page(&fresh.token, &receipt, &last4, Some("请写明申诉理由后再提交。")),
+                status_form_page(
+                    &fresh.token,
+                    &receipt,
+                    &last4,
+                    Some("请写明申诉理由后再提交。"),
+                ),
             ),
             &fresh.cookie,
         ));
     }
     let procedure = Procedure::current(&*state.storage).await?;
     let settings = ApplySettings::with(now, &procedure);
-    let (r, l, why, s2) = (receipt.clone(), last4.clone(), reason.clone(), settings.clone());
-    let outcome =
-        write(&*state.storage, move |tx| resident::appeal(tx, &r, &l, &why, &s2)).await?;
+    let (r, l, why, s2) = (
+        receipt.clone(),
+        last4.clone(),
+        reason.clone(),
+        settings.clone(),
+    );
+    let outcome = write(&*state.storage, move |tx| {
+        resident::appeal(tx, &r, &l, &why, &s2)
+    })
+    .await?;
     let banner = match outcome {
         Ok(level) => Banner {
             ok: true,
@@ -641,7 +699,12 @@ async fn appeal(
             return Ok(with_cookie(
                 html(
                     StatusCode::NOT_FOUND,
-                    status_form_page(&fresh.token, &receipt, &last4, Some("没有查到这个回执号，或手机尾号不对。")),
+                    status_form_page(
+                        &fresh.token,
+                        &receipt,
+                        &last4,
+                        Some("没有查到这个回执号，或手机尾号不对。"),
+                    ),
                 ),
                 &fresh.cookie,
             ));
@@ -651,16 +714,27 @@ async fn appeal(
             text: format!("申诉没有提交：{e}。您写的理由还在下面。"),
         },
     };
-    let kept = if banner.ok { String::new() } else { reason.clone() };
+    let kept = if banner.ok {
+        String::new()
+    } else {
+        reason.clone()
+    };
     let (r, l) = (receipt.clone(), last4.clone());
-    let found = read(&*state.storage, move |tx| resident::lookup(tx, &r, &l, &settings)).await?;
+    let found = read(&*state.storage, move |tx| {
+        resident::lookup(tx, &r, &l, &settings)
+    })
+    .await?;
     let Ok((status, _)) = found else {
         return Err(ApiError::NotFound);
     };
     let t = guard::issue(&key, "appeal", cookie, now);
     Ok(with_cookie(
         html(
-            if banner.ok { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY },
+            if banner.ok {
+                StatusCode::OK
+            } else {
+                StatusCode::UNPROCESSABLE_ENTITY
+            },
             status_page(&status, &t.token, &last4, Some(&banner), &kept),
         ),
         &t.cookie,

@@ -95,7 +95,8 @@ where
     let until = start + Duration::from_secs(seconds);
     let mut tasks = Vec::new();
     for _ in 0..clients {
-        let (samples, counter, one) = (Arc::clone(&samples), Arc::clone(&counter), Arc::clone(&one));
+        let (samples, counter, one) =
+            (Arc::clone(&samples), Arc::clone(&counter), Arc::clone(&one));
         tasks.push(tokio::spawn(async move {
             while Instant::now() < until {
                 let n = counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
