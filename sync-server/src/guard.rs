@@ -207,6 +207,29 @@ pub async fn allow(
     Ok(hits <= limit)
 }
 
+/// Where residents and devices reach this server: the configured `public.base_url`, else
+/// the request's own `Host` (an office printing sheets from the server's LAN address).
+pub fn public_base(state: &AppState, headers: &HeaderMap) -> String {
+    if let Some(base) = &state.settings.public.base_url {
+        return base.trim_end_matches('/').to_owned();
+    }
+    let host = headers
+        .get(axum::http::header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .filter(|h| {
+            !h.is_empty()
+                && h.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || ".-:[]".contains(c))
+        })
+        .unwrap_or("localhost");
+    let scheme = headers
+        .get("x-forwarded-proto")
+        .and_then(|h| h.to_str().ok())
+        .filter(|p| state.settings.public.trust_forwarded_for && *p == "https")
+        .unwrap_or("http");
+    format!("{scheme}://{host}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -266,27 +289,4 @@ mod tests {
         assert_eq!(client_ip(&h, peer, false), "192.168.0.9");
         assert_eq!(client_ip(&h, Peer(None), false), "unknown");
     }
-}
-
-/// Where residents and devices reach this server: the configured `public.base_url`, else
-/// the request's own `Host` (an office printing sheets from the server's LAN address).
-pub fn public_base(state: &AppState, headers: &HeaderMap) -> String {
-    if let Some(base) = &state.settings.public.base_url {
-        return base.trim_end_matches('/').to_owned();
-    }
-    let host = headers
-        .get(axum::http::header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .filter(|h| {
-            !h.is_empty()
-                && h.chars()
-                    .all(|c| c.is_ascii_alphanumeric() || ".-:[]".contains(c))
-        })
-        .unwrap_or("localhost");
-    let scheme = headers
-        .get("x-forwarded-proto")
-        .and_then(|h| h.to_str().ok())
-        .filter(|p| state.settings.public.trust_forwarded_for && *p == "https")
-        .unwrap_or("http");
-    format!("{scheme}://{host}")
 }

@@ -33,8 +33,14 @@ async fn postgres_server_answers_healthz_and_concurrent_starts_migrate_once() ->
     // lock makes one apply the migrations and the other see them applied.
     let (a, b) = tokio::join!(db::open(&location), db::open(&location));
     let (a, b) = (a?, b?);
-    assert_eq!(a.health().await?.migrations, db::postgres::MIGRATIONS.len());
-    assert_eq!(b.health().await?.migrations, db::postgres::MIGRATIONS.len());
+    assert_eq!(
+        a.health().await?.migrations,
+        i64::try_from(db::postgres::MIGRATIONS.len())?
+    );
+    assert_eq!(
+        b.health().await?.migrations,
+        i64::try_from(db::postgres::MIGRATIONS.len())?
+    );
 
     let server = TestServer::start(location).await?;
     let (status, body) = server.get("/healthz").await?;

@@ -583,7 +583,7 @@ mod tests {
         );
         assert!(!jpeg.windows(4).any(|w| w == b"Exif"), "no EXIF block");
         assert_eq!(
-            normalised_photo(b"not a picture").unwrap_err(),
+            normalised_photo(b"not a picture").expect_err("not an image"),
             "上传的文件不是图片"
         );
     }

@@ -39,11 +39,11 @@ fn beijing(t: DateTime<Utc>) -> String {
 }
 
 /// The administrator, or the page saying this is not for them.
-fn admin_only(user: &ConsoleUser) -> Result<(), Response> {
+fn admin_only(user: &ConsoleUser) -> Result<(), Box<Response>> {
     if user.role() == Role::Admin {
         Ok(())
     } else {
-        Err(page(
+        Err(Box::new(page(
             StatusCode::FORBIDDEN,
             shell(
                 user,
@@ -55,7 +55,7 @@ fn admin_only(user: &ConsoleUser) -> Result<(), Response> {
                     p.alert id="forbidden" { "系统管理仅限系统管理员使用。" }
                 },
             ),
-        ))
+        )))
     }
 }
 
@@ -133,6 +133,7 @@ async fn users_in_scope(
     Ok((all, total))
 }
 
+#[allow(clippy::too_many_arguments)]
 fn users_page(
     user: &ConsoleUser,
     users: &[User],
@@ -261,7 +262,7 @@ pub async fn users(
     Query(q): Query<UsersQuery>,
 ) -> Result<Response, ApiError> {
     if let Err(r) = admin_only(&user) {
-        return Ok(r);
+        return Ok(*r);
     }
     let search = q.q.clone().unwrap_or_default();
     let (list, total) = users_in_scope(&state, &user, &search).await?;
@@ -333,7 +334,7 @@ pub async fn create_user(
     Form(f): Form<NewUserForm>,
 ) -> Result<Response, ApiError> {
     if let Err(r) = admin_only(&user) {
-        return Ok(r);
+        return Ok(*r);
     }
     user.check_form(&f.csrf)?;
     match create(&state, &user, &f).await {
@@ -369,7 +370,7 @@ pub async fn setup_qr(
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     if let Err(r) = admin_only(&user) {
-        return Ok(r);
+        return Ok(*r);
     }
     let Ok(id) = id.parse::<UserId>() else {
         return Err(ApiError::NotFound);
@@ -424,7 +425,7 @@ pub async fn revoke(
     Form(f): Form<RevokeForm>,
 ) -> Result<Response, ApiError> {
     if let Err(r) = admin_only(&user) {
-        return Ok(r);
+        return Ok(*r);
     }
     user.check_form(&f.csrf)?;
     let (Ok(device), Ok(owner)) = (device.parse::<DeviceId>(), f.user.parse::<UserId>()) else {
@@ -478,7 +479,7 @@ pub async fn save_contact(
     Form(f): Form<ContactForm>,
 ) -> Result<Response, ApiError> {
     if let Err(r) = admin_only(&user) {
-        return Ok(r);
+        return Ok(*r);
     }
     user.check_form(&f.csrf)?;
     let fail = |why: String| Ok(back("/console/admin", false, &why));
@@ -609,7 +610,7 @@ pub async fn calendar_page(
     Query(q): Query<FlashQuery>,
 ) -> Result<Response, ApiError> {
     if let Err(r) = admin_only(&user) {
-        return Ok(r);
+        return Ok(*r);
     }
     let p = Procedure::current(&*state.storage).await?;
     let text = serde_json::to_string_pretty(&*p.calendar).unwrap_or_default();
@@ -625,7 +626,7 @@ pub async fn save_calendar(
     Form(f): Form<JsonForm>,
 ) -> Result<Response, ApiError> {
     if let Err(r) = admin_only(&user) {
-        return Ok(r);
+        return Ok(*r);
     }
     user.check_form(&f.csrf)?;
     match procedure::set_calendar(&*state.storage, &f.json, &user.user().login, Utc::now()).await {
@@ -684,7 +685,7 @@ pub async fn rules_page(
     Query(q): Query<FlashQuery>,
 ) -> Result<Response, ApiError> {
     if let Err(r) = admin_only(&user) {
-        return Ok(r);
+        return Ok(*r);
     }
     let p = Procedure::current(&*state.storage).await?;
     let text = serde_json::to_string_pretty(&p.rules).unwrap_or_default();
@@ -700,7 +701,7 @@ pub async fn save_rules(
     Form(f): Form<JsonForm>,
 ) -> Result<Response, ApiError> {
     if let Err(r) = admin_only(&user) {
-        return Ok(r);
+        return Ok(*r);
     }
     user.check_form(&f.csrf)?;
     match procedure::set_rules(&*state.storage, &f.json, &user.user().login, Utc::now()).await {
@@ -754,7 +755,7 @@ pub async fn sms_log(
     Query(q): Query<SmsQuery>,
 ) -> Result<Response, ApiError> {
     if let Err(r) = admin_only(&user) {
-        return Ok(r);
+        return Ok(*r);
     }
     let status = q.status.as_deref().and_then(SmsStatus::parse);
     let rows = read(&*state.storage, move |tx| tx.recent_sms(status, 300)).await?;

@@ -250,14 +250,14 @@ pub fn breadcrumb(user: &ConsoleUser, code: &DivisionCode, base: &str) -> Markup
 
 /// The scope asked for in `?scope=`, which must be within the user's own; the user's scope
 /// when none is asked for.
-pub fn scope_param(user: &ConsoleUser, asked: Option<&str>) -> Result<DivisionCode, Response> {
+pub fn scope_param(user: &ConsoleUser, asked: Option<&str>) -> Result<DivisionCode, Box<Response>> {
     let Some(asked) = asked.filter(|s| !s.is_empty()) else {
         return Ok(user.scope().clone());
     };
     match DivisionCode::parse(asked) {
         Ok(code) if user.covers(&code) => Ok(code),
-        Ok(_) => Err(out_of_scope(user)),
-        Err(_) => Err(page(
+        Ok(_) => Err(Box::new(out_of_scope(user))),
+        Err(_) => Err(Box::new(page(
             StatusCode::BAD_REQUEST,
             shell(
                 user,
@@ -266,7 +266,7 @@ pub fn scope_param(user: &ConsoleUser, asked: Option<&str>) -> Result<DivisionCo
                 None,
                 html! { p.alert { "区划代码“" (asked) "”不正确。" } },
             ),
-        )),
+        ))),
     }
 }
 

@@ -274,7 +274,7 @@ pub async fn dashboard(
 ) -> Result<Response, ApiError> {
     let scope = match super::scope_param(&user, params.scope.as_deref()) {
         Ok(s) => s,
-        Err(r) => return Ok(r),
+        Err(r) => return Ok(*r),
     };
     let procedure = Procedure::current(&*state.storage).await?;
     let rows = rows_of(&state, &scope, false, None).await?;
@@ -435,7 +435,7 @@ pub async fn overdue(
 ) -> Result<Response, ApiError> {
     let scope = match super::scope_param(&user, params.scope.as_deref()) {
         Ok(s) => s,
-        Err(r) => return Ok(r),
+        Err(r) => return Ok(*r),
     };
     let procedure = Procedure::current(&*state.storage).await?;
     let horizon = procedure.calendar.add_working_days(today(), 2);
@@ -457,7 +457,7 @@ pub async fn overdue(
                 r.clock_due_on,
             )
         }),
-        "owner" => rows.sort_by(|a, b| owner_of(a, &owners).cmp(&owner_of(b, &owners))),
+        "owner" => rows.sort_by_key(|a| owner_of(a, &owners)),
         "declared" => rows.sort_by_key(|r| r.declared_at),
         _ => rows.sort_by_key(|r| r.clock_due_on),
     }
@@ -509,7 +509,7 @@ pub async fn cases(
 ) -> Result<Response, ApiError> {
     let scope = match super::scope_param(&user, params.scope.as_deref()) {
         Ok(s) => s,
-        Err(r) => return Ok(r),
+        Err(r) => return Ok(*r),
     };
     let procedure = Procedure::current(&*state.storage).await?;
     let mut rows = rows_of(&state, &scope, false, None).await?;

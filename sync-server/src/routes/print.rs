@@ -43,19 +43,19 @@ fn not_found(what: &str) -> Response {
 }
 
 /// The village named in the path, which must be a village within the user's scope.
-fn village_in_scope(user: &ConsoleUser, code: &str) -> Result<DivisionCode, Response> {
+fn village_in_scope(user: &ConsoleUser, code: &str) -> Result<DivisionCode, Box<Response>> {
     let Ok(village) = DivisionCode::parse(code) else {
-        return Err(not_found("区划代码不正确。"));
+        return Err(Box::new(not_found("区划代码不正确。")));
     };
     if village.level() != Level::Village
         || yijian_core::regions::Regions::gansu()
             .get(&village)
             .is_none()
     {
-        return Err(not_found("没有这个村（社区）。"));
+        return Err(Box::new(not_found("没有这个村（社区）。")));
     }
     if !user.covers(&village) {
-        return Err(out_of_scope(user));
+        return Err(Box::new(out_of_scope(user)));
     }
     Ok(village)
 }
@@ -117,7 +117,7 @@ async fn sheet_page(
 ) -> Result<Response, ApiError> {
     let village = match village_in_scope(&user, &code) {
         Ok(v) => v,
-        Err(r) => return Ok(r),
+        Err(r) => return Ok(*r),
     };
     let sheet = sheet_of(&state, &headers, &village).await?;
     let href = format!("/print/village/{}/sheet.png", village.as_str());
@@ -133,7 +133,7 @@ async fn sheet_png(
 ) -> Result<Response, ApiError> {
     let village = match village_in_scope(&user, &code) {
         Ok(v) => v,
-        Err(r) => return Ok(r),
+        Err(r) => return Ok(*r),
     };
     let sheet = sheet_of(&state, &headers, &village).await?;
     let name = format!("{}-明白纸.png", sheet.village_name);
@@ -172,7 +172,7 @@ async fn labels_page(
 ) -> Result<Response, ApiError> {
     let village = match village_in_scope(&user, &code) {
         Ok(v) => v,
-        Err(r) => return Ok(r),
+        Err(r) => return Ok(*r),
     };
     let v = village.as_str().to_owned();
     let records = read(&*state.storage, move |tx| {

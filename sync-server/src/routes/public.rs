@@ -60,7 +60,7 @@ fn with_cookie(mut r: Response, nonce: &str) -> Response {
 }
 
 /// A known Gansu village, or why not.
-fn village_of(code: &str) -> Result<DivisionCode, Response> {
+fn village_of(code: &str) -> Result<DivisionCode, Box<Response>> {
     let unknown = || {
         html(
             StatusCode::NOT_FOUND,
@@ -75,7 +75,7 @@ fn village_of(code: &str) -> Result<DivisionCode, Response> {
     };
     match DivisionCode::parse(code) {
         Ok(c) if c.level() == Level::Village && Regions::gansu().get(&c).is_some() => Ok(c),
-        _ => Err(unknown()),
+        _ => Err(Box::new(unknown())),
     }
 }
 
@@ -210,7 +210,7 @@ async fn form_page(
 ) -> Result<Response, ApiError> {
     let village = match village_of(&village) {
         Ok(v) => v,
-        Err(page) => return Ok(page),
+        Err(page) => return Ok(*page),
     };
     let key = guard::form_key(&state).await?;
     let t = guard::issue(
@@ -267,7 +267,7 @@ async fn submit(
 ) -> Result<Response, ApiError> {
     let village = match village_of(&village) {
         Ok(v) => v,
-        Err(page) => return Ok(page),
+        Err(page) => return Ok(*page),
     };
     let now = Utc::now();
     let key = guard::form_key(&state).await?;
@@ -407,7 +407,7 @@ async fn receipt_page(
 ) -> Result<Response, ApiError> {
     let village = match village_of(&village) {
         Ok(v) => v,
-        Err(page) => return Ok(page),
+        Err(page) => return Ok(*page),
     };
     let key = guard::form_key(&state).await?;
     if q.s.as_deref() != Some(guard::link_sig(&key, &receipt).as_str()) {
