@@ -9,7 +9,7 @@ CARGO ?= cargo
 CARGO_FLAGS ?= --locked
 
 .PHONY: run test deps ui app server android-check fmt-check clippy cargo-test browser-test fmt \
-	bench-sync bench-media bench-form
+	bench-sync bench-media bench-form bench-inbox
 
 SERVER := ./target/debug/yijian-server
 
@@ -64,6 +64,11 @@ fmt:
 bench-media: deps
 	$(CARGO) build $(CARGO_FLAGS) --release -p yijian-client --bin bench_media
 	./target/release/bench_media
+
+# The app's inbox with 30,000 cases on the phone (not a test), reading every case as the anchor.
+bench-inbox: deps
+	$(CARGO) build $(CARGO_FLAGS) --release -p yijian-client --bin bench_inbox
+	./target/release/bench_inbox
 
 # The declaration form under 100 concurrent clients on SQLite (not a test): submissions per
 # second and p99, with GET /healthz by the same clients as the anchor.

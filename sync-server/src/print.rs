@@ -14,6 +14,8 @@ use qrcode::{EcLevel, QrCode};
 
 /// The font the PNGs are drawn with (a subset of WenQuanYi Micro Hei; see assets/fonts).
 const FONT: &[u8] = include_bytes!("../../assets/fonts/wqy-microhei-subset.ttf");
+/// The few characters of division names WenQuanYi lacks (䃎 of 大水䃎村), from Noto Sans CJK SC.
+const FALLBACK: &[u8] = include_bytes!("../../assets/fonts/noto-sans-cjk-sc-fallback.otf");
 
 /// Why a sheet could not be made.
 #[derive(Debug, thiserror::Error)]
@@ -173,6 +175,7 @@ pub fn labels_html(village_name: &str, labels: &[Label]) -> Result<Markup, Print
 struct Canvas {
     img: RgbImage,
     font: FontRef<'static>,
+    fallback: FontRef<'static>,
 }
 
 impl Canvas {
@@ -180,6 +183,8 @@ impl Canvas {
         Ok(Canvas {
             img: RgbImage::from_pixel(w, h, Rgb([255, 255, 255])),
             font: FontRef::try_from_slice(FONT).map_err(|e| PrintError::Font(e.to_string()))?,
+            fallback: FontRef::try_from_slice(FALLBACK)
+                .map_err(|e| PrintError::Font(e.to_string()))?,
         })
     }
 
@@ -191,23 +196,35 @@ impl Canvas {
         }
     }
 
+    /// The font that has `c` (the main one unless only the fallback does).
+    fn font_for(&self, c: char) -> &FontRef<'static> {
+        if self.font.glyph_id(c).0 == 0 && self.fallback.glyph_id(c).0 != 0 {
+            &self.fallback
+        } else {
+            &self.font
+        }
+    }
+
     fn text_width(&self, text: &str, px: f32) -> f32 {
-        let scaled = self.font.as_scaled(PxScale::from(px));
         text.chars()
-            .map(|c| scaled.h_advance(self.font.glyph_id(c)))
+            .map(|c| {
+                let font = self.font_for(c);
+                font.as_scaled(PxScale::from(px))
+                    .h_advance(font.glyph_id(c))
+            })
             .sum()
     }
 
     /// Draw `text` with its baseline at `y`, starting at `x`.
     fn text(&mut self, text: &str, x: f32, y: f32, px: f32, color: Rgb<u8>) {
         let scale = PxScale::from(px);
-        let scaled = self.font.as_scaled(scale);
         let mut pen = x;
         for c in text.chars() {
-            let id = self.font.glyph_id(c);
+            let font = self.font_for(c).clone();
+            let id = font.glyph_id(c);
             let glyph = id.with_scale_and_position(scale, ab_glyph::point(pen, y));
-            pen += scaled.h_advance(id);
-            let Some(outline) = self.font.outline_glyph(glyph) else {
+            pen += font.as_scaled(scale).h_advance(id);
+            let Some(outline) = font.outline_glyph(glyph) else {
                 continue;
             };
             let bounds = outline.px_bounds();
@@ -352,10 +369,15 @@ pub fn demo_photo(caption: &str, tint: [u8; 3]) -> Result<Vec<u8>, PrintError> {
 /// Whether the font can draw every character of `text` (a test keeps the division names
 /// drawable).
 pub fn can_draw(text: &str) -> bool {
-    FontRef::try_from_slice(FONT).is_ok_and(|f| {
-        text.chars()
-            .all(|c| c.is_whitespace() || f.glyph_id(c).0 != 0)
-    })
+    match (
+        FontRef::try_from_slice(FONT),
+        FontRef::try_from_slice(FALLBACK),
+    ) {
+        (Ok(f), Ok(b)) => text
+            .chars()
+            .all(|c| c.is_whitespace() || f.glyph_id(c).0 != 0 || b.glyph_id(c).0 != 0),
+        _ => false,
+    }
 }
 
 #[cfg(test)]
@@ -371,6 +393,13 @@ mod tests {
             .take(5)
             .collect();
         assert!(missing.is_empty(), "{missing:?}");
+        // The fallback font really draws: 䃎 leaves ink on the canvas.
+        let mut c = Canvas::new(120, 120).expect("canvas");
+        c.text("䃎", 10.0, 90.0, 80.0, INK);
+        assert!(
+            c.img.pixels().filter(|p| p.0[0] < 128).count() > 200,
+            "no ink"
+        );
         assert!(can_draw("困难群众一键申报①②③咨询电话：0932-1234567"));
     }
 }

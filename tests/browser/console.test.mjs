@@ -7,8 +7,14 @@
 // The tests run in order and share one server: (2) reviews the case that (3) approves.
 //
 // Screenshots: <repo>/target/screenshots/web-console-*.png
+//
+// console.css and console.js are compiled into the server. To look at edits of them without a
+// rebuild, YIJIAN_CONSOLE_ASSETS=<repo>/sync-server/assets/console serves those two files from
+// that directory instead (everything else still comes from the server).
 
 import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { startServer } from './lib/server.mjs';
 import { DESKTOP, launch, shot } from './lib/browser.mjs';
@@ -59,8 +65,17 @@ const OTHER_TOWNSHIP = () => user('13800000012');
 const COUNTY = () => user('13800000021');
 const ADMIN = () => user('13800000000');
 
+const ASSETS = process.env.YIJIAN_CONSOLE_ASSETS;
+
 async function desktop() {
   const context = await browser.newContext({ ...DESKTOP });
+  if (ASSETS) {
+    await context.route(/\/console\/assets\/console\.(css|js)$/, async (route) => {
+      const file = new URL(route.request().url()).pathname.split('/').pop();
+      const type = file.endsWith('.css') ? 'text/css; charset=utf-8' : 'text/javascript; charset=utf-8';
+      await route.fulfill({ status: 200, contentType: type, body: await readFile(join(ASSETS, file)) });
+    });
+  }
   const page = await context.newPage();
   page.setDefaultTimeout(20_000);
   const trouble = watch(page);
@@ -116,6 +131,28 @@ async function assertNoSidewaysScroll(page, what) {
     client: document.documentElement.clientWidth,
   }));
   assert.ok(scroll <= client, `${what} scrolls sideways: ${scroll} px wide in a ${client} px window`);
+}
+
+/** The page ends where its content ends (no empty screen to scroll into below it). */
+async function assertNoEmptyTail(page, what) {
+  const { doc, content } = await page.evaluate(() => {
+    const bottom = (el) => (el ? el.getBoundingClientRect().bottom + window.scrollY : 0);
+    return {
+      doc: document.documentElement.scrollHeight,
+      content: Math.max(bottom(document.querySelector('body > main')), bottom(document.querySelector('nav.side'))),
+    };
+  });
+  assert.ok(doc <= Math.ceil(content) + 1, `${what} is ${doc} px tall, its content ends at ${Math.round(content)} px`);
+}
+
+/** Load the lazy photo thumbnails (a full-page screenshot does not), then back to the top. */
+async function loadThumbnails(page) {
+  const imgs = page.locator('#photos .photos a img');
+  const n = await imgs.count();
+  for (let i = 0; i < n; i++) await imgs.nth(i).scrollIntoViewIfNeeded();
+  await page.waitForFunction(() => Array.from(document.querySelectorAll('#photos .photos a img')).every((i) => i.complete && i.naturalWidth > 0));
+  await page.evaluate(() => window.scrollTo(0, 0));
+  return n;
 }
 
 /** Every chart placeholder on the page was drawn by ECharts (SVG renderer) with some text. */
@@ -196,6 +233,7 @@ describe('supervisor console at 1366×768', () => {
       const echarts = await page.evaluate(() => performance.getEntriesByType('resource').map((e) => e.name).filter((n) => n.includes('echarts')));
       assert.deepEqual(echarts.map((u) => new URL(u).pathname), ['/console/assets/echarts.min.js'], 'ECharts not served by the server');
       await assertNoSidewaysScroll(page, 'the dashboard');
+      await assertNoEmptyTail(page, 'the dashboard');
       await shot(page, 'console-dashboard-township');
 
       // The case list: 鲁家沟镇's cases, not 内官营镇's.
@@ -223,6 +261,7 @@ describe('supervisor console at 1366×768', () => {
       assert.equal(await text(page.locator('#kpi-open .sub')), `共${villageTotal}件`);
       await assertChartsDrawn(page);
       await assertNoSidewaysScroll(page, 'the village dashboard');
+      await assertNoEmptyTail(page, 'the village dashboard');
       await shot(page, 'console-dashboard-village');
       // … and back up through the breadcrumb.
       await clickAndWait(page, page.locator(`#breadcrumb a[data-code="${LUJIAGOU}"]`));
@@ -268,27 +307,36 @@ describe('supervisor console at 1366×768', () => {
       const steps = await page.locator('#timeline li .what').allInnerTexts();
       assert.ok(steps.some((s) => s.includes('公示')), `no public notice in the timeline: ${steps}`);
 
-      // Photos: thumbnails that load, and the viewer.
-      const thumbs = page.locator('#photos .photos a img');
-      const n = await thumbs.count();
-      assert.ok(n >= 1, 'no photos on the case page');
-      await thumbs.first().scrollIntoViewIfNeeded();
-      await page.waitForFunction(() => {
-        const img = document.querySelector('#photos .photos a img');
-        return img && img.complete && img.naturalWidth > 0;
-      });
+      // Photos: thumbnails that load (all of them: lazy ones too), and the viewer.
+      const n = await loadThumbnails(page);
+      assert.ok(n >= 3, `${n} photos on the case page`);
+      await assertNoSidewaysScroll(page, 'the case page');
       await shot(page, 'console-case');
+      const thumbs = page.locator('#photos .photos a img');
+      const captions = await thumbs.evaluateAll((is) => is.map((i) => i.alt));
       await thumbs.first().click();
       const box = page.locator('.lightbox');
       await box.waitFor({ state: 'visible' });
       assert.equal(new URL(page.url()).pathname, `/console/cases/${c.case_id}`, 'the thumbnail navigated away instead of opening the viewer');
-      await page.waitForFunction(() => {
+      const loaded = () => page.waitForFunction(() => {
         const img = document.querySelector('.lightbox img');
         return img && img.complete && img.naturalWidth > 0;
       });
+      await loaded();
       const big = await box.locator('img').evaluate((i) => ({ w: i.naturalWidth, h: i.naturalHeight }));
       assert.ok(big.w >= 200, `the viewer shows a ${big.w}×${big.h} image`);
+      assert.equal(await text(box.locator('.lb-bar span')), captions[0]);
       await shot(page, 'console-case-photo', { fullPage: false });
+      // → shows the next photo, Esc closes.
+      await page.keyboard.press('ArrowRight');
+      await page.waitForFunction((cap) => document.querySelector('.lightbox .lb-bar span')?.textContent === cap, captions[1]);
+      await loaded();
+      // The › button (console.js from this tree on) does the same for the mouse.
+      if (await box.locator('.lb-next').count()) {
+        await box.locator('.lb-next').click();
+        await page.waitForFunction((cap) => document.querySelector('.lightbox .lb-bar span')?.textContent === cap, captions[2]);
+        assert.ok(await box.isVisible(), 'the › button closed the viewer');
+      }
       await page.keyboard.press('Escape');
       await box.waitFor({ state: 'detached' });
 
@@ -311,7 +359,7 @@ describe('supervisor console at 1366×768', () => {
       const last = page.locator('#timeline li').last();
       assert.match(await text(last), new RegExp(`陈国平.*乡镇复核.*公示已完成 → ${STAGE_TOWNSHIP_REVIEWED}`));
       assert.equal(await form.count(), 0, 'the review form is still offered');
-      await assertNoSidewaysScroll(page, 'the case page');
+      await loadThumbnails(page);
       await shot(page, 'console-case-reviewed');
 
       trouble.assertNone('errors on the case page');
@@ -349,6 +397,7 @@ describe('supervisor console at 1366×768', () => {
       assert.match(await text(last.locator('.who')), new RegExp(me.name));
       assert.equal(await text(last.locator('.what')), '县级审批通过');
       assert.match(await text(last.locator('.detail')), new RegExp(`${STAGE_TOWNSHIP_REVIEWED} → ${STAGE_APPROVED}`));
+      await loadThumbnails(page);
       await shot(page, 'console-case-approved');
 
       // And the township, reloading its list, sees the new stage.
@@ -368,6 +417,7 @@ describe('supervisor console at 1366×768', () => {
       trouble.expect(403);
       await signIn(page, server, OTHER_TOWNSHIP());
       assert.equal(await text(page.locator('#breadcrumb')), '内官营镇');
+      assert.equal(await page.locator(`#breadcrumb [data-code="${NEIGUANYING}"]`).count(), 1);
 
       const c = demoCase('赵永红');
       let res = await page.goto(`${server.url}/console/cases/${c.case_id}`);

@@ -21,6 +21,7 @@ const tip = (formatter, trigger) => ({ trigger: trigger || 'axis', axisPointer: 
 const val = { type: 'value', minInterval: 1, splitLine: split, axisLabel: lab() };
 const cat = (data, x) => Object.assign({ type: 'category', data, axisTick: { show: false }, axisLabel: lab() }, x);
 const legend = { top: 0, right: 8 };
+const shortName = (s) => String(s).replace(/村民委员会$/, '村').replace(/社区居民委员会$/, '社区').replace(/居民委员会$/, '社区');
 const onTop = (x) => Object.assign({ show: true, position: 'top', fontSize: 12 }, x);
 const hbar = (l, color, hint) => ({
   empty: !sum(l, 'count'), height: Math.max(240, l.length * 23 + 30), option: {
@@ -56,7 +57,8 @@ const builders = {
       }),
       series: [{ type: 'bar', barMaxWidth: 40, itemStyle: { color: '#2e7d32' },
         label: onTop({ fontSize: 13, formatter: (p) => (p.value == null ? '—' : p.value + '%') }),
-        data: l.map((x) => (x.rate == null ? null : Math.round(x.rate * 1000) / 10)) }] } };
+        // A step with nothing done says so (an empty slot reads as 0%).
+        data: l.map((x) => (x.rate == null ? { value: 0, label: { formatter: '无办结', color: '#555' } } : Math.round(x.rate * 1000) / 10)) }] } };
   },
   'chart-weekly': (D) => {
     const l = D.weekly || [];
@@ -66,11 +68,16 @@ const builders = {
       tooltip: tip((p) => `${l[p[0].dataIndex].week} 当周<br>` + p.map((s) => `${s.marker}${s.seriesName} ${s.value} 件`).join('<br>')),
       series: [line('新申报', 'declared', BLUE, 'solid', 'circle'), line('审批纳入', 'approved', DARK, 'dashed', 'diamond')] } };
   },
-  'chart-children': (D) => {
+  'chart-children': (D, el) => {
     const l = D.children || [], n = l.length;
+    // On the axis "南川村" for 南川村民委员会 (the tooltip and the table keep the full name);
+    // turned only when the names do not fit side by side.
+    const names = l.map((x) => shortName(x.name));
+    const band = ((el && el.clientWidth) || 900) / Math.max(n, 1) - 8;
+    const rotate = names.some((s) => s.length * 13 > band) ? 40 : 0;
     const bar = (name, k, color) => ({ type: 'bar', name, cursor: 'pointer', barMaxWidth: 28, itemStyle: { color }, label: onTop({ show: n <= 16, color, formatter: (p) => p.value || '' }), data: l.map((x) => x[k]) });
     return { empty: !n, click: (p) => go(`/console?scope=${enc(l[p.dataIndex].code)}`), option: {
-      legend, grid: grid(36), yAxis: val, xAxis: cat(l.map((x) => x.name), { axisLabel: lab({ interval: 0, rotate: n > 10 ? 40 : 0 }) }),
+      legend, grid: grid(36, rotate ? 32 : 24), yAxis: val, xAxis: cat(names, { axisLabel: lab({ interval: 0, rotate }) }),
       tooltip: tip((p) => {
         const c = l[p[0].dataIndex];
         return `<b>${c.name}</b><br>在办 ${c.open} 件<br>已逾期 ${c.overdue} 件<br>即将到期 ${c.due_soon} 件<br>点击进入`;
@@ -87,8 +94,10 @@ function renderCharts() {
   Object.keys(builders).forEach((id) => safe(() => {
     const el = d.getElementById(id);
     if (!el) return;
-    const panel = el.closest('.panel') || el.parentNode, spec = builders[id](D);
-    panel.classList.add('has-chart'); // gives the box a size
+    const panel = el.closest('.panel') || el.parentNode;
+    panel.classList.add('has-chart'); // gives the box a size (and a width to lay out by)
+    let spec;
+    try { spec = builders[id](D, el); } catch (e) { panel.classList.remove('has-chart'); throw e; }
     if (spec.height) el.style.height = spec.height + 'px';
     let chart;
     try {
@@ -199,9 +208,15 @@ function lightbox() {
     from = a;
     const t = d.createElement('template');
     t.innerHTML = '<div class="lightbox" role="dialog" aria-modal="true" aria-label="查看照片"><button type="button" class="lb-close">关闭（Esc）</button>' +
+      '<button type="button" class="lb-prev" aria-label="上一张（←）">‹</button><button type="button" class="lb-next" aria-label="下一张（→）">›</button>' +
       '<img alt=""><div class="lb-bar"><span></span><a target="_blank" rel="noopener">在新窗口打开原图</a></div></div>';
     box = t.content.firstChild;
-    box.addEventListener('click', (ev) => { if (!ev.target.closest('a')) close(); });
+    if (list.length < 2) $$('.lb-prev, .lb-next', box).forEach((b) => b.remove());
+    box.addEventListener('click', (ev) => {
+      if (ev.target.closest('.lb-prev')) return show(at - 1);
+      if (ev.target.closest('.lb-next')) return show(at + 1);
+      if (!ev.target.closest('a')) close();
+    });
     d.body.appendChild(box);
     d.addEventListener('keydown', key, true);
     show(list.indexOf(a));

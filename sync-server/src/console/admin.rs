@@ -68,14 +68,31 @@ fn back(path: &str, ok: bool, text: &str) -> Response {
     .into_response()
 }
 
-fn admin_links() -> Markup {
+fn admin_links(current: &str) -> Markup {
+    let links = [
+        ("/console/admin", "用户与设备"),
+        ("/console/admin/calendar", "节假日日历"),
+        ("/console/admin/rules", "办理期限"),
+        ("/console/admin/sms", "短信记录"),
+    ];
     html! {
         nav.subnav id="admin-nav" {
-            a href="/console/admin" { "用户与设备" }
-            a href="/console/admin/calendar" { "节假日日历" }
-            a href="/console/admin/rules" { "办理期限" }
-            a href="/console/admin/sms" { "短信记录" }
+            @for (href, label) in links {
+                a.active[href == current] href=(href) aria-current=[(href == current).then_some("page")] { (label) }
+            }
         }
+    }
+}
+
+/// How a device reads in the list: a browser session as what it is.
+fn device_name(d: &DeviceInfo) -> String {
+    match d
+        .name
+        .strip_prefix("控制台（")
+        .and_then(|n| n.strip_suffix('）'))
+    {
+        Some(browser) => format!("网页登录（{browser}）"),
+        None => d.name.clone(),
     }
 }
 
@@ -146,7 +163,7 @@ fn users_page(
 ) -> Markup {
     let content = html! {
         h1 { "用户与设备" }
-        (admin_links())
+        (admin_links("/console/admin"))
         section.card {
             h2 { "新增用户" }
             p.muted { "登录名为本人手机号。网格员的辖区为村（12位区划代码），乡镇人员为乡镇（9位），县级为县（6位）。" }
@@ -190,12 +207,13 @@ fn users_page(
                             td { (u.role.name_zh()) }
                             td { (scope_path(&u.scope)) }
                             td {
-                                @let list = devices.get(&u.id).map_or(&[][..], |v| v.as_slice());
+                                // Ended browser sessions are not devices anyone needs to see.
+                                @let list: Vec<&DeviceInfo> = devices.get(&u.id).map_or(&[][..], |v| v.as_slice()).iter().filter(|d| !(d.revoked && d.name.starts_with("控制台（"))).collect();
                                 @if list.is_empty() { span.muted { "未登录过" } }
                                 ul.devices {
                                     @for d in list {
                                         li data-device=(d.id) {
-                                            (d.name)
+                                            (device_name(d))
                                             span.muted {
                                                 " · 最近同步 "
                                                 (d.last_seen_at.map_or_else(|| "—".to_owned(), beijing))
@@ -204,7 +222,7 @@ fn users_page(
                                                 " " span.badge.muted { "已停用" }
                                             } @else {
                                                 form.inline method="post" action={"/console/admin/devices/" (d.id) "/revoke"}
-                                                    data-confirm={"停用设备“" (d.name) "”？该设备需重新登录才能同步。"} {
+                                                    data-confirm={"停用设备“" (device_name(d)) "”？该设备需重新登录才能同步。"} {
                                                     input type="hidden" name="csrf" value=(user.form_token());
                                                     input type="hidden" name="user" value=(u.id);
                                                     button.danger type="submit" { "停用" }
@@ -572,7 +590,7 @@ fn calendar_view(
 ) -> Markup {
     let content = html! {
         h1 { "节假日日历" }
-        (admin_links())
+        (admin_links("/console/admin/calendar"))
         p.muted { "办理期限按工作日计算，以国务院办公厅每年发布的放假安排为准。每年年底发布次年安排后，在此更新。保存后所有在办案件的期限立即按新日历重新计算，手机端下次同步时更新。" }
         table id="calendar-years" {
             thead { tr { th { "年份" } th { "状态" } th { "放假" } th { "调休上班" } } }
@@ -656,7 +674,7 @@ fn rules_view(
     use yijian_core::deadline::Step;
     let content = html! {
         h1 { "办理期限" }
-        (admin_links())
+        (admin_links("/console/admin/rules"))
         p.muted { "各环节的办理时限。修改后所有在办案件的期限立即重新计算。" }
         table id="rules-table" {
             thead { tr { th { "环节" } th { "时限" } } }
@@ -767,7 +785,7 @@ pub async fn sms_log(
     ];
     let content = html! {
         h1 { "短信记录" }
-        (admin_links())
+        (admin_links("/console/admin/sms"))
         p.muted { "短信通道：" (state.sms.name()) "。最新300条。" }
         nav.filters {
             a.active[status.is_none()] href="/console/admin/sms" { "全部" }

@@ -144,6 +144,7 @@ pub fn shell_with(
                 meta charset="utf-8";
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 title { (title) " · 一键申报工作台" }
+                link rel="icon" href="data:,";
                 link rel="stylesheet" href="/console/assets/console.css";
             }
             body.console {

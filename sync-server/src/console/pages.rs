@@ -69,6 +69,7 @@ fn login_page(next: &str, error: Option<&str>, login: &str, token: &str) -> Mark
             head {
                 meta charset="utf-8";
                 title { "登录 · 一键申报工作台" }
+                link rel="icon" href="data:,";
                 link rel="stylesheet" href="/console/assets/console.css";
             }
             body.console.login {
@@ -549,13 +550,19 @@ pub async fn cases(
             thead { tr { th { "申请人" } th { "回执号" } th { "所在村" } th { "来源" } th { "阶段" } th { "时限" } th { "申报时间" } } }
             tbody {
                 @for r in &rows {
-                    tr data-case-id=(r.case_id) {
+                    @let urgency = stats::urgency(r, today(), &procedure.calendar);
+                    @let class = match &urgency {
+                        Some(s) if s.is_overdue() => "overdue",
+                        Some(s) if s.needs_attention() => "due-soon",
+                        _ => "",
+                    };
+                    tr data-case-id=(r.case_id) class=(class) {
                         td { a href={"/console/cases/" (r.case_id)} { (r.applicant_name) } }
                         td { (r.receipt_no.as_deref().unwrap_or("—")) }
                         td { (DivisionCode::parse(&r.village).map(|v| crate::resident::village_name(&v)).unwrap_or_default()) }
                         td { (r.source.name_zh()) }
                         td { (r.stage.name_zh()) }
-                        td { @if let Some(s) = stats::urgency(r, today(), &procedure.calendar) { (s.label_zh()) } @else { "—" } }
+                        td { @if let Some(s) = &urgency { (s.label_zh()) } @else { "—" } }
                         td { (beijing(r.declared_at)) }
                     }
                 }
@@ -735,13 +742,27 @@ fn detail_text(a: &AuditEntry) -> String {
             .and_then(|s| crate::db::sqlite::enum_parse::<Stage>(s).ok())
             .map(|s| s.name_zh())
     };
-    match (stage("from"), stage("to")) {
+    // The opinion, reason or finding the step carried, as its author wrote it.
+    let note = v.get("step").and_then(|s| {
+        ["opinion", "reason", "findings", "measure"]
+            .iter()
+            .find_map(|k| s.get(*k).and_then(|t| t.as_str()))
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .map(str::to_owned)
+    });
+    let moved = match (stage("from"), stage("to")) {
         (Some(f), Some(t)) => format!("{f} → {t}"),
         _ => v
             .get("receipt_no")
             .and_then(|r| r.as_str())
             .map(|r| format!("回执号 {r}"))
             .unwrap_or_default(),
+    };
+    match note {
+        Some(n) if moved.is_empty() => format!("“{n}”"),
+        Some(n) => format!("{moved}：“{n}”"),
+        None => moved,
     }
 }
 
@@ -820,7 +841,15 @@ pub async fn case_page(
                         time { (beijing(a.at)) }
                         span.who { (a.user_id.as_ref().and_then(|u| file.users.get(u)).cloned().unwrap_or_else(|| if a.action.ends_with("_public") { "群众".into() } else { "系统".into() })) }
                         span.what { (action_label(a)) }
-                        span.detail { (detail_text(a)) @if let Some(dev) = &a.device_id { " · 设备 " (dev.chars().take(8).collect::<String>()) } }
+                        @let detail = detail_text(a);
+                        span.detail {
+                            (detail)
+                            // A UUIDv7's first digits are its time: the last ones tell devices apart.
+                            @if let Some(dev) = &a.device_id {
+                                @if !detail.is_empty() { " · " }
+                                "设备 " (dev.chars().rev().take(6).collect::<String>().chars().rev().collect::<String>())
+                            }
+                        }
                     }
                 }
                 @for e in c.history.iter().filter(|e| matches!(e.kind, CaseEventKind::Escalated { .. })) {
@@ -835,6 +864,8 @@ pub async fn case_page(
                 @if let Some(inc) = &eval.income {
                     p id="income" { "家庭年人均纯收入 " strong { (inc.per_person_yuan) "元" } "，监测线 " (inc.monitoring_line_yuan) "元（" (if matches!(inc.line_status, yijian_core::checklist::LineStatus::Below) { "低于监测线" } else { "不低于监测线" }) "）；饮水安全：" (match eval.water { yijian_core::checklist::WaterSafety::Safe => "安全", yijian_core::checklist::WaterSafety::Unsafe => "不安全", yijian_core::checklist::WaterSafety::Unknown => "待核" }) }
                 }
+                details id="checklist-details" {
+                summary { "查看全部核查项目（" (v.answers().len()) "项）" }
                 table id="checklist" class="data" {
                     @for section in &t.sections {
                         tr.section { th colspan="2" { (section.title_zh) } }
@@ -844,6 +875,7 @@ pub async fn case_page(
                             }
                         }
                     }
+                }
                 }
             }
         }
