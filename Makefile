@@ -62,6 +62,7 @@ fmt:
 
 # The photo pipeline and QR benchmark (not a test), vipsthumbnail measured in the same run.
 bench-media: deps
+	@command -v vipsthumbnail >/dev/null || { apt-get update -q && apt-get install -y -q libvips-tools; }
 	$(CARGO) build $(CARGO_FLAGS) --release -p yijian-client --bin bench_media
 	./target/release/bench_media
 
