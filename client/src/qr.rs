@@ -7,7 +7,8 @@
 //! it usable:
 //!
 //! * every `rqrr` call runs under [`std::panic::catch_unwind`]; a panic counts as "no code in
-//!   this pass", never as a crash of the app;
+//!   this pass", never as a crash of the app, and is not printed (a live preview decodes several
+//!   frames a second, and a backtrace per frame would bury the app's real log lines);
 //! * it tries a sequence of *passes* — a binarised version of the photo each — and stops at the
 //!   first that decodes: `rqrr`'s own row-average threshold, a local-mean (adaptive) threshold
 //!   at three window sizes, a global Otsu threshold after a contrast stretch (and ±30), the
@@ -20,7 +21,9 @@
 //! A decoded text is trusted as is: QR codes carry Reed–Solomon error correction, and `rqrr`
 //! returns an error rather than a wrong text when it cannot correct.
 
+use std::cell::Cell;
 use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::Once;
 
 use image::{DynamicImage, GrayImage, imageops};
 
@@ -30,16 +33,40 @@ use crate::error::{Error, Result};
 /// inside `rqrr` into "nothing found".
 macro_rules! guarded {
     ($prepare:expr) => {
-        catch_unwind(AssertUnwindSafe(|| {
+        quietly(|| {
             let mut prepared = $prepare;
             prepared.detect_grids().into_iter().find_map(|grid| {
                 let mut bytes = Vec::new();
                 grid.decode_to(&mut bytes).ok().map(|_| payload_text(bytes))
             })
-        }))
-        .ok()
-        .flatten()
+        })
     };
+}
+
+thread_local! {
+    /// Set while this thread runs `rqrr`, whose panics are expected and contained.
+    static IN_DECODER: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Runs `f`, turning a panic into `None` without printing it. The process-wide panic hook is
+/// wrapped once: panics on a thread inside the decoder are counted in the debug log only, every
+/// other panic still reaches the previous hook unchanged.
+fn quietly<T>(f: impl FnOnce() -> Option<T>) -> Option<T> {
+    static HOOK: Once = Once::new();
+    HOOK.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if IN_DECODER.with(Cell::get) {
+                tracing::debug!(panic = %info, "QR decoder pass panicked (contained)");
+            } else {
+                previous(info);
+            }
+        }));
+    });
+    IN_DECODER.with(|flag| flag.set(true));
+    let result = catch_unwind(AssertUnwindSafe(f));
+    IN_DECODER.with(|flag| flag.set(false));
+    result.ok().flatten()
 }
 /// Photos are downscaled so their long side is at most this before the first passes.
 const WORK_LONG_SIDE: u32 = 1024;
@@ -310,5 +337,18 @@ mod tests {
         assert!(decode_qr(b"not an image").is_err());
         let blank = DynamicImage::ImageLuma8(GrayImage::from_pixel(64, 64, image::Luma([255])));
         assert_eq!(decode_qr_image(&blank), None);
+    }
+
+    #[test]
+    fn a_panic_in_the_decoder_is_contained_and_the_flag_cleared() {
+        assert_eq!(
+            quietly(|| -> Option<u8> { panic!("rqrr lost its grid") }),
+            None
+        );
+        assert!(!IN_DECODER.with(Cell::get));
+        assert_eq!(quietly(|| Some(7)), Some(7));
+        // Outside the decoder a panic is still a panic.
+        let outside = std::thread::spawn(|| panic!("not the decoder")).join();
+        assert!(outside.is_err());
     }
 }

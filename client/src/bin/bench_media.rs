@@ -1,9 +1,10 @@
 //! Timing of the photo pipeline and the QR decoder, printed as JSON lines.
 //!
 //! Not a test: run `cargo run --release -p yijian-client --bin bench_media` on the machine to
-//! measure. The photo figures use the 12 MP phone photos in `../shared/data/photos` (skipped
-//! with a message when absent) and, when the `vipsthumbnail` command exists, time it on the same
-//! file in the same run as the anchor (`ratio` = pipeline / vipsthumbnail). The QR figures
+//! measure. The photo figures use the two 12 MP phone photos in `bench/photos` (skipped with a
+//! message when absent) and, when the `vipsthumbnail` command exists, time it on the same
+//! file in the same run as the anchor (`ratio` = pipeline / vipsthumbnail wall time;
+//! `cpu_ratio` = the same for CPU time, since vipsthumbnail uses every core). The QR figures
 //! decode the zxing blackbox set copied into `client/tests/data/qr-blackbox`.
 //!
 //! Flags: `--qr` (QR figures only), `--missed` (list the QR images not decoded), `--stages`
@@ -31,6 +32,24 @@ fn ms(start: Instant) -> f64 {
     start.elapsed().as_secs_f64() * 1000.0
 }
 
+/// CPU seconds used so far by this process (all threads) and by its waited-for children, from
+/// `/proc/self/stat` (Linux; `None` elsewhere). vipsthumbnail spreads its work over the cores, so
+/// wall time alone hides what it costs a phone's battery.
+fn cpu_seconds() -> Option<(f64, f64)> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // Fields after the parenthesised command name; utime is field 14 of the whole line.
+    let rest = stat.rsplit_once(')')?.1;
+    let f: Vec<f64> = rest
+        .split_whitespace()
+        .skip(11)
+        .take(4)
+        .filter_map(|v| v.parse().ok())
+        .collect();
+    // USER_HZ is 100 on every Linux build that matters here.
+    let tick = 100.0;
+    (f.len() == 4).then(|| ((f[0] + f[1]) / tick, (f[2] + f[3]) / tick))
+}
+
 fn has_vipsthumbnail() -> bool {
     Command::new("vipsthumbnail")
         .arg("--help")
@@ -49,12 +68,16 @@ fn bench_photo(path: &Path, vips: bool) {
     };
     let mut times = Vec::new();
     let mut last = None;
+    let cpu_before = cpu_seconds();
     for _ in 0..RUNS {
         let t = Instant::now();
         let out = yijian_client::photo::process_photo(&bytes);
         times.push(ms(t));
         last = Some(out);
     }
+    let pipeline_cpu_ms = cpu_before
+        .zip(cpu_seconds())
+        .map(|(a, b)| (b.0 - a.0) * 1000.0 / RUNS as f64);
     let (width, height, out_bytes) = match last {
         Some(Ok(p)) => (p.width, p.height, p.jpeg.len()),
         Some(Err(e)) => {
@@ -68,11 +91,13 @@ fn bench_photo(path: &Path, vips: bool) {
     };
     let pipeline = median(times);
     let mut vips_ms = None;
+    let mut vips_cpu_ms = None;
     if vips {
         let dir = std::env::temp_dir().join("yijian_bench_media");
         let _ = std::fs::create_dir_all(&dir);
         let out = dir.join("vips.jpg");
         let mut t_v = Vec::new();
+        let cpu_before = cpu_seconds();
         for _ in 0..RUNS {
             let t = Instant::now();
             let ok = Command::new("vipsthumbnail")
@@ -86,6 +111,9 @@ fn bench_photo(path: &Path, vips: bool) {
             }
         }
         if !t_v.is_empty() {
+            vips_cpu_ms = cpu_before
+                .zip(cpu_seconds())
+                .map(|(a, b)| (b.1 - a.1) * 1000.0 / t_v.len() as f64);
             vips_ms = Some(median(t_v));
         }
     }
@@ -96,6 +124,9 @@ fn bench_photo(path: &Path, vips: bool) {
             "pipeline_median_ms": (pipeline * 10.0).round() / 10.0,
             "vipsthumbnail_median_ms": vips_ms.map(|v| (v * 10.0).round() / 10.0),
             "ratio": vips_ms.map(|v| (pipeline / v * 100.0).round() / 100.0),
+            "pipeline_cpu_ms": pipeline_cpu_ms.map(|v| v.round()),
+            "vipsthumbnail_cpu_ms": vips_cpu_ms.map(|v| v.round()),
+            "cpu_ratio": pipeline_cpu_ms.zip(vips_cpu_ms).map(|(p, v)| (p / v * 100.0).round() / 100.0),
             "width": width, "height": height, "bytes": out_bytes,
         })
     );
@@ -173,12 +204,8 @@ fn bench_qr(dir: &Path) {
 
 fn main() {
     let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let shared = manifest.join("../../shared/data/photos");
-    let shared = if shared.exists() {
-        shared
-    } else {
-        manifest.join("../shared/data/photos")
-    };
+    // The two 12 MP photos live in the project (`bench/photos`, sources in its README).
+    let photos = manifest.join("../bench/photos");
     let only_qr = std::env::args().any(|a| a == "--qr");
     if !only_qr {
         let vips = has_vipsthumbnail();
@@ -189,9 +216,9 @@ fn main() {
             );
         }
         for f in ["pixel_12mp_gps.jpg", "xiaomi_mi9t_12mp_orient6.jpg"] {
-            bench_photo(&shared.join(f), vips);
+            bench_photo(&photos.join(f), vips);
             if std::env::args().any(|a| a == "--stages") {
-                bench_stages(&shared.join(f));
+                bench_stages(&photos.join(f));
             }
         }
     }
