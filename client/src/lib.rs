@@ -5,7 +5,7 @@
 //! SQLite database ([`store`]), the worker's actions as local changes with their outbox
 //! commands ([`domain`]), the sync engine that pushes, pulls and uploads photos ([`sync`]), and
 //! what the screens show ([`views`], [`inbox`], [`files`]) and do ([`visits`], [`proxy`],
-//! [`media`], [`pin`], [`drafts`]). Every fallible call returns [`Error`], whose [`ErrorKind`]
+//! [`media`], [`pin`], [`drafts`]), and keeps the office's messages ([`notices`]). Every fallible call returns [`Error`], whose [`ErrorKind`]
 //! the app branches on.
 
 pub mod domain;
@@ -16,6 +16,7 @@ pub mod files;
 pub(crate) mod fixtures;
 pub mod inbox;
 pub mod media;
+pub mod notices;
 pub mod photo;
 pub mod pin;
 pub mod proxy;

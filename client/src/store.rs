@@ -54,6 +54,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "20261201090000_app.sql",
         sql: include_str!("../../migrations/client/20261201090000_app.sql"),
     },
+    Migration {
+        version: 20261201120000,
+        name: "20261201120000_notices.sql",
+        sql: include_str!("../../migrations/client/20261201120000_notices.sql"),
+    },
 ];
 
 /// The store's errors are the engine's errors; the name is kept for the app crate.
@@ -567,6 +572,11 @@ impl LocalStore {
     /// The connection, for the modules of this crate that keep their own tables.
     pub(crate) fn conn(&self) -> &Connection {
         &self.conn
+    }
+
+    /// The connection for a module's own transaction.
+    pub(crate) fn conn_mut(&mut self) -> &mut Connection {
+        &mut self.conn
     }
 
     /// The device's idea of now.
@@ -1242,7 +1252,7 @@ impl LocalStore {
                 )));
             }
             tx.execute_batch(
-                "DELETE FROM records; DELETE FROM photos;
+                "DELETE FROM records; DELETE FROM photos; DELETE FROM notices;
                  DELETE FROM sync_state WHERE key IN
                     ('cursor', 'snapshot_page', 'snapshot_done', 'snapshot_total',
                      'last_sync_at', 'last_sync_error');",

@@ -337,6 +337,29 @@ pub struct PullResponse {
     pub has_more: bool,
 }
 
+/// A message for the signed-in user's office (role at a division): a new declaration in the
+/// village, a deadline one working day away, an overdue step escalated. The same messages the
+/// console lists; the app keeps them so a worker sees them offline.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Notice {
+    /// Increasing per server; a device asks for those after the highest it holds.
+    pub id: i64,
+    pub case_id: Option<String>,
+    /// The message template, e.g. `new_declaration`, `due_soon`, `escalated`.
+    pub kind: String,
+    pub text_zh: String,
+    pub at: DateTime<Utc>,
+}
+
+/// `GET /v1/notices?after=…&limit=…`: the user's messages with an id above `after`, oldest first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NoticesResponse {
+    pub server_time: DateTime<Utc>,
+    pub notices: Vec<Notice>,
+    /// More than `limit` were waiting: ask again after the last one.
+    pub has_more: bool,
+}
+
 /// One page of a first-sync snapshot. Resumable: a device that lost the connection asks for
 /// `next_page` again; `resume_cursor` is where the change feed continues once all pages are in.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

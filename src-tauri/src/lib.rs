@@ -163,6 +163,8 @@ pub fn run() {
             commands::media::photo_stage,
             commands::media::decode_qr,
             commands::media::decode_qr_luma,
+            commands::notices::notices,
+            commands::notices::notices_read,
             commands::sync::sync_status,
             commands::sync::sync_now,
             commands::sync::quarantine_list,

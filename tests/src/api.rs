@@ -5,7 +5,8 @@ use anyhow::{Context, Result, bail};
 use serde_json::Value;
 use yijian_core::ids::DeviceId;
 use yijian_core::protocol::{
-    Command, PROTOCOL_VERSION, PullResponse, PushRequest, PushResponse, SnapshotPage,
+    Command, NoticesResponse, PROTOCOL_VERSION, PullResponse, PushRequest, PushResponse,
+    SnapshotPage,
 };
 
 /// A signed-in device.
@@ -99,6 +100,17 @@ impl ApiDevice {
             bail!("pull failed: {status} {body}");
         }
         Ok(serde_json::from_value(body)?)
+    }
+
+    /// `GET /v1/notices`: the user's office's messages after `after`.
+    pub async fn notices(&self, after: i64, limit: u32) -> Result<NoticesResponse> {
+        let url = format!("{}/v1/notices?after={after}&limit={limit}", self.base);
+        let resp = self.http.get(url).bearer_auth(&self.token).send().await?;
+        let status = resp.status();
+        if !status.is_success() {
+            bail!("notices failed: {status} {}", resp.text().await?);
+        }
+        Ok(resp.json().await?)
     }
 
     pub async fn snapshot(&self, page: Option<&str>, limit: u32) -> Result<SnapshotPage> {

@@ -34,6 +34,7 @@ const TOWNSHIP: &str = "621102105";
 const WORKER: &str = "13800000001";
 const TOWNSHIP_USER: &str = "13800000002";
 const PIN: &str = "246813";
+const REMINDER: &str = "南川村张**的入户核查还剩5个工作日，请按时办理。";
 
 /// The households of the village: head, door plate.
 const HOUSEHOLDS: [(&str, &str); 3] = [
@@ -168,6 +169,20 @@ async fn village(server: &TestServer) -> Result<Vec<(HouseholdId, CaseId)>> {
         results.iter().all(|o| o == "applied"),
         "seeding refused: {results:?}"
     );
+    // A reminder for the worker, as the deadline job writes it.
+    let (_, reminded) = ids[0];
+    yijian_server::db::write(&*server.storage, move |tx| {
+        tx.notify(&yijian_server::db::rows::Notification {
+            id: 0,
+            role: Role::VillageWorker,
+            scope: VILLAGE.into(),
+            case_id: Some(reminded.to_string()),
+            kind: "due_soon".into(),
+            text_zh: REMINDER.into(),
+            at: chrono::Utc::now(),
+        })
+    })
+    .await?;
     Ok(ids)
 }
 
@@ -297,6 +312,33 @@ async fn a_worker_day_offline_from_login_to_sync() -> Result<()> {
         );
     }
     s.screenshot("app-04-inbox").await?;
+
+    // The reminder came with the sync: the inbox says so, the list shows it and opens its
+    // household, and once read the inbox goes quiet.
+    s.wait_for("the unread reminder on the inbox", || async {
+        Ok(s.text("#notices-link")
+            .await?
+            .contains("1条新消息")
+            .then_some(()))
+    })
+    .await?;
+    s.click_css("#notices-link").await?;
+    s.screen("notices").await?;
+    ensure!(s.text("#notice-list").await?.contains(REMINDER));
+    s.screenshot("app-04b-notices").await?;
+    s.click_css("#notice-list .notice-row").await?;
+    s.screen("household").await?;
+    s.find(&format!("[data-household-id=\"{}\"]", seeded[0].0))
+        .await?;
+    s.execute("location.hash = '#/inbox';", vec![]).await?;
+    s.screen("inbox").await?;
+    s.wait_for("the reminder read", || async {
+        Ok(s.text("#notices-link")
+            .await?
+            .contains("查看消息")
+            .then_some(()))
+    })
+    .await?;
     s.type_into("#inbox-search", "-002").await?;
     s.wait_for("the search to narrow the list", || async {
         Ok((inbox_rows(&s).await? == 1).then_some(()))

@@ -695,6 +695,123 @@ async fn the_background_loop_syncs_on_a_trigger_and_retries_on_its_own_after_an_
     server.stop().await
 }
 
+/// A resident's declaration through the public form, as `POST /d/{village}` stores it.
+async fn resident_declares(
+    server: &yijian_tests::server::TestServer,
+    name: &str,
+    id_number: &str,
+) -> Result<()> {
+    let form = yijian_core::form::DeclarationForm {
+        applicant_name: name.into(),
+        id_number: id_number.into(),
+        phone: "13900000101".into(),
+        village: VILLAGE.into(),
+        address: "3社12号".into(),
+        household_size: "3".into(),
+        risk_types: vec!["illness".into()],
+        description: "看病花钱多".into(),
+    };
+    let checked = yijian_core::form::check_declaration(
+        &form,
+        yijian_core::time::china_date(Utc::now()),
+        yijian_core::form::PhoneRule::Required,
+        |_| true,
+    )
+    .map_err(|p| anyhow::anyhow!("{p:?}"))?;
+    let settings = yijian_server::apply::ApplySettings::with(
+        Utc::now(),
+        &yijian_server::procedure::Procedure::default(),
+    );
+    yijian_server::db::write(&*server.storage, move |tx| {
+        yijian_server::resident::declare(tx, &checked, &settings)
+    })
+    .await?;
+    Ok(())
+}
+
+async fn the_offices_messages_reach_the_phone_once_and_only_its_own(
+    backend: Backend,
+) -> Result<()> {
+    let (_home, server) = server_on(backend, ServerSettings::default()).await?;
+    server
+        .create_user("13800000001", Role::VillageWorker, VILLAGE, PASSWORD)
+        .await?;
+    server
+        .create_user("13800000003", Role::VillageWorker, OTHER_VILLAGE, PASSWORD)
+        .await?;
+    server
+        .create_user("13800000011", Role::Township, "621102105", PASSWORD)
+        .await?;
+    let worker = Device::login(&server.url(), "13800000001", EngineConfig::default()).await?;
+    let neighbour = Device::login(&server.url(), "13800000003", EngineConfig::default()).await?;
+    worker.engine.sync_once().await?;
+    assert_eq!(worker.store(|s| s.notices())?.notices.len(), 0);
+
+    resident_declares(&server, "王秀兰", "620102198001010017").await?;
+    worker.engine.sync_once().await?;
+    let list = worker.store(|s| s.notices())?;
+    assert_eq!(list.unread, 1, "{list:?}");
+    let n = &list.notices[0];
+    assert_eq!(n.kind, "new_declaration");
+    assert!(
+        n.text_zh.contains("王**") && !n.text_zh.contains("秀兰"),
+        "masked name in {:?}",
+        n.text_zh
+    );
+    assert!(n.case_on_phone, "the declared case came with the same sync");
+    // A second round brings nothing new and keeps it unread.
+    worker.engine.sync_once().await?;
+    assert_eq!(worker.store(|s| s.notices())?.notices.len(), 1);
+    worker.store(|s| s.mark_notices_read())?;
+
+    // Three more while the phone is away: all arrive, each once.
+    for (i, id) in [
+        "620102198001010033",
+        "62010219800101005X",
+        "620102198001010076",
+    ]
+    .iter()
+    .enumerate()
+    {
+        resident_declares(&server, &format!("张{i}华"), id).await?;
+    }
+    worker.engine.sync_once().await?;
+    let list = worker.store(|s| s.notices())?;
+    assert_eq!((list.unread, list.notices.len()), (3, 4), "{list:?}");
+    let ids: Vec<i64> = list.notices.iter().map(|n| n.id).collect();
+    let mut sorted = ids.clone();
+    sorted.sort_unstable_by(|a, b| b.cmp(a));
+    sorted.dedup();
+    assert_eq!(ids, sorted, "newest first, no duplicates");
+
+    // Nothing for the other village's worker, whose village had no declaration.
+    neighbour.engine.sync_once().await?;
+    assert_eq!(neighbour.store(|s| s.notices())?.notices.len(), 0);
+
+    // The township got its own copy of each, in pages, oldest first.
+    let township = ApiDevice::login(&server.url(), "13800000011", PASSWORD).await?;
+    let first = township.notices(0, 3).await?;
+    assert!(first.has_more);
+    let last_id = first.notices.last().context("a page")?.id;
+    let rest = township.notices(last_id, 3).await?;
+    assert!(!rest.has_more);
+    let township_ids: Vec<i64> = first
+        .notices
+        .iter()
+        .chain(&rest.notices)
+        .map(|n| n.id)
+        .collect();
+    assert_eq!(township_ids.len(), 4);
+    assert!(township_ids.windows(2).all(|w| w[0] < w[1]));
+    assert!(
+        township_ids.iter().all(|id| !ids.contains(id)),
+        "the village worker's messages are its own rows"
+    );
+    let (status, body) = server.get("/v1/notices").await?;
+    assert_eq!(status, 401, "no token, no messages: {body}");
+    server.stop().await
+}
+
 /// Each scenario runs against the embedded SQLite and against a throwaway PostgreSQL.
 macro_rules! on_both_backends {
     ($($name:ident),* $(,)?) => {
@@ -727,4 +844,5 @@ on_both_backends!(
     a_proxy_declaration_and_its_confirmation_photo_sync_in_order,
     the_first_sync_through_a_link_that_keeps_cutting_completes_without_loss,
     the_background_loop_syncs_on_a_trigger_and_retries_on_its_own_after_an_outage,
+    the_offices_messages_reach_the_phone_once_and_only_its_own,
 );

@@ -567,6 +567,22 @@ function checkProxy(f: ProxyForm): ReadBackLine[] {
   ];
 }
 
+// The office's messages: a few about the first cases, two of them unread.
+const notices = cases.slice(0, Math.min(3, cases.length)).map((c, i) => ({
+  id: 3 - i,
+  case_id: c.row.case_id,
+  case_on_phone: true,
+  household_id: c.row.household_id,
+  kind: ["due_soon", "escalated", "new_declaration"][i],
+  text_zh: [
+    `${c.row.village_name}${c.row.name.slice(0, 1)}**的入户核查明天到期，请及时办理。`,
+    `${c.row.village_name}${c.row.name.slice(0, 1)}**的入户核查已逾期，已报乡镇。`,
+    `${c.row.village_name}${c.row.name.slice(0, 1)}**通过扫码申报困难，请于5个工作日内入户核查。`,
+  ][i],
+  at: iso(addDays(-i)),
+  read: i === 2,
+}));
+
 // ---------------------------------------------------------------------------------------------
 // The command table
 // ---------------------------------------------------------------------------------------------
@@ -757,6 +773,11 @@ function handle(cmd: string, a: any): unknown {
       saveDrafts();
       return null;
 
+    case "notices":
+      return { unread: notices.filter((n) => !n.read).length, notices };
+    case "notices_read":
+      for (const n of notices) n.read = true;
+      return null;
     case "sync_status":
       return syncState();
     case "sync_now":

@@ -571,6 +571,32 @@ export interface ConflictEntry {
   mine_zh: string;
 }
 
+// ---------------------------------------------------------------------------------------------
+// The office's messages (new declarations, deadlines, escalations), fetched with each sync
+// ---------------------------------------------------------------------------------------------
+
+export interface NoticeView {
+  id: number;
+  case_id: string | null;
+  /** The case is on the phone: link to it. */
+  case_on_phone: boolean;
+  household_id: string | null;
+  kind: string;
+  text_zh: string;
+  at: string;
+  read: boolean;
+}
+
+export interface NoticeList {
+  unread: number;
+  notices: NoticeView[];
+}
+
+export const notices = {
+  list: () => invoke<NoticeList>("notices"),
+  markRead: () => invoke<void>("notices_read"),
+};
+
 export const sync = {
   status: () => invoke<SyncStatus>("sync_status"),
   /** Start a round now (the background loop also runs on its own). */

@@ -11,6 +11,7 @@ import { mount, watchKeyboard, type View } from "./shell";
 import { householdScreen, caseOnlyScreen } from "./screens/household";
 import { inboxScreen } from "./screens/inbox";
 import { loginScreen } from "./screens/login";
+import { noticesScreen } from "./screens/notices";
 import { lockedScreen, setPinScreen } from "./screens/pin";
 import { confirmScreen, doneScreen, proxyFormScreen, readbackScreen } from "./screens/proxy";
 import { scanScreen } from "./screens/scan";
@@ -54,6 +55,8 @@ function screenFor(path: string[]): View | Promise<View> {
       return scanScreen();
     case "sync":
       return syncScreen();
+    case "notices":
+      return noticesScreen();
     case "settings":
       return settingsScreen();
   }

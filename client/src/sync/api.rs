@@ -8,7 +8,9 @@ use reqwest::{Client, Response};
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use yijian_core::ids::DeviceId;
-use yijian_core::protocol::{PROTOCOL_VERSION, PullResponse, PushResponse, SnapshotPage};
+use yijian_core::protocol::{
+    NoticesResponse, PROTOCOL_VERSION, PullResponse, PushResponse, SnapshotPage,
+};
 
 use crate::error::{Error, Result};
 use crate::store::Account;
@@ -221,6 +223,14 @@ impl Api {
     /// `GET /v1/procedure`: the calendar, deadline rules and checklist templates in force.
     pub async fn procedure(&self) -> Result<ProcedureDocument> {
         let req = self.authed(self.http.get(self.url("/v1/procedure")));
+        Ok(Self::json(Self::ok(req).await?).await?.value)
+    }
+
+    /// `GET /v1/notices`: the office's messages after the highest id the phone holds.
+    pub async fn notices(&self, after: i64) -> Result<NoticesResponse> {
+        let req = self
+            .authed(self.http.get(self.url("/v1/notices")))
+            .query(&[("after", after)]);
         Ok(Self::json(Self::ok(req).await?).await?.value)
     }
 

@@ -4,6 +4,7 @@
 
 pub mod household;
 pub mod media;
+pub mod notices;
 pub mod proxy;
 pub mod session;
 pub mod sync;

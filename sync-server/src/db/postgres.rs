@@ -299,6 +299,18 @@ fn pg_case_from_row(r: &postgres::Row) -> Result<CaseRow, StorageError> {
     })
 }
 
+fn pg_notification_from_row(r: &postgres::Row) -> Result<Notification, StorageError> {
+    Ok(Notification {
+        id: r.get(0),
+        role: enum_parse(r.get(1))?,
+        scope: r.get(2),
+        case_id: r.get(3),
+        kind: r.get(4),
+        text_zh: r.get(5),
+        at: r.get(6),
+    })
+}
+
 fn pg_sms_from_row(r: &postgres::Row) -> Result<SmsRow, StorageError> {
     let status = |s: &str| {
         SmsStatus::parse(s).ok_or_else(|| StorageError::Corrupt(format!("sms status {s:?}")))
@@ -931,19 +943,22 @@ impl RecordTx for PgTx<'_, '_> {
               WHERE role = $1 AND scope = $2 ORDER BY id DESC LIMIT $3",
             &[&enum_text(&role)?, &scope, &i64::from(limit)],
         )?;
-        rows.iter()
-            .map(|r| {
-                Ok(Notification {
-                    id: r.get(0),
-                    role: enum_parse(r.get(1))?,
-                    scope: r.get(2),
-                    case_id: r.get(3),
-                    kind: r.get(4),
-                    text_zh: r.get(5),
-                    at: r.get(6),
-                })
-            })
-            .collect()
+        rows.iter().map(pg_notification_from_row).collect()
+    }
+
+    fn notifications_after(
+        &mut self,
+        role: Role,
+        scope: &str,
+        after: i64,
+        limit: u32,
+    ) -> Result<Vec<Notification>, StorageError> {
+        let rows = self.tx.query(
+            "SELECT id, role, scope, case_id, kind, text_zh, at FROM notifications
+              WHERE role = $1 AND scope = $2 AND id > $3 ORDER BY id LIMIT $4",
+            &[&enum_text(&role)?, &scope, &after, &i64::from(limit)],
+        )?;
+        rows.iter().map(pg_notification_from_row).collect()
     }
 }
 

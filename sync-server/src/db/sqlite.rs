@@ -265,6 +265,18 @@ fn case_from_row(r: &rusqlite::Row<'_>) -> Result<CaseRow, StorageError> {
     })
 }
 
+fn notification_from_row(r: &rusqlite::Row<'_>) -> Result<Notification, StorageError> {
+    Ok(Notification {
+        id: r.get(0)?,
+        role: enum_parse(&r.get::<_, String>(1)?)?,
+        scope: r.get(2)?,
+        case_id: r.get(3)?,
+        kind: r.get(4)?,
+        text_zh: r.get(5)?,
+        at: parse_ts(&r.get::<_, String>(6)?)?,
+    })
+}
+
 fn sms_from_row(r: &rusqlite::Row<'_>) -> Result<SmsRow, StorageError> {
     let status = |s: String| {
         SmsStatus::parse(&s).ok_or_else(|| StorageError::Corrupt(format!("sms status {s:?}")))
@@ -922,30 +934,31 @@ impl RecordTx for SqliteTx<'_> {
             "SELECT id, role, scope, case_id, kind, text_zh, at FROM notifications
               WHERE role = ?1 AND scope = ?2 ORDER BY id DESC LIMIT ?3",
         )?;
-        let rows = stmt.query_map(params![enum_text(&role)?, scope, limit], |r| {
-            Ok((
-                r.get::<_, i64>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, String>(2)?,
-                r.get::<_, Option<String>>(3)?,
-                r.get::<_, String>(4)?,
-                r.get::<_, String>(5)?,
-                r.get::<_, String>(6)?,
-            ))
-        })?;
-        rows.map(|row| {
-            let (id, role, scope, case_id, kind, text_zh, at) = row?;
-            Ok(Notification {
-                id,
-                role: enum_parse(&role)?,
-                scope,
-                case_id,
-                kind,
-                text_zh,
-                at: parse_ts(&at)?,
-            })
-        })
-        .collect()
+        let mut rows = stmt.query(params![enum_text(&role)?, scope, limit])?;
+        let mut out = Vec::new();
+        while let Some(r) = rows.next()? {
+            out.push(notification_from_row(r)?);
+        }
+        Ok(out)
+    }
+
+    fn notifications_after(
+        &mut self,
+        role: Role,
+        scope: &str,
+        after: i64,
+        limit: u32,
+    ) -> Result<Vec<Notification>, StorageError> {
+        let mut stmt = self.tx.prepare_cached(
+            "SELECT id, role, scope, case_id, kind, text_zh, at FROM notifications
+              WHERE role = ?1 AND scope = ?2 AND id > ?3 ORDER BY id LIMIT ?4",
+        )?;
+        let mut rows = stmt.query(params![enum_text(&role)?, scope, after, limit])?;
+        let mut out = Vec::new();
+        while let Some(r) = rows.next()? {
+            out.push(notification_from_row(r)?);
+        }
+        Ok(out)
     }
 }
 

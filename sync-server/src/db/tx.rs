@@ -198,4 +198,14 @@ pub trait RecordTx {
         scope: &str,
         limit: u32,
     ) -> Result<Vec<Notification>, StorageError>;
+
+    /// Notifications addressed to `role` at `scope` with an id above `after`, oldest first, at
+    /// most `limit`: what a device has not fetched yet.
+    fn notifications_after(
+        &mut self,
+        role: Role,
+        scope: &str,
+        after: i64,
+        limit: u32,
+    ) -> Result<Vec<Notification>, StorageError>;
 }

@@ -1,4 +1,5 @@
-//! The sync API: `POST /v1/sync/push`, `GET /v1/sync/pull`, `GET /v1/sync/snapshot`.
+//! The sync API: `POST /v1/sync/push`, `GET /v1/sync/pull`, `GET /v1/sync/snapshot`, and what a
+//! device fetches beside the records: `GET /v1/procedure`, `GET /v1/notices`.
 //!
 //! Every response carries the server's time, so a device can see how far off its clock is.
 //! A device only ever reads its user's scope: the scope comes from the token, never from the
@@ -10,7 +11,8 @@ use axum::{Json, Router};
 use chrono::Utc;
 use serde::Deserialize;
 use yijian_core::protocol::{
-    Cursor, PROTOCOL_VERSION, PullResponse, PushRequest, PushResponse, SnapshotPage,
+    Cursor, Notice, NoticesResponse, PROTOCOL_VERSION, PullResponse, PushRequest, PushResponse,
+    SnapshotPage,
 };
 
 use crate::AppState;
@@ -25,6 +27,48 @@ pub fn router() -> Router<AppState> {
         .route("/v1/sync/pull", get(pull))
         .route("/v1/sync/snapshot", get(snapshot))
         .route("/v1/procedure", get(procedure))
+        .route("/v1/notices", get(notices))
+}
+
+#[derive(Debug, Deserialize)]
+struct NoticesQuery {
+    after: Option<i64>,
+    limit: Option<u32>,
+}
+
+/// Most notices a device gets per request.
+const MAX_NOTICES: u32 = 200;
+
+/// The messages for the token's user (their role at their division), as the console shows them,
+/// after the highest id the device already holds.
+async fn notices(
+    State(state): State<AppState>,
+    auth: Authenticated,
+    Query(q): Query<NoticesQuery>,
+) -> Result<Json<NoticesResponse>, ApiError> {
+    let limit = q.limit.unwrap_or(MAX_NOTICES).clamp(1, MAX_NOTICES);
+    let after = q.after.unwrap_or(0).max(0);
+    let (role, scope) = (auth.0.user.role, auth.0.user.scope.to_string());
+    let mut rows = crate::db::read(&*state.storage, move |tx| {
+        tx.notifications_after(role, &scope, after, limit + 1)
+    })
+    .await?;
+    let has_more = rows.len() > limit as usize;
+    rows.truncate(limit as usize);
+    Ok(Json(NoticesResponse {
+        server_time: Utc::now(),
+        notices: rows
+            .into_iter()
+            .map(|n| Notice {
+                id: n.id,
+                case_id: n.case_id,
+                kind: n.kind,
+                text_zh: n.text_zh,
+                at: n.at,
+            })
+            .collect(),
+        has_more,
+    }))
 }
 
 /// The holiday calendar and deadline rules in force, and the checklist templates, for devices

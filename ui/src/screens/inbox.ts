@@ -8,6 +8,7 @@ import { href } from "../router";
 import { onSyncDone } from "../session";
 import type { View } from "../shell";
 import { bannerSlot, debounce, dueBadge, pendingMark } from "../ui/widgets";
+import { noticesLink } from "./notices";
 import { VirtualList } from "../ui/vlist";
 
 // Kept across visits to the screen: coming back from a household file lands where you were.
@@ -33,6 +34,7 @@ export function inboxScreen(): View {
   const clearBtn = h("button.search-clear", { "aria-label": "清除搜索", hidden: !mem.search }, "×");
   const result = h("p.result-line", { id: "inbox-result", "aria-live": "polite" });
   const msg = bannerSlot();
+  const news = noticesLink();
   const listEl = h("div.vlist", { id: "inbox-list", tabindex: "-1" });
   const emptyEl = h("div.list-empty", { hidden: true });
   let last: InboxPage | null = null;
@@ -137,7 +139,7 @@ export function inboxScreen(): View {
   const el = h(
     "section",
     { "data-screen": "inbox", class: "screen screen-inbox" },
-    h("div.inbox-top", h("div.tiles", overdue, dueSoon), chips, h("div.search", icon("search", "search-icon"), search, clearBtn), msg.el, result),
+    h("div.inbox-top", news.el, h("div.tiles", overdue, dueSoon), chips, h("div.search", icon("search", "search-icon"), search, clearBtn), msg.el, result),
     h("div.vlist-wrap", listEl, emptyEl),
   );
 
@@ -145,7 +147,10 @@ export function inboxScreen(): View {
   window.addEventListener("resize", onResize);
   const offFont = onFontSizeChange(() => list.relayout());
   // A sync round brings new and changed cases: fetch the rows in view again.
-  const offSync = onSyncDone(() => list.refresh());
+  const offSync = onSyncDone(() => {
+    list.refresh();
+    news.refresh();
+  });
   list.reset();
   list.scrollToIndex(mem.index);
 
