@@ -10,5 +10,6 @@ pub mod http;
 pub mod pg;
 pub mod process;
 pub mod proxy;
+pub mod resident;
 pub mod server;
 pub mod webdriver;

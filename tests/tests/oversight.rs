@@ -485,27 +485,13 @@ async fn month_of_deadlines(location: DatabaseLocation) -> Result<()> {
     // Declared on Tuesday 29 September 2026, just before the National Day holiday (1–7
     // October) and its make-up working Saturday (10 October).
     let declared_at = beijing(2026, 9, 29, 10);
-    let form = yijian_core::form::DeclarationForm {
-        applicant_name: "王秀兰".into(),
-        id_number: "620102198001010017".into(),
-        phone: "13900000101".into(),
-        village: "621102105201".into(),
-        address: "3社12号".into(),
-        household_size: "3".into(),
-        risk_types: vec!["illness".into()],
-        description: "看病花钱多".into(),
-    };
-    let checked = yijian_core::form::check_declaration(
-        &form,
-        day(2026, 9, 29),
-        yijian_core::form::PhoneRule::Required,
-        |_| true,
+    let declared = yijian_tests::resident::resident_declares(
+        &storage,
+        "621102105201",
+        "王秀兰",
+        "620102198001010017",
+        declared_at,
     )
-    .map_err(|p| anyhow::anyhow!("{p:?}"))?;
-    let settings = ApplySettings::with(declared_at, &Procedure::default());
-    let declared = write(&*storage, move |tx| {
-        yijian_server::resident::declare(tx, &checked, &settings)
-    })
     .await?;
     let yijian_server::resident::Declared::New { case_id, .. } = declared else {
         anyhow::bail!("not new");

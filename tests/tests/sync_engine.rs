@@ -28,6 +28,7 @@ use yijian_tests::device::{
     Backend, Device, PASSWORD, count, jpeg_like, server_on, server_records,
 };
 use yijian_tests::proxy::FaultProxy;
+use yijian_tests::resident::resident_declares;
 
 const VILLAGE: &str = "621102105201";
 const OTHER_VILLAGE: &str = "621102105202";
@@ -695,40 +696,6 @@ async fn the_background_loop_syncs_on_a_trigger_and_retries_on_its_own_after_an_
     server.stop().await
 }
 
-/// A resident's declaration through the public form, as `POST /d/{village}` stores it.
-async fn resident_declares(
-    server: &yijian_tests::server::TestServer,
-    name: &str,
-    id_number: &str,
-) -> Result<()> {
-    let form = yijian_core::form::DeclarationForm {
-        applicant_name: name.into(),
-        id_number: id_number.into(),
-        phone: "13900000101".into(),
-        village: VILLAGE.into(),
-        address: "3社12号".into(),
-        household_size: "3".into(),
-        risk_types: vec!["illness".into()],
-        description: "看病花钱多".into(),
-    };
-    let checked = yijian_core::form::check_declaration(
-        &form,
-        yijian_core::time::china_date(Utc::now()),
-        yijian_core::form::PhoneRule::Required,
-        |_| true,
-    )
-    .map_err(|p| anyhow::anyhow!("{p:?}"))?;
-    let settings = yijian_server::apply::ApplySettings::with(
-        Utc::now(),
-        &yijian_server::procedure::Procedure::default(),
-    );
-    yijian_server::db::write(&*server.storage, move |tx| {
-        yijian_server::resident::declare(tx, &checked, &settings)
-    })
-    .await?;
-    Ok(())
-}
-
 async fn the_offices_messages_reach_the_phone_once_and_only_its_own(
     backend: Backend,
 ) -> Result<()> {
@@ -747,7 +714,14 @@ async fn the_offices_messages_reach_the_phone_once_and_only_its_own(
     worker.engine.sync_once().await?;
     assert_eq!(worker.store(|s| s.notices())?.notices.len(), 0);
 
-    resident_declares(&server, "王秀兰", "620102198001010017").await?;
+    resident_declares(
+        &server.storage,
+        VILLAGE,
+        "王秀兰",
+        "620102198001010017",
+        Utc::now(),
+    )
+    .await?;
     worker.engine.sync_once().await?;
     let list = worker.store(|s| s.notices())?;
     assert_eq!(list.unread, 1, "{list:?}");
@@ -773,7 +747,14 @@ async fn the_offices_messages_reach_the_phone_once_and_only_its_own(
     .iter()
     .enumerate()
     {
-        resident_declares(&server, &format!("张{i}华"), id).await?;
+        resident_declares(
+            &server.storage,
+            VILLAGE,
+            &format!("张{i}华"),
+            id,
+            Utc::now(),
+        )
+        .await?;
     }
     worker.engine.sync_once().await?;
     let list = worker.store(|s| s.notices())?;
