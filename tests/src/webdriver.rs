@@ -141,10 +141,11 @@ impl Drop for Driver {
     fn drop(&mut self) {
         #[cfg(unix)]
         {
-            // The whole group: xvfb-run, Xvfb, tauri-driver, WebKitWebDriver, the app.
+            // The whole group: xvfb-run, Xvfb, tauri-driver, WebKitWebDriver, the app. The `--`
+            // matters: procps `kill -TERM -PGID` reads the group as an option and kills nothing.
             let pgid = self.child.id();
             let _ = Command::new("kill")
-                .args(["-TERM", &format!("-{pgid}")])
+                .args(["-s", "TERM", "--", &format!("-{pgid}")])
                 .status();
         }
         let _ = self.child.kill();
