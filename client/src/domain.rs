@@ -21,28 +21,10 @@ use yijian_core::validation::ResidentIdNumber;
 use yijian_core::visit::Visit;
 use yijian_core::workflow::Step;
 
+use yijian_core::protocol::{conflict_id, kinds};
+
 use crate::error::{Error, Result};
 use crate::store::{LocalStore, Touch};
-
-/// Record kinds as the server names them (the `protocol::Record` tags).
-pub mod kinds {
-    pub const HOUSEHOLD: &str = "household";
-    pub const CASE: &str = "case";
-    pub const VISIT: &str = "visit";
-    pub const PHOTO: &str = "photo";
-    pub const PLAN: &str = "plan";
-    pub const FOLLOW_UP: &str = "follow_up";
-    pub const APPEAL: &str = "appeal";
-    pub const TEMPLATE: &str = "template";
-    pub const CONFLICT: &str = "conflict";
-    /// Prefix of free-form documents (`PutDocument`).
-    pub const DOCUMENT_PREFIX: &str = "doc:";
-}
-
-/// Id of the conflict record of one household field (as the server names it).
-pub fn conflict_id(household: HouseholdId, field: &str) -> String {
-    format!("{household}:{field}")
-}
 
 pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
     Sha256::digest(bytes)

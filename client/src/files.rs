@@ -19,10 +19,10 @@ use yijian_core::support::{FollowUp, PhotoMeta, PhotoOwner, Plan};
 use yijian_core::visit::{Visit, VisitPurpose};
 use yijian_core::workflow::Stage;
 
-use crate::domain::kinds;
 use crate::error::{Error, Result};
 use crate::store::LocalStore;
 use crate::views::{DueInfo, PhotoUrls, PhotoView, village_name, yuan};
+use yijian_core::protocol::kinds;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct MemberView {

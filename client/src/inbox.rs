@@ -18,10 +18,10 @@ use yijian_core::case::Case;
 use yijian_core::clocks::{ClockFacts, most_urgent};
 use yijian_core::workflow::Stage;
 
-use crate::domain::kinds;
 use crate::error::Result;
 use crate::store::LocalStore;
 use crate::views::{DueInfo, ProcedureRules, Urgency, village_name};
+use yijian_core::protocol::kinds;
 
 /// One row of the inbox.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -19,10 +19,10 @@ use yijian_core::ids::PhotoId;
 use yijian_core::protocol::CommandBody;
 use yijian_core::support::{PhotoMeta, PhotoMime, PhotoOwner, Sha256Hex};
 
-use crate::domain::kinds;
 use crate::error::{Error, Result};
 use crate::photo::{CaptureTime, process_photo};
 use crate::store::{LocalStore, Touch, timestamp};
+use yijian_core::protocol::kinds;
 
 /// A processed photo on the device, not yet attached to anything.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

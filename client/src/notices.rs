@@ -12,9 +12,9 @@ use serde::Serialize;
 use yijian_core::case::Case;
 use yijian_core::protocol::Notice;
 
-use crate::domain::kinds;
 use crate::error::Result;
 use crate::store::LocalStore;
+use yijian_core::protocol::kinds;
 
 /// Most messages the list shows (the newest); older ones stay in the database.
 pub const LIST_LIMIT: u32 = 100;

@@ -19,10 +19,10 @@ use yijian_core::protocol::CommandBody;
 use yijian_core::regions::Regions;
 use yijian_core::support::{ConfirmationKind, PhotoOwner, ProxyFiling};
 
-use crate::domain::kinds;
 use crate::error::{Error, Result};
 use crate::store::{Account, LocalStore, Touch};
 use crate::views::village_name;
+use yijian_core::protocol::kinds;
 
 /// Longest filler name or relation, in characters.
 const MAX_FILLER_CHARS: usize = 30;

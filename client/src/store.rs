@@ -28,14 +28,14 @@ use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use serde_json::value::RawValue;
-use yijian_core::division::DivisionCode;
 use yijian_core::hlc::{Hlc, HlcClock};
-use yijian_core::ids::{CommandId, DeviceId, UserId};
+use yijian_core::ids::{CommandId, DeviceId};
 use yijian_core::protocol::{Change, Command, CommandBody, Cursor, Wire};
-use yijian_core::role::Role;
 use yijian_core::schema::Migration;
 
-pub use crate::error::{Error, Result};
+pub use yijian_core::protocol::auth::Account;
+
+use crate::error::{Error, Result};
 
 /// The device's migrations, in order. A test checks that every file is listed.
 pub const MIGRATIONS: &[Migration] = &[
@@ -106,17 +106,6 @@ impl fmt::Debug for LocalStore {
             .field("path", &self.path)
             .finish_non_exhaustive()
     }
-}
-
-/// The user signed in on this device, as the server described them at login.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Account {
-    pub id: UserId,
-    /// The mobile number they sign in with.
-    pub login: String,
-    pub name: String,
-    pub role: Role,
-    pub scope: DivisionCode,
 }
 
 /// What the device needs to talk to its server.

@@ -18,10 +18,10 @@ use yijian_core::ids::PhotoId;
 use yijian_core::regions::Regions;
 use yijian_core::support::PhotoMeta;
 
-use crate::domain::kinds;
 use crate::error::{Error, Result};
 use crate::media::photo_file;
 use crate::store::{LocalStore, PhotoStatus};
+use yijian_core::protocol::kinds;
 
 mod key {
     pub const CALENDAR: &str = "procedure_calendar";

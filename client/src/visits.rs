@@ -28,10 +28,10 @@ use yijian_core::support::{FollowUp, PhotoOwner};
 use yijian_core::visit::{Visit, VisitError, VisitPurpose};
 use yijian_core::workflow::{Stage, Step, VerificationOutcome, VisitEvidence};
 
-use crate::domain::kinds;
 use crate::error::{Error, Result};
 use crate::store::{LocalStore, Touch, timestamp};
 use crate::views::PhotoUrls;
+use yijian_core::protocol::kinds;
 
 /// `device_meta` key of the templates the server published.
 const TEMPLATES_KEY: &str = "checklist_templates";

@@ -11,6 +11,7 @@ pub mod calendar;
 pub mod case;
 pub mod checklist;
 pub mod clocks;
+pub mod codec;
 pub mod deadline;
 pub mod division;
 pub mod form;

@@ -245,7 +245,7 @@ impl Default for DeadlinesConfig {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct LogConfig {
-    /// A `tracing` filter: `info`, `debug`, or per module (`info,yijian_server::db=debug`).
+    /// A `tracing` filter: `info`, `debug`, or per module (`info,yijian_server::store=debug`).
     pub level: String,
     pub format: LogFormat,
 }

@@ -10,8 +10,8 @@ use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
-use crate::blobs::BlobError;
-use crate::db::StorageError;
+use crate::blobstore::BlobError;
+use crate::store::StorageError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -174,9 +174,9 @@ impl ApiError {
             ApiError::UploadOffsetMismatch { held, .. }
             | ApiError::UploadBusy { held }
             | ApiError::UploadInterrupted { held } => {
-                Some((crate::blobs::UPLOAD_OFFSET, held.to_string()))
+                Some((crate::blobstore::UPLOAD_OFFSET, held.to_string()))
             }
-            ApiError::HashMismatch { .. } => Some((crate::blobs::UPLOAD_OFFSET, "0".into())),
+            ApiError::HashMismatch { .. } => Some((crate::blobstore::UPLOAD_OFFSET, "0".into())),
             ApiError::RangeNotSatisfiable { size } => {
                 Some(("content-range", format!("bytes */{size}")))
             }

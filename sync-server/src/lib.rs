@@ -6,25 +6,15 @@
 //! module per API area, [`error`] the single [`error::ApiError`] every handler returns, and
 //! [`config`] the layered settings.
 
-pub mod accounts;
-pub mod admin;
-pub mod apply;
-pub mod auth;
-pub mod blobs;
-pub mod cases;
+pub mod blobstore;
 pub mod config;
-pub mod console;
-pub mod db;
-pub mod deadlines;
-pub mod demo;
+pub mod domain;
 pub mod error;
-pub mod guard;
-pub mod pages;
-pub mod print;
-pub mod procedure;
-pub mod resident;
-pub mod routes;
+pub mod ops;
 pub mod sms;
+pub mod store;
+pub mod sync_api;
+pub mod web;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -36,8 +26,8 @@ use tokio::net::TcpListener;
 use tower_http::compression::CompressionLayer;
 use tower_http::decompression::RequestDecompressionLayer;
 
-use crate::blobs::BlobStore;
-use crate::db::Storage;
+use crate::blobstore::BlobStore;
+use crate::store::Storage;
 
 /// Limits and switches the handlers read.
 #[derive(Debug, Clone)]
@@ -153,15 +143,8 @@ impl std::fmt::Debug for AppState {
 pub fn app(state: AppState) -> Router {
     let max_body = state.settings.max_body_bytes;
     Router::new()
-        .merge(routes::health::router())
-        .merge(routes::auth::router())
-        .merge(routes::sync::router())
-        // Blob uploads take the raw body, which `DefaultBodyLimit` does not limit: they stream
-        // to storage in pieces and stop at `max_blob_bytes` themselves.
-        .merge(routes::blobs::router())
-        .merge(routes::public::router())
-        .merge(routes::print::router())
-        .merge(console::router())
+        .merge(sync_api::router())
+        .merge(web::router())
         .layer(DefaultBodyLimit::max(max_body))
         // Devices may compress what they push; every JSON answer is compressed when the client
         // accepts it (zstd first: the first sync of a township is ~28 MB of JSON, ~2 MB zstd).

@@ -18,12 +18,12 @@ use clap::{Args, Parser, Subcommand};
 use tokio::net::TcpListener;
 use tracing_subscriber::EnvFilter;
 use yijian_core::ids::DeviceId;
-use yijian_server::admin::{self, ImportError};
-use yijian_server::blobs::DiskBlobStore;
+use yijian_server::blobstore::DiskBlobStore;
 use yijian_server::config::{
     self, Config, DatabaseLocation, DatabaseUrl, Env, LogConfig, LogFormat, Overrides,
 };
-use yijian_server::{AppState, db, serve};
+use yijian_server::ops::accounts_cli::{self, ImportError};
+use yijian_server::{AppState, serve, store};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -148,7 +148,7 @@ async fn main() -> anyhow::Result<()> {
                 );
             };
             let storage = open_storage(config, &env).await?;
-            let user = admin::create_admin(&storage, &login, &name, password).await?;
+            let user = accounts_cli::create_admin(&storage, &login, &name, password).await?;
             tracing::info!(user = %user.id, "administrator created");
             println!("{}", serde_json::to_string(&user)?);
         }
@@ -163,7 +163,7 @@ async fn main() -> anyhow::Result<()> {
                 )
             })?;
             let storage = open_storage(config, &env).await?;
-            match admin::import_users(&storage, &text).await {
+            match accounts_cli::import_users(&storage, &text).await {
                 Ok(users) => {
                     let summary = serde_json::json!({ "imported": users.len(), "users": users });
                     println!("{summary}");
@@ -198,21 +198,22 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::DemoSeed { json, if_empty } => {
             let config = load_config(config, None, &env)?;
-            let storage = db::open(&config.database()?).await?;
+            let storage = store::open(&config.database()?).await?;
             let blob_dir = config.blob_dir();
             let blobs = DiskBlobStore::open(blob_dir.clone())
                 .await
                 .with_context(|| {
                     format!("cannot open the blob directory {}", blob_dir.display())
                 })?;
-            match yijian_server::demo::seed(storage, Arc::new(blobs), chrono::Utc::now()).await {
+            match yijian_server::ops::demo::seed(storage, Arc::new(blobs), chrono::Utc::now()).await
+            {
                 Ok(data) if json => println!("{}", serde_json::to_string(&data)?),
                 Ok(data) => {
                     println!(
                         "演示数据已生成：{}个账号，{}个案件（密码均为 {}）/ demo data: {} users, {} cases",
                         data.users.len(),
                         data.cases.len(),
-                        yijian_server::demo::DEMO_PASSWORD,
+                        yijian_server::ops::demo::DEMO_PASSWORD,
                         data.users.len(),
                         data.cases.len()
                     );
@@ -220,7 +221,7 @@ async fn main() -> anyhow::Result<()> {
                         println!("  {}  {}  {}  {}", u.login, u.role_zh, u.name, u.scope_name);
                     }
                 }
-                Err(yijian_server::demo::DemoError::NotEmpty) if if_empty => {
+                Err(yijian_server::ops::demo::DemoError::NotEmpty) if if_empty => {
                     tracing::info!("database already has users; no demo data added");
                 }
                 Err(e) => return Err(e.into()),
@@ -249,7 +250,7 @@ async fn run_serve(config: Config) -> anyhow::Result<()> {
     if let DatabaseLocation::Sqlite { data_dir } = &database {
         tracing::info!(data_dir = %data_dir.display(), "using embedded SQLite");
     }
-    let storage = db::open(&database).await?;
+    let storage = store::open(&database).await?;
     let blob_dir = config.blob_dir();
     let blobs = DiskBlobStore::open(blob_dir.clone())
         .await
@@ -273,7 +274,7 @@ async fn run_serve(config: Config) -> anyhow::Result<()> {
         yijian_server::sms::worker::SenderConfig::default(),
         stopped.clone(),
     ));
-    let deadlines = tokio::spawn(yijian_server::deadlines::run(
+    let deadlines = tokio::spawn(yijian_server::domain::deadlines::run(
         Arc::clone(&storage),
         config.server_settings().deadline_interval,
         stopped,
@@ -310,9 +311,9 @@ fn load_config(args: ConfigArgs, listen: Option<SocketAddr>, env: &Env) -> anyho
     Ok(config)
 }
 
-async fn open_storage(args: ConfigArgs, env: &Env) -> anyhow::Result<Arc<dyn db::Storage>> {
+async fn open_storage(args: ConfigArgs, env: &Env) -> anyhow::Result<Arc<dyn store::Storage>> {
     let config = load_config(args, None, env)?;
-    Ok(db::open(&config.database()?).await?)
+    Ok(store::open(&config.database()?).await?)
 }
 
 /// Logs go to stderr, so stdout stays clean for what scripts read.

@@ -16,10 +16,10 @@ use tokio::net::TcpListener;
 use yijian_core::division::DivisionCode;
 use yijian_core::ids::DeviceId;
 use yijian_core::role::Role;
-use yijian_server::accounts::{NewUser, new_device_token};
-use yijian_server::blobs::DiskBlobStore;
-use yijian_server::db::Storage;
-use yijian_server::db::sqlite::SqliteStorage;
+use yijian_server::blobstore::DiskBlobStore;
+use yijian_server::domain::accounts::{NewUser, new_device_token};
+use yijian_server::store::Storage;
+use yijian_server::store::sqlite::SqliteStorage;
 use yijian_server::{AppState, ServerSettings, serve};
 
 struct Server {

@@ -5,10 +5,10 @@ use std::sync::Arc;
 
 use anyhow::Result;
 use chrono::{DateTime, Utc};
-use yijian_server::apply::ApplySettings;
-use yijian_server::db::{Storage, write};
-use yijian_server::procedure::Procedure;
-use yijian_server::resident::{Declared, declare};
+use yijian_server::domain::apply::ApplySettings;
+use yijian_server::domain::procedure::Procedure;
+use yijian_server::domain::resident::{Declared, declare};
+use yijian_server::store::{Storage, write};
 
 /// `name` (ID number `id_number`) declares hardship from illness in village `village` at `at`,
 /// checked exactly as the form checks it.

@@ -10,12 +10,13 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 use yijian_core::division::DivisionCode;
+use yijian_core::protocol::auth::Account;
 use yijian_core::role::Role;
-use yijian_server::accounts::{NewUser, User};
-use yijian_server::blobs::{BlobStore, DiskBlobStore};
+use yijian_server::blobstore::{BlobStore, DiskBlobStore};
 use yijian_server::config::DatabaseLocation;
-use yijian_server::db::Storage;
-use yijian_server::{AppState, ServerSettings, db, serve};
+use yijian_server::domain::accounts::NewUser;
+use yijian_server::store::Storage;
+use yijian_server::{AppState, ServerSettings, serve, store};
 
 /// A server running on `127.0.0.1:<free port>`; shut down gracefully on [`TestServer::stop`].
 pub struct TestServer {
@@ -57,7 +58,7 @@ impl TestServer {
         settings: ServerSettings,
         addr: SocketAddr,
     ) -> Result<TestServer> {
-        let storage = db::open(&database).await?;
+        let storage = store::open(&database).await?;
         // Blobs live next to an SQLite database (so a restarted server finds them), in a
         // throwaway directory otherwise.
         let (blob_root, blob_dir) = match &database {
@@ -99,7 +100,7 @@ impl TestServer {
         role: Role,
         scope: &str,
         password: &str,
-    ) -> Result<User> {
+    ) -> Result<Account> {
         let (user, hash) = NewUser {
             login: login.to_owned(),
             name: format!("测试{}", role.name_zh()),

@@ -171,8 +171,8 @@ async fn village(server: &TestServer) -> Result<Vec<(HouseholdId, CaseId)>> {
     );
     // A reminder for the worker, as the deadline job writes it.
     let (_, reminded) = ids[0];
-    yijian_server::db::write(&*server.storage, move |tx| {
-        tx.notify(&yijian_server::db::rows::Notification {
+    yijian_server::store::write(&*server.storage, move |tx| {
+        tx.notify(&yijian_server::store::rows::Notification {
             id: 0,
             role: Role::VillageWorker,
             scope: VILLAGE.into(),

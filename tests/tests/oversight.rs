@@ -17,18 +17,20 @@ use yijian_core::division::{DivisionCode, Level};
 use yijian_core::hlc::HlcClock;
 use yijian_core::household::{Household, MonitoringStatus};
 use yijian_core::ids::{CommandId, DeviceId};
+use yijian_core::protocol::auth::Account;
 use yijian_core::protocol::{Command, CommandBody, Outcome, Wire};
 use yijian_core::role::Role;
 use yijian_core::support::{Appeal, FollowUp};
 use yijian_core::workflow::{Stage, Step};
-use yijian_server::accounts::{DeviceSession, User, new_device_token, token_hash};
-use yijian_server::apply::ApplySettings;
-use yijian_server::blobs::DiskBlobStore;
+use yijian_server::blobstore::DiskBlobStore;
 use yijian_server::config::DatabaseLocation;
-use yijian_server::db::rows::{NoticeKind, SmsStatus};
-use yijian_server::db::{self, Storage, read, write};
-use yijian_server::demo::{DemoData, seed};
-use yijian_server::procedure::Procedure;
+use yijian_server::domain::accounts::{new_device_token, token_hash};
+use yijian_server::domain::apply::{self, ApplySettings};
+use yijian_server::domain::procedure::Procedure;
+use yijian_server::ops::demo::{DemoData, seed};
+use yijian_server::store::rows::DeviceSession;
+use yijian_server::store::rows::{NoticeKind, SmsStatus};
+use yijian_server::store::{self, Storage, read, write};
 use yijian_tests::pg::PgCluster;
 
 /// The demonstration's "now": a Tuesday, 12:00 in Beijing.
@@ -42,7 +44,7 @@ async fn seeded(
     location: &DatabaseLocation,
     blobs: &std::path::Path,
 ) -> Result<(Arc<dyn Storage>, DemoData)> {
-    let storage = db::open(location).await?;
+    let storage = store::open(location).await?;
     let blobs = Arc::new(DiskBlobStore::open(blobs.to_path_buf()).await?);
     let data = seed(Arc::clone(&storage), blobs, demo_now()).await?;
     Ok((storage, data))
@@ -273,7 +275,7 @@ async fn demo_cases_walk_every_path_on_sqlite() -> Result<()> {
     let blobs = Arc::new(DiskBlobStore::open(dir.path().join("blobs")).await?);
     assert!(matches!(
         seed(Arc::clone(&storage), blobs, demo_now()).await,
-        Err(yijian_server::demo::DemoError::NotEmpty)
+        Err(yijian_server::ops::demo::DemoError::NotEmpty)
     ));
     Ok(())
 }
@@ -311,9 +313,7 @@ async fn push_step(
     command: &Command,
 ) -> Result<Outcome> {
     let settings = ApplySettings::with(demo_now(), &Procedure::current(&**storage).await?);
-    let results = storage
-        .push(session, vec![command.clone()], &settings)
-        .await?;
+    let results = apply::push(&**storage, session, vec![command.clone()], &settings).await?;
     match results.into_iter().next().map(|r| r.outcome) {
         Some(Wire::Known(o)) => Ok(o),
         other => anyhow::bail!("unexpected {other:?}"),
@@ -462,10 +462,10 @@ fn day(y: i32, m: u32, d: u32) -> NaiveDate {
 }
 
 async fn month_of_deadlines(location: DatabaseLocation) -> Result<()> {
-    let storage = db::open(&location).await?;
-    let staff = |login: &str, name: &str, role: Role, scope: &str| -> Result<(User, String)> {
+    let storage = store::open(&location).await?;
+    let staff = |login: &str, name: &str, role: Role, scope: &str| -> Result<(Account, String)> {
         Ok((
-            User {
+            Account {
                 id: yijian_core::ids::UserId::new(),
                 login: login.into(),
                 name: name.into(),
@@ -493,7 +493,7 @@ async fn month_of_deadlines(location: DatabaseLocation) -> Result<()> {
         declared_at,
     )
     .await?;
-    let yijian_server::resident::Declared::New { case_id, .. } = declared else {
+    let yijian_server::domain::resident::Declared::New { case_id, .. } = declared else {
         anyhow::bail!("not new");
     };
     let township = session_of(&storage, "13800000011").await?;
@@ -513,14 +513,14 @@ async fn month_of_deadlines(location: DatabaseLocation) -> Result<()> {
                     step: Step::Accept,
                 }),
             };
-            let r = storage.push(&township, vec![cmd], &settings).await?;
+            let r = apply::push(&*storage, &township, vec![cmd], &settings).await?;
             assert_eq!(r[0].outcome, Wire::Known(Outcome::Applied));
             accepted = true;
         }
         // Two server processes running the job at the same moment.
         let (a, b) = tokio::join!(
-            yijian_server::deadlines::run_once(&*storage, t),
-            yijian_server::deadlines::run_once(&*storage, t)
+            yijian_server::domain::deadlines::run_once(&*storage, t),
+            yijian_server::domain::deadlines::run_once(&*storage, t)
         );
         a?;
         b?;
@@ -826,7 +826,7 @@ async fn sms_against_stand_in(location: DatabaseLocation) -> Result<()> {
     })
     .map_err(anyhow::Error::msg)?;
 
-    let storage = db::open(&location).await?;
+    let storage = store::open(&location).await?;
     let now = Utc::now();
     let phones = [
         "13900000001",

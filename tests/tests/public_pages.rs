@@ -12,9 +12,9 @@ use yijian_core::role::Role;
 use yijian_core::workflow::Stage;
 use yijian_server::ServerSettings;
 use yijian_server::config::DatabaseLocation;
-use yijian_server::db::read;
-use yijian_server::db::rows::CaseQuery;
-use yijian_server::demo::{DemoData, seed};
+use yijian_server::ops::demo::{DemoData, seed};
+use yijian_server::store::read;
+use yijian_server::store::rows::CaseQuery;
 use yijian_tests::server::TestServer;
 
 /// A browser without JavaScript: keeps cookies, does not follow redirects.

@@ -3,7 +3,7 @@
 //! at the same moment.
 
 use yijian_server::config::DatabaseLocation;
-use yijian_server::db;
+use yijian_server::store;
 use yijian_tests::pg::PgCluster;
 use yijian_tests::server::TestServer;
 
@@ -17,7 +17,7 @@ async fn sqlite_server_answers_healthz() -> anyhow::Result<()> {
     let (status, body) = server.get("/healthz").await?;
     assert_eq!(status, 200);
     assert_eq!(body["backend"], "sqlite");
-    assert_eq!(body["migrations"], db::sqlite::MIGRATIONS.len());
+    assert_eq!(body["migrations"], store::sqlite::MIGRATIONS.len());
     server.stop().await?;
     Ok(())
 }
@@ -31,22 +31,22 @@ async fn postgres_server_answers_healthz_and_concurrent_starts_migrate_once() ->
 
     // Two processes' worth of storage opening the same empty database at once: the advisory
     // lock makes one apply the migrations and the other see them applied.
-    let (a, b) = tokio::join!(db::open(&location), db::open(&location));
+    let (a, b) = tokio::join!(store::open(&location), store::open(&location));
     let (a, b) = (a?, b?);
     assert_eq!(
         a.health().await?.migrations,
-        i64::try_from(db::postgres::MIGRATIONS.len())?
+        i64::try_from(store::postgres::MIGRATIONS.len())?
     );
     assert_eq!(
         b.health().await?.migrations,
-        i64::try_from(db::postgres::MIGRATIONS.len())?
+        i64::try_from(store::postgres::MIGRATIONS.len())?
     );
 
     let server = TestServer::start(location).await?;
     let (status, body) = server.get("/healthz").await?;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["backend"], "postgres");
-    assert_eq!(body["migrations"], db::postgres::MIGRATIONS.len());
+    assert_eq!(body["migrations"], store::postgres::MIGRATIONS.len());
     server.stop().await?;
     Ok(())
 }

@@ -11,9 +11,9 @@ use std::time::Instant;
 
 use anyhow::{Result, ensure};
 use yijian_client::EngineConfig;
-use yijian_client::domain::kinds;
 use yijian_core::division::DivisionCode;
 use yijian_core::ids::HouseholdId;
+use yijian_core::protocol::kinds;
 use yijian_core::role::Role;
 use yijian_core::support::PhotoOwner;
 use yijian_server::ServerSettings;

@@ -15,8 +15,8 @@ use yijian_core::household::Household;
 use yijian_core::ids::{CommandId, HouseholdId};
 use yijian_core::protocol::{Command, CommandBody, Outcome, Wire};
 use yijian_core::role::Role;
-use yijian_server::accounts::NewUser;
 use yijian_server::config::DatabaseLocation;
+use yijian_server::domain::accounts::NewUser;
 use yijian_tests::api::ApiDevice;
 use yijian_tests::pg::PgCluster;
 use yijian_tests::process::ServerProcess;
@@ -50,7 +50,7 @@ async fn add_user(
     role: Role,
     scope: &str,
 ) -> anyhow::Result<()> {
-    let storage = yijian_server::db::open(location).await?;
+    let storage = yijian_server::store::open(location).await?;
     let (user, hash) = NewUser {
         login: login.into(),
         name: "测试".into(),

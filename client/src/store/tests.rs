@@ -3,14 +3,15 @@
 
 use chrono::TimeZone;
 use serde_json::json;
+use yijian_core::division::DivisionCode;
 use yijian_core::household::{Household, HouseholdField};
-use yijian_core::ids::HouseholdId;
+use yijian_core::ids::{HouseholdId, UserId};
 use yijian_core::protocol::Change;
 use yijian_core::role::Role;
 use yijian_core::support::PhotoOwner;
 
 use super::*;
-use crate::domain::kinds;
+use yijian_core::protocol::kinds;
 
 const VILLAGE: &str = "621102105201";
 const T0_MS: i64 = 1_780_000_000_000;

@@ -5,36 +5,18 @@
 
 use reqwest::header::{AUTHORIZATION, CONTENT_ENCODING, CONTENT_LENGTH, CONTENT_TYPE, HeaderMap};
 use reqwest::{Client, Response};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::value::RawValue;
 use yijian_core::ids::DeviceId;
+use yijian_core::protocol::auth::{LoginRequest, LoginResponse};
+use yijian_core::protocol::procedure::ProcedureDocument;
 use yijian_core::protocol::{
     NoticesResponse, PROTOCOL_VERSION, PullResponse, PushResponse, SnapshotPage,
 };
 
 use crate::error::{Error, Result};
-use crate::store::Account;
 use crate::sync::EngineConfig;
 use crate::sync::plan::{self, BlobState, PutDecision};
-
-/// `POST /v1/auth/login`.
-#[derive(Debug, Serialize)]
-struct LoginRequest<'a> {
-    login: &'a str,
-    password: &'a str,
-    device_name: &'a str,
-    /// This device's id from an earlier login to the same server, so it keeps its identity.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    device_id: Option<String>,
-}
-
-/// The server's answer to a login.
-#[derive(Deserialize)]
-pub(crate) struct LoginResponse {
-    pub token: String,
-    pub device_id: DeviceId,
-    pub user: Account,
-}
 
 /// `POST /v1/sync/push` written from the stored command texts, so a retried command is sent
 /// byte for byte as it was recorded.
@@ -43,15 +25,6 @@ struct PushBody<'a> {
     protocol: u32,
     device_id: DeviceId,
     commands: &'a [&'a RawValue],
-}
-
-/// What `GET /v1/procedure` answers.
-#[derive(Deserialize)]
-pub(crate) struct ProcedureDocument {
-    pub calendar: serde_json::Value,
-    pub rules: serde_json::Value,
-    #[serde(default)]
-    pub templates: Vec<yijian_core::checklist::ChecklistTemplate>,
 }
 
 /// A response body and its size on the wire (after decompression).
@@ -149,15 +122,15 @@ impl Api {
         login: &str,
         password: &str,
         device_name: &str,
-        device_id: Option<String>,
+        device_id: Option<DeviceId>,
     ) -> Result<LoginResponse> {
         let req = self
             .http
             .post(self.url("/v1/auth/login"))
             .json(&LoginRequest {
-                login,
-                password,
-                device_name,
+                login: login.to_owned(),
+                password: password.to_owned(),
+                device_name: device_name.to_owned(),
                 device_id,
             });
         let resp = Self::ok(req).await?;

@@ -210,7 +210,9 @@ impl SyncEngine {
             )));
         }
         let api = Api::new(self.http.clone(), &server, None, self.config.compress_above);
-        let previous = self.with_store(|s| s.previous_device_id(&server))?;
+        let previous = self
+            .with_store(|s| s.previous_device_id(&server))?
+            .and_then(|id| id.parse::<yijian_core::ids::DeviceId>().ok());
         let resp = api
             .login(login.trim(), password, device_name, previous)
             .await?;
@@ -320,7 +322,10 @@ impl SyncEngine {
             }
         };
         let saved = self.with_store(|s| {
-            s.set_procedure_rules(&doc.calendar.to_string(), &doc.rules.to_string())?;
+            s.set_procedure_rules(
+                &serde_json::to_string(&doc.calendar)?,
+                &serde_json::to_string(&doc.rules)?,
+            )?;
             s.put_templates(&doc.templates)
         });
         if let Err(e) = saved {

@@ -27,8 +27,8 @@ use yijian_core::role::Role;
 use yijian_core::support::PhotoOwner;
 
 use super::*;
-use crate::domain::kinds;
 use crate::store::{Account, PhotoStatus, Session};
+use yijian_core::protocol::kinds;
 
 const VILLAGE: &str = "621102105201";
 

@@ -19,7 +19,7 @@ use serde::Deserialize;
 use sha1::Sha1;
 
 use super::{SmsError, SmsProvider, Template};
-use crate::db::rows::NewSms;
+use crate::store::rows::NewSms;
 
 /// Aliyun's public endpoint of the SMS API.
 pub const DEFAULT_ENDPOINT: &str = "https://dysmsapi.aliyuncs.com";

@@ -8,7 +8,7 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use super::{SmsError, SmsProvider};
-use crate::db::rows::NewSms;
+use crate::store::rows::NewSms;
 
 /// Appends texts to a file.
 #[derive(Debug, Clone)]

@@ -20,7 +20,7 @@ pub mod worker;
 use chrono::{DateTime, Utc};
 use serde_json::json;
 
-use crate::db::rows::NewSms;
+use crate::store::rows::NewSms;
 
 /// Why a provider did not send a text.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -12,8 +12,8 @@ use chrono::{DateTime, Utc};
 use tokio::sync::watch;
 
 use super::{SmsError, SmsProvider};
-use crate::db::rows::{SmsRow, SmsStatus, SmsUpdate};
-use crate::db::{Storage, StorageError, write};
+use crate::store::rows::{SmsRow, SmsStatus, SmsUpdate};
+use crate::store::{Storage, StorageError, write};
 
 /// How the sender paces itself.
 #[derive(Debug, Clone)]

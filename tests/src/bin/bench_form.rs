@@ -223,8 +223,8 @@ async fn main() -> Result<()> {
     if anchor_rate > 0.0 {
         post_json["ratio_to_anchor"] = json!(((post_rate / anchor_rate) * 1000.0).round() / 1000.0);
     }
-    let cases = yijian_server::db::read(&*server.storage, |tx| {
-        tx.case_rows(&yijian_server::db::rows::CaseQuery {
+    let cases = yijian_server::store::read(&*server.storage, |tx| {
+        tx.case_rows(&yijian_server::store::rows::CaseQuery {
             scope: "62".into(),
             ..Default::default()
         })

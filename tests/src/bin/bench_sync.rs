@@ -20,7 +20,7 @@ use yijian_core::hlc::Hlc;
 use yijian_core::role::Role;
 use yijian_server::ServerSettings;
 use yijian_server::config::DatabaseLocation;
-use yijian_server::db::ImportRecord;
+use yijian_server::store::ImportRecord;
 use yijian_tests::device::PASSWORD;
 use yijian_tests::proxy::FaultProxy;
 use yijian_tests::server::TestServer;
@@ -269,7 +269,7 @@ async fn main() -> Result<()> {
             .unwrap_or_default();
         let session = server
             .storage
-            .session(&yijian_server::accounts::token_hash(&token))
+            .session(&yijian_server::domain::accounts::token_hash(&token))
             .await?
             .context("session")?;
         let commands: Vec<yijian_core::protocol::Command> = push_1000
@@ -301,10 +301,10 @@ async fn main() -> Result<()> {
             t.elapsed(),
             text.len()
         );
-        let mut settings = yijian_server::apply::ApplySettings::at(chrono::Utc::now());
+        let mut settings = yijian_server::domain::apply::ApplySettings::at(chrono::Utc::now());
         settings.accept_raw_documents = true;
         let t = Instant::now();
-        server.storage.push(&session, parsed, &settings).await?;
+        yijian_server::domain::apply::push(&*server.storage, &session, parsed, &settings).await?;
         eprintln!("diag: server applies 1000 commands: {:?}", t.elapsed());
     }
 

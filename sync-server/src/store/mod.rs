@@ -1,0 +1,264 @@
+//! Storage: one trait whose methods are domain actions, one backend per database.
+//!
+//! The backend is chosen once at start from the configuration (`--data-dir` → SQLite,
+//! `postgres://` → PostgreSQL) and put in [`crate::AppState`] as `Arc<dyn Storage>`. Each
+//! backend applies its own migrations (from `migrations/server-sqlite` or
+//! `migrations/server-postgres`) when it opens, so a started server always has its schema.
+//!
+//! Storage knows nothing of the procedure: domain logic (what a pushed command does, a
+//! resident's declaration, the deadline job) runs *inside* a transaction through [`write`] and
+//! [`read`], written once against the synchronous [`tx::RecordTx`] that both backends implement
+//! over one database transaction (rusqlite, and the synchronous `postgres` client, each on
+//! tokio's blocking pool). Nothing in this module imports the domain.
+
+pub mod codec;
+pub mod postgres;
+pub mod rows;
+pub mod sqlite;
+pub mod tx;
+
+use std::any::Any;
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use yijian_core::division::DivisionCode;
+use yijian_core::hlc::Hlc;
+use yijian_core::ids::{DeviceId, UserId};
+use yijian_core::protocol::{Change, Cursor};
+use yijian_core::schema::SchemaError;
+
+use crate::config::DatabaseLocation;
+use crate::store::rows::DeviceSession;
+use yijian_core::protocol::auth::Account;
+
+/// What `/healthz` reports about the database.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StorageHealth {
+    pub backend: &'static str,
+    /// Number of schema migrations applied.
+    pub migrations: i64,
+}
+
+/// How a database failed, in words that do not depend on the backend.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DatabaseFailure {
+    /// Lost a race with another transaction (serialization failure, deadlock, a unique key
+    /// taken meanwhile): running the same transaction again may succeed.
+    Conflict,
+    /// A constraint of the schema refused the write.
+    Constraint,
+    /// Anything else (connection lost, disk full, a bug in SQL).
+    Other,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StorageError {
+    /// The database refused or failed; `backend` is `"sqlite"` or `"postgres"`.
+    #[error("{backend}: {message}")]
+    Database {
+        backend: &'static str,
+        failure: DatabaseFailure,
+        message: String,
+    },
+    #[error("schema: {0}")]
+    Schema(#[from] SchemaError),
+    #[error("io: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("json: {0}")]
+    Json(#[from] serde_json::Error),
+    #[error("{0} already exists")]
+    Duplicate(String),
+    #[error("bad cursor {0:?}")]
+    BadCursor(String),
+    #[error("stored data is corrupt: {0}")]
+    Corrupt(String),
+    #[error("background task failed: {0}")]
+    Task(String),
+}
+
+impl StorageError {
+    /// Whether running the same transaction again may succeed.
+    pub fn is_conflict(&self) -> bool {
+        matches!(
+            self,
+            StorageError::Database {
+                failure: DatabaseFailure::Conflict,
+                ..
+            }
+        )
+    }
+}
+
+/// One page of the change feed of a scope.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FeedPage {
+    pub changes: Vec<Change>,
+    /// Where the next page starts (equal to the request's cursor when nothing new).
+    pub next_cursor: Cursor,
+    pub has_more: bool,
+}
+
+/// A record written by the server itself (demo seed, benchmark load, server-side edits).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ImportRecord {
+    pub kind: String,
+    pub id: String,
+    pub village: String,
+    /// JSON text; `None` deletes.
+    pub body: Option<String>,
+    pub hlc: Hlc,
+}
+
+/// A user's stored credentials.
+#[derive(Debug, Clone)]
+pub struct Credentials {
+    pub user: Account,
+    pub password_hash: String,
+    pub disabled: bool,
+}
+
+/// A device as the console lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DeviceInfo {
+    pub id: DeviceId,
+    pub user_id: UserId,
+    pub name: String,
+    pub created_at: DateTime<Utc>,
+    pub last_seen_at: Option<DateTime<Utc>>,
+    pub revoked: bool,
+}
+
+/// Domain logic to run inside one transaction, written once against [`tx::RecordTx`]. It may
+/// run more than once (PostgreSQL retries a transaction that lost a race), so it must not have
+/// effects outside the transaction.
+pub type TxWork =
+    Arc<dyn Fn(&mut dyn tx::RecordTx) -> Result<Box<dyn Any + Send>, StorageError> + Send + Sync>;
+
+/// Run `work` in one writing transaction and return what it returned.
+pub async fn write<T: Send + 'static>(
+    storage: &dyn Storage,
+    work: impl Fn(&mut dyn tx::RecordTx) -> Result<T, StorageError> + Send + Sync + 'static,
+) -> Result<T, StorageError> {
+    let out = storage
+        .transact(Arc::new(move |tx| {
+            work(tx).map(|v| Box::new(v) as Box<dyn Any + Send>)
+        }))
+        .await?;
+    downcast(out)
+}
+
+/// Run `work` in one read-only transaction (a consistent view; nothing may be written).
+pub async fn read<T: Send + 'static>(
+    storage: &dyn Storage,
+    work: impl Fn(&mut dyn tx::RecordTx) -> Result<T, StorageError> + Send + Sync + 'static,
+) -> Result<T, StorageError> {
+    let out = storage
+        .read_only(Arc::new(move |tx| {
+            work(tx).map(|v| Box::new(v) as Box<dyn Any + Send>)
+        }))
+        .await?;
+    downcast(out)
+}
+
+fn downcast<T: 'static>(out: Box<dyn Any + Send>) -> Result<T, StorageError> {
+    out.downcast::<T>()
+        .map(|b| *b)
+        .map_err(|_| StorageError::Task("transaction returned another type".into()))
+}
+
+/// The server's storage. Methods are named for what the domain does, not for SQL.
+#[async_trait::async_trait]
+pub trait Storage: Send + Sync + 'static {
+    /// `"sqlite"` or `"postgres"`.
+    fn backend(&self) -> &'static str;
+
+    /// A cheap round trip to the database.
+    async fn health(&self) -> Result<StorageHealth, StorageError>;
+
+    /// Add users with their password hashes, all or none, in one transaction;
+    /// [`StorageError::Duplicate`] if a login is taken.
+    async fn create_users(&self, users: Vec<(Account, String)>) -> Result<(), StorageError>;
+
+    /// Add one user; [`StorageError::Duplicate`] if the login is taken.
+    async fn create_user(&self, user: &Account, password_hash: &str) -> Result<(), StorageError> {
+        self.create_users(vec![(user.clone(), password_hash.to_owned())])
+            .await
+    }
+
+    /// The user signing in with `login`, with the password hash.
+    async fn credentials(&self, login: &str) -> Result<Option<Credentials>, StorageError>;
+
+    async fn list_users(&self) -> Result<Vec<Account>, StorageError>;
+
+    /// Record a login from a device.
+    async fn create_device(
+        &self,
+        device_id: DeviceId,
+        user_id: UserId,
+        name: &str,
+        token_hash: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), StorageError>;
+
+    /// Give one of `user_id`'s devices a new token (and lift a revocation): a new login from a
+    /// device that had one before. `false` if the device is unknown or another user's.
+    async fn reauthorize_device(
+        &self,
+        device_id: DeviceId,
+        user_id: UserId,
+        name: &str,
+        token_hash: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StorageError>;
+
+    /// The live session a token belongs to: `None` if unknown, revoked, or the user disabled.
+    async fn session(&self, token_hash: &str) -> Result<Option<DeviceSession>, StorageError>;
+
+    /// Revoke a device's token; `false` if there was no such live device.
+    async fn revoke_device(&self, device_id: DeviceId) -> Result<bool, StorageError>;
+
+    async fn list_devices(&self, user_id: UserId) -> Result<Vec<DeviceInfo>, StorageError>;
+
+    /// The change feed of `scope` after `cursor` (from the start when `None`).
+    async fn pull(
+        &self,
+        scope: &DivisionCode,
+        cursor: Option<&Cursor>,
+        limit: u32,
+    ) -> Result<FeedPage, StorageError>;
+
+    /// How many live records `scope` holds (for first-sync progress).
+    async fn count_records(&self, scope: &DivisionCode) -> Result<u64, StorageError>;
+
+    /// Write records as the server (one transaction).
+    async fn import_records(&self, records: Vec<ImportRecord>) -> Result<(), StorageError>;
+
+    /// Whether a user whose scope is `scope` may read the blob: a photo record in the scope
+    /// names it.
+    async fn blob_visible(&self, sha256: &str, scope: &DivisionCode) -> Result<bool, StorageError>;
+
+    /// Link a blob to a village outside a push (the photo records of imports and tests).
+    async fn link_blob(&self, sha256: &str, village: &DivisionCode) -> Result<(), StorageError>;
+
+    /// The current body of one record.
+    async fn record(&self, kind: &str, id: &str) -> Result<Option<tx::StoredRecord>, StorageError>;
+
+    /// Run domain logic in one writing transaction (see [`write`]).
+    async fn transact(&self, work: TxWork) -> Result<Box<dyn Any + Send>, StorageError>;
+
+    /// Run domain logic in one read-only transaction (see [`read`]).
+    async fn read_only(&self, work: TxWork) -> Result<Box<dyn Any + Send>, StorageError>;
+}
+
+/// Open (and migrate) the storage the configuration names.
+pub async fn open(location: &DatabaseLocation) -> Result<Arc<dyn Storage>, StorageError> {
+    Ok(match location {
+        DatabaseLocation::Sqlite { data_dir } => {
+            Arc::new(sqlite::SqliteStorage::open_in(data_dir).await?)
+        }
+        DatabaseLocation::Postgres { url } => {
+            Arc::new(postgres::PostgresStorage::connect(url).await?)
+        }
+    })
+}

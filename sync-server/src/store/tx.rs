@@ -1,0 +1,220 @@
+//! The transaction interface that command handling is written against.
+//!
+//! Both backends implement [`RecordTx`] over one open database transaction. It is synchronous
+//! on purpose: a push runs on tokio's blocking pool, so the command logic in
+//! [`crate::domain::apply`] is plain code that reads and writes records, and is written once.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use yijian_core::division::DivisionCode;
+use yijian_core::hlc::Hlc;
+use yijian_core::ids::{CommandId, DeviceId};
+use yijian_core::role::Role;
+
+use super::StorageError;
+use super::rows::{
+    CaseQuery, DeadlineNotice, NewSms, Notification, SmsRow, SmsStatus, SmsUpdate, UnitContact,
+};
+use crate::store::rows::CaseRow;
+use crate::store::rows::FollowUpFacts;
+use crate::store::rows::StepDone;
+use yijian_core::protocol::auth::Account;
+
+/// A record as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredRecord {
+    pub kind: String,
+    pub id: String,
+    pub village: String,
+    /// JSON text; `None` when deleted.
+    pub body: Option<String>,
+    pub hlc: Hlc,
+    pub version: i64,
+}
+
+/// A command already handled for a device.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AppliedCommand {
+    pub body_hash: String,
+    /// JSON of the `protocol::Outcome` given then.
+    pub outcome: String,
+}
+
+/// One line of the audit trail.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AuditEntry {
+    pub at: DateTime<Utc>,
+    pub user_id: Option<String>,
+    pub device_id: Option<String>,
+    pub command_id: Option<String>,
+    /// What was done, e.g. `declare`, `case_step:county_approve`, `edit_household`.
+    pub action: String,
+    pub kind: String,
+    pub record_id: String,
+    pub village: String,
+    /// JSON with what changed.
+    pub detail: String,
+}
+
+/// Reads and writes inside one transaction.
+pub trait RecordTx {
+    /// The record, locked for the rest of the transaction where the database needs that.
+    fn get(&mut self, kind: &str, id: &str) -> Result<Option<StoredRecord>, StorageError>;
+
+    /// Insert or replace a record; moves it to the head of the change feed. Returns its new
+    /// version.
+    fn put(
+        &mut self,
+        kind: &str,
+        id: &str,
+        village: &str,
+        body: Option<&str>,
+        hlc: Hlc,
+        now: DateTime<Utc>,
+    ) -> Result<i64, StorageError>;
+
+    fn applied(
+        &mut self,
+        device: DeviceId,
+        command: CommandId,
+    ) -> Result<Option<AppliedCommand>, StorageError>;
+
+    fn record_applied(
+        &mut self,
+        device: DeviceId,
+        command: CommandId,
+        applied: &AppliedCommand,
+        now: DateTime<Utc>,
+    ) -> Result<(), StorageError>;
+
+    /// Record that the blob `sha256` belongs to `village` (a photo record names it).
+    fn link_blob(&mut self, sha256: &str, village: &str) -> Result<(), StorageError>;
+
+    /// The next receipt sequence number of a village (1, 2, …).
+    fn next_receipt(&mut self, village: &str) -> Result<i64, StorageError>;
+
+    fn audit(&mut self, entry: &AuditEntry) -> Result<(), StorageError>;
+
+    /// Every live record of `kind` in one village (the records of a household file).
+    fn records_in_village(
+        &mut self,
+        kind: &str,
+        village: &str,
+    ) -> Result<Vec<StoredRecord>, StorageError>;
+
+    // -- The case index (see `crate::domain::cases`) ----------------------------------------------
+
+    /// A case's index row.
+    fn case_row(&mut self, case_id: &str) -> Result<Option<CaseRow>, StorageError>;
+
+    /// Insert or replace a case's index row.
+    fn index_case(&mut self, row: &CaseRow) -> Result<(), StorageError>;
+
+    /// Index rows by scope and filter, by due date (no clock last), then declaration.
+    fn case_rows(&mut self, q: &CaseQuery) -> Result<Vec<CaseRow>, StorageError>;
+
+    /// The open case of a resident by ID number, if there is one.
+    fn open_case_of(&mut self, id_number: &str) -> Result<Option<CaseRow>, StorageError>;
+
+    /// The case with this receipt number.
+    fn case_by_receipt(&mut self, receipt_no: &str) -> Result<Option<CaseRow>, StorageError>;
+
+    /// Record that a clock was completed.
+    fn log_step(&mut self, done: &StepDone) -> Result<(), StorageError>;
+
+    /// Clocks completed in `scope` on or after `since`.
+    fn steps_done(&mut self, scope: &str, since: NaiveDate) -> Result<Vec<StepDone>, StorageError>;
+
+    /// Insert or replace a follow-up's schedule.
+    fn index_follow_up(
+        &mut self,
+        follow_up_id: &str,
+        case_id: &str,
+        due_on: NaiveDate,
+        done_on: Option<NaiveDate>,
+    ) -> Result<(), StorageError>;
+
+    fn follow_up_facts(&mut self, case_id: &str) -> Result<FollowUpFacts, StorageError>;
+
+    /// The audit trail of one record, oldest first.
+    fn audit_of(&mut self, kind: &str, record_id: &str) -> Result<Vec<AuditEntry>, StorageError>;
+
+    // -- People and settings ----------------------------------------------------------------
+
+    /// Active users of `role` whose scope is exactly `scope`.
+    fn users_with(
+        &mut self,
+        role: Role,
+        scope: &DivisionCode,
+    ) -> Result<Vec<Account>, StorageError>;
+
+    fn setting(&mut self, key: &str) -> Result<Option<String>, StorageError>;
+
+    fn put_setting(
+        &mut self,
+        key: &str,
+        value: &str,
+        by: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<(), StorageError>;
+
+    fn unit_contact(&mut self, division: &str) -> Result<Option<UnitContact>, StorageError>;
+
+    fn put_unit_contact(&mut self, contact: &UnitContact) -> Result<(), StorageError>;
+
+    /// Count one hit of `key` in the window starting at `window_start`; returns the hits so
+    /// far in that window, this one included.
+    fn hit(&mut self, key: &str, window_start: DateTime<Utc>) -> Result<u32, StorageError>;
+
+    // -- SMS outbox -------------------------------------------------------------------------
+
+    /// Queue a text; the same `out_id` twice is queued once.
+    fn enqueue_sms(&mut self, sms: &NewSms, now: DateTime<Utc>) -> Result<(), StorageError>;
+
+    /// Claim up to `limit` texts due at `now` (pending or unknown, or whose sender's lease ran
+    /// out), leased until `lease_until`.
+    fn claim_sms(
+        &mut self,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<SmsRow>, StorageError>;
+
+    fn update_sms(&mut self, id: i64, update: &SmsUpdate) -> Result<(), StorageError>;
+
+    /// The newest texts, for the console.
+    fn recent_sms(
+        &mut self,
+        status: Option<SmsStatus>,
+        limit: u32,
+    ) -> Result<Vec<SmsRow>, StorageError>;
+
+    // -- Deadline notices and notifications ---------------------------------------------------
+
+    /// Record a notice unless it was made before; `true` when it is new.
+    fn notice_once(&mut self, notice: &DeadlineNotice) -> Result<bool, StorageError>;
+
+    fn notices_of(&mut self, case_id: &str) -> Result<Vec<DeadlineNotice>, StorageError>;
+
+    fn notify(&mut self, n: &Notification) -> Result<(), StorageError>;
+
+    /// The newest notifications addressed to `role` at `scope`.
+    fn notifications(
+        &mut self,
+        role: Role,
+        scope: &str,
+        limit: u32,
+    ) -> Result<Vec<Notification>, StorageError>;
+
+    /// Notifications addressed to `role` at `scope` with an id above `after`, oldest first, at
+    /// most `limit`: what a device has not fetched yet.
+    fn notifications_after(
+        &mut self,
+        role: Role,
+        scope: &str,
+        after: i64,
+        limit: u32,
+    ) -> Result<Vec<Notification>, StorageError>;
+
+    /// Record that a device was heard from (the console's "last seen").
+    fn touch_device(&mut self, device: DeviceId, now: DateTime<Utc>) -> Result<(), StorageError>;
+}

@@ -1,0 +1,53 @@
+//! Who a request is from: the bearer token of a signed-in device.
+//!
+//! [`Authenticated`] is an axum extractor: a handler that takes it runs only for a live device
+//! token (not revoked, user not disabled); everything else is answered 401 before the handler.
+
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use yijian_core::role::Staff;
+
+use crate::AppState;
+use crate::domain::accounts::token_hash;
+use crate::error::ApiError;
+use crate::store::rows::DeviceSession;
+
+/// The signed-in device and user of a request.
+#[derive(Debug, Clone)]
+pub struct Authenticated(pub DeviceSession);
+
+impl Authenticated {
+    /// The user as the workflow rules see them.
+    pub fn staff(&self) -> Result<Staff, ApiError> {
+        self.0
+            .user
+            .staff()
+            .map_err(|_| ApiError::Forbidden("account role and scope do not fit"))
+    }
+}
+
+/// The token in `Authorization: Bearer <token>`.
+pub fn bearer(parts: &Parts) -> Option<&str> {
+    parts
+        .headers
+        .get(axum::http::header::AUTHORIZATION)?
+        .to_str()
+        .ok()?
+        .strip_prefix("Bearer ")
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+}
+
+impl FromRequestParts<AppState> for Authenticated {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let token = bearer(parts).ok_or(ApiError::Unauthenticated)?;
+        let session = state
+            .storage
+            .session(&token_hash(token))
+            .await?
+            .ok_or(ApiError::Unauthenticated)?;
+        Ok(Authenticated(session))
+    }
+}

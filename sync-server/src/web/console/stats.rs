@@ -1,0 +1,463 @@
+//! The dashboard's figures, computed from the case index of one scope.
+//!
+//! Pure functions of the index rows and the completed clocks, so the figures are the same on
+//! either database and can be tested with made-up rows: cases by stage, by source (the share
+//! of self-declarations is the seed system's headline figure), by risk type, the on-time rate
+//! per step, the median days from declaration to the first visit and to approval, a weekly
+//! trend, and the same per child division for the drill-down.
+
+use std::collections::BTreeMap;
+
+use chrono::{Datelike, Duration, NaiveDate};
+use serde::Serialize;
+use yijian_core::calendar::HolidayCalendar;
+use yijian_core::case::{CaseSource, RiskType};
+use yijian_core::deadline::{DeadlineStatus, Step as ClockStep, assess};
+use yijian_core::division::DivisionCode;
+use yijian_core::regions::Regions;
+use yijian_core::workflow::Stage;
+
+use crate::store::rows::CaseRow;
+use crate::store::rows::StepDone;
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StageCount {
+    pub stage: Stage,
+    pub label: &'static str,
+    pub count: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SourceCount {
+    pub source: CaseSource,
+    pub label: &'static str,
+    pub count: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RiskCount {
+    pub risk: RiskType,
+    pub label: &'static str,
+    pub count: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct OnTime {
+    pub step: ClockStep,
+    pub label: &'static str,
+    pub done: u64,
+    pub on_time: u64,
+    pub rate: Option<f64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Week {
+    /// The Monday that starts the week.
+    pub week: NaiveDate,
+    pub declared: u64,
+    pub approved: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ChildFigures {
+    pub code: String,
+    pub name: String,
+    pub total: u64,
+    pub open: u64,
+    pub overdue: u64,
+    pub due_soon: u64,
+    pub self_share: Option<f64>,
+    pub on_time_rate: Option<f64>,
+}
+
+/// Everything the dashboard shows for one scope.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Dashboard {
+    pub scope: String,
+    pub scope_name: String,
+    pub total: u64,
+    pub open: u64,
+    pub overdue: u64,
+    pub due_soon: u64,
+    pub declared_this_month: u64,
+    /// Self-declared by QR, of all cases.
+    pub self_share: Option<f64>,
+    pub median_days_to_visit: Option<f64>,
+    pub median_days_to_approval: Option<f64>,
+    pub by_stage: Vec<StageCount>,
+    pub by_source: Vec<SourceCount>,
+    pub by_risk: Vec<RiskCount>,
+    pub on_time: Vec<OnTime>,
+    pub weekly: Vec<Week>,
+    pub children: Vec<ChildFigures>,
+}
+
+/// A division's display name (the province left out below it).
+pub fn division_name(code: &DivisionCode) -> String {
+    Regions::gansu()
+        .get(code)
+        .map_or_else(|| code.to_string(), |r| r.name.clone())
+}
+
+fn median(mut v: Vec<i64>) -> Option<f64> {
+    if v.is_empty() {
+        return None;
+    }
+    v.sort_unstable();
+    let n = v.len();
+    Some(if n % 2 == 1 {
+        v[n / 2] as f64
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) as f64 / 2.0
+    })
+}
+
+fn share(part: u64, whole: u64) -> Option<f64> {
+    (whole > 0).then(|| part as f64 / whole as f64)
+}
+
+/// Whether an open case's clock is overdue or due soon on `today`.
+pub fn urgency(
+    row: &CaseRow,
+    today: NaiveDate,
+    calendar: &HolidayCalendar,
+) -> Option<DeadlineStatus> {
+    let due = row.clock_due_on?;
+    if !row.open || row.clock_step.is_some_and(|s| s.is_minimum_period()) {
+        return None;
+    }
+    Some(assess(due, today, calendar))
+}
+
+fn week_start(d: NaiveDate) -> NaiveDate {
+    d - Duration::days(i64::from(d.weekday().num_days_from_monday()))
+}
+
+/// The dashboard of `scope` from its rows and completed clocks.
+pub fn dashboard(
+    scope: &DivisionCode,
+    rows: &[CaseRow],
+    done: &[StepDone],
+    today: NaiveDate,
+    calendar: &HolidayCalendar,
+) -> Dashboard {
+    let mut d = Dashboard {
+        scope: scope.to_string(),
+        scope_name: division_name(scope),
+        total: rows.len() as u64,
+        open: 0,
+        overdue: 0,
+        due_soon: 0,
+        declared_this_month: 0,
+        self_share: None,
+        median_days_to_visit: None,
+        median_days_to_approval: None,
+        by_stage: Vec::new(),
+        by_source: Vec::new(),
+        by_risk: Vec::new(),
+        on_time: Vec::new(),
+        weekly: Vec::new(),
+        children: Vec::new(),
+    };
+    let mut stages: BTreeMap<usize, u64> = BTreeMap::new();
+    let mut sources: BTreeMap<usize, u64> = BTreeMap::new();
+    let mut risks: BTreeMap<RiskType, u64> = BTreeMap::new();
+    let (mut to_visit, mut to_approval) = (Vec::new(), Vec::new());
+    let first_week = week_start(today) - Duration::weeks(11);
+    let mut weeks: BTreeMap<NaiveDate, (u64, u64)> = (0..12)
+        .map(|i| (first_week + Duration::weeks(i), (0, 0)))
+        .collect();
+    for r in rows {
+        if r.open {
+            d.open += 1;
+        }
+        match urgency(r, today, calendar) {
+            Some(DeadlineStatus::Overdue { .. }) => d.overdue += 1,
+            Some(DeadlineStatus::DueSoon { .. }) => d.due_soon += 1,
+            _ => {}
+        }
+        if r.declared_on.year() == today.year() && r.declared_on.month() == today.month() {
+            d.declared_this_month += 1;
+        }
+        *stages
+            .entry(Stage::ALL.iter().position(|s| *s == r.stage).unwrap_or(0))
+            .or_default() += 1;
+        *sources
+            .entry(
+                CaseSource::ALL
+                    .iter()
+                    .position(|s| *s == r.source)
+                    .unwrap_or(0),
+            )
+            .or_default() += 1;
+        for risk in &r.risk_types {
+            *risks.entry(*risk).or_default() += 1;
+        }
+        if let Some(v) = r.first_visit_on {
+            to_visit.push((v - r.declared_on).num_days());
+        }
+        if let Some(a) = r.approved_on {
+            to_approval.push((a - r.declared_on).num_days());
+        }
+        if let Some(w) = weeks.get_mut(&week_start(r.declared_on)) {
+            w.0 += 1;
+        }
+        if let Some(w) = r.approved_on.and_then(|a| weeks.get_mut(&week_start(a))) {
+            w.1 += 1;
+        }
+    }
+    let self_declared = rows
+        .iter()
+        .filter(|r| r.source == CaseSource::SelfDeclaredQr)
+        .count() as u64;
+    d.self_share = share(self_declared, d.total);
+    d.median_days_to_visit = median(to_visit);
+    d.median_days_to_approval = median(to_approval);
+    d.by_stage = stages
+        .into_iter()
+        .map(|(i, count)| StageCount {
+            stage: Stage::ALL[i],
+            label: Stage::ALL[i].name_zh(),
+            count,
+        })
+        .collect();
+    d.by_source = sources
+        .into_iter()
+        .map(|(i, count)| SourceCount {
+            source: CaseSource::ALL[i],
+            label: CaseSource::ALL[i].name_zh(),
+            count,
+        })
+        .collect();
+    d.by_risk = risks
+        .into_iter()
+        .map(|(risk, count)| RiskCount {
+            risk,
+            label: risk.name_zh(),
+            count,
+        })
+        .collect();
+    d.on_time = on_time(done);
+    d.weekly = weeks
+        .into_iter()
+        .map(|(week, (declared, approved))| Week {
+            week,
+            declared,
+            approved,
+        })
+        .collect();
+    d.children = children(scope, rows, done, today, calendar);
+    d
+}
+
+fn on_time(done: &[StepDone]) -> Vec<OnTime> {
+    ClockStep::ALL
+        .into_iter()
+        .filter(|s| !s.is_minimum_period())
+        .map(|step| {
+            let of: Vec<&StepDone> = done.iter().filter(|d| d.step == step).collect();
+            let ok = of.iter().filter(|d| d.on_time()).count() as u64;
+            OnTime {
+                step,
+                label: step.name_zh(),
+                done: of.len() as u64,
+                on_time: ok,
+                rate: share(ok, of.len() as u64),
+            }
+        })
+        .collect()
+}
+
+fn children(
+    scope: &DivisionCode,
+    rows: &[CaseRow],
+    done: &[StepDone],
+    today: NaiveDate,
+    calendar: &HolidayCalendar,
+) -> Vec<ChildFigures> {
+    Regions::gansu()
+        .children(scope)
+        .map(|child| {
+            let code = child.code.to_string();
+            let mine: Vec<&CaseRow> = rows
+                .iter()
+                .filter(|r| r.village.starts_with(&code))
+                .collect();
+            let mut f = ChildFigures {
+                code: code.clone(),
+                name: child.name.clone(),
+                total: mine.len() as u64,
+                open: 0,
+                overdue: 0,
+                due_soon: 0,
+                self_share: None,
+                on_time_rate: None,
+            };
+            for r in &mine {
+                if r.open {
+                    f.open += 1;
+                }
+                match urgency(r, today, calendar) {
+                    Some(DeadlineStatus::Overdue { .. }) => f.overdue += 1,
+                    Some(DeadlineStatus::DueSoon { .. }) => f.due_soon += 1,
+                    _ => {}
+                }
+            }
+            let selfd = mine
+                .iter()
+                .filter(|r| r.source == CaseSource::SelfDeclaredQr)
+                .count() as u64;
+            f.self_share = share(selfd, f.total);
+            let of: Vec<&StepDone> = done
+                .iter()
+                .filter(|d| d.village.starts_with(&code))
+                .collect();
+            f.on_time_rate = share(
+                of.iter().filter(|d| d.on_time()).count() as u64,
+                of.len() as u64,
+            );
+            f
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::Utc;
+
+    fn d(s: &str) -> NaiveDate {
+        NaiveDate::parse_from_str(s, "%Y-%m-%d").expect("date")
+    }
+
+    fn row(n: u32, village: &str, stage: Stage, source: CaseSource, declared: &str) -> CaseRow {
+        CaseRow {
+            case_id: format!("c{n}"),
+            village: village.into(),
+            household_id: None,
+            stage,
+            open: crate::domain::cases::is_open(stage),
+            source,
+            green_channel: false,
+            risk_types: vec![RiskType::Illness],
+            applicant_name: "王".into(),
+            id_number: String::new(),
+            phone: None,
+            receipt_no: None,
+            declared_at: Utc::now(),
+            declared_on: d(declared),
+            first_visit_on: None,
+            verified_on: None,
+            approved_on: None,
+            closed_on: None,
+            plan_made_on: None,
+            clock_step: None,
+            clock_owner: None,
+            clock_due_on: None,
+            updated_at: Utc::now(),
+        }
+    }
+
+    #[test]
+    fn figures_of_a_township_and_its_villages() {
+        let today = d("2026-12-01");
+        let township = DivisionCode::parse("621102105").expect("code");
+        let villages: Vec<String> = Regions::gansu()
+            .children(&township)
+            .take(2)
+            .map(|r| r.code.to_string())
+            .collect();
+        let mut a = row(
+            1,
+            &villages[0],
+            Stage::Accepted,
+            CaseSource::SelfDeclaredQr,
+            "2026-11-20",
+        );
+        a.clock_step = Some(ClockStep::HomeVerification);
+        a.clock_due_on = Some(d("2026-11-27"));
+        let mut b = row(
+            2,
+            &villages[0],
+            Stage::Approved,
+            CaseSource::ProxyFiled,
+            "2026-11-02",
+        );
+        b.first_visit_on = Some(d("2026-11-05"));
+        b.approved_on = Some(d("2026-11-20"));
+        let mut c = row(
+            3,
+            &villages[1],
+            Stage::Declared,
+            CaseSource::SelfDeclaredQr,
+            "2026-12-01",
+        );
+        c.clock_step = Some(ClockStep::Accept);
+        c.clock_due_on = Some(d("2026-12-03"));
+        c.first_visit_on = Some(d("2026-12-01"));
+        let closed = row(
+            4,
+            &villages[1],
+            Stage::Closed,
+            CaseSource::DepartmentAlert,
+            "2026-10-01",
+        );
+        let done = vec![
+            StepDone {
+                case_id: "c2".into(),
+                village: villages[0].clone(),
+                step: ClockStep::HomeVerification,
+                due_on: d("2026-11-09"),
+                done_on: d("2026-11-05"),
+            },
+            StepDone {
+                case_id: "c2".into(),
+                village: villages[0].clone(),
+                step: ClockStep::CountyApproval,
+                due_on: d("2026-11-18"),
+                done_on: d("2026-11-20"),
+            },
+        ];
+        let dash = dashboard(
+            &township,
+            &[a, b, c, closed],
+            &done,
+            today,
+            HolidayCalendar::builtin(),
+        );
+        assert_eq!(
+            (dash.total, dash.open, dash.overdue, dash.due_soon),
+            (4, 3, 1, 1)
+        );
+        assert_eq!(dash.declared_this_month, 1);
+        assert_eq!(dash.self_share, Some(0.5));
+        // Declared 11-02 → visited 11-05 (3 days); 12-01 → 12-01 (0): median 1.5.
+        assert_eq!(dash.median_days_to_visit, Some(1.5));
+        assert_eq!(dash.median_days_to_approval, Some(18.0));
+        let visit = dash
+            .on_time
+            .iter()
+            .find(|o| o.step == ClockStep::HomeVerification)
+            .expect("row");
+        assert_eq!((visit.done, visit.on_time, visit.rate), (1, 1, Some(1.0)));
+        let approval = dash
+            .on_time
+            .iter()
+            .find(|o| o.step == ClockStep::CountyApproval)
+            .expect("row");
+        assert_eq!(approval.rate, Some(0.0));
+        assert_eq!(dash.weekly.len(), 12);
+        assert_eq!(dash.weekly.last().map(|w| w.declared), Some(1));
+        let first = dash
+            .children
+            .iter()
+            .find(|c| c.code == villages[0])
+            .expect("child");
+        assert_eq!((first.total, first.open, first.overdue), (2, 2, 1));
+        assert_eq!(first.on_time_rate, Some(0.5));
+        assert!(
+            dash.children.len() > 2,
+            "every village is listed, with or without cases"
+        );
+    }
+}
