@@ -1,8 +1,14 @@
 //! Tests of the case workflow: the whole transition table, per role and per stage, and the
 //! procedure's special rules.
 
+use chrono::NaiveDate;
+
 use super::*;
+use crate::case::{MonitoringCategory, RiskType};
+use crate::division::{DivisionCode, Level};
+use crate::ids::{AppealId, PhotoId, PlanId, VisitId};
 use crate::role::Staff;
+use crate::role::{Actor, Role};
 use rstest::rstest;
 
 const VILLAGE: &str = "621102105201";
