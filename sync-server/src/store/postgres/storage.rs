@@ -1,0 +1,324 @@
+//! [`Storage`] on PostgreSQL: accounts, devices, the change feed and transactions on the pool.
+
+use crate::store::codec::{enum_text, scope_range};
+use crate::store::rows::DeviceSession;
+use crate::store::tx::{RecordTx, StoredRecord};
+use crate::store::{
+    Credentials, DeviceInfo, FeedPage, ImportRecord, Storage, StorageError, StorageHealth,
+};
+use chrono::{DateTime, Utc};
+use postgres::error::SqlState;
+use serde_json::value::RawValue;
+use yijian_core::division::DivisionCode;
+use yijian_core::ids::{DeviceId, UserId};
+use yijian_core::protocol::auth::Account;
+use yijian_core::protocol::{Change, Cursor};
+
+use super::*;
+
+#[async_trait::async_trait]
+impl Storage for PostgresStorage {
+    fn backend(&self) -> &'static str {
+        "postgres"
+    }
+
+    async fn health(&self) -> Result<StorageHealth, StorageError> {
+        self.with_client(|c| {
+            let row = c.query_one("SELECT count(*) FROM schema_migrations", &[])?;
+            Ok(StorageHealth {
+                backend: "postgres",
+                migrations: row.get(0),
+            })
+        })
+        .await
+    }
+
+    async fn create_users(&self, users: Vec<(Account, String)>) -> Result<(), StorageError> {
+        self.with_client(move |c| {
+            let mut tx = c.transaction()?;
+            for (user, hash) in &users {
+                let r = tx.execute(
+                    "INSERT INTO users (id, login, name, role, scope, password_hash, created_at)
+                     VALUES ($1, $2, $3, $4, $5, $6, now())",
+                    &[
+                        &user.id.to_string(),
+                        &user.login,
+                        &user.name,
+                        &enum_text(&user.role)?,
+                        &user.scope.to_string(),
+                        hash,
+                    ],
+                );
+                match r {
+                    Ok(_) => {}
+                    Err(e) if e.code() == Some(&SqlState::UNIQUE_VIOLATION) => {
+                        return Err(StorageError::Duplicate(format!("login {}", user.login)));
+                    }
+                    Err(e) => return Err(e.into()),
+                }
+            }
+            tx.commit()?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn credentials(&self, login: &str) -> Result<Option<Credentials>, StorageError> {
+        let login = login.to_owned();
+        self.with_client(move |c| {
+            c.query_opt(
+                "SELECT id, login, name, role, scope, password_hash, disabled_at IS NOT NULL
+                 FROM users WHERE login = $1",
+                &[&login],
+            )?
+            .map(|r| {
+                Ok(Credentials {
+                    user: user_from_row(&r, 0)?,
+                    password_hash: r.get(5),
+                    disabled: r.get(6),
+                })
+            })
+            .transpose()
+        })
+        .await
+    }
+
+    async fn list_users(&self) -> Result<Vec<Account>, StorageError> {
+        self.with_client(|c| {
+            c.query(
+                "SELECT id, login, name, role, scope FROM users ORDER BY scope, login",
+                &[],
+            )?
+            .iter()
+            .map(|r| user_from_row(r, 0))
+            .collect()
+        })
+        .await
+    }
+
+    async fn create_device(
+        &self,
+        device_id: DeviceId,
+        user_id: UserId,
+        name: &str,
+        token_hash: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), StorageError> {
+        let name = name.to_owned();
+        let token_hash = token_hash.to_owned();
+        self.with_client(move |c| {
+            c.execute(
+                "INSERT INTO devices (id, user_id, name, token_hash, created_at) VALUES ($1, $2, $3, $4, $5)",
+                &[&device_id.to_string(), &user_id.to_string(), &name, &token_hash, &now],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn reauthorize_device(
+        &self,
+        device_id: DeviceId,
+        user_id: UserId,
+        name: &str,
+        token_hash: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StorageError> {
+        let name = name.to_owned();
+        let token_hash = token_hash.to_owned();
+        self.with_client(move |c| {
+            let n = c.execute(
+                "UPDATE devices SET token_hash = $1, name = $2, revoked_at = NULL, last_seen_at = $3
+                 WHERE id = $4 AND user_id = $5",
+                &[&token_hash, &name, &now, &device_id.to_string(), &user_id.to_string()],
+            )?;
+            Ok(n > 0)
+        })
+        .await
+    }
+
+    async fn session(&self, token_hash: &str) -> Result<Option<DeviceSession>, StorageError> {
+        let token_hash = token_hash.to_owned();
+        self.with_client(move |c| {
+            c.query_opt(
+                "SELECT d.id, u.id, u.login, u.name, u.role, u.scope
+                 FROM devices d JOIN users u ON u.id = d.user_id
+                 WHERE d.token_hash = $1 AND d.revoked_at IS NULL AND u.disabled_at IS NULL",
+                &[&token_hash],
+            )?
+            .map(|r| {
+                let device: String = r.get(0);
+                Ok(DeviceSession {
+                    device_id: device.parse().map_err(corrupt("device id"))?,
+                    user: user_from_row(&r, 1)?,
+                })
+            })
+            .transpose()
+        })
+        .await
+    }
+
+    async fn revoke_device(&self, device_id: DeviceId) -> Result<bool, StorageError> {
+        self.with_client(move |c| {
+            let n = c.execute(
+                "UPDATE devices SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL",
+                &[&device_id.to_string()],
+            )?;
+            Ok(n > 0)
+        })
+        .await
+    }
+
+    async fn list_devices(&self, user_id: UserId) -> Result<Vec<DeviceInfo>, StorageError> {
+        self.with_client(move |c| {
+            c.query(
+                "SELECT id, name, created_at, last_seen_at, revoked_at IS NOT NULL
+                 FROM devices WHERE user_id = $1 ORDER BY created_at",
+                &[&user_id.to_string()],
+            )?
+            .iter()
+            .map(|r| {
+                let id: String = r.get(0);
+                Ok(DeviceInfo {
+                    id: id.parse().map_err(corrupt("device id"))?,
+                    user_id,
+                    name: r.get(1),
+                    created_at: r.get(2),
+                    last_seen_at: r.get(3),
+                    revoked: r.get(4),
+                })
+            })
+            .collect()
+        })
+        .await
+    }
+
+    async fn pull(
+        &self,
+        scope: &DivisionCode,
+        cursor: Option<&Cursor>,
+        limit: u32,
+    ) -> Result<FeedPage, StorageError> {
+        let (after_tx, after_seq) = parse_cursor(cursor)?;
+        let (lo, hi) = scope_range(scope);
+        self.with_client(move |c| {
+            let rows = c.query(
+                // The text form is named apart: an output column called `change_tx` would make
+                // ORDER BY sort by the text ("1000" < "735") instead of the transaction id.
+                "SELECT kind, id, village, body, hlc, version, change_tx::text AS tx_text, change_seq
+                 FROM records
+                 WHERE (change_tx, change_seq) > ($1::text::xid8, $2)
+                   AND change_tx < pg_snapshot_xmin(pg_current_snapshot())
+                   AND village >= $3 AND village < $4
+                 ORDER BY records.change_tx, records.change_seq
+                 LIMIT $5",
+                &[&after_tx, &after_seq, &lo, &hi, &(i64::from(limit) + 1)],
+            )?;
+            let has_more = rows.len() > limit as usize;
+            let mut next = (after_tx, after_seq);
+            let mut changes = Vec::with_capacity(rows.len().min(limit as usize));
+            for r in rows.iter().take(limit as usize) {
+                let body: Option<String> = r.get(3);
+                let hlc: String = r.get(4);
+                next = (r.get(6), r.get(7));
+                changes.push(Change {
+                    kind: r.get(0),
+                    id: r.get(1),
+                    village: r.get(2),
+                    hlc: hlc.parse().map_err(corrupt("record hlc"))?,
+                    version: r.get(5),
+                    data: body
+                        .map(RawValue::from_string)
+                        .transpose()
+                        .map_err(corrupt("record body"))?,
+                });
+            }
+            Ok(FeedPage {
+                changes,
+                next_cursor: Cursor(format!("p{}.{}", next.0, next.1)),
+                has_more,
+            })
+        })
+        .await
+    }
+
+    async fn count_records(&self, scope: &DivisionCode) -> Result<u64, StorageError> {
+        let (lo, hi) = scope_range(scope);
+        self.with_client(move |c| {
+            let n: i64 = c
+                .query_one(
+                    "SELECT count(*) FROM records WHERE village >= $1 AND village < $2 AND body IS NOT NULL",
+                    &[&lo, &hi],
+                )?
+                .get(0);
+            Ok(u64::try_from(n).unwrap_or(0))
+        })
+        .await
+    }
+
+    async fn import_records(&self, records: Vec<ImportRecord>) -> Result<(), StorageError> {
+        self.in_tx(move |tx| {
+            let now = Utc::now();
+            let mut rtx = PgTx { tx, locking: true };
+            for r in &records {
+                rtx.put(&r.kind, &r.id, &r.village, r.body.as_deref(), r.hlc, now)?;
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn record(&self, kind: &str, id: &str) -> Result<Option<StoredRecord>, StorageError> {
+        let (kind, id) = (kind.to_owned(), id.to_owned());
+        self.in_tx(move |tx| PgTx { tx, locking: true }.get(&kind, &id))
+            .await
+    }
+
+    async fn blob_visible(&self, sha256: &str, scope: &DivisionCode) -> Result<bool, StorageError> {
+        let sha256 = sha256.to_owned();
+        let (lo, hi) = scope_range(scope);
+        self.with_client(move |c| {
+            Ok(c.query_one(
+                "SELECT EXISTS (SELECT 1 FROM blob_owners
+                                WHERE sha256 = $1 AND village >= $2 AND village < $3)",
+                &[&sha256, &lo, &hi],
+            )?
+            .get(0))
+        })
+        .await
+    }
+
+    async fn link_blob(&self, sha256: &str, village: &DivisionCode) -> Result<(), StorageError> {
+        let (sha256, village) = (sha256.to_owned(), village.to_string());
+        self.in_tx(move |tx| PgTx { tx, locking: true }.link_blob(&sha256, &village))
+            .await
+    }
+
+    async fn transact(
+        &self,
+        work: crate::store::TxWork,
+    ) -> Result<Box<dyn std::any::Any + Send>, StorageError> {
+        self.in_tx(move |tx| work(&mut PgTx { tx, locking: true }))
+            .await
+    }
+
+    async fn read_only(
+        &self,
+        work: crate::store::TxWork,
+    ) -> Result<Box<dyn std::any::Any + Send>, StorageError> {
+        self.with_client(move |c| {
+            let mut tx = c
+                .build_transaction()
+                .isolation_level(postgres::IsolationLevel::RepeatableRead)
+                .read_only(true)
+                .start()?;
+            let out = work(&mut PgTx {
+                tx: &mut tx,
+                locking: false,
+            })?;
+            tx.commit()?;
+            Ok(out)
+        })
+        .await
+    }
+}

@@ -1,0 +1,655 @@
+//! [`RecordTx`] over one PostgreSQL transaction: what domain logic reads and writes.
+
+use crate::store::StorageError;
+use crate::store::codec::{enum_parse, enum_text, scope_range};
+use crate::store::rows::CaseRow;
+use crate::store::rows::FollowUpFacts;
+use crate::store::rows::StepDone;
+use crate::store::rows::{
+    CaseQuery, DeadlineNotice, NewSms, Notification, SmsRow, SmsStatus, SmsUpdate, UnitContact,
+};
+use crate::store::tx::{AppliedCommand, AuditEntry, RecordTx, StoredRecord};
+use chrono::{DateTime, NaiveDate, Utc};
+use postgres::Transaction;
+use yijian_core::division::DivisionCode;
+use yijian_core::hlc::Hlc;
+use yijian_core::ids::{CommandId, DeviceId};
+use yijian_core::protocol::auth::Account;
+use yijian_core::role::Role;
+
+use super::*;
+
+pub(super) struct PgTx<'a, 'b> {
+    pub(super) tx: &'a mut Transaction<'b>,
+    /// Writing: rows read are locked. Off in read-only transactions, where locks are refused.
+    pub(super) locking: bool,
+}
+
+impl PgTx<'_, '_> {
+    /// Serialise every transaction that touches `key` — also when the row does not exist yet,
+    /// which `FOR UPDATE` cannot lock — until this transaction ends.
+    fn lock(&mut self, key: &str) -> Result<(), StorageError> {
+        if !self.locking {
+            return Ok(());
+        }
+        self.tx.execute(
+            "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))",
+            &[&key],
+        )?;
+        Ok(())
+    }
+}
+
+impl RecordTx for PgTx<'_, '_> {
+    fn get(&mut self, kind: &str, id: &str) -> Result<Option<StoredRecord>, StorageError> {
+        self.lock(&format!("record:{kind}:{id}"))?;
+        let sql = if self.locking {
+            "SELECT village, body, hlc, version FROM records WHERE kind = $1 AND id = $2 FOR UPDATE"
+        } else {
+            "SELECT village, body, hlc, version FROM records WHERE kind = $1 AND id = $2"
+        };
+        let row = self.tx.query_opt(sql, &[&kind, &id])?;
+        row.map(|r| {
+            let hlc: String = r.get(2);
+            Ok(StoredRecord {
+                kind: kind.to_owned(),
+                id: id.to_owned(),
+                village: r.get(0),
+                body: r.get(1),
+                hlc: hlc.parse().map_err(corrupt("record hlc"))?,
+                version: r.get(3),
+            })
+        })
+        .transpose()
+    }
+
+    fn put(
+        &mut self,
+        kind: &str,
+        id: &str,
+        village: &str,
+        body: Option<&str>,
+        hlc: Hlc,
+        now: DateTime<Utc>,
+    ) -> Result<i64, StorageError> {
+        let row = self.tx.query_one(
+            "INSERT INTO records (kind, id, village, body, hlc, version, updated_at)
+             VALUES ($1, $2, $3, $4, $5, 1, $6)
+             ON CONFLICT (kind, id) DO UPDATE SET
+                village = excluded.village, body = excluded.body, hlc = excluded.hlc,
+                version = records.version + 1,
+                change_tx = pg_current_xact_id(), change_seq = nextval('records_change_seq'),
+                updated_at = excluded.updated_at
+             RETURNING version",
+            &[&kind, &id, &village, &body, &hlc.to_string(), &now],
+        )?;
+        Ok(row.get(0))
+    }
+
+    fn applied(
+        &mut self,
+        device: DeviceId,
+        command: CommandId,
+    ) -> Result<Option<AppliedCommand>, StorageError> {
+        // Two copies of one push running at once: the second waits here, then finds the first
+        // one's result.
+        self.lock(&format!("command:{device}:{command}"))?;
+        Ok(self
+            .tx
+            .query_opt(
+                "SELECT body_hash, outcome FROM applied_commands WHERE device_id = $1 AND command_id = $2",
+                &[&device.to_string(), &command.to_string()],
+            )?
+            .map(|r| AppliedCommand {
+                body_hash: r.get(0),
+                outcome: r.get(1),
+            }))
+    }
+
+    fn record_applied(
+        &mut self,
+        device: DeviceId,
+        command: CommandId,
+        applied: &AppliedCommand,
+        now: DateTime<Utc>,
+    ) -> Result<(), StorageError> {
+        self.tx.execute(
+            "INSERT INTO applied_commands (device_id, command_id, body_hash, outcome, applied_at)
+             VALUES ($1, $2, $3, $4, $5)
+             ON CONFLICT (device_id, command_id) DO UPDATE SET
+                outcome = excluded.outcome, applied_at = excluded.applied_at",
+            &[
+                &device.to_string(),
+                &command.to_string(),
+                &applied.body_hash,
+                &applied.outcome,
+                &now,
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn link_blob(&mut self, sha256: &str, village: &str) -> Result<(), StorageError> {
+        self.tx.execute(
+            "INSERT INTO blob_owners (sha256, village) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+            &[&sha256, &village],
+        )?;
+        Ok(())
+    }
+
+    fn next_receipt(&mut self, village: &str) -> Result<i64, StorageError> {
+        Ok(self
+            .tx
+            .query_one(
+                "INSERT INTO receipt_counters (village, last) VALUES ($1, 1)
+                 ON CONFLICT (village) DO UPDATE SET last = receipt_counters.last + 1
+                 RETURNING last",
+                &[&village],
+            )?
+            .get(0))
+    }
+
+    fn audit(&mut self, e: &AuditEntry) -> Result<(), StorageError> {
+        self.tx.execute(
+            "INSERT INTO audit (at, user_id, device_id, command_id, action, kind, record_id, village, detail)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            &[
+                &e.at,
+                &e.user_id,
+                &e.device_id,
+                &e.command_id,
+                &e.action,
+                &e.kind,
+                &e.record_id,
+                &e.village,
+                &e.detail,
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn records_in_village(
+        &mut self,
+        kind: &str,
+        village: &str,
+    ) -> Result<Vec<StoredRecord>, StorageError> {
+        let rows = self.tx.query(
+            "SELECT id, body, hlc, version FROM records
+              WHERE village = $1 AND kind = $2 AND body IS NOT NULL
+              ORDER BY change_tx, change_seq",
+            &[&village, &kind],
+        )?;
+        rows.iter()
+            .map(|r| {
+                let hlc: String = r.get(2);
+                Ok(StoredRecord {
+                    kind: kind.to_owned(),
+                    id: r.get(0),
+                    village: village.to_owned(),
+                    body: r.get(1),
+                    hlc: hlc.parse().map_err(corrupt("record hlc"))?,
+                    version: r.get(3),
+                })
+            })
+            .collect()
+    }
+
+    fn case_row(&mut self, case_id: &str) -> Result<Option<CaseRow>, StorageError> {
+        let row = self.tx.query_opt(
+            &format!("SELECT {CASE_COLUMNS} FROM case_index WHERE case_id = $1"),
+            &[&case_id],
+        )?;
+        row.as_ref().map(pg_case_from_row).transpose()
+    }
+
+    fn index_case(&mut self, r: &CaseRow) -> Result<(), StorageError> {
+        let stage = enum_text(&r.stage)?;
+        let source = enum_text(&r.source)?;
+        let risks = serde_json::to_string(&r.risk_types)?;
+        let clock_step = r.clock_step.as_ref().map(enum_text).transpose()?;
+        let clock_owner = r.clock_owner.as_ref().map(enum_text).transpose()?;
+        self.tx.execute(
+            &format!(
+                "INSERT INTO case_index ({CASE_COLUMNS})
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16,
+                         $17, $18, $19, $20, $21, $22, $23)
+                 ON CONFLICT (case_id) DO UPDATE SET
+                    village = excluded.village, household_id = excluded.household_id,
+                    stage = excluded.stage, open = excluded.open, source = excluded.source,
+                    green_channel = excluded.green_channel, risk_types = excluded.risk_types,
+                    applicant_name = excluded.applicant_name, id_number = excluded.id_number,
+                    phone = excluded.phone, receipt_no = excluded.receipt_no,
+                    declared_at = excluded.declared_at, declared_on = excluded.declared_on,
+                    first_visit_on = excluded.first_visit_on, verified_on = excluded.verified_on,
+                    approved_on = excluded.approved_on, closed_on = excluded.closed_on,
+                    plan_made_on = excluded.plan_made_on, clock_step = excluded.clock_step,
+                    clock_owner = excluded.clock_owner, clock_due_on = excluded.clock_due_on,
+                    updated_at = excluded.updated_at"
+            ),
+            &[
+                &r.case_id,
+                &r.village,
+                &r.household_id,
+                &stage,
+                &r.open,
+                &source,
+                &r.green_channel,
+                &risks,
+                &r.applicant_name,
+                &r.id_number,
+                &r.phone,
+                &r.receipt_no,
+                &r.declared_at,
+                &r.declared_on,
+                &r.first_visit_on,
+                &r.verified_on,
+                &r.approved_on,
+                &r.closed_on,
+                &r.plan_made_on,
+                &clock_step,
+                &clock_owner,
+                &r.clock_due_on,
+                &r.updated_at,
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn case_rows(&mut self, q: &CaseQuery) -> Result<Vec<CaseRow>, StorageError> {
+        let scope = DivisionCode::parse(&q.scope).map_err(corrupt("case query scope"))?;
+        let (lo, hi) = scope_range(&scope);
+        let limit = q.limit.map_or(i64::MAX, i64::from);
+        let rows = self.tx.query(
+            &format!(
+                "SELECT {CASE_COLUMNS} FROM case_index
+                  WHERE village >= $1 AND village < $2
+                    AND (NOT $3 OR open)
+                    AND ($4::date IS NULL OR clock_due_on <= $4)
+                  ORDER BY clock_due_on IS NULL, clock_due_on, declared_at
+                  LIMIT $5"
+            ),
+            &[&lo, &hi, &q.open_only, &q.due_by, &limit],
+        )?;
+        rows.iter().map(pg_case_from_row).collect()
+    }
+
+    fn open_case_of(&mut self, id_number: &str) -> Result<Option<CaseRow>, StorageError> {
+        // Two declarations of one resident at once: the second waits and then finds the first.
+        self.lock(&format!("resident:{id_number}"))?;
+        let row = self.tx.query_opt(
+            &format!(
+                "SELECT {CASE_COLUMNS} FROM case_index WHERE id_number = $1 AND open
+                  ORDER BY declared_at LIMIT 1"
+            ),
+            &[&id_number],
+        )?;
+        row.as_ref().map(pg_case_from_row).transpose()
+    }
+
+    fn case_by_receipt(&mut self, receipt_no: &str) -> Result<Option<CaseRow>, StorageError> {
+        let row = self.tx.query_opt(
+            &format!("SELECT {CASE_COLUMNS} FROM case_index WHERE receipt_no = $1"),
+            &[&receipt_no],
+        )?;
+        row.as_ref().map(pg_case_from_row).transpose()
+    }
+
+    fn log_step(&mut self, d: &StepDone) -> Result<(), StorageError> {
+        self.tx.execute(
+            "INSERT INTO steps_done (case_id, village, step, due_on, done_on)
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
+            &[
+                &d.case_id,
+                &d.village,
+                &enum_text(&d.step)?,
+                &d.due_on,
+                &d.done_on,
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn steps_done(&mut self, scope: &str, since: NaiveDate) -> Result<Vec<StepDone>, StorageError> {
+        let scope = DivisionCode::parse(scope).map_err(corrupt("steps scope"))?;
+        let (lo, hi) = scope_range(&scope);
+        let rows = self.tx.query(
+            "SELECT case_id, village, step, due_on, done_on FROM steps_done
+              WHERE village >= $1 AND village < $2 AND done_on >= $3",
+            &[&lo, &hi, &since],
+        )?;
+        rows.iter()
+            .map(|r| {
+                Ok(StepDone {
+                    case_id: r.get(0),
+                    village: r.get(1),
+                    step: enum_parse(r.get(2))?,
+                    due_on: r.get(3),
+                    done_on: r.get(4),
+                })
+            })
+            .collect()
+    }
+
+    fn index_follow_up(
+        &mut self,
+        follow_up_id: &str,
+        case_id: &str,
+        due_on: NaiveDate,
+        done_on: Option<NaiveDate>,
+    ) -> Result<(), StorageError> {
+        self.tx.execute(
+            "INSERT INTO follow_up_index (follow_up_id, case_id, due_on, done_on)
+             VALUES ($1, $2, $3, $4)
+             ON CONFLICT (follow_up_id) DO UPDATE SET case_id = excluded.case_id,
+                due_on = excluded.due_on, done_on = excluded.done_on",
+            &[&follow_up_id, &case_id, &due_on, &done_on],
+        )?;
+        Ok(())
+    }
+
+    fn follow_up_facts(&mut self, case_id: &str) -> Result<FollowUpFacts, StorageError> {
+        let r = self.tx.query_one(
+            "SELECT (SELECT min(due_on) FROM follow_up_index WHERE case_id = $1 AND done_on IS NULL),
+                    (SELECT max(done_on) FROM follow_up_index WHERE case_id = $1)",
+            &[&case_id],
+        )?;
+        Ok(FollowUpFacts {
+            next_due: r.get(0),
+            last_done: r.get(1),
+        })
+    }
+
+    fn audit_of(&mut self, kind: &str, record_id: &str) -> Result<Vec<AuditEntry>, StorageError> {
+        let rows = self.tx.query(
+            "SELECT at, user_id, device_id, command_id, action, kind, record_id, village, detail
+               FROM audit WHERE kind = $1 AND record_id = $2 ORDER BY seq",
+            &[&kind, &record_id],
+        )?;
+        Ok(rows
+            .iter()
+            .map(|r| AuditEntry {
+                at: r.get(0),
+                user_id: r.get(1),
+                device_id: r.get(2),
+                command_id: r.get(3),
+                action: r.get(4),
+                kind: r.get(5),
+                record_id: r.get(6),
+                village: r.get(7),
+                detail: r.get(8),
+            })
+            .collect())
+    }
+
+    fn users_with(
+        &mut self,
+        role: Role,
+        scope: &DivisionCode,
+    ) -> Result<Vec<Account>, StorageError> {
+        let rows = self.tx.query(
+            "SELECT id, login, name, role, scope FROM users
+              WHERE role = $1 AND scope = $2 AND disabled_at IS NULL ORDER BY login",
+            &[&enum_text(&role)?, &scope.as_str()],
+        )?;
+        rows.iter().map(|r| user_from_row(r, 0)).collect()
+    }
+
+    fn setting(&mut self, key: &str) -> Result<Option<String>, StorageError> {
+        Ok(self
+            .tx
+            .query_opt("SELECT value FROM settings WHERE key = $1", &[&key])?
+            .map(|r| r.get(0)))
+    }
+
+    fn put_setting(
+        &mut self,
+        key: &str,
+        value: &str,
+        by: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<(), StorageError> {
+        self.tx.execute(
+            "INSERT INTO settings (key, value, updated_at, updated_by) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value,
+                updated_at = excluded.updated_at, updated_by = excluded.updated_by",
+            &[&key, &value, &now, &by],
+        )?;
+        Ok(())
+    }
+
+    fn unit_contact(&mut self, division: &str) -> Result<Option<UnitContact>, StorageError> {
+        Ok(self
+            .tx
+            .query_opt(
+                "SELECT division, name, phone FROM unit_contacts WHERE division = $1",
+                &[&division],
+            )?
+            .map(|r| UnitContact {
+                division: r.get(0),
+                name: r.get(1),
+                phone: r.get(2),
+            }))
+    }
+
+    fn put_unit_contact(&mut self, c: &UnitContact) -> Result<(), StorageError> {
+        self.tx.execute(
+            "INSERT INTO unit_contacts (division, name, phone) VALUES ($1, $2, $3)
+             ON CONFLICT (division) DO UPDATE SET name = excluded.name, phone = excluded.phone",
+            &[&c.division, &c.name, &c.phone],
+        )?;
+        Ok(())
+    }
+
+    fn hit(&mut self, key: &str, window_start: DateTime<Utc>) -> Result<u32, StorageError> {
+        let hits: i32 = self
+            .tx
+            .query_one(
+                "INSERT INTO rate_hits (key, window_start, hits) VALUES ($1, $2, 1)
+                 ON CONFLICT (key, window_start) DO UPDATE SET hits = rate_hits.hits + 1
+                 RETURNING hits",
+                &[&key, &window_start],
+            )?
+            .get(0);
+        if hits == 1 && getrandom::u32().is_ok_and(|n| n % 64 == 0) {
+            let old = window_start - chrono::Duration::days(1);
+            self.tx
+                .execute("DELETE FROM rate_hits WHERE window_start < $1", &[&old])?;
+        }
+        Ok(u32::try_from(hits).unwrap_or(0))
+    }
+
+    fn enqueue_sms(&mut self, m: &NewSms, now: DateTime<Utc>) -> Result<(), StorageError> {
+        self.tx.execute(
+            "INSERT INTO sms_outbox (out_id, phone, template, params, text_zh, case_id,
+                                     next_attempt_at, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (out_id) DO NOTHING",
+            &[
+                &m.out_id,
+                &m.phone,
+                &m.template,
+                &m.params.to_string(),
+                &m.text_zh,
+                &m.case_id,
+                &now,
+                &m.created_at,
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn claim_sms(
+        &mut self,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<SmsRow>, StorageError> {
+        let rows = self.tx.query(
+            &format!(
+                "UPDATE sms_outbox o
+                    SET status = 'sending',
+                        claimed_from = CASE WHEN o.status = 'sending'
+                                            THEN coalesce(o.claimed_from, 'unknown')
+                                            ELSE o.status END,
+                        lease_until = $2
+                  WHERE o.id IN (SELECT id FROM sms_outbox
+                                  WHERE status IN ('pending', 'unknown', 'sending')
+                                    AND next_attempt_at <= $1
+                                    AND (status <> 'sending' OR lease_until < $1)
+                                  ORDER BY next_attempt_at, id LIMIT $3
+                                  FOR UPDATE SKIP LOCKED)
+                  RETURNING {SMS_COLUMNS}"
+            ),
+            &[&now, &lease_until, &i64::from(limit)],
+        )?;
+        let mut out = rows
+            .iter()
+            .map(pg_sms_from_row)
+            .collect::<Result<Vec<_>, _>>()?;
+        out.sort_by_key(|s| s.id);
+        Ok(out)
+    }
+
+    fn update_sms(&mut self, id: i64, u: &SmsUpdate) -> Result<(), StorageError> {
+        match u {
+            SmsUpdate::Sent { provider_id, at } => self.tx.execute(
+                "UPDATE sms_outbox SET status = 'sent', provider_id = $2, sent_at = $3,
+                        attempts = attempts + 1, lease_until = NULL, claimed_from = NULL,
+                        last_error = NULL
+                  WHERE id = $1",
+                &[&id, provider_id, at],
+            )?,
+            SmsUpdate::Retry {
+                error,
+                next_attempt_at,
+                unknown,
+            } => {
+                let status = if *unknown { "unknown" } else { "pending" };
+                self.tx.execute(
+                    "UPDATE sms_outbox SET status = $2, last_error = $3, next_attempt_at = $4,
+                            attempts = attempts + 1, lease_until = NULL, claimed_from = NULL
+                      WHERE id = $1",
+                    &[&id, &status, error, next_attempt_at],
+                )?
+            }
+            SmsUpdate::Failed { error } => self.tx.execute(
+                "UPDATE sms_outbox SET status = 'failed', last_error = $2,
+                        attempts = attempts + 1, lease_until = NULL, claimed_from = NULL
+                  WHERE id = $1",
+                &[&id, error],
+            )?,
+        };
+        Ok(())
+    }
+
+    fn recent_sms(
+        &mut self,
+        status: Option<SmsStatus>,
+        limit: u32,
+    ) -> Result<Vec<SmsRow>, StorageError> {
+        let status = status.map(SmsStatus::as_str);
+        let rows = self.tx.query(
+            &format!(
+                "SELECT {SMS_COLUMNS} FROM sms_outbox WHERE $1::text IS NULL OR status = $1
+                  ORDER BY id DESC LIMIT $2"
+            ),
+            &[&status, &i64::from(limit)],
+        )?;
+        rows.iter().map(pg_sms_from_row).collect()
+    }
+
+    fn notice_once(&mut self, n: &DeadlineNotice) -> Result<bool, StorageError> {
+        let escalated = n.escalated_to.as_ref().map(enum_text).transpose()?;
+        let inserted = self.tx.execute(
+            "INSERT INTO deadline_notices (case_id, village, step, due_on, kind, owner,
+                                           escalated_to, at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING",
+            &[
+                &n.case_id,
+                &n.village,
+                &enum_text(&n.step)?,
+                &n.due_on,
+                &n.kind.as_str(),
+                &enum_text(&n.owner)?,
+                &escalated,
+                &n.at,
+            ],
+        )?;
+        Ok(inserted == 1)
+    }
+
+    fn notices_of(&mut self, case_id: &str) -> Result<Vec<DeadlineNotice>, StorageError> {
+        let rows = self.tx.query(
+            "SELECT case_id, village, step, due_on, kind, owner, escalated_to, at
+               FROM deadline_notices WHERE case_id = $1 ORDER BY at",
+            &[&case_id],
+        )?;
+        rows.iter()
+            .map(|r| {
+                let escalated: Option<String> = r.get(6);
+                Ok(DeadlineNotice {
+                    case_id: r.get(0),
+                    village: r.get(1),
+                    step: enum_parse(r.get(2))?,
+                    due_on: r.get(3),
+                    kind: enum_parse(r.get(4))?,
+                    owner: enum_parse(r.get(5))?,
+                    escalated_to: escalated.as_deref().map(enum_parse).transpose()?,
+                    at: r.get(7),
+                })
+            })
+            .collect()
+    }
+
+    fn notify(&mut self, n: &Notification) -> Result<(), StorageError> {
+        self.tx.execute(
+            "INSERT INTO notifications (role, scope, case_id, kind, text_zh, at)
+             VALUES ($1, $2, $3, $4, $5, $6)",
+            &[
+                &enum_text(&n.role)?,
+                &n.scope,
+                &n.case_id,
+                &n.kind,
+                &n.text_zh,
+                &n.at,
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn notifications(
+        &mut self,
+        role: Role,
+        scope: &str,
+        limit: u32,
+    ) -> Result<Vec<Notification>, StorageError> {
+        let rows = self.tx.query(
+            "SELECT id, role, scope, case_id, kind, text_zh, at FROM notifications
+              WHERE role = $1 AND scope = $2 ORDER BY id DESC LIMIT $3",
+            &[&enum_text(&role)?, &scope, &i64::from(limit)],
+        )?;
+        rows.iter().map(pg_notification_from_row).collect()
+    }
+
+    fn notifications_after(
+        &mut self,
+        role: Role,
+        scope: &str,
+        after: i64,
+        limit: u32,
+    ) -> Result<Vec<Notification>, StorageError> {
+        let rows = self.tx.query(
+            "SELECT id, role, scope, case_id, kind, text_zh, at FROM notifications
+              WHERE role = $1 AND scope = $2 AND id > $3 ORDER BY id LIMIT $4",
+            &[&enum_text(&role)?, &scope, &after, &i64::from(limit)],
+        )?;
+        rows.iter().map(pg_notification_from_row).collect()
+    }
+
+    fn touch_device(&mut self, device: DeviceId, now: DateTime<Utc>) -> Result<(), StorageError> {
+        self.tx.execute(
+            "UPDATE devices SET last_seen_at = $1 WHERE id = $2",
+            &[&now, &device.to_string()],
+        )?;
+        Ok(())
+    }
+}
