@@ -50,13 +50,10 @@ pub fn router() -> Router<AppState> {
         .route("/console/admin/users", post(admin::create_user))
         .route("/console/admin/users/{id}/setup.png", get(admin::setup_qr))
         .route("/console/admin/devices/{id}/revoke", post(admin::revoke))
+        // The calendar and the deadline rules: one editor over the procedure's documents.
         .route(
-            "/console/admin/calendar",
-            get(admin::calendar_page).post(admin::save_calendar),
-        )
-        .route(
-            "/console/admin/rules",
-            get(admin::rules_page).post(admin::save_rules),
+            "/console/admin/{document}",
+            get(admin::procedure_page).post(admin::save_procedure),
         )
         .route("/console/admin/contacts", post(admin::save_contact))
         .route("/console/admin/sms", get(admin::sms_log))

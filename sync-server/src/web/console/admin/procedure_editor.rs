@@ -1,0 +1,213 @@
+//! The procedure documents an administrator edits: the holiday calendar and the deadline
+//! rules. Both are one JSON document with a summary table above an editor, saved through
+//! [`crate::domain::procedure`] (validated, stored, open cases re-indexed), so one page and one
+//! save handler serve every document; [`Document`] says what differs.
+
+use axum::Form;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use chrono::Utc;
+use maud::{Markup, html};
+use serde::Deserialize;
+
+use super::{admin_links, admin_only, back};
+use crate::AppState;
+use crate::domain::procedure::{self, Procedure, ProcedureError};
+use crate::error::ApiError;
+use crate::web::console::session::ConsoleUser;
+use crate::web::console::{Flash, FlashQuery, Nav, page, shell};
+
+/// A document of the procedure, named by the last segment of its page's path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Document {
+    /// 节假日日历: the State Council's holidays and make-up working days, per year.
+    Calendar,
+    /// 办理期限: the time limit of each step.
+    Rules,
+}
+
+impl Document {
+    fn from_path(segment: &str) -> Option<Document> {
+        match segment {
+            "calendar" => Some(Document::Calendar),
+            "rules" => Some(Document::Rules),
+            _ => None,
+        }
+    }
+
+    /// Page path; also the stem of the form's element ids (`calendar`, `save-calendar`, …).
+    fn key(self) -> &'static str {
+        match self {
+            Document::Calendar => "calendar",
+            Document::Rules => "rules",
+        }
+    }
+
+    fn title(self) -> &'static str {
+        match self {
+            Document::Calendar => "节假日日历",
+            Document::Rules => "办理期限",
+        }
+    }
+
+    fn save_label(self) -> &'static str {
+        match self {
+            Document::Calendar => "保存日历",
+            Document::Rules => "保存期限",
+        }
+    }
+
+    fn saved(self) -> &'static str {
+        match self {
+            Document::Calendar => "节假日日历已保存，在办案件期限已重新计算",
+            Document::Rules => "办理期限已保存，在办案件期限已重新计算",
+        }
+    }
+
+    fn text(self, p: &Procedure) -> String {
+        match self {
+            Document::Calendar => serde_json::to_string_pretty(&*p.calendar),
+            Document::Rules => serde_json::to_string_pretty(&p.rules),
+        }
+        .unwrap_or_default()
+    }
+
+    /// What the document says, in a table above its editor.
+    fn summary(self, p: &Procedure) -> Markup {
+        match self {
+            Document::Calendar => html! {
+                p.muted { "办理期限按工作日计算，以国务院办公厅每年发布的放假安排为准。每年年底发布次年安排后，在此更新。保存后所有在办案件的期限立即按新日历重新计算，手机端下次同步时更新。" }
+                table id="calendar-years" {
+                    thead { tr { th { "年份" } th { "状态" } th { "放假" } th { "调休上班" } } }
+                    tbody {
+                        @for y in p.calendar.years() {
+                            tr data-year=(y.year) {
+                                td { (y.year) "年" }
+                                td {
+                                    @if y.published {
+                                        (y.notice.as_ref().map_or("已发布", |n| n.title.as_str()))
+                                    } @else { span.badge.warn { "未发布：只按周末计算" } }
+                                }
+                                td { @for h in &y.holidays { div { (h.name) " " (h.from.format("%m-%d")) "至" (h.to.format("%m-%d")) } } }
+                                td { @for m in &y.makeup_workdays { div { (m.date.format("%m-%d")) "（" (m.for_holiday) "）" } } }
+                            }
+                        }
+                    }
+                }
+            },
+            Document::Rules => html! {
+                p.muted { "各环节的办理时限。修改后所有在办案件的期限立即重新计算。" }
+                table id="rules-table" {
+                    thead { tr { th { "环节" } th { "时限" } } }
+                    tbody {
+                        @for s in yijian_core::deadline::Step::ALL {
+                            tr data-step=(yijian_core::codec::enum_text(&s).unwrap_or_default()) { td { (s.name_zh()) } td { (p.rules.rule(s).describe_zh()) } }
+                        }
+                    }
+                }
+            },
+        }
+    }
+
+    async fn save(self, state: &AppState, json: &str, by: &str) -> Result<(), ProcedureError> {
+        let now = Utc::now();
+        match self {
+            Document::Calendar => procedure::set_calendar(&*state.storage, json, by, now).await,
+            Document::Rules => procedure::set_rules(&*state.storage, json, by, now).await,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct JsonForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    json: String,
+}
+
+fn view(
+    doc: Document,
+    user: &ConsoleUser,
+    p: &Procedure,
+    text: &str,
+    flash: Option<&Flash>,
+    error: Option<&str>,
+) -> Markup {
+    let key = doc.key();
+    let path = format!("/console/admin/{key}");
+    let content = html! {
+        h1 { (doc.title()) }
+        (admin_links(&path))
+        (doc.summary(p))
+        section.card {
+            h2 { "编辑（JSON）" }
+            @if let Some(e) = error { p.alert id={(key) "-error"} role="alert" { (e) } }
+            form id=(key) method="post" action=(path) {
+                input type="hidden" name="csrf" value=(user.form_token());
+                textarea name="json" rows="24" spellcheck="false" { (text) }
+                button type="submit" id={"save-" (key)} { (doc.save_label()) }
+            }
+        }
+    };
+    shell(user, Nav::Admin, doc.title(), flash, content)
+}
+
+/// `GET /console/admin/{calendar|rules}`.
+pub async fn procedure_page(
+    State(state): State<AppState>,
+    user: ConsoleUser,
+    Path(segment): Path<String>,
+    Query(q): Query<FlashQuery>,
+) -> Result<Response, ApiError> {
+    let Some(doc) = Document::from_path(&segment) else {
+        return Err(ApiError::NotFound);
+    };
+    if let Err(r) = admin_only(&user) {
+        return Ok(*r);
+    }
+    let p = Procedure::current(&*state.storage).await?;
+    Ok(page(
+        StatusCode::OK,
+        view(doc, &user, &p, &doc.text(&p), q.flash().as_ref(), None),
+    ))
+}
+
+/// `POST /console/admin/{calendar|rules}`: a refused document comes back as typed, with why.
+pub async fn save_procedure(
+    State(state): State<AppState>,
+    user: ConsoleUser,
+    Path(segment): Path<String>,
+    Form(f): Form<JsonForm>,
+) -> Result<Response, ApiError> {
+    let Some(doc) = Document::from_path(&segment) else {
+        return Err(ApiError::NotFound);
+    };
+    if let Err(r) = admin_only(&user) {
+        return Ok(*r);
+    }
+    user.check_form(&f.csrf)?;
+    match doc.save(&state, &f.json, &user.user().login).await {
+        Ok(()) => Ok(back(
+            &format!("/console/admin/{}", doc.key()),
+            true,
+            doc.saved(),
+        )),
+        Err(ProcedureError::Calendar(why) | ProcedureError::Rules(why)) => {
+            let p = Procedure::current(&*state.storage).await?;
+            Ok(page(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                view(
+                    doc,
+                    &user,
+                    &p,
+                    &f.json,
+                    None,
+                    Some(&format!("未保存：{why}")),
+                ),
+            ))
+        }
+        Err(e) => Err(ApiError::Internal(e.to_string())),
+    }
+}

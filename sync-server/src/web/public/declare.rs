@@ -1,0 +1,406 @@
+//! `GET/POST /d/{village}`: the declaration form behind the village's QR code, and its receipt.
+
+use crate::AppState;
+use crate::domain::apply::ApplySettings;
+use crate::domain::procedure::Procedure;
+use crate::domain::resident::{self, Declared, village_name};
+use crate::error::ApiError;
+use crate::store::{read, write};
+use crate::web::guard::{self, COOKIE};
+use crate::web::public::layout::{field, receipt_markup, resident_message, resident_page};
+use axum::Form;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use chrono::Utc;
+use maud::{Markup, html};
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use yijian_core::division::DivisionCode;
+use yijian_core::form::{
+    self, DeclarationForm, FORM_DIFFICULTIES, PhoneRule, check_declaration, risk_key,
+};
+
+use super::*;
+
+/// What the form shows: values typed so far, problems per field, a banner.
+struct FormView<'a> {
+    village: &'a DivisionCode,
+    values: &'a DeclarationForm,
+    consent: bool,
+    errors: &'a BTreeMap<&'static str, String>,
+    banner: Option<&'a str>,
+    token: &'a str,
+}
+
+/// The element a field's error links to.
+fn field_anchor(field: &str) -> &str {
+    match field {
+        form::fields::RISK_TYPES => "risk-label",
+        other => other,
+    }
+}
+
+/// A field's name as its label says it.
+fn field_label(field: &str) -> &'static str {
+    match field {
+        form::fields::NAME => "姓名",
+        form::fields::PHONE => "手机号",
+        form::fields::ID_NUMBER => "身份证号",
+        form::fields::ADDRESS => "详细地址",
+        form::fields::HOUSEHOLD_SIZE => "家庭人口数",
+        form::fields::RISK_TYPES => "困难类型",
+        form::fields::DESCRIPTION => "简单说明",
+        form::fields::CONSENT => "同意上门核实",
+        _ => "填写内容",
+    }
+}
+
+fn declaration_form(v: &FormView<'_>) -> Markup {
+    let e = |f: &str| v.errors.get(f).map(String::as_str);
+    let described = |f: &str| v.errors.contains_key(f).then(|| format!("err-{f}"));
+    let place = village_name(v.village);
+    let body = html! {
+        @if let Some(b) = v.banner { p.alert role="alert" { (b) } }
+        @if !v.errors.is_empty() {
+            div.alert role="alert" id="error-summary" {
+                p style="margin:0 0 6px" { "有" (v.errors.len()) "处需要修改，您填写的内容都还在：" }
+                ul style="margin:0;padding-left:1.2em" {
+                    @for (f, msg) in v.errors.iter() {
+                        li { a href={"#" (field_anchor(f))} { (field_label(f)) } "：" (msg) }
+                    }
+                }
+            }
+        }
+        form method="post" action={"/d/" (v.village)} novalidate {
+            input type="hidden" name="t" value=(v.token);
+            div.card {
+                h2 { "申请人" }
+                (field(form::fields::NAME, "姓名", None, e(form::fields::NAME), html! {
+                    input type="text" id="applicant_name" name="applicant_name" value=(v.values.applicant_name)
+                        maxlength="30" autocomplete="name" aria-describedby=[described(form::fields::NAME)];
+                }))
+                (field(form::fields::PHONE, "手机号", Some("用于接收回执短信和查询进度"), e(form::fields::PHONE), html! {
+                    input type="tel" id="phone" name="phone" value=(v.values.phone) maxlength="20"
+                        inputmode="tel" autocomplete="tel" aria-describedby=[described(form::fields::PHONE)];
+                }))
+                (field(form::fields::ID_NUMBER, "身份证号", Some("18位，最后一位可以是X"), e(form::fields::ID_NUMBER), html! {
+                    input type="text" id="id_number" name="id_number" value=(v.values.id_number) maxlength="24"
+                        autocomplete="off" autocapitalize="characters" aria-describedby=[described(form::fields::ID_NUMBER)];
+                }))
+            }
+            div.card {
+                h2 { "家庭住址" }
+                p { "所在村：" strong { (place) } }
+                input type="hidden" name="village" value=(v.village);
+                (field(form::fields::ADDRESS, "详细地址", Some("如：3社12号"), e(form::fields::ADDRESS), html! {
+                    input type="text" id="address" name="address" value=(v.values.address) maxlength="100"
+                        aria-describedby=[described(form::fields::ADDRESS)];
+                }))
+                (field(form::fields::HOUSEHOLD_SIZE, "家庭人口数", Some("一起生活的人数"), e(form::fields::HOUSEHOLD_SIZE), html! {
+                    input type="number" id="household_size" name="household_size" value=(v.values.household_size)
+                        min="1" max="30" inputmode="numeric" aria-describedby=[described(form::fields::HOUSEHOLD_SIZE)];
+                }))
+            }
+            div.card {
+                h2 { "困难情况" }
+                div.field.bad[e(form::fields::RISK_TYPES).is_some()] data-field=(form::fields::RISK_TYPES) {
+                    span id="risk-label" style="display:block;font-weight:700;margin:0 0 6px" { "困难类型（可多选）" }
+                    div.choices role="group" aria-labelledby="risk-label" {
+                        @for r in FORM_DIFFICULTIES {
+                            @let key = risk_key(r);
+                            label {
+                                input type="checkbox" name="risk_types" value=(key)
+                                    checked[v.values.risk_types.contains(&key)];
+                                (r.name_zh())
+                            }
+                        }
+                    }
+                    @if let Some(msg) = e(form::fields::RISK_TYPES) { span.err id="err-risk_types" role="alert" { (msg) } }
+                }
+                (field(form::fields::DESCRIPTION, "简单说明", Some("最多300字，可以不填"), e(form::fields::DESCRIPTION), html! {
+                    textarea id="description" name="description" maxlength="300"
+                        aria-describedby=[described(form::fields::DESCRIPTION)] { (v.values.description) }
+                }))
+            }
+            div.card {
+                div.field.bad[e(form::fields::CONSENT).is_some()] data-field=(form::fields::CONSENT) {
+                    label.consent {
+                        input type="checkbox" id="consent" name="consent" value="1" checked[v.consent];
+                        span { "我同意村网格员上门核实家庭情况。核实时请准备好户口本、身份证，并在《承诺授权书》上签字按手印。" }
+                    }
+                    @if let Some(msg) = e(form::fields::CONSENT) { span.err id="err-consent" role="alert" { (msg) } }
+                }
+                button type="submit" id="submit" { "提交申报" }
+            }
+        }
+        p.muted { "已经申报过？" a href="/s" { "查询办理进度" } }
+    };
+    resident_page(
+        "困难群众一键申报",
+        Some(&format!("{place} · 填好后点最下面的“提交申报”")),
+        body,
+    )
+}
+
+pub(crate) async fn form_page(
+    State(state): State<AppState>,
+    Path(village): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let village = match village_of(&village) {
+        Ok(v) => v,
+        Err(page) => return Ok(*page),
+    };
+    let key = guard::form_key(&state).await?;
+    let t = guard::issue(
+        &key,
+        &format!("declare:{village}"),
+        guard::cookie(&headers, COOKIE),
+        Utc::now(),
+    );
+    let values = DeclarationForm {
+        village: village.to_string(),
+        ..DeclarationForm::default()
+    };
+    let page = declaration_form(&FormView {
+        village: &village,
+        values: &values,
+        consent: false,
+        errors: &BTreeMap::new(),
+        banner: None,
+        token: &t.token,
+    });
+    Ok(with_cookie(html(StatusCode::OK, page), &t.cookie))
+}
+
+/// The posted form's fields (repeated `risk_types`).
+fn posted(pairs: Vec<(String, String)>) -> (DeclarationForm, bool, String) {
+    let mut f = DeclarationForm::default();
+    let (mut consent, mut token) = (false, String::new());
+    // Cap every value: what is kept and shown again is bounded whatever is posted.
+    let cap = |v: String, n: usize| v.chars().take(n).collect::<String>();
+    for (k, v) in pairs {
+        match k.as_str() {
+            "applicant_name" => f.applicant_name = cap(v, 60),
+            "id_number" => f.id_number = cap(v, 40),
+            "phone" => f.phone = cap(v, 40),
+            "village" => f.village = cap(v, 20),
+            "address" => f.address = cap(v, 200),
+            "household_size" => f.household_size = cap(v, 10),
+            "risk_types" if f.risk_types.len() < 20 => f.risk_types.push(cap(v, 40)),
+            "description" => f.description = cap(v, 1000),
+            "consent" => consent = v == "1",
+            "t" => token = cap(v, 200),
+            _ => {}
+        }
+    }
+    (f, consent, token)
+}
+
+pub(crate) async fn submit(
+    State(state): State<AppState>,
+    Path(village): Path<String>,
+    headers: HeaderMap,
+    connect: guard::Peer,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> Result<Response, ApiError> {
+    let village = match village_of(&village) {
+        Ok(v) => v,
+        Err(page) => return Ok(*page),
+    };
+    let now = Utc::now();
+    let key = guard::form_key(&state).await?;
+    let purpose = format!("declare:{village}");
+    let cookie = guard::cookie(&headers, COOKIE);
+    let (mut values, consent, token) = posted(pairs);
+    // The village comes from the address, never from the form.
+    values.village = village.to_string();
+    let fresh = guard::issue(&key, &purpose, cookie, now);
+    let show =
+        |status: StatusCode, errors: &BTreeMap<&'static str, String>, banner: Option<&str>| {
+            with_cookie(
+                html(
+                    status,
+                    declaration_form(&FormView {
+                        village: &village,
+                        values: &values,
+                        consent,
+                        errors,
+                        banner,
+                        token: &fresh.token,
+                    }),
+                ),
+                &fresh.cookie,
+            )
+        };
+    if !guard::verify(&key, &purpose, &token, cookie, now) {
+        tracing::info!("declaration with a missing or stale form token");
+        return Ok(show(
+            StatusCode::FORBIDDEN,
+            &BTreeMap::new(),
+            Some(
+                "页面停留太久已过期（或浏览器禁用了Cookie）。您填写的内容都还在，请再点一次“提交申报”。",
+            ),
+        ));
+    }
+    let today = yijian_core::time::china_date(now);
+    let mut errors: BTreeMap<&'static str, String> = BTreeMap::new();
+    let checked = match check_declaration(&values, today, PhoneRule::Required, |_| true) {
+        Ok(c) => Some(c),
+        Err(problems) => {
+            for pr in problems {
+                errors.entry(pr.field).or_insert(pr.message_zh);
+            }
+            None
+        }
+    };
+    if !consent {
+        errors.insert(
+            form::fields::CONSENT,
+            "请勾选同意上门核实，否则无法受理".to_owned(),
+        );
+    }
+    let Some(checked) = checked.filter(|_| errors.is_empty()) else {
+        return Ok(show(StatusCode::UNPROCESSABLE_ENTITY, &errors, None));
+    };
+    // Limits count only complete forms: a resident correcting mistakes is never locked out,
+    // and a form that fails its checks writes nothing anyway. Many households can share one
+    // address (a carrier's NAT, the village committee's Wi-Fi at a meeting), hence the per-IP
+    // figure is generous and the per-phone one strict. The counts, the calendar and the
+    // declaration are one transaction: one write per submission.
+    let p = state.settings.public.clone();
+    let ip = guard::client_ip(&headers, connect, p.trust_forwarded_for);
+    let phone = checked
+        .phone
+        .as_ref()
+        .map(|m| m.as_str().to_owned())
+        .unwrap_or_default();
+    let ip_key = format!("declare-ip:{ip}");
+    let phone_key = format!("declare-phone:{phone}");
+    let outcome = write(&*state.storage, move |tx| {
+        if tx.hit(&ip_key, guard::window_start(now, 3600))? > p.declarations_per_ip_per_hour {
+            return Ok(Submitted::Limited(Limit::Address));
+        }
+        if tx.hit(&phone_key, guard::window_start(now, 86_400))? > p.declarations_per_phone_per_day
+        {
+            return Ok(Submitted::Limited(Limit::Phone));
+        }
+        let procedure = Procedure::load(tx)?;
+        let settings = ApplySettings::with(now, &procedure);
+        Ok(Submitted::Done(resident::declare(tx, &checked, &settings)?))
+    })
+    .await?;
+    let outcome = match outcome {
+        Submitted::Done(d) => d,
+        Submitted::Limited(Limit::Address) => {
+            return Ok(show(
+                StatusCode::TOO_MANY_REQUESTS,
+                &BTreeMap::new(),
+                Some(
+                    "这台设备提交得太频繁了，请一小时后再试。您填写的内容都还在；急事请直接联系村网格员。",
+                ),
+            ));
+        }
+        Submitted::Limited(Limit::Phone) => {
+            return Ok(show(
+                StatusCode::TOO_MANY_REQUESTS,
+                &BTreeMap::new(),
+                Some("这个手机号今天已经提交过多次，请明天再试，或直接联系村网格员。"),
+            ));
+        }
+    };
+    let (receipt, dup) = match outcome {
+        Declared::New { receipt_no, .. } => (receipt_no, false),
+        Declared::Existing { receipt_no, .. } => (receipt_no, true),
+    };
+    let sig = guard::link_sig(&key, &receipt);
+    let to = format!(
+        "/d/{village}/receipt/{receipt}?s={sig}{}",
+        if dup { "&dup=1" } else { "" }
+    );
+    Ok(Redirect::to(&to).into_response())
+}
+
+/// Which limit stopped a submission.
+enum Limit {
+    Address,
+    Phone,
+}
+
+/// What the submission's transaction did.
+enum Submitted {
+    Limited(Limit),
+    Done(Declared),
+}
+
+#[derive(Debug, Deserialize)]
+pub(super) struct ReceiptQuery {
+    s: Option<String>,
+    dup: Option<String>,
+}
+
+pub(crate) async fn receipt_page(
+    State(state): State<AppState>,
+    Path((village, receipt)): Path<(String, String)>,
+    Query(q): Query<ReceiptQuery>,
+) -> Result<Response, ApiError> {
+    let village = match village_of(&village) {
+        Ok(v) => v,
+        Err(page) => return Ok(*page),
+    };
+    let key = guard::form_key(&state).await?;
+    if q.s.as_deref() != Some(guard::link_sig(&key, &receipt).as_str()) {
+        return Ok(html(
+            StatusCode::NOT_FOUND,
+            resident_message(
+                "找不到这张回执",
+                "链接不完整或已失效。可以凭回执号和手机尾号查询办理进度。",
+                Some(("/s", "查询办理进度")),
+            ),
+        ));
+    }
+    let procedure = Procedure::current(&*state.storage).await?;
+    let days = procedure.rules.home_verification.amount;
+    let dup = q.dup.is_some();
+    let place = village_name(&village);
+    // A second declaration of the same person may come from another phone: the receipt was
+    // texted to the first one, and the lookup needs that phone's last digits.
+    let r = receipt.clone();
+    let first_phone = read(&*state.storage, move |tx| tx.case_by_receipt(&r))
+        .await?
+        .and_then(|row| row.phone)
+        .filter(|p| p.len() >= 4);
+    let tail = first_phone.as_deref().map(|p| &p[p.len() - 4..]);
+    let body = html! {
+        div.card {
+            @if dup {
+                p.notice role="status" { "您已经申报过，这件事正在办理中，不用重复申报。您的回执号是：" }
+            } @else {
+                p.notice.ok role="status" { "✓ 申报已提交成功。您的回执号是：" }
+            }
+            p.receipt id="receipt-no" { (receipt_markup(&receipt)) }
+            @match (dup, tail) {
+                (true, Some(t)) => p id="receipt-phone" { "回执短信在第一次申报时已发到尾号" strong { (t) } "的手机上。查询进度时，请输入回执号和" strong { "尾号" (t) } "。" },
+                _ => p { "请把回执号记下来，或者截图保存。回执号也会用短信发到您的手机上。" },
+            }
+        }
+        div.card {
+            h2 { "接下来" }
+            ol.steps {
+                li { (place) "的网格员会在" strong { (days) "个工作日内" } "上门核实情况。" }
+                li { "上门时请准备户口本、身份证，在《承诺授权书》上签字按手印。" }
+                li { "核实后由村里评议、乡镇复核、县里审批，每一步都有办理时限。" }
+            }
+        }
+        a.button href="/s" { "查询办理进度" }
+    };
+    Ok(html(
+        StatusCode::OK,
+        resident_page("申报回执", Some(&place), body),
+    ))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Status and appeal
+// ---------------------------------------------------------------------------------------------
