@@ -7,7 +7,7 @@ use std::net::TcpStream;
 use std::path::Path;
 use std::process::{Child, ChildStdout, Command, Output, Stdio};
 
-use yijian_server::config::{CONFIG_FILE_VAR, Config, ENV_VARS};
+use yijian_server::config::{CONFIG_FILE_VAR, Config, env_vars};
 
 fn http_get(addr: &str, path: &str) -> (u16, String) {
     http(addr, "GET", path, None, None)
@@ -77,7 +77,7 @@ fn unsupported_database_url_is_refused_with_a_clear_message() {
 /// developer's `YIJIAN_DATABASE_URL` must not send these tests to their PostgreSQL).
 fn server_cmd() -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_yijian-server"));
-    for (var, _) in ENV_VARS {
+    for (var, _) in env_vars() {
         cmd.env_remove(var);
     }
     cmd.env_remove(CONFIG_FILE_VAR);
