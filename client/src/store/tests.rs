@@ -6,7 +6,7 @@ use serde_json::json;
 use yijian_core::division::DivisionCode;
 use yijian_core::household::{Household, HouseholdField};
 use yijian_core::ids::{HouseholdId, UserId};
-use yijian_core::protocol::Change;
+use yijian_core::protocol::{Change, Command, CommandBody, Wire};
 use yijian_core::role::Role;
 use yijian_core::support::PhotoOwner;
 
