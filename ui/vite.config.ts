@@ -4,7 +4,8 @@ import { defineConfig } from "vite";
 // (tauri.conf.json's devUrl) and not clear the terminal Tauri prints into.
 export default defineConfig({
   clearScreen: false,
-  server: { port: 5173, strictPort: true },
+  // The preview mock reads the checklist template from ../assets (the file the Rust core ships).
+  server: { port: 5173, strictPort: true, fs: { allow: [".."] } },
   build: {
     // Old Android WebViews (Chrome 87+ on Android 7+) still run the app.
     target: ["es2020", "chrome87", "safari14"],

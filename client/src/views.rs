@@ -9,12 +9,12 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, NaiveDate, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use yijian_core::calendar::HolidayCalendar;
 use yijian_core::clocks::RunningClock;
 use yijian_core::deadline::{DeadlineRules, DeadlineStatus};
 use yijian_core::division::DivisionCode;
-use yijian_core::ids::PhotoId;
+use yijian_core::ids::{CommandId, HouseholdId, PhotoId};
 use yijian_core::regions::Regions;
 use yijian_core::support::PhotoMeta;
 
@@ -162,6 +162,18 @@ pub struct QuarantineEntry {
     pub quarantined_at: String,
 }
 
+/// Which value settles a field conflict.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConflictChoice {
+    /// The value both edits started from.
+    Base,
+    /// The value already on the server.
+    Theirs,
+    /// This phone's edit.
+    Mine,
+}
+
 /// A household field two people changed differently, as the sync screen lists it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ConflictEntry {
@@ -265,6 +277,28 @@ impl LocalStore {
     }
 
     /// Unresolved conflicts as the sync screen lists them.
+    /// Settle a conflict by choosing one of its three values: what the screens offer.
+    pub fn resolve_conflict_with(
+        &mut self,
+        household_id: HouseholdId,
+        field: &str,
+        choice: ConflictChoice,
+    ) -> Result<CommandId> {
+        let field = yijian_core::household::HouseholdField::from_key(field)
+            .map_err(|e| Error::invalid(e.to_string()))?;
+        let conflict = self
+            .conflicts(false)?
+            .into_iter()
+            .find(|c| c.household_id == household_id && c.field == field.key())
+            .ok_or_else(|| Error::NotFound("这条档案冲突已经处理过了".into()))?;
+        let chosen = match choice {
+            ConflictChoice::Base => conflict.base,
+            ConflictChoice::Theirs => conflict.theirs,
+            ConflictChoice::Mine => conflict.mine,
+        };
+        self.resolve_conflict(household_id, field, chosen)
+    }
+
     pub fn conflicts_view(&self) -> Result<Vec<ConflictEntry>> {
         use yijian_core::household::HouseholdField;
         Ok(self

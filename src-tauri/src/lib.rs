@@ -8,6 +8,8 @@
 //! `run()` is the entry point on every platform: desktop calls it from `main.rs`, Android and
 //! iOS load this library and enter through the mobile entry point.
 
+#[cfg(test)]
+mod acl;
 pub mod commands;
 pub mod error;
 pub mod state;
@@ -88,17 +90,18 @@ fn start_sync(handle: &AppHandle, app: &App) {
                 let state = done_handle.state::<App>();
                 state.syncing.store(false, Ordering::SeqCst);
                 state.synced_once.store(true, Ordering::SeqCst);
-                // The inbox and every open screen may show something new.
-                let status = commands::sync::status_of(&state).ok();
-                let done = SyncDone {
-                    ok: outcome.is_ok(),
-                    error: outcome
-                        .as_ref()
-                        .err()
-                        .map(|e| CommandError::new(error::kind_of(e), e.to_string())),
-                    status,
-                };
-                let _ = done_handle.emit("sync-done", done);
+                let ok = outcome.is_ok();
+                let error = outcome
+                    .as_ref()
+                    .err()
+                    .map(|e| CommandError::new(error::kind_of(e), e.to_string()));
+                // The inbox and every open screen may show something new; the counts are read
+                // off the sync loop, on the blocking pool.
+                let handle = done_handle.clone();
+                tauri::async_runtime::spawn(async move {
+                    let status = commands::sync::status_of(&handle.state::<App>()).await.ok();
+                    let _ = handle.emit("sync-done", SyncDone { ok, error, status });
+                });
             },
         )
         .await;
@@ -118,7 +121,11 @@ fn init_logging() {
 #[cfg_attr(mobile, tauri::mobile_entry_point)]
 pub fn run() {
     init_logging();
-    let result = tauri::Builder::default()
+    let builder = tauri::Builder::default();
+    // Where a home visit is made: the phone's location services (see capabilities/mobile.json).
+    #[cfg(mobile)]
+    let builder = builder.plugin(tauri_plugin_geolocation::init());
+    let result = builder
         .setup(|app| {
             let dir = data_dir(app)?;
             let state = App::open(&dir)?;

@@ -32,6 +32,8 @@ export function h(sel: string, attrs?: Attrs | Child | null, ...children: Child[
       if (typeof v === "function") el.addEventListener(k.slice(2), v as unknown as EventListener);
       else if (k === "value") (el as HTMLInputElement).value = String(v);
       else if (k === "class") el.className = (el.className ? el.className + " " : "") + v;
+      // Through the CSSOM: the app's CSP has no 'unsafe-inline' for style attributes.
+      else if (k === "style") el.style.cssText = String(v);
       else el.setAttribute(k, v === true ? "" : String(v));
     }
   } else children.unshift(attrs as Child);

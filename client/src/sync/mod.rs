@@ -195,7 +195,8 @@ impl SyncEngine {
         }
     }
 
-    /// Sign in on `server`; the token, device id and user are kept in the local store.
+    /// Sign in on `server`; the token, device id and user are kept in the local store. What was
+    /// typed is checked first ([`LoginForm::check`]); each mistake names its field.
     pub async fn login(
         &self,
         server: &str,
@@ -203,19 +204,20 @@ impl SyncEngine {
         password: &str,
         device_name: &str,
     ) -> Result<Session> {
-        let server = server.trim().trim_end_matches('/').to_owned();
-        if !(server.starts_with("http://") || server.starts_with("https://")) {
-            return Err(Error::invalid(format!(
-                "服务器地址应以 http:// 或 https:// 开头：{server}"
-            )));
-        }
+        let form = LoginForm::check(server, login, password)?;
+        let server = form.server;
         let api = Api::new(self.http.clone(), &server, None, self.config.compress_above);
         let previous = self
             .with_store(|s| s.previous_device_id(&server))?
             .and_then(|id| id.parse::<yijian_core::ids::DeviceId>().ok());
         let resp = api
-            .login(login.trim(), password, device_name, previous)
-            .await?;
+            .login(&form.login, password, device_name, previous)
+            .await
+            .map_err(|e| match e {
+                // At the login form a refusal is about what was typed, not a lost session.
+                Error::Unauthenticated { .. } => Error::field("password", "手机号或密码不正确"),
+                other => other,
+            })?;
         let session = Session {
             server,
             token: resp.token,
@@ -518,6 +520,41 @@ impl SyncEngine {
             }
         }
         Ok(true)
+    }
+}
+
+/// The login form as typed, checked: the server's address and the mobile number in their
+/// canonical forms.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoginForm {
+    /// `http(s)://host[:port]`, without a trailing slash.
+    pub server: String,
+    /// The mobile number as the server stores logins (11 digits).
+    pub login: String,
+}
+
+impl LoginForm {
+    /// Check a login form; each mistake is an [`Error::Field`] naming `server`, `login` or
+    /// `password`.
+    pub fn check(server: &str, login: &str, password: &str) -> Result<LoginForm> {
+        let server = server.trim().trim_end_matches('/').to_owned();
+        if server.is_empty() || server == "http:" || server == "https:" {
+            return Err(Error::field("server", "请填写服务器地址"));
+        }
+        if !(server.starts_with("http://") || server.starts_with("https://")) {
+            return Err(Error::field(
+                "server",
+                format!("服务器地址应以 http:// 或 https:// 开头：{server}"),
+            ));
+        }
+        let login = yijian_core::validation::MobileNumber::parse(login)
+            .map_err(|e| Error::field("login", e.to_string()))?
+            .as_str()
+            .to_owned();
+        if password.is_empty() {
+            return Err(Error::field("password", "请填写密码"));
+        }
+        Ok(LoginForm { server, login })
     }
 }
 

@@ -63,7 +63,7 @@ pub async fn photo_stage(
 ) -> Result<StagedPhotoView, CommandError> {
     app.require_unlocked()?;
     let bytes = body_bytes(&request)?;
-    let dir = app.engine.with_store(|s| Ok(s.photos_dir()))?;
+    let dir = app.photos_dir.clone();
     let staged = blocking(move || Ok(process_to_files(&dir, &bytes)?)).await?;
     let record = staged.clone();
     app.store(move |s| s.stage_photo(&record)).await?;

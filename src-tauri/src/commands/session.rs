@@ -90,42 +90,19 @@ pub async fn login(
     login: String,
     password: String,
 ) -> Result<AppState, CommandError> {
-    let server = server.trim().trim_end_matches('/').to_owned();
-    if server.is_empty() || server == "http:" || server == "https:" {
-        return Err(field("server", "请填写服务器地址"));
-    }
-    if !(server.starts_with("http://") || server.starts_with("https://")) {
-        return Err(field("server", "服务器地址应以 http:// 或 https:// 开头"));
-    }
-    let login = match yijian_core::validation::MobileNumber::parse(&login) {
-        Ok(m) => m.as_str().to_owned(),
-        Err(e) => return Err(field("login", &e.to_string())),
-    };
-    if password.is_empty() {
-        return Err(field("password", "请填写密码"));
-    }
     let previous = app.store(|s| Ok(s.session()?.map(|s| s.user.id))).await?;
     let device = format!("一键申报（{}）", std::env::consts::OS);
+    // The engine checks the form and names the field at fault.
     let session = app
         .engine
         .login(&server, &login, &password, &device)
-        .await
-        .map_err(|e| match e {
-            yijian_client::Error::Unauthenticated { .. } => field("password", "手机号或密码不正确"),
-            other => CommandError::from(other),
-        })?;
+        .await?;
     if previous != Some(session.user.id) {
         app.set_unlocked(false);
         app.store(|s| s.clear_pin()).await?;
     }
     app.wrote();
     state_of(&app).await
-}
-
-fn field(name: &str, message: &str) -> CommandError {
-    let mut e = CommandError::new(ErrorKind::Invalid, message);
-    e.field = Some(name.to_owned());
-    e
 }
 
 /// Read a device-setup QR code's text.

@@ -2,10 +2,9 @@
 
 use std::sync::atomic::Ordering;
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use tauri::State;
-use yijian_client::views::{ConflictEntry, QuarantineEntry};
-use yijian_core::household::HouseholdField;
+use yijian_client::views::{ConflictChoice, ConflictEntry, QuarantineEntry};
 use yijian_core::ids::{CommandId, HouseholdId};
 
 use crate::error::{CommandError, ErrorKind};
@@ -27,11 +26,11 @@ pub struct SyncStatus {
     pub login_expired: bool,
 }
 
-/// Counts for the status line (a few indexed counts: quick enough to run anywhere).
-pub fn status_of(app: &App) -> Result<SyncStatus, CommandError> {
+/// Counts for the status line, read on the blocking pool like every store access.
+pub async fn status_of(app: &App) -> Result<SyncStatus, CommandError> {
     let (status, conflicts) = app
-        .engine
-        .with_store(|s| Ok((s.status()?, s.conflicts(false)?.len() as u64)))?;
+        .store(|s| Ok((s.status()?, s.conflicts(false)?.len() as u64)))
+        .await?;
     Ok(SyncStatus {
         online_known: app.synced_once.load(Ordering::SeqCst),
         running: app.syncing.load(Ordering::SeqCst),
@@ -51,7 +50,7 @@ pub fn status_of(app: &App) -> Result<SyncStatus, CommandError> {
 #[tauri::command(rename_all = "snake_case")]
 pub async fn sync_status(app: State<'_, App>) -> Result<SyncStatus, CommandError> {
     app.require_unlocked()?;
-    status_of(&app)
+    status_of(&app).await
 }
 
 /// Start a round now; progress and the end arrive as events.
@@ -106,41 +105,18 @@ pub async fn conflicts(app: State<'_, App>) -> Result<Vec<ConflictEntry>, Comman
     app.store(|s| s.conflicts_view()).await
 }
 
-/// Which value settles a conflict.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Choice {
-    Base,
-    Theirs,
-    Mine,
-}
-
 #[tauri::command(rename_all = "snake_case")]
 pub async fn resolve_conflict(
     app: State<'_, App>,
     household_id: String,
     field: String,
-    choice: Choice,
+    choice: ConflictChoice,
 ) -> Result<(), CommandError> {
     app.require_unlocked()?;
     let household = HouseholdId::parse(&household_id)
         .map_err(|_| CommandError::new(ErrorKind::Invalid, "农户编号格式不正确"))?;
-    let field = HouseholdField::from_key(&field)
-        .map_err(|e| CommandError::new(ErrorKind::Invalid, e.to_string()))?;
-    app.store(move |s| {
-        let conflict = s
-            .conflicts(false)?
-            .into_iter()
-            .find(|c| c.household_id == household && c.field == field.key())
-            .ok_or_else(|| yijian_client::Error::NotFound("这条档案冲突已经处理过了".into()))?;
-        let chosen = match choice {
-            Choice::Base => conflict.base,
-            Choice::Theirs => conflict.theirs,
-            Choice::Mine => conflict.mine,
-        };
-        s.resolve_conflict(household, field, chosen).map(|_| ())
-    })
-    .await?;
+    app.store(move |s| s.resolve_conflict_with(household, &field, choice).map(|_| ()))
+        .await?;
     app.wrote();
     Ok(())
 }
