@@ -24,7 +24,7 @@ use crate::store::LocalStore;
 use crate::views::{DueInfo, PhotoUrls, PhotoView, village_name, yuan};
 use yijian_core::protocol::kinds;
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ts_rs::TS)]
 pub struct MemberView {
     pub id: String,
     pub name: String,
@@ -38,7 +38,7 @@ pub struct MemberView {
     pub living_together: bool,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ts_rs::TS)]
 pub struct TimelineEntry {
     pub at: DateTime<Utc>,
     pub label_zh: String,
@@ -47,7 +47,7 @@ pub struct TimelineEntry {
     pub pending: bool,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ts_rs::TS)]
 pub struct MeasureView {
     pub kind_zh: &'static str,
     pub description: String,
@@ -57,13 +57,13 @@ pub struct MeasureView {
     pub done_on: Option<NaiveDate>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ts_rs::TS)]
 pub struct PlanView {
     pub made_on: NaiveDate,
     pub measures: Vec<MeasureView>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ts_rs::TS)]
 pub struct FollowUpView {
     pub id: String,
     pub due_on: NaiveDate,
@@ -72,14 +72,14 @@ pub struct FollowUpView {
     pub note: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ts_rs::TS)]
 pub struct ProxyView {
     pub filler_name: String,
     pub relation: String,
     pub confirmation_zh: &'static str,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ts_rs::TS)]
 pub struct CaseView {
     pub case_id: CaseId,
     pub household_id: Option<HouseholdId>,
@@ -114,7 +114,7 @@ pub struct CaseView {
     pub pending: bool,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ts_rs::TS)]
 pub struct VisitSummary {
     pub id: VisitId,
     pub case_id: Option<CaseId>,
@@ -129,7 +129,7 @@ pub struct VisitSummary {
     pub pending: bool,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ts_rs::TS)]
 pub struct HouseholdFile {
     pub household_id: HouseholdId,
     pub head_name: String,

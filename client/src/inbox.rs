@@ -24,7 +24,7 @@ use crate::views::{DueInfo, ProcedureRules, Urgency, village_name};
 use yijian_core::protocol::kinds;
 
 /// One row of the inbox.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ts_rs::TS)]
 pub struct InboxRow {
     pub case_id: String,
     pub household_id: Option<String>,
@@ -43,7 +43,7 @@ pub struct InboxRow {
 }
 
 /// Which cases a page lists.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, ts_rs::TS)]
 pub struct InboxQuery {
     /// A name fragment, the last 4 ID characters, a door plate or receipt fragment; "" = all.
     #[serde(default)]
@@ -77,14 +77,14 @@ impl Default for InboxQuery {
 }
 
 /// Cases per stage, for the chips above the list.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ts_rs::TS)]
 pub struct StageCount {
     pub stage: Stage,
     pub stage_zh: &'static str,
     pub count: usize,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ts_rs::TS)]
 pub struct InboxCounts {
     pub overdue: usize,
     pub due_soon: usize,
@@ -92,7 +92,7 @@ pub struct InboxCounts {
 }
 
 /// One page of the inbox.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ts_rs::TS)]
 pub struct InboxPage {
     pub today: NaiveDate,
     pub total: usize,

@@ -25,7 +25,7 @@ use crate::store::{LocalStore, Touch, timestamp};
 use yijian_core::protocol::kinds;
 
 /// A processed photo on the device, not yet attached to anything.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ts_rs::TS)]
 pub struct StagedPhoto {
     pub sha256: String,
     pub thumb_sha256: String,

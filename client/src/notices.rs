@@ -20,7 +20,7 @@ use yijian_core::protocol::kinds;
 pub const LIST_LIMIT: u32 = 100;
 
 /// One message as the screen shows it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ts_rs::TS)]
 pub struct NoticeView {
     pub id: i64,
     /// The case it is about.
@@ -36,7 +36,7 @@ pub struct NoticeView {
 }
 
 /// The message list: newest first, with the number not yet read.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ts_rs::TS)]
 pub struct NoticeList {
     pub unread: u64,
     pub notices: Vec<NoticeView>,

@@ -28,7 +28,7 @@ use yijian_core::protocol::kinds;
 const MAX_FILLER_CHARS: usize = 30;
 
 /// The proxy form as typed.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 #[serde(default)]
 pub struct ProxyForm {
     /// An existing household (opened from the inbox or a door-plate scan), or none: new.
@@ -48,14 +48,14 @@ pub struct ProxyForm {
 }
 
 /// One line the cadre reads aloud.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ts_rs::TS)]
 pub struct ReadBackLine {
     pub label_zh: &'static str,
     pub value_zh: String,
 }
 
 /// A difficulty type the form offers.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ts_rs::TS)]
 pub struct RiskOption {
     pub value: String,
     pub label_zh: &'static str,
@@ -73,7 +73,7 @@ pub fn risk_options() -> Vec<RiskOption> {
 }
 
 /// A village the user may file for.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ts_rs::TS)]
 pub struct VillageOption {
     pub code: String,
     pub name: String,

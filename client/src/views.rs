@@ -85,7 +85,7 @@ impl PhotoUrls {
 }
 
 /// Where a photo's bytes are.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ts_rs::TS)]
 #[serde(rename_all = "snake_case")]
 pub enum UploadState {
     Waiting,
@@ -97,7 +97,7 @@ pub enum UploadState {
 }
 
 /// A photo as a screen shows it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ts_rs::TS)]
 pub struct PhotoView {
     pub id: PhotoId,
     /// `None` when the file is not on this phone.
@@ -152,7 +152,7 @@ impl LocalStore {
 }
 
 /// A refused command as the sync screen lists it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ts_rs::TS)]
 pub struct QuarantineEntry {
     pub command_id: String,
     /// What the worker did, e.g. "入户核查（王建国）".
@@ -163,7 +163,7 @@ pub struct QuarantineEntry {
 }
 
 /// Which value settles a field conflict.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 #[serde(rename_all = "snake_case")]
 pub enum ConflictChoice {
     /// The value both edits started from.
@@ -175,7 +175,7 @@ pub enum ConflictChoice {
 }
 
 /// A household field two people changed differently, as the sync screen lists it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ts_rs::TS)]
 pub struct ConflictEntry {
     pub household_id: String,
     pub household_name: String,
@@ -326,7 +326,7 @@ impl LocalStore {
 }
 
 /// How urgent a clock is, as the inbox colours it (and says in words).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, ts_rs::TS)]
 #[serde(rename_all = "snake_case")]
 pub enum Urgency {
     Overdue,
@@ -335,7 +335,7 @@ pub enum Urgency {
 }
 
 /// A clock as a screen shows it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ts_rs::TS)]
 pub struct DueInfo {
     pub step: yijian_core::deadline::Step,
     pub step_zh: &'static str,

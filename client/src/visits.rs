@@ -37,7 +37,7 @@ use yijian_core::protocol::kinds;
 const TEMPLATES_KEY: &str = "checklist_templates";
 
 /// A visit as the visit screen shows it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, ts_rs::TS)]
 pub struct VisitView {
     pub visit_id: VisitId,
     pub household_id: HouseholdId,

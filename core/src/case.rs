@@ -68,7 +68,9 @@ pub enum CaseKind {
 }
 
 /// 风险类型.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, ts_rs::TS,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum RiskType {
     /// 因病
@@ -133,7 +135,7 @@ impl RiskType {
 }
 
 /// 监测对象类型: the category a household is monitored under once included.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ts_rs::TS)]
 #[serde(rename_all = "snake_case")]
 pub enum MonitoringCategory {
     /// 脱贫不稳定户

@@ -79,7 +79,10 @@ impl Anchor {
 }
 
 /// The steps that have a time limit.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, ts_rs::TS,
+)]
+#[ts(rename = "DeadlineStep")]
 #[serde(rename_all = "snake_case")]
 pub enum Step {
     /// The township accepts and routes the declaration (受理分派).

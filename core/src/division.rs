@@ -92,7 +92,8 @@ pub enum DivisionCodeError {
 }
 
 /// A validated division code such as `62` (甘肃省) or `621102105201`.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ts_rs::TS)]
+#[ts(type = "string")]
 #[serde(try_from = "String", into = "String")]
 pub struct DivisionCode(String);
 

@@ -24,6 +24,7 @@ macro_rules! entity_id {
     ($(#[$doc:meta])* $name:ident) => {
         $(#[$doc])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+        #[derive(ts_rs::TS)]
         #[serde(transparent)]
         pub struct $name(Uuid);
 

@@ -10,7 +10,7 @@ use crate::division::{DivisionCode, Level};
 
 /// A user's role. Each role works at exactly one level (except the department liaison, who is
 /// attached to a county or city department, and the administrator).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ts_rs::TS)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     /// 村级网格员 / 防贫监测信息员, also the resident cadre (驻村干部) filing for villagers.

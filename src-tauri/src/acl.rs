@@ -33,21 +33,32 @@ fn every_registered_command_is_declared_and_granted() {
     assert!(registered.len() > 30, "{registered:?}");
 
     let declared = quoted_between(&read("build.rs"), "const COMMANDS: &[&str] = &[", "];");
-    assert_eq!(declared, registered, "build.rs COMMANDS vs generate_handler!");
+    assert_eq!(
+        declared, registered,
+        "build.rs COMMANDS vs generate_handler!"
+    );
 
     let granted: BTreeSet<String> =
         quoted_between(&read("permissions/app.toml"), "permissions = [", "]")
             .into_iter()
             .map(|p| p.trim_start_matches("allow-").replace('-', "_"))
             .collect();
-    assert_eq!(granted, registered, "permissions/app.toml vs generate_handler!");
+    assert_eq!(
+        granted, registered,
+        "permissions/app.toml vs generate_handler!"
+    );
 
     for cap in ["capabilities/desktop.json", "capabilities/mobile.json"] {
         let c: serde_json::Value = serde_json::from_str(&read(cap)).expect(cap);
         let perms = c["permissions"].as_array().expect("permissions");
-        assert!(perms.iter().any(|p| p == "app-commands"), "{cap} lacks app-commands");
         assert!(
-            !perms.iter().any(|p| p.as_str().is_some_and(|p| p.starts_with("core:default"))),
+            perms.iter().any(|p| p == "app-commands"),
+            "{cap} lacks app-commands"
+        );
+        assert!(
+            !perms
+                .iter()
+                .any(|p| p.as_str().is_some_and(|p| p.starts_with("core:default"))),
             "{cap} grants the whole core set"
         );
     }

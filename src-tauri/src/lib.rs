@@ -10,6 +10,7 @@
 
 #[cfg(test)]
 mod acl;
+pub mod bindings;
 pub mod commands;
 pub mod error;
 pub mod state;
@@ -31,7 +32,7 @@ use crate::state::{App, PHOTO_SCHEME};
 pub const DATA_DIR_VAR: &str = "YIJIAN_APP_DATA_DIR";
 
 /// What the screens hear after every sync round.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
 pub struct SyncDone {
     pub ok: bool,
     pub error: Option<CommandError>,

@@ -8,9 +8,10 @@
 import { mockIPC } from "@tauri-apps/api/mocks";
 import { emit } from "@tauri-apps/api/event";
 import type {
-  Account, Answer, AppState, CaseView, CommandError, ConflictEntry, DueInfo, Evaluation, HouseholdFile, InboxQuery, InboxRow,
+  Account, Answer, AnswerProblem, AppState, CaseView, CommandError, ConflictEntry, DueInfo, Evaluation, HouseholdFile, InboxQuery, InboxRow,
   MemberView, PhotoView, ProxyForm, QuarantineEntry, ReadBackLine, StagedPhoto, SyncStatus, Verdict, VisitSummary, VisitView,
 } from "../src/api";
+import type { DeadlineStep, Stage } from "../src/bindings";
 import { RISKS, TEMPLATE, type Aspect, type Condition } from "./template";
 
 const params = new URLSearchParams(location.search);
@@ -38,7 +39,7 @@ const VILLAGES = [
   { code: "621102105203", name: "柳树湾村" },
   { code: "621102105204", name: "石门村" },
 ];
-const STAGES: [string, string, number][] = [
+const STAGES: [Stage, string, number][] = [
   ["declared", "已申报待受理", 8],
   ["accepted", "已受理待入户", 30],
   ["verifying", "入户核查中", 14],
@@ -58,7 +59,7 @@ const ymd = (d: Date): string => `${d.getFullYear()}-${String(d.getMonth() + 1).
 const addDays = (n: number): Date => new Date(today.getFullYear(), today.getMonth(), today.getDate() + n, 9, 30);
 const iso = (d: Date): string => d.toISOString();
 
-function due(offset: number, step_zh: string, step: string): DueInfo {
+function due(offset: number, step_zh: string, step: DueInfo["step"]): DueInfo {
   const urgency = offset < 0 ? "overdue" : offset <= 2 ? "due_soon" : "on_time";
   const label_zh = offset < 0 ? `已逾期${-offset}个工作日` : offset === 0 ? "今日到期" : `还剩${offset}个工作日`;
   return { step, step_zh, due_on: ymd(addDays(Math.round(offset * 1.4))), urgency, label_zh, provisional: offset > 20 };
@@ -87,7 +88,7 @@ for (let i = 0; i < N; i++) {
   const plate = `${v.code}-${String(i + 1).padStart(3, "0")}`;
   const clocked = !["assisting", "plan_made"].includes(stage) || rnd() < 0.2;
   const offset = int(-6, 14);
-  const step = stage === "declared" ? ["acceptance", "乡镇受理"] : stage === "accepted" || stage === "verifying" ? ["home_verification", "入户核查"] : stage === "plan_made" || stage === "assisting" ? ["follow_up", "回访"] : ["county_approval", "县级审批"];
+  const step: [DeadlineStep, string] = stage === "declared" ? ["accept", "乡镇受理"] : stage === "accepted" || stage === "verifying" ? ["home_verification", "入户核查"] : stage === "plan_made" || stage === "assisting" ? ["follow_up", "回访"] : ["county_approval", "县级审批"];
   const risks = [pick(RISKS)[1]];
   if (rnd() < 0.4) risks.push(pick(RISKS)[1]);
   const row: InboxRow = {
@@ -112,7 +113,7 @@ for (let i = 0; i < N; i++) {
 cases.sort((a, b) => a.offset - b.offset);
 if (cases[0]) { cases[0].row.name = "王建国"; cases[0].row.id_last4 = "1234"; }
 
-function weighted(): [string, string] {
+function weighted(): [Stage, string] {
   const total = STAGES.reduce((s, x) => s + x[2], 0);
   let r = rnd() * total;
   for (const s of STAGES) {
@@ -135,7 +136,7 @@ let server = "http://10.62.1.8:8080";
 const loginExpired = params.get("expired") === "1";
 
 function state(): AppState {
-  return { stage, version: "0.1.0", platform: "linux", server: stage === "first_run" ? undefined : server, user: stage === "first_run" ? undefined : user, login_expired: loginExpired };
+  return { stage, version: "0.1.0", platform: "linux", server: stage === "first_run" ? null : server, user: stage === "first_run" ? null : user, login_expired: loginExpired };
 }
 
 function fail(kind: CommandError["kind"], message: string, extra: Partial<CommandError> = {}): never {
@@ -385,7 +386,7 @@ function evaluate(v: MockVisit): Evaluation {
     return a?.type === "money" ? a.value.fen : null;
   };
   const d = TEMPLATE.derivation;
-  const sizeA = get(d.household_size);
+  const sizeA = d.household_size === null ? undefined : get(d.household_size);
   const size = sizeA?.type === "integer" ? sizeA.value : null;
   let income: Evaluation["income"] = null;
   if (size) {
@@ -429,6 +430,12 @@ function evaluate(v: MockVisit): Evaluation {
     water: water_tests.includes("fail") ? "unsafe" : water_tests.every((x) => x === "pass") ? "safe" : "unknown",
     problems,
     conclusion: conclusionA?.type === "choice" ? (conclusionA.value as "qualifies" | "does_not_qualify") : null,
+    checks: d.checks.map((ch) => {
+      const r = evalCond(ch.pass_if, v.answers, vis);
+      return { key: ch.key, aspect: ch.aspect, verdict: r === true ? "pass" : r === false ? "fail" : "unknown" };
+    }),
+    risk_types: [],
+    category: null,
     visible: items.filter((i) => vis.has(i.key)).map((i) => i.key),
     unanswered_required: unanswered,
   };
@@ -437,7 +444,7 @@ function evaluate(v: MockVisit): Evaluation {
 function visitView(v: MockVisit): VisitView {
   const evaluation = evaluate(v);
   const vis = new Set(evaluation.visible);
-  const outstanding = [];
+  const outstanding: AnswerProblem[] = [];
   for (const it of items) {
     if (!vis.has(it.key)) continue;
     const photosNow = v.item_photos[it.key]?.length ?? 0;
@@ -752,7 +759,7 @@ function handle(cmd: string, a: any): unknown {
       const row: InboxRow = {
         case_id: `C${String(cases.length + 1).padStart(6, "0")}`, household_id: hid, name: f.applicant_name, id_last4: f.id_number.slice(-4), door_plate: null, address: f.address,
         village_name: vname, stage: "declared", stage_zh: "已申报待受理", source_zh: "代申报", risks_zh: f.risk_types.map((r) => RISKS.find((x) => x[0] === r)?.[1] ?? r), receipt_no: null,
-        due: due(2, "乡镇受理", "acceptance"), pending: true,
+        due: due(2, "乡镇受理", "accept"), pending: true,
       };
       const mc: MockCase = { row, offset: 2, idNumber: f.id_number, phone: f.phone, members: Number(f.household_size), declaredAt: iso(new Date()), description: f.description, seq: cases.length };
       cases.unshift(mc);

@@ -7,26 +7,110 @@
 // `message` is Chinese for the worker; `field` names the form field at fault (when one is).
 import { invoke } from "@tauri-apps/api/core";
 import { listen, type UnlistenFn } from "@tauri-apps/api/event";
+import type {
+  AccountView,
+  Answer,
+  AppState,
+  CaseView,
+  CommandError,
+  ConflictEntry,
+  HouseholdFile,
+  InboxPage,
+  InboxQuery,
+  NoticeList,
+  ProxyForm,
+  QuarantineEntry,
+  ReadBackLine,
+  RiskOption,
+  SyncDone,
+  SyncProgress,
+  SyncStatus,
+  VisitPurpose,
+  VisitView,
+  StagedPhotoView,
+} from "./bindings";
 
-export type ErrorKind =
-  | "invalid" // a field or input is wrong: show `message` beside `field`
-  | "not_found" // the thing asked for is not on this phone (or the QR code is unknown)
-  | "locked" // PIN needed, or too many wrong PINs: `retry_after_s` says how long to wait
-  | "network" // no signal / server down: everything is kept, sync retries by itself
-  | "unauthenticated" // the server no longer accepts this phone's login: log in again
-  | "server" // the server refused the request: show `message`
-  | "storage" // the phone's database or files failed
-  | "internal";
+// The shapes below are generated from the Rust types (./bindings.ts, checked in `make test`).
+export type {
+  AccountView,
+  Answer,
+  AnswerProblem,
+  AnswerProblemKind,
+  AppStage,
+  AppState,
+  Aspect,
+  CaseId,
+  CaseView,
+  Check,
+  CheckOutcome,
+  ChecklistItem,
+  ChecklistSection,
+  ChecklistTemplate,
+  ChoiceOption,
+  CommandError,
+  Conclusion,
+  Condition,
+  ConflictChoice,
+  ConflictEntry,
+  DeadlineStep,
+  Derivation,
+  DueInfo,
+  ErrorKind,
+  Evaluation,
+  FollowUpView,
+  Found,
+  HouseholdFile,
+  HouseholdId,
+  InboxCounts,
+  InboxPage,
+  InboxQuery,
+  InboxRow,
+  IncomeSummary,
+  ItemKind,
+  LineStatus,
+  MeasureView,
+  MemberView,
+  MonitoringCategory,
+  NoticeList,
+  NoticeView,
+  Phase,
+  PhotoId,
+  PhotoRequirement,
+  PhotoView,
+  PlanView,
+  ProxyForm,
+  ProxyView,
+  QuarantineEntry,
+  ReadBackLine,
+  RiskOption,
+  RiskType,
+  Role,
+  Scalar,
+  Stage,
+  StageCount,
+  StagedPhotoView,
+  Submitted,
+  SyncDone,
+  SyncProgress,
+  SyncStatus,
+  TemplateId,
+  TimelineEntry,
+  UploadState,
+  Urgency,
+  Verdict,
+  VillageOption,
+  VisitId,
+  VisitPurpose,
+  VisitSummary,
+  VisitView,
+  WaterSafety,
+} from "./bindings";
+/** The signed-in user as the app shows them. */
+export type Account = AccountView;
+/** A photo staged on the phone, with the URLs the screens load it from. */
+export type StagedPhoto = StagedPhotoView;
 
-export interface CommandError {
-  kind: ErrorKind;
-  message: string;
-  /** The (first) form field at fault. */
-  field?: string;
-  /** Every field at fault → its message (forms that are checked as a whole: the proxy form). */
-  fields?: Record<string, string>;
-  retry_after_s?: number;
-}
+
 
 export function isCommandError(e: unknown): e is CommandError {
   return typeof e === "object" && e !== null && "kind" in e && "message" in e;
@@ -36,41 +120,9 @@ export function isCommandError(e: unknown): e is CommandError {
 // Session: first run, PIN, lock
 // ---------------------------------------------------------------------------------------------
 
-export type Role =
-  | "village_worker"
-  | "township"
-  | "county"
-  | "city"
-  | "province"
-  | "department_liaison"
-  | "admin";
 
-export interface Account {
-  id: string;
-  login: string;
-  name: string;
-  role: Role;
-  role_zh: string; // 村级网格员 …
-  scope: string; // division code
-  scope_name: string; // 鲁家沟镇太平村 (full path without the province)
-}
 
-/** Where the app stands: which screen to show. */
-export type AppStage =
-  | "first_run" // no login on this phone: show the login screen
-  | "set_pin" // logged in, no PIN yet: ask for a new 6-digit PIN (twice)
-  | "locked" // PIN set: ask for it (works offline)
-  | "unlocked"; // show the inbox
 
-export interface AppState {
-  stage: AppStage;
-  version: string;
-  platform: string; // "linux", "android", "ios", …
-  server?: string;
-  user?: Account;
-  /** The server rejected the saved login (revoked): sync is paused until a new login. */
-  login_expired: boolean;
-}
 
 export const app = {
   /** Call first: it also tells the IPC layer which platform it runs on. */
@@ -97,57 +149,12 @@ export const app = {
 // Inbox
 // ---------------------------------------------------------------------------------------------
 
-export type Urgency = "overdue" | "due_soon" | "on_time";
 
-export interface DueInfo {
-  step: string; // deadline step key, e.g. "home_verification"
-  step_zh: string; // 入户核查
-  due_on: string; // YYYY-MM-DD
-  urgency: Urgency;
-  label_zh: string; // the step and its state: 入户核查已逾期3个工作日 / 乡镇受理今日到期 / …
-  /** The due date falls in a year whose holidays are not published yet. */
-  provisional: boolean;
-}
 
-export interface InboxRow {
-  case_id: string;
-  household_id: string | null;
-  name: string; // applicant
-  id_last4: string; // last 4 characters of the ID number ("" if none)
-  door_plate: string | null;
-  address: string;
-  village_name: string;
-  stage: string; // workflow Stage key
-  stage_zh: string;
-  source_zh: string;
-  risks_zh: string[];
-  receipt_no: string | null;
-  due: DueInfo | null;
-  /** A change on this phone is not yet acknowledged by the server. */
-  pending: boolean;
-}
 
 export type InboxFilter = "all" | "overdue" | "due_soon" | `stage:${string}`;
 
-export interface InboxQuery {
-  search: string; // name fragment, last 4 ID digits, door plate or receipt number; "" = all
-  filter: InboxFilter;
-  offset: number;
-  limit: number;
-}
 
-export interface InboxPage {
-  today: string;
-  total: number; // cases on the phone
-  matching: number; // cases matching search + filter (the virtual list's length)
-  counts: {
-    overdue: number;
-    due_soon: number;
-    by_stage: { stage: string; stage_zh: string; count: number }[];
-  };
-  offset: number;
-  rows: InboxRow[];
-}
 
 export const inbox = {
   /** Sorted: overdue (most overdue first), then by due date, then cases without a clock. */
@@ -158,122 +165,14 @@ export const inbox = {
 // Household file
 // ---------------------------------------------------------------------------------------------
 
-export interface MemberView {
-  id: string;
-  name: string;
-  relation_zh: string;
-  id_number_masked: string | null; // 620102********1234
-  age: number | null;
-  health_zh: string;
-  work_zh: string;
-  schooling_zh: string | null;
-  medical_insurance: boolean;
-  living_together: boolean;
-}
 
-export interface TimelineEntry {
-  at: string; // RFC 3339
-  label_zh: string;
-  by: string | null;
-  note: string | null;
-  /** Recorded on this phone and not yet acknowledged by the server. */
-  pending: boolean;
-}
 
-export interface PhotoView {
-  id: string;
-  /** URLs the <img> can load (the app's photo protocol). null: the bytes are on the server only. */
-  url: string | null;
-  thumb_url: string | null;
-  caption_zh: string; // what it documents: 住房照片, 水源照片, 承诺授权书 …
-  taken_at: string | null;
-  upload: "waiting" | "uploading" | "done" | "failed" | "remote";
-}
 
-export interface MeasureView {
-  kind_zh: string;
-  description: string;
-  amount_yuan: string | null; // "1,500.00"
-  responsible: string; // unit + person
-  due_on: string | null;
-  done_on: string | null;
-}
 
-export interface FollowUpView {
-  id: string;
-  due_on: string;
-  done_on: string | null;
-  overdue: boolean;
-  note: string;
-}
 
-export interface VisitSummary {
-  id: string;
-  case_id: string | null;
-  purpose_zh: string;
-  started_at: string;
-  final: boolean;
-  finalized_at: string | null;
-  supersedes: string | null;
-  /** An unsaved or unsynced working copy exists on this phone. */
-  has_working_copy: boolean;
-  /** Filled by this user (others' visits are read-only). */
-  mine: boolean;
-  pending: boolean;
-}
 
-export interface CaseView {
-  case_id: string;
-  household_id: string | null;
-  receipt_no: string | null;
-  stage: string;
-  stage_zh: string;
-  source_zh: string;
-  risks_zh: string[];
-  description: string;
-  applicant_name: string;
-  applicant_phone_masked: string | null;
-  address: string;
-  village_name: string;
-  declared_at: string;
-  green_channel: boolean;
-  category_zh: string | null;
-  due: DueInfo | null;
-  timeline: TimelineEntry[];
-  proxy: { filler_name: string; relation: string; confirmation_zh: string } | null;
-  plan: { made_on: string; measures: MeasureView[] } | null;
-  follow_ups: FollowUpView[];
-  /** A visit may be started from the phone now: the home verification ("开始入户核查") or,
-   * once the plan is made, the return visit ("开始回访"). */
-  can_start_visit: boolean;
-  visit_purpose: VisitPurpose | null;
-  /** The risk-elimination check may be made now ("风险消除核查"). */
-  can_check_risk_elimination: boolean;
-  /** This user's unfinished visit of the case: show "继续核查" and open it. */
-  open_visit_id: string | null;
-  pending: boolean;
-}
 
-/** Why a visit is made (the engine's `VisitPurpose`). */
-export type VisitPurpose = "verification" | "follow_up" | "risk_elimination_check";
 
-export interface HouseholdFile {
-  household_id: string;
-  head_name: string;
-  address: string;
-  door_plate: string | null;
-  village: string;
-  village_name: string;
-  phone_masked: string | null;
-  category_zh: string | null;
-  monitoring_zh: string;
-  formerly_poor: boolean;
-  members: MemberView[];
-  cases: CaseView[];
-  visits: VisitSummary[];
-  photos: PhotoView[];
-  pending: boolean;
-}
 
 export const household = {
   file: (householdId: string) => invoke<HouseholdFile>("household_file", { household_id: householdId }),
@@ -287,18 +186,6 @@ export const household = {
 // Photos and QR decoding
 // ---------------------------------------------------------------------------------------------
 
-/** A photo shrunk by the Rust pipeline and saved on the phone, not yet attached to anything. */
-export interface StagedPhoto {
-  sha256: string;
-  width: number;
-  height: number;
-  bytes: number;
-  thumb_sha256: string;
-  thumb_bytes: number;
-  taken_at: string | null;
-  url: string;
-  thumb_url: string;
-}
 
 // Android's webview cannot hand a raw request body to Rust, so there the bytes travel as
 // base64 inside JSON; everywhere else as the raw body (no copy, no 33% inflation).
@@ -339,117 +226,15 @@ export const qr = {
 // Home visit (入户核查)
 // ---------------------------------------------------------------------------------------------
 
-// Checklist types exactly as yijian-core serialises them.
-export type ItemKind =
-  | { type: "yes_no" }
-  | { type: "integer"; min: number | null; max: number | null; unit_zh: string }
-  | { type: "money" }
-  | { type: "choice"; options: { value: string; label_zh: string }[] }
-  | { type: "multi_choice"; options: { value: string; label_zh: string }[] }
-  | { type: "text"; max_chars: number }
-  | { type: "date" }
-  | { type: "photo" }
-  | { type: "signature" };
 
-export type PhotoRequirement = { type: "none" } | { type: "optional" } | { type: "required"; min: number };
 
-export interface ChecklistItem {
-  key: string;
-  label_zh: string;
-  help_zh?: string;
-  kind: ItemKind;
-  required: boolean;
-  show_if?: unknown; // evaluated in Rust; the screens use `evaluation.visible`
-  photo: PhotoRequirement;
-}
 
-export interface ChecklistSection {
-  key: string;
-  title_zh: string;
-  items: ChecklistItem[];
-}
 
-export interface ChecklistTemplate {
-  id: string;
-  code: string;
-  version: number;
-  title_zh: string;
-  monitoring_line_yuan: number;
-  sections: ChecklistSection[];
-}
 
-export type Answer =
-  | { type: "bool"; value: boolean }
-  | { type: "integer"; value: number }
-  | { type: "money"; value: { fen: number } }
-  | { type: "choice"; value: string }
-  | { type: "choices"; value: string[] }
-  | { type: "text"; value: string }
-  | { type: "date"; value: string }
-  | { type: "photos"; value: string[] };
 
-export type Verdict = "pass" | "fail" | "unknown";
 
-export interface Evaluation {
-  household_size: number | null;
-  income: {
-    household_size: number;
-    gross_income_fen: number;
-    deductions_fen: number;
-    net_income_fen: number;
-    per_person_fen: number;
-    per_person_yuan: number;
-    monitoring_line_yuan: number;
-    line_status: "below" | "at_or_above";
-    gap_yuan: number;
-    rigid_spending_fen: number;
-    per_person_after_rigid_yuan: number;
-    complete: boolean;
-  } | null;
-  food: Verdict;
-  clothing: Verdict;
-  two_no_worries: Verdict;
-  compulsory_education: Verdict;
-  basic_medical: Verdict;
-  safe_housing: Verdict;
-  water_tests: [Verdict, Verdict, Verdict, Verdict]; // quantity, quality, convenience, reliability
-  water: "safe" | "unsafe" | "unknown";
-  problems: string[];
-  conclusion: "qualifies" | "does_not_qualify" | null;
-  visible: string[];
-  unanswered_required: string[];
-}
 
-export interface AnswerProblem {
-  item: string;
-  kind: string;
-  message_zh: string;
-}
 
-export interface VisitView {
-  visit_id: string;
-  household_id: string;
-  case_id: string | null;
-  purpose: VisitPurpose;
-  purpose_zh: string;
-  household_name: string;
-  address: string;
-  final: boolean;
-  finalized_at: string | null;
-  supersedes: string | null;
-  /** This user may change it (their own visit, not final). */
-  editable: boolean;
-  template: ChecklistTemplate;
-  answers: Record<string, Answer>;
-  /** Photos per item key (for photo and signature items too), in the order taken. */
-  item_photos: Record<string, PhotoView[]>;
-  evaluation: Evaluation;
-  /** Empty when the visit may be finalised. */
-  outstanding: AnswerProblem[];
-  /** The working copy differs from the last saved draft. */
-  unsaved_changes: boolean;
-  last_saved_at: string | null;
-}
 
 export const visit = {
   /** Start a home visit (入户核查) of a household, optionally for a case. */
@@ -475,31 +260,8 @@ export const visit = {
 // Proxy declaration (代申报) and form drafts
 // ---------------------------------------------------------------------------------------------
 
-export interface RiskOption {
-  value: string; // RiskType key: illness, schooling, …
-  label_zh: string;
-}
 
-export interface ProxyForm {
-  /** Existing household (from the inbox or a door-plate scan), or null for a new one. */
-  household_id: string | null;
-  applicant_name: string;
-  id_number: string;
-  phone: string;
-  village: string; // 12-digit code; defaults to the worker's village
-  address: string;
-  household_size: string; // as typed
-  risk_types: string[];
-  description: string;
-  filler_name: string;
-  filler_relation: string; // 驻村干部, 帮扶干部, 网格员, 亲属 …
-  confirmation: "thumbprint" | "signature";
-}
 
-export interface ReadBackLine {
-  label_zh: string;
-  value_zh: string;
-}
 
 export const proxy = {
   riskOptions: () => invoke<RiskOption[]>("risk_options"),
@@ -523,74 +285,16 @@ export const drafts = {
 // Sync
 // ---------------------------------------------------------------------------------------------
 
-export interface SyncStatus {
-  online_known: boolean; // a sync has been tried since the app started
-  running: boolean;
-  last_sync_at: string | null;
-  last_error: string | null;
-  outbox: number; // changes waiting to be sent
-  quarantine: number;
-  conflicts: number;
-  photos_waiting: number;
-  photos_failed: number;
-  photos_done: number;
-  records: number;
-  login_expired: boolean;
-}
 
-export interface SyncProgress {
-  phase: "push" | "pull" | "snapshot" | "photos";
-  records_done: number;
-  records_total: number; // 0 = unknown
-  bytes_done: number;
-  bytes_total: number;
-  photo: [string, number, number] | null; // sha256, bytes sent, bytes total
-}
 
-export interface SyncDone {
-  ok: boolean;
-  error: CommandError | null;
-  status: SyncStatus;
-}
 
-export interface QuarantineEntry {
-  command_id: string;
-  what_zh: string; // 入户核查（王建国） …
-  reason_zh: string; // the server's reason
-  code: string;
-  quarantined_at: string;
-}
 
-export interface ConflictEntry {
-  household_id: string;
-  household_name: string;
-  field: string;
-  field_zh: string;
-  base_zh: string;
-  theirs_zh: string;
-  mine_zh: string;
-}
 
 // ---------------------------------------------------------------------------------------------
 // The office's messages (new declarations, deadlines, escalations), fetched with each sync
 // ---------------------------------------------------------------------------------------------
 
-export interface NoticeView {
-  id: number;
-  case_id: string | null;
-  /** The case is on the phone: link to it. */
-  case_on_phone: boolean;
-  household_id: string | null;
-  kind: string;
-  text_zh: string;
-  at: string;
-  read: boolean;
-}
 
-export interface NoticeList {
-  unread: number;
-  notices: NoticeView[];
-}
 
 export const notices = {
   list: () => invoke<NoticeList>("notices"),

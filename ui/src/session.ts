@@ -77,7 +77,8 @@ export function listenSync(): void {
   listening = true;
   sync
     .onDone((d) => {
-      setSyncStatus(d.status);
+      // A round whose counts could not be read keeps the last ones shown.
+      if (d.status) setSyncStatus(d.status);
       for (const f of doneListeners) f(d);
     })
     .catch(() => {

@@ -34,7 +34,7 @@ pub use plan::Backoff;
 pub use runner::{LoopConfig, run_sync_loop, run_sync_loop_observed};
 
 /// Which part of a round is running.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ts_rs::TS)]
 #[serde(rename_all = "snake_case")]
 pub enum Phase {
     Push,
@@ -45,7 +45,7 @@ pub enum Phase {
 
 /// A progress event: what a progress bar shows. Totals are 0 when unknown (the change feed does
 /// not say how much is left).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ts_rs::TS)]
 pub struct SyncProgress {
     pub phase: Phase,
     pub records_done: u64,

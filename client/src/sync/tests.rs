@@ -741,10 +741,22 @@ fn the_login_form_names_the_field_at_fault() {
             .and_then(|e| e.field_name().map(str::to_owned))
     };
     assert_eq!(field_of("", "13800000001", "pw").as_deref(), Some("server"));
-    assert_eq!(field_of("http:", "13800000001", "pw").as_deref(), Some("server"));
-    assert_eq!(field_of("10.1.2.3:8080", "13800000001", "pw").as_deref(), Some("server"));
-    assert_eq!(field_of("http://h", "1380000", "pw").as_deref(), Some("login"));
-    assert_eq!(field_of("http://h", "13800000001", "").as_deref(), Some("password"));
+    assert_eq!(
+        field_of("http:", "13800000001", "pw").as_deref(),
+        Some("server")
+    );
+    assert_eq!(
+        field_of("10.1.2.3:8080", "13800000001", "pw").as_deref(),
+        Some("server")
+    );
+    assert_eq!(
+        field_of("http://h", "1380000", "pw").as_deref(),
+        Some("login")
+    );
+    assert_eq!(
+        field_of("http://h", "13800000001", "").as_deref(),
+        Some("password")
+    );
     let ok = LoginForm::check(" https://h:8080/ ", "+86 138 0000 0001", "pw").expect("valid");
     assert_eq!(ok.server, "https://h:8080");
     assert_eq!(ok.login, "13800000001");

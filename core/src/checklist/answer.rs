@@ -8,7 +8,7 @@ use crate::ids::PhotoId;
 use super::*;
 
 /// One answer. JSON: `{"type":"money","value":{"fen":1500000}}`, `{"type":"bool","value":true}`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 #[serde(tag = "type", content = "value", rename_all = "snake_case")]
 pub enum Answer {
     Bool(bool),
@@ -75,7 +75,7 @@ impl Answer {
 }
 
 /// What is wrong with an answer, for a UI to branch on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ts_rs::TS)]
 #[serde(rename_all = "snake_case")]
 pub enum AnswerProblemKind {
     /// The key is not an item of this template.
@@ -99,7 +99,7 @@ pub enum AnswerProblemKind {
 }
 
 /// One problem with one item's answer, with a message for the worker.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error, ts_rs::TS)]
 #[error("{message_zh}")]
 pub struct AnswerProblem {
     pub item: String,

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use super::*;
 
 /// A literal a condition compares an answer with. In JSON it is a bare `true`, `3` or `"a"`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 #[serde(untagged)]
 pub enum Scalar {
     Bool(bool),
@@ -36,7 +36,7 @@ impl From<&str> for Scalar {
 
 /// Skip logic and check rules, as data. Evaluated in three-valued logic (see the module docs):
 /// [`Condition::eval`] returns `None` for "unknown".
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 #[serde(tag = "op", rename_all = "snake_case")]
 pub enum Condition {
     /// The answer equals `value`; for a multi-choice, `value` is among the ticked options.

@@ -9,7 +9,7 @@ use super::*;
 
 /// Which items feed which derived result. A new template version keeps the derivation by
 /// naming its own item keys here.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, ts_rs::TS)]
 #[serde(default)]
 pub struct Derivation {
     /// Integer item: people living together (共同生活人口), the divisor of per-person income.
@@ -33,7 +33,7 @@ pub struct Derivation {
 
 /// One rule: it passes when `pass_if` is true, fails when false, and is unknown while the
 /// items it reads are unanswered.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 pub struct Check {
     pub key: String,
     pub aspect: Aspect,
@@ -44,7 +44,9 @@ pub struct Check {
 }
 
 /// What a check is about. An aspect passes when all its checks pass.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, ts_rs::TS,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Aspect {
     /// 两不愁: 吃不愁.
@@ -95,7 +97,7 @@ impl Aspect {
 }
 
 /// The verification's conclusion. The conclusion item's option values are these names.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ts_rs::TS)]
 #[serde(rename_all = "snake_case")]
 pub enum Conclusion {
     /// 符合监测对象识别条件.

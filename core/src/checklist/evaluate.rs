@@ -83,7 +83,7 @@ pub fn visible_items(template: &ChecklistTemplate, answers: &Answers) -> Vec<Str
 // ---------------------------------------------------------------------------------------------
 
 /// A three-valued outcome.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ts_rs::TS)]
 #[serde(rename_all = "snake_case")]
 pub enum Verdict {
     Pass,
@@ -122,7 +122,7 @@ impl Verdict {
 }
 
 /// 饮水安全.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ts_rs::TS)]
 #[serde(rename_all = "snake_case")]
 pub enum WaterSafety {
     /// All four tests pass.
@@ -134,7 +134,7 @@ pub enum WaterSafety {
 }
 
 /// Where per-person income stands against the monitoring line.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ts_rs::TS)]
 #[serde(rename_all = "snake_case")]
 pub enum LineStatus {
     /// Strictly below the line: an income risk.
@@ -150,7 +150,7 @@ pub enum LineStatus {
 /// per_person_fen.div_euclid(100)`. Because the line is a whole number of yuan, "below the
 /// line" computed from the rounded yuan is exactly "net income < line × household size":
 /// rounding never lifts a household over the line.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 pub struct IncomeSummary {
     pub household_size: u32,
     /// Sum of the income items.
@@ -176,7 +176,7 @@ pub struct IncomeSummary {
 }
 
 /// Outcome of one check.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 pub struct CheckOutcome {
     pub key: String,
     pub aspect: Aspect,
@@ -184,7 +184,7 @@ pub struct CheckOutcome {
 }
 
 /// Everything derived from the answers, recomputed whenever an answer changes.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 pub struct Evaluation {
     /// People living together; `None` until answered (or if not positive).
     pub household_size: Option<u32>,

@@ -12,7 +12,7 @@ use crate::ids::TemplateId;
 use super::*;
 
 /// One version of a checklist form.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ts_rs::TS)]
 pub struct ChecklistTemplate {
     pub id: TemplateId,
     /// Stable name of the form across versions, e.g. `gansu-home-verification`.
@@ -34,7 +34,8 @@ fn default_monitoring_line() -> i64 {
 }
 
 /// A titled group of items (one screen or card on the phone).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ts_rs::TS)]
+#[ts(rename = "ChecklistSection")]
 pub struct Section {
     pub key: String,
     pub title_zh: String,
@@ -42,7 +43,8 @@ pub struct Section {
 }
 
 /// One question of the form.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ts_rs::TS)]
+#[ts(rename = "ChecklistItem")]
 pub struct Item {
     /// Unique across the template; answers and conditions refer to it.
     pub key: String,
@@ -62,7 +64,7 @@ pub struct Item {
 }
 
 /// What kind of answer an item takes.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ItemKind {
     /// 是/否 → [`Answer::Bool`].
@@ -124,7 +126,7 @@ impl ItemKind {
 }
 
 /// One option of a (multi-)choice item: the stable value stored in answers, and its label.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 pub struct ChoiceOption {
     pub value: String,
     pub label_zh: String,
@@ -140,7 +142,7 @@ impl ChoiceOption {
 }
 
 /// How many photos an item needs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, ts_rs::TS)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum PhotoRequirement {
     /// No photos for this item.

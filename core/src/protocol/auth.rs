@@ -8,7 +8,7 @@ use crate::ids::{DeviceId, UserId};
 use crate::role::{Role, ScopeLevelMismatch, Staff};
 
 /// A staff account as the server and devices know it (never with the password hash).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 pub struct Account {
     pub id: UserId,
     /// The mobile number they sign in with.

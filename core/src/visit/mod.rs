@@ -19,7 +19,7 @@ use crate::checklist::{
 use crate::ids::{CaseId, HouseholdId, PhotoId, TemplateId, UserId, VisitId};
 
 /// Why the visit happened.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ts_rs::TS)]
 #[serde(rename_all = "snake_case")]
 pub enum VisitPurpose {
     /// 入户核查 of a declaration or lead.

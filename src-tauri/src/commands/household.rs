@@ -58,7 +58,7 @@ pub async fn case_view(app: State<'_, App>, case_id: String) -> Result<CaseView,
     app.store(move |s| s.case_view(id, &viewer)).await
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
 pub struct Found {
     pub household_id: String,
 }

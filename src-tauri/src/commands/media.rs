@@ -47,7 +47,7 @@ async fn blocking<R: Send + 'static>(
 }
 
 /// A staged photo with the URLs the screens load it from.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
 pub struct StagedPhotoView {
     #[serde(flatten)]
     pub photo: StagedPhoto,

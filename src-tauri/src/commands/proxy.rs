@@ -30,7 +30,7 @@ pub async fn proxy_check(
     app.store(move |s| s.proxy_check(&form, &user)).await
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
 pub struct Submitted {
     pub case_id: String,
     pub household_id: String,

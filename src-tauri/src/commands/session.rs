@@ -9,7 +9,7 @@ use crate::error::{CommandError, ErrorKind};
 use crate::state::App;
 
 /// Which screen the app is at.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ts_rs::TS)]
 #[serde(rename_all = "snake_case")]
 pub enum AppStage {
     FirstRun,
@@ -19,7 +19,7 @@ pub enum AppStage {
 }
 
 /// The signed-in user, as the screens show them.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
 pub struct AccountView {
     pub id: String,
     pub login: String,
@@ -44,7 +44,7 @@ impl From<&Account> for AccountView {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
 pub struct AppState {
     pub stage: AppStage,
     pub version: &'static str,

@@ -10,7 +10,7 @@ use yijian_core::ids::{CommandId, HouseholdId};
 use crate::error::{CommandError, ErrorKind};
 use crate::state::App;
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
 pub struct SyncStatus {
     pub online_known: bool,
     pub running: bool,
@@ -115,8 +115,11 @@ pub async fn resolve_conflict(
     app.require_unlocked()?;
     let household = HouseholdId::parse(&household_id)
         .map_err(|_| CommandError::new(ErrorKind::Invalid, "农户编号格式不正确"))?;
-    app.store(move |s| s.resolve_conflict_with(household, &field, choice).map(|_| ()))
-        .await?;
+    app.store(move |s| {
+        s.resolve_conflict_with(household, &field, choice)
+            .map(|_| ())
+    })
+    .await?;
     app.wrote();
     Ok(())
 }

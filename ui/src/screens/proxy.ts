@@ -218,7 +218,8 @@ export async function proxyFormScreen(forHousehold: string | null): Promise<View
       } catch (e) {
         const err = toError(e);
         // Every field at fault at once (fields), else the one named (field).
-        const faults: Record<string, string> = { ...(err.fields ?? {}) };
+        const faults: Record<string, string> = {};
+        for (const [k, m] of Object.entries(err.fields ?? {})) if (m !== undefined) faults[k] = m;
         if (err.field && !faults[err.field]) faults[err.field] = err.message;
         const shown = Object.keys(faults).filter((k) => el.querySelector(`[data-field="${k}"]`));
         if (err.kind === "invalid" && shown.length) {
