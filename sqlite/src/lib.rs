@@ -1,9 +1,12 @@
 //! SQLite plumbing that the phone and the server must do the same way.
 //!
 //! Both sides keep their records in SQLite (the server by default), and both must never lose a
-//! committed change: WAL journal, `synchronous=NORMAL` (durable across a process kill; a power
-//! cut may lose the last transactions but never corrupts), foreign keys on, a busy timeout
-//! instead of immediate "database is locked" errors. Migrations are planned by
+//! committed change: WAL journal with `synchronous=FULL`, foreign keys on, a busy timeout
+//! instead of immediate "database is locked" errors. FULL syncs the WAL to disk at every
+//! commit, so a commit survives a power cut, not only a killed process (`NORMAL` may lose the
+//! last transactions when the power goes). Both sides need that: the server answers "applied"
+//! and the device then deletes the command from its outbox, and a phone's battery dies in the
+//! field while the worker's last visit is the one thing that must not be lost. Migrations are planned by
 //! [`yijian_core::schema`] and applied here, each in its own transaction together with its
 //! bookkeeping row, so a crash mid-migration leaves the previous schema intact.
 
@@ -32,7 +35,7 @@ pub fn open(path: &Path, migrations: &[Migration]) -> Result<Connection, OpenErr
 /// The pragmas every Yijian SQLite connection runs with.
 pub fn configure(conn: &Connection) -> Result<(), rusqlite::Error> {
     conn.pragma_update(None, "journal_mode", "WAL")?;
-    conn.pragma_update(None, "synchronous", "NORMAL")?;
+    conn.pragma_update(None, "synchronous", "FULL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
     conn.busy_timeout(Duration::from_secs(5))?;
     Ok(())
@@ -127,6 +130,11 @@ mod tests {
             .query_row("PRAGMA journal_mode", [], |r| r.get(0))
             .expect("pragma");
         assert_eq!(mode, "wal");
+        // FULL (2): a commit is on disk before it is acknowledged, power cut or not.
+        let sync: i64 = conn
+            .query_row("PRAGMA synchronous", [], |r| r.get(0))
+            .expect("pragma");
+        assert_eq!(sync, 2);
         drop(conn);
         // A newer program adds a migration; reopening applies only that one.
         let mut conn = open(&path, MIGRATIONS).expect("reopen");

@@ -51,6 +51,13 @@ pub enum ApiError {
     /// A `Range` that selects nothing in a blob of `size` bytes.
     #[error("range not satisfiable (size {size})")]
     RangeNotSatisfiable { size: u64 },
+    /// Too many attempts: try again after `retry_after_s` seconds (`Retry-After`).
+    #[error("too many requests: {en}")]
+    TooManyRequests {
+        zh: String,
+        en: String,
+        retry_after_s: u64,
+    },
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -88,6 +95,7 @@ impl ApiError {
             ApiError::UploadInterrupted { .. } => StatusCode::BAD_REQUEST,
             ApiError::HashMismatch { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::RangeNotSatisfiable { .. } => StatusCode::RANGE_NOT_SATISFIABLE,
+            ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
         }
     }
 
@@ -110,6 +118,7 @@ impl ApiError {
             ApiError::UploadInterrupted { .. } => "upload_interrupted",
             ApiError::HashMismatch { .. } => "hash_mismatch",
             ApiError::RangeNotSatisfiable { .. } => "range_not_satisfiable",
+            ApiError::TooManyRequests { .. } => "too_many_requests",
         }
     }
 
@@ -137,7 +146,8 @@ impl ApiError {
             | ApiError::TooLarge { zh, en }
             | ApiError::UnsupportedMedia { zh, en }
             | ApiError::Conflict { zh, en }
-            | ApiError::Unprocessable { zh, en } => (zh.clone(), en.clone()),
+            | ApiError::Unprocessable { zh, en }
+            | ApiError::TooManyRequests { zh, en, .. } => (zh.clone(), en.clone()),
             ApiError::UploadOffsetMismatch { held, sent } => (
                 format!("上传进度不一致：服务器已收到{held}字节，请从该处继续上传"),
                 format!(
@@ -179,6 +189,9 @@ impl ApiError {
             ApiError::HashMismatch { .. } => Some((crate::blobstore::UPLOAD_OFFSET, "0".into())),
             ApiError::RangeNotSatisfiable { size } => {
                 Some(("content-range", format!("bytes */{size}")))
+            }
+            ApiError::TooManyRequests { retry_after_s, .. } => {
+                Some(("retry-after", retry_after_s.to_string()))
             }
             _ => None,
         }

@@ -51,6 +51,54 @@ pub struct ServerSettings {
     pub public: PublicSettings,
     /// How often the deadline job runs.
     pub deadline_interval: Duration,
+    /// Cookies and sign-in lifetimes.
+    pub security: SecuritySettings,
+}
+
+/// Cookies and how long sign-ins last.
+#[derive(Debug, Clone)]
+pub struct SecuritySettings {
+    /// Cookies only over HTTPS (the server sits behind an HTTPS proxy).
+    pub secure_cookies: bool,
+    /// How long a phone's token works before the password is asked again.
+    pub device_token_ttl: Duration,
+    /// How long a console sign-in lasts.
+    pub console_session_ttl: Duration,
+}
+
+impl Default for SecuritySettings {
+    fn default() -> Self {
+        SecuritySettings {
+            secure_cookies: false,
+            device_token_ttl: Duration::from_secs(30 * 86_400),
+            console_session_ttl: Duration::from_secs(12 * 3600),
+        }
+    }
+}
+
+impl SecuritySettings {
+    /// `; Secure` when cookies must only travel over HTTPS.
+    pub fn cookie_suffix(&self) -> &'static str {
+        if self.secure_cookies { "; Secure" } else { "" }
+    }
+
+    /// When a phone's sign-in made at `now` stops working.
+    pub fn device_expiry(
+        &self,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> chrono::DateTime<chrono::Utc> {
+        now + chrono::Duration::from_std(self.device_token_ttl)
+            .unwrap_or(chrono::Duration::days(30))
+    }
+
+    /// When a console sign-in made at `now` stops working.
+    pub fn console_expiry(
+        &self,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> chrono::DateTime<chrono::Utc> {
+        now + chrono::Duration::from_std(self.console_session_ttl)
+            .unwrap_or(chrono::Duration::hours(12))
+    }
 }
 
 /// Limits of the pages residents use without an account.
@@ -87,6 +135,7 @@ impl Default for ServerSettings {
             blob_idle_timeout: Duration::from_secs(60),
             public: PublicSettings::default(),
             deadline_interval: Duration::from_secs(300),
+            security: SecuritySettings::default(),
         }
     }
 }
@@ -152,6 +201,10 @@ pub fn app(state: AppState) -> Router {
         // zstd level 7: a township's first sync (~28 MB of JSON) comes to ~3 MB, at a cost in
         // server CPU that the measured targets allow (see bench/README.md).
         .layer(CompressionLayer::new().quality(tower_http::CompressionLevel::Precise(7)))
+        .layer(axum::middleware::map_response_with_state(
+            state.clone(),
+            web::headers::add,
+        ))
         .with_state(state)
 }
 

@@ -55,6 +55,7 @@ async fn start() -> Server {
             "测试手机",
             &token_hash,
             Utc::now(),
+            Utc::now() + chrono::Duration::days(1),
         )
         .await
         .expect("device");

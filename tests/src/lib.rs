@@ -13,3 +13,8 @@ pub mod proxy;
 pub mod resident;
 pub mod server;
 pub mod webdriver;
+
+/// The whole province (甘肃省, 62): the scope that sees everything.
+pub fn province() -> yijian_core::division::DivisionCode {
+    yijian_core::division::DivisionCode::parse("62").expect("the province's code")
+}

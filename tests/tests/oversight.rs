@@ -32,6 +32,7 @@ use yijian_server::store::rows::DeviceSession;
 use yijian_server::store::rows::{NoticeKind, SmsStatus};
 use yijian_server::store::{self, Storage, read, write};
 use yijian_tests::pg::PgCluster;
+use yijian_tests::province;
 
 /// The demonstration's "now": a Tuesday, 12:00 in Beijing.
 fn demo_now() -> DateTime<Utc> {
@@ -250,7 +251,7 @@ async fn check_demo(storage: &Arc<dyn Storage>, data: &DemoData) -> Result<()> {
     assert!(green.state.emergency_assistance_on.is_some());
 
     // Every self-declaration sent its receipt by text.
-    let sms = read(&**storage, |tx| tx.recent_sms(None, 500)).await?;
+    let sms = read(&**storage, |tx| tx.recent_sms(&province(), None, 500)).await?;
     let receipts = sms.iter().filter(|s| s.sms.template == "receipt").count();
     assert_eq!(
         receipts,
@@ -299,10 +300,17 @@ async fn session_of(storage: &Arc<dyn Storage>, login: &str) -> Result<DeviceSes
     let creds = storage.credentials(login).await?.context("demo user")?;
     let (token, hash) = new_device_token().map_err(|e| anyhow::anyhow!("{e}"))?;
     storage
-        .create_device(DeviceId::new(), creds.user.id, "测试", &hash, demo_now())
+        .create_device(
+            DeviceId::new(),
+            creds.user.id,
+            "测试",
+            &hash,
+            demo_now(),
+            demo_now() + chrono::Duration::days(1),
+        )
         .await?;
     storage
-        .session(&token_hash(&token))
+        .session(&token_hash(&token), demo_now())
         .await?
         .context("session")
 }
@@ -578,7 +586,7 @@ async fn month_of_deadlines(location: DatabaseLocation) -> Result<()> {
     assert_eq!(notices[3].escalated_to, Some(Level::Township));
 
     // Each text once: (template, phone) → count.
-    let sms = read(&*storage, |tx| tx.recent_sms(None, 500)).await?;
+    let sms = read(&*storage, |tx| tx.recent_sms(&province(), None, 500)).await?;
     let mut texts: HashMap<(String, String), u32> = HashMap::new();
     for s in &sms {
         *texts
@@ -866,7 +874,7 @@ async fn sms_against_stand_in(location: DatabaseLocation) -> Result<()> {
         confirmed += r.confirmed;
         t += chrono::Duration::hours(1);
     }
-    let rows = read(&*storage, |tx| tx.recent_sms(None, 50)).await?;
+    let rows = read(&*storage, |tx| tx.recent_sms(&province(), None, 50)).await?;
     let status: HashMap<String, SmsStatus> = rows
         .iter()
         .map(|r| (r.sms.phone.clone(), r.status))

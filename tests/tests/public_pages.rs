@@ -15,6 +15,7 @@ use yijian_server::config::DatabaseLocation;
 use yijian_server::ops::demo::{DemoData, seed};
 use yijian_server::store::read;
 use yijian_server::store::rows::CaseQuery;
+use yijian_tests::province;
 use yijian_tests::server::TestServer;
 
 /// A browser without JavaScript: keeps cookies, does not follow redirects.
@@ -232,7 +233,7 @@ async fn a_resident_declares_gets_a_receipt_and_a_second_try_finds_the_same_case
     );
     assert_eq!(case_count(&server).await?, 1);
     // The receipt text and the grid workers' alerts are queued with the case.
-    let sms = read(&*server.storage, |tx| tx.recent_sms(None, 20)).await?;
+    let sms = read(&*server.storage, |tx| tx.recent_sms(&province(), None, 20)).await?;
     assert!(
         sms.iter()
             .any(|s| s.sms.template == "receipt" && s.sms.phone == "13900000101")

@@ -139,6 +139,7 @@ pub struct Config {
     pub public: PublicConfig,
     pub sms: SmsConfig,
     pub deadlines: DeadlinesConfig,
+    pub security: SecurityConfig,
 }
 
 /// `[public]`: the pages residents use without an account (declaration form, status).
@@ -251,6 +252,29 @@ impl Default for DeadlinesConfig {
     }
 }
 
+/// `[security]`: cookies and how long sign-ins last.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SecurityConfig {
+    /// Mark cookies `Secure` (only over HTTPS): on behind an HTTPS proxy.
+    pub secure_cookies: bool,
+    /// Days a phone's sign-in lasts before the password is asked again.
+    pub device_token_days: NonZeroU64,
+    /// Hours a console sign-in lasts.
+    pub console_session_hours: NonZeroU64,
+}
+
+impl Default for SecurityConfig {
+    fn default() -> Self {
+        let s = crate::SecuritySettings::default();
+        SecurityConfig {
+            secure_cookies: s.secure_cookies,
+            device_token_days: nz64(s.device_token_ttl.as_secs() / 86_400),
+            console_session_hours: nz64(s.console_session_ttl.as_secs() / 3600),
+        }
+    }
+}
+
 /// `[log]`: what the server writes to stderr.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -321,6 +345,7 @@ impl Default for Config {
             public: PublicConfig::default(),
             sms: SmsConfig::default(),
             deadlines: DeadlinesConfig::default(),
+            security: SecurityConfig::default(),
         }
     }
 }
@@ -670,6 +695,18 @@ impl Config {
                 lookups_per_ip_per_hour: self.public.lookups_per_ip_per_hour.get(),
             },
             deadline_interval: std::time::Duration::from_secs(self.deadlines.interval_secs.get()),
+            security: crate::SecuritySettings {
+                secure_cookies: self.security.secure_cookies,
+                device_token_ttl: std::time::Duration::from_secs(
+                    self.security.device_token_days.get().saturating_mul(86_400),
+                ),
+                console_session_ttl: std::time::Duration::from_secs(
+                    self.security
+                        .console_session_hours
+                        .get()
+                        .saturating_mul(3600),
+                ),
+            },
         }
     }
 }

@@ -16,3 +16,4 @@ pub mod cases;
 pub mod deadlines;
 pub mod procedure;
 pub mod resident;
+pub mod sign_in;

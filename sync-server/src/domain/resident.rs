@@ -64,12 +64,10 @@ pub fn village_name(code: &DivisionCode) -> String {
 pub enum Declared {
     /// A new case with this receipt.
     New { case_id: String, receipt_no: String },
-    /// The resident already has an open case: its receipt.
-    Existing {
-        case_id: String,
-        receipt_no: String,
-        stage_zh: &'static str,
-    },
+    /// The resident already has an open case. Its receipt is not shown to whoever typed the ID
+    /// number (anyone may know one): it is texted again to the phone on file, at most once a
+    /// day (`resent`; `false` when the case has no phone).
+    Existing { case_id: String, resent: bool },
 }
 
 fn audit(
@@ -134,10 +132,28 @@ pub fn declare(
 ) -> Result<Declared, StorageError> {
     let now = settings.now;
     if let Some(existing) = tx.open_case_of(form.id_number.as_str())? {
+        let resent = match (&existing.phone, &existing.receipt_no) {
+            (Some(phone), Some(receipt)) => {
+                let days = settings.rules.home_verification.amount.to_string();
+                let day = settings.today.to_string();
+                let msg = sms::message(
+                    sms::out_id(&["receipt-again", &existing.case_id, &day]),
+                    phone,
+                    Template::Receipt,
+                    &[("receipt", receipt), ("days", &days)],
+                    Some(&existing.case_id),
+                    now,
+                );
+                // The same out_id twice is queued once: one text per case per day, however
+                // often the form is sent.
+                tx.enqueue_sms(&msg, now)?;
+                true
+            }
+            _ => false,
+        };
         return Ok(Declared::Existing {
-            receipt_no: existing.receipt_no.clone().unwrap_or_default(),
             case_id: existing.case_id,
-            stage_zh: existing.stage.name_zh(),
+            resent,
         });
     }
     let village = form.village.clone();

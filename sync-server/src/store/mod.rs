@@ -69,6 +69,9 @@ pub enum StorageError {
     Json(#[from] serde_json::Error),
     #[error("{0} already exists")]
     Duplicate(String),
+    /// A write named another village for a stored record; records never move between villages.
+    #[error("the village of {kind} {id} cannot change")]
+    VillageChange { kind: String, id: String },
     #[error("bad cursor {0:?}")]
     BadCursor(String),
     #[error("stored data is corrupt: {0}")]
@@ -191,7 +194,7 @@ pub trait Storage: Send + Sync + 'static {
 
     async fn list_users(&self) -> Result<Vec<Account>, StorageError>;
 
-    /// Record a login from a device.
+    /// Record a login from a device; its token works until `expires_at`.
     async fn create_device(
         &self,
         device_id: DeviceId,
@@ -199,6 +202,7 @@ pub trait Storage: Send + Sync + 'static {
         name: &str,
         token_hash: &str,
         now: DateTime<Utc>,
+        expires_at: DateTime<Utc>,
     ) -> Result<(), StorageError>;
 
     /// Give one of `user_id`'s devices a new token (and lift a revocation): a new login from a
@@ -210,10 +214,16 @@ pub trait Storage: Send + Sync + 'static {
         name: &str,
         token_hash: &str,
         now: DateTime<Utc>,
+        expires_at: DateTime<Utc>,
     ) -> Result<bool, StorageError>;
 
-    /// The live session a token belongs to: `None` if unknown, revoked, or the user disabled.
-    async fn session(&self, token_hash: &str) -> Result<Option<DeviceSession>, StorageError>;
+    /// The live session a token belongs to at `now`: `None` if unknown, revoked, expired, or
+    /// the user disabled.
+    async fn session(
+        &self,
+        token_hash: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<DeviceSession>, StorageError>;
 
     /// Revoke a device's token; `false` if there was no such live device.
     async fn revoke_device(&self, device_id: DeviceId) -> Result<bool, StorageError>;

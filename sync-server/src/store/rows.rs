@@ -226,3 +226,12 @@ pub struct DeviceSession {
     pub device_id: DeviceId,
     pub user: Account,
 }
+
+/// Failed sign-ins of one key (`ip:…`, `account:…`), see `crate::domain::sign_in`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Throttle {
+    pub key: String,
+    pub failures: u32,
+    pub blocked_until: Option<DateTime<Utc>>,
+    pub updated_at: DateTime<Utc>,
+}

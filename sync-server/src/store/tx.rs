@@ -12,7 +12,8 @@ use yijian_core::role::Role;
 
 use super::StorageError;
 use super::rows::{
-    CaseQuery, DeadlineNotice, NewSms, Notification, SmsRow, SmsStatus, SmsUpdate, UnitContact,
+    CaseQuery, DeadlineNotice, NewSms, Notification, SmsRow, SmsStatus, SmsUpdate, Throttle,
+    UnitContact,
 };
 use crate::store::rows::CaseRow;
 use crate::store::rows::FollowUpFacts;
@@ -88,6 +89,9 @@ pub trait RecordTx {
 
     /// Record that the blob `sha256` belongs to `village` (a photo record names it).
     fn link_blob(&mut self, sha256: &str, village: &str) -> Result<(), StorageError>;
+
+    /// The villages whose photo records name the blob `sha256`.
+    fn blob_owners(&mut self, sha256: &str) -> Result<Vec<String>, StorageError>;
 
     /// The next receipt sequence number of a village (1, 2, …).
     fn next_receipt(&mut self, village: &str) -> Result<i64, StorageError>;
@@ -165,6 +169,9 @@ pub trait RecordTx {
     /// far in that window, this one included.
     fn hit(&mut self, key: &str, window_start: DateTime<Utc>) -> Result<u32, StorageError>;
 
+    /// The hits of `key` in the window starting at `window_start`, without counting one.
+    fn hits_so_far(&mut self, key: &str, window_start: DateTime<Utc>) -> Result<u32, StorageError>;
+
     // -- SMS outbox -------------------------------------------------------------------------
 
     /// Queue a text; the same `out_id` twice is queued once.
@@ -181,9 +188,11 @@ pub trait RecordTx {
 
     fn update_sms(&mut self, id: i64, update: &SmsUpdate) -> Result<(), StorageError>;
 
-    /// The newest texts, for the console.
+    /// The newest texts about cases within `scope` (and, for the whole province, texts about no
+    /// case), for the console.
     fn recent_sms(
         &mut self,
+        scope: &DivisionCode,
         status: Option<SmsStatus>,
         limit: u32,
     ) -> Result<Vec<SmsRow>, StorageError>;
@@ -217,4 +226,12 @@ pub trait RecordTx {
 
     /// Record that a device was heard from (the console's "last seen").
     fn touch_device(&mut self, device: DeviceId, now: DateTime<Utc>) -> Result<(), StorageError>;
+
+    // -- Sign-in throttling ---------------------------------------------------------------------
+
+    fn throttle(&mut self, key: &str) -> Result<Option<Throttle>, StorageError>;
+
+    fn put_throttle(&mut self, t: &Throttle) -> Result<(), StorageError>;
+
+    fn clear_throttle(&mut self, key: &str) -> Result<(), StorageError>;
 }

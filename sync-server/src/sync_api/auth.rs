@@ -45,7 +45,7 @@ impl FromRequestParts<AppState> for Authenticated {
         let token = bearer(parts).ok_or(ApiError::Unauthenticated)?;
         let session = state
             .storage
-            .session(&token_hash(token))
+            .session(&token_hash(token), chrono::Utc::now())
             .await?
             .ok_or(ApiError::Unauthenticated)?;
         Ok(Authenticated(session))

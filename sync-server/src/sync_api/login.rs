@@ -1,7 +1,7 @@
 //! `POST /v1/auth/login` and `POST /v1/auth/logout`: a device signs in and gets its token.
 
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
 use axum::{Json, Router};
 use chrono::Utc;
@@ -9,10 +9,12 @@ use yijian_core::ids::DeviceId;
 use yijian_core::protocol::auth::{LoginRequest, LoginResponse};
 
 use crate::AppState;
-use crate::domain::accounts::{new_device_token, verify_password};
+use crate::domain::accounts::new_device_token;
+use crate::domain::sign_in::{self, Attempt, KnownBy, Refused};
 use crate::error::ApiError;
 use crate::sync_api::auth::Authenticated;
 use crate::sync_api::json::ApiJson;
+use crate::web::guard::{Peer, client_ip, form_key};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -23,35 +25,37 @@ pub fn router() -> Router<AppState> {
 #[tracing::instrument(skip_all, fields(login = %req.login))]
 async fn login(
     State(state): State<AppState>,
+    headers: HeaderMap,
+    peer: Peer,
     ApiJson(req): ApiJson<LoginRequest>,
 ) -> Result<Json<LoginResponse>, ApiError> {
-    let login = yijian_core::validation::MobileNumber::parse(&req.login)
-        .map(|m| m.as_str().to_owned())
-        .unwrap_or(req.login);
-    let creds = state.storage.credentials(&login).await?;
-    // Verify even when the user is unknown, so timing does not reveal which logins exist.
-    let (hash, creds) = match creds {
-        Some(c) => (c.password_hash.clone(), Some(c)),
-        None => (crate::domain::accounts::dummy_hash().to_owned(), None),
+    let now = Utc::now();
+    let address = client_ip(&headers, peer, state.settings.public.trust_forwarded_for);
+    let key = form_key(&state).await?;
+    let attempt = Attempt {
+        login: &req.login,
+        password: &req.password,
+        address: &address,
+        known: req.device_id.map_or(KnownBy::Nothing, KnownBy::Device),
     };
-    let password = req.password.clone();
-    let ok = tokio::task::spawn_blocking(move || verify_password(&password, &hash))
-        .await
-        .map_err(|e| ApiError::Internal(e.to_string()))?;
-    let creds = match creds {
-        Some(c) if ok && !c.disabled => c,
-        _ => {
-            tracing::info!("login refused");
-            return Err(ApiError::BadCredentials);
+    let creds = match sign_in::check(&*state.storage, &key, &attempt, now).await? {
+        Ok(c) => c,
+        Err(Refused::BadCredentials) => return Err(ApiError::BadCredentials),
+        Err(r @ Refused::Throttled { retry_after_s }) => {
+            return Err(ApiError::TooManyRequests {
+                zh: r.message_zh(),
+                en: format!("too many failed sign-ins; retry after {retry_after_s} s"),
+                retry_after_s,
+            });
         }
     };
     let (token, token_hash) = new_device_token().map_err(|e| ApiError::Internal(e.to_string()))?;
-    let now = Utc::now();
+    let expires_at = state.settings.security.device_expiry(now);
     let name: String = req.device_name.chars().take(80).collect();
     let reused = match req.device_id {
         Some(id) => state
             .storage
-            .reauthorize_device(id, creds.user.id, &name, &token_hash, now)
+            .reauthorize_device(id, creds.user.id, &name, &token_hash, now, expires_at)
             .await?
             .then_some(id),
         None => None,
@@ -62,7 +66,7 @@ async fn login(
             let id = DeviceId::new();
             state
                 .storage
-                .create_device(id, creds.user.id, &name, &token_hash, now)
+                .create_device(id, creds.user.id, &name, &token_hash, now, expires_at)
                 .await?;
             id
         }

@@ -207,6 +207,23 @@ pub async fn allow(
     Ok(hits <= limit)
 }
 
+/// Whether `key` is still within `limit` hits in the current window, without counting one.
+pub async fn within(
+    state: &AppState,
+    key: &str,
+    window_secs: i64,
+    limit: u32,
+    now: DateTime<Utc>,
+) -> Result<bool, StorageError> {
+    let window_start = window_start(now, window_secs);
+    let key = key.to_owned();
+    let hits = crate::store::read(&*state.storage, move |tx| {
+        tx.hits_so_far(&key, window_start)
+    })
+    .await?;
+    Ok(hits < limit)
+}
+
 /// Where residents and devices reach this server: the configured `public.base_url`, else
 /// the request's own `Host` (an office printing sheets from the server's LAN address).
 pub fn public_base(state: &AppState, headers: &HeaderMap) -> String {

@@ -269,7 +269,10 @@ async fn main() -> Result<()> {
             .unwrap_or_default();
         let session = server
             .storage
-            .session(&yijian_server::domain::accounts::token_hash(&token))
+            .session(
+                &yijian_server::domain::accounts::token_hash(&token),
+                chrono::Utc::now(),
+            )
             .await?
             .context("session")?;
         let commands: Vec<yijian_core::protocol::Command> = push_1000

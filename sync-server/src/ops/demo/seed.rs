@@ -71,10 +71,18 @@ pub async fn seed(
     for (user, _) in &users {
         let (token, hash) = new_device_token().map_err(|e| DemoError::Invalid(e.to_string()))?;
         storage
-            .create_device(DeviceId::new(), user.id, "演示数据", &hash, now)
+            // Used while seeding only; its token is dropped at once.
+            .create_device(
+                DeviceId::new(),
+                user.id,
+                "演示数据",
+                &hash,
+                now,
+                now + chrono::Duration::hours(1),
+            )
             .await?;
         let session = storage
-            .session(&crate::domain::accounts::token_hash(&token))
+            .session(&crate::domain::accounts::token_hash(&token), now)
             .await?
             .ok_or_else(|| DemoError::Invalid("demo session missing".into()))?;
         sessions.insert((user.role, user.scope.to_string()), session);

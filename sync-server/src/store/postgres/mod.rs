@@ -46,6 +46,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "20261201100000_oversight.sql",
         sql: include_str!("../../../../migrations/server-postgres/20261201100000_oversight.sql"),
     },
+    Migration {
+        version: 20261205090000,
+        name: "20261205090000_trust.sql",
+        sql: include_str!("../../../../migrations/server-postgres/20261205090000_trust.sql"),
+    },
 ];
 
 /// Arbitrary constant naming the migration lock ("yijian" in ASCII).
@@ -90,7 +95,11 @@ impl Pool {
             .pop();
         match idle {
             Some(c) if !c.is_closed() => Ok(c),
-            _ => Ok(Client::connect(&self.url, NoTls)?),
+            _ => {
+                let mut c = Client::connect(&self.url, NoTls)?;
+                durable(&mut c)?;
+                Ok(c)
+            }
         }
     }
 
@@ -104,6 +113,25 @@ impl Pool {
             idle.push(client);
         }
     }
+}
+
+/// A device deletes a command from its outbox once the server has answered "applied", so a
+/// commit must be on disk before the answer. PostgreSQL's default (`synchronous_commit = on`,
+/// with `fsync` on) promises that; a server configured to trade it away (`off`, or `local`
+/// where a standby exists) is overridden for this session. Stronger settings (`remote_write`,
+/// `remote_apply`, waiting for a standby) are kept as configured.
+fn durable(c: &mut Client) -> Result<(), StorageError> {
+    let setting: String = c.query_one("SHOW synchronous_commit", &[])?.get(0);
+    if setting == "off" {
+        c.batch_execute("SET synchronous_commit = on")?;
+    }
+    let fsync: String = c.query_one("SHOW fsync", &[])?.get(0);
+    if fsync != "on" {
+        tracing::warn!(
+            "PostgreSQL runs with fsync off: a power cut can lose pushes the server acknowledged"
+        );
+    }
+    Ok(())
 }
 
 #[derive(Debug, Clone)]

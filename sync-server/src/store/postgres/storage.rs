@@ -103,13 +103,22 @@ impl Storage for PostgresStorage {
         name: &str,
         token_hash: &str,
         now: DateTime<Utc>,
+        expires_at: DateTime<Utc>,
     ) -> Result<(), StorageError> {
         let name = name.to_owned();
         let token_hash = token_hash.to_owned();
         self.with_client(move |c| {
             c.execute(
-                "INSERT INTO devices (id, user_id, name, token_hash, created_at) VALUES ($1, $2, $3, $4, $5)",
-                &[&device_id.to_string(), &user_id.to_string(), &name, &token_hash, &now],
+                "INSERT INTO devices (id, user_id, name, token_hash, created_at, expires_at)
+                 VALUES ($1, $2, $3, $4, $5, $6)",
+                &[
+                    &device_id.to_string(),
+                    &user_id.to_string(),
+                    &name,
+                    &token_hash,
+                    &now,
+                    &expires_at,
+                ],
             )?;
             Ok(())
         })
@@ -123,28 +132,42 @@ impl Storage for PostgresStorage {
         name: &str,
         token_hash: &str,
         now: DateTime<Utc>,
+        expires_at: DateTime<Utc>,
     ) -> Result<bool, StorageError> {
         let name = name.to_owned();
         let token_hash = token_hash.to_owned();
         self.with_client(move |c| {
             let n = c.execute(
-                "UPDATE devices SET token_hash = $1, name = $2, revoked_at = NULL, last_seen_at = $3
+                "UPDATE devices SET token_hash = $1, name = $2, revoked_at = NULL, last_seen_at = $3,
+                                    expires_at = $6
                  WHERE id = $4 AND user_id = $5",
-                &[&token_hash, &name, &now, &device_id.to_string(), &user_id.to_string()],
+                &[
+                    &token_hash,
+                    &name,
+                    &now,
+                    &device_id.to_string(),
+                    &user_id.to_string(),
+                    &expires_at,
+                ],
             )?;
             Ok(n > 0)
         })
         .await
     }
 
-    async fn session(&self, token_hash: &str) -> Result<Option<DeviceSession>, StorageError> {
+    async fn session(
+        &self,
+        token_hash: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<DeviceSession>, StorageError> {
         let token_hash = token_hash.to_owned();
         self.with_client(move |c| {
             c.query_opt(
                 "SELECT d.id, u.id, u.login, u.name, u.role, u.scope
                  FROM devices d JOIN users u ON u.id = d.user_id
-                 WHERE d.token_hash = $1 AND d.revoked_at IS NULL AND u.disabled_at IS NULL",
-                &[&token_hash],
+                 WHERE d.token_hash = $1 AND d.revoked_at IS NULL AND u.disabled_at IS NULL
+                   AND (d.expires_at IS NULL OR d.expires_at > $2)",
+                &[&token_hash, &now],
             )?
             .map(|r| {
                 let device: String = r.get(0);

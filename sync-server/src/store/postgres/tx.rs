@@ -6,7 +6,8 @@ use crate::store::rows::CaseRow;
 use crate::store::rows::FollowUpFacts;
 use crate::store::rows::StepDone;
 use crate::store::rows::{
-    CaseQuery, DeadlineNotice, NewSms, Notification, SmsRow, SmsStatus, SmsUpdate, UnitContact,
+    CaseQuery, DeadlineNotice, NewSms, Notification, SmsRow, SmsStatus, SmsUpdate, Throttle,
+    UnitContact,
 };
 use crate::store::tx::{AppliedCommand, AuditEntry, RecordTx, StoredRecord};
 use chrono::{DateTime, NaiveDate, Utc};
@@ -72,18 +73,24 @@ impl RecordTx for PgTx<'_, '_> {
         hlc: Hlc,
         now: DateTime<Utc>,
     ) -> Result<i64, StorageError> {
-        let row = self.tx.query_one(
+        // A record's village never changes: an update naming another village matches no row.
+        let row = self.tx.query_opt(
             "INSERT INTO records (kind, id, village, body, hlc, version, updated_at)
              VALUES ($1, $2, $3, $4, $5, 1, $6)
              ON CONFLICT (kind, id) DO UPDATE SET
-                village = excluded.village, body = excluded.body, hlc = excluded.hlc,
+                body = excluded.body, hlc = excluded.hlc,
                 version = records.version + 1,
                 change_tx = pg_current_xact_id(), change_seq = nextval('records_change_seq'),
                 updated_at = excluded.updated_at
+             WHERE records.village = excluded.village
              RETURNING version",
             &[&kind, &id, &village, &body, &hlc.to_string(), &now],
         )?;
-        Ok(row.get(0))
+        row.map(|r| r.get(0))
+            .ok_or_else(|| StorageError::VillageChange {
+                kind: kind.to_owned(),
+                id: id.to_owned(),
+            })
     }
 
     fn applied(
@@ -135,6 +142,18 @@ impl RecordTx for PgTx<'_, '_> {
             &[&sha256, &village],
         )?;
         Ok(())
+    }
+
+    fn blob_owners(&mut self, sha256: &str) -> Result<Vec<String>, StorageError> {
+        Ok(self
+            .tx
+            .query(
+                "SELECT village FROM blob_owners WHERE sha256 = $1",
+                &[&sha256],
+            )?
+            .iter()
+            .map(|r| r.get(0))
+            .collect())
     }
 
     fn next_receipt(&mut self, village: &str) -> Result<i64, StorageError> {
@@ -458,6 +477,17 @@ impl RecordTx for PgTx<'_, '_> {
         Ok(u32::try_from(hits).unwrap_or(0))
     }
 
+    fn hits_so_far(&mut self, key: &str, window_start: DateTime<Utc>) -> Result<u32, StorageError> {
+        let hits: Option<i32> = self
+            .tx
+            .query_opt(
+                "SELECT hits FROM rate_hits WHERE key = $1 AND window_start = $2",
+                &[&key, &window_start],
+            )?
+            .map(|r| r.get(0));
+        Ok(hits.map_or(0, |h| u32::try_from(h).unwrap_or(0)))
+    }
+
     fn enqueue_sms(&mut self, m: &NewSms, now: DateTime<Utc>) -> Result<(), StorageError> {
         self.tx.execute(
             "INSERT INTO sms_outbox (out_id, phone, template, params, text_zh, case_id,
@@ -543,16 +573,24 @@ impl RecordTx for PgTx<'_, '_> {
 
     fn recent_sms(
         &mut self,
+        scope: &DivisionCode,
         status: Option<SmsStatus>,
         limit: u32,
     ) -> Result<Vec<SmsRow>, StorageError> {
         let status = status.map(SmsStatus::as_str);
+        let (lo, hi) = scope_range(scope);
+        let whole_province = scope.level() == yijian_core::division::Level::Province;
         let rows = self.tx.query(
             &format!(
-                "SELECT {SMS_COLUMNS} FROM sms_outbox WHERE $1::text IS NULL OR status = $1
+                "SELECT {SMS_COLUMNS} FROM sms_outbox
+                  WHERE ($1::text IS NULL OR status = $1)
+                    AND (CASE WHEN case_id IS NULL THEN $5
+                         ELSE EXISTS (SELECT 1 FROM case_index ci
+                                       WHERE ci.case_id = sms_outbox.case_id
+                                         AND ci.village >= $3 AND ci.village < $4) END)
                   ORDER BY id DESC LIMIT $2"
             ),
-            &[&status, &i64::from(limit)],
+            &[&status, &i64::from(limit), &lo, &hi, &whole_province],
         )?;
         rows.iter().map(pg_sms_from_row).collect()
     }
@@ -650,6 +688,39 @@ impl RecordTx for PgTx<'_, '_> {
             "UPDATE devices SET last_seen_at = $1 WHERE id = $2",
             &[&now, &device.to_string()],
         )?;
+        Ok(())
+    }
+
+    fn throttle(&mut self, key: &str) -> Result<Option<Throttle>, StorageError> {
+        Ok(self
+            .tx
+            .query_opt(
+                "SELECT key, failures, blocked_until, updated_at FROM login_throttle WHERE key = $1",
+                &[&key],
+            )?
+            .map(|r| Throttle {
+                key: r.get(0),
+                failures: u32::try_from(r.get::<_, i32>(1)).unwrap_or(0),
+                blocked_until: r.get(2),
+                updated_at: r.get(3),
+            }))
+    }
+
+    fn put_throttle(&mut self, t: &Throttle) -> Result<(), StorageError> {
+        let failures = i32::try_from(t.failures).unwrap_or(i32::MAX);
+        self.tx.execute(
+            "INSERT INTO login_throttle (key, failures, blocked_until, updated_at)
+             VALUES ($1, $2, $3, $4)
+             ON CONFLICT (key) DO UPDATE SET failures = excluded.failures,
+                blocked_until = excluded.blocked_until, updated_at = excluded.updated_at",
+            &[&t.key, &failures, &t.blocked_until, &t.updated_at],
+        )?;
+        Ok(())
+    }
+
+    fn clear_throttle(&mut self, key: &str) -> Result<(), StorageError> {
+        self.tx
+            .execute("DELETE FROM login_throttle WHERE key = $1", &[&key])?;
         Ok(())
     }
 }

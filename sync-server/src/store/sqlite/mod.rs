@@ -42,6 +42,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "20261201100000_oversight.sql",
         sql: include_str!("../../../../migrations/server-sqlite/20261201100000_oversight.sql"),
     },
+    Migration {
+        version: 20261205090000,
+        name: "20261205090000_trust.sql",
+        sql: include_str!("../../../../migrations/server-sqlite/20261205090000_trust.sql"),
+    },
 ];
 
 impl From<rusqlite::Error> for StorageError {

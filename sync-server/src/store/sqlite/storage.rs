@@ -121,13 +121,22 @@ impl Storage for SqliteStorage {
         name: &str,
         token_hash: &str,
         now: DateTime<Utc>,
+        expires_at: DateTime<Utc>,
     ) -> Result<(), StorageError> {
         let name = name.to_owned();
         let token_hash = token_hash.to_owned();
         self.write(move |c| {
             c.execute(
-                "INSERT INTO devices (id, user_id, name, token_hash, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-                params![device_id.to_string(), user_id.to_string(), name, token_hash, ts(now)],
+                "INSERT INTO devices (id, user_id, name, token_hash, created_at, expires_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![
+                    device_id.to_string(),
+                    user_id.to_string(),
+                    name,
+                    token_hash,
+                    ts(now),
+                    ts(expires_at)
+                ],
             )?;
             Ok(())
         })
@@ -141,29 +150,43 @@ impl Storage for SqliteStorage {
         name: &str,
         token_hash: &str,
         now: DateTime<Utc>,
+        expires_at: DateTime<Utc>,
     ) -> Result<bool, StorageError> {
         let name = name.to_owned();
         let token_hash = token_hash.to_owned();
         self.write(move |c| {
             let n = c.execute(
-                "UPDATE devices SET token_hash = ?1, name = ?2, revoked_at = NULL, last_seen_at = ?3
+                "UPDATE devices SET token_hash = ?1, name = ?2, revoked_at = NULL, last_seen_at = ?3,
+                                    expires_at = ?6
                  WHERE id = ?4 AND user_id = ?5",
-                params![token_hash, name, ts(now), device_id.to_string(), user_id.to_string()],
+                params![
+                    token_hash,
+                    name,
+                    ts(now),
+                    device_id.to_string(),
+                    user_id.to_string(),
+                    ts(expires_at)
+                ],
             )?;
             Ok(n > 0)
         })
         .await
     }
 
-    async fn session(&self, token_hash: &str) -> Result<Option<DeviceSession>, StorageError> {
+    async fn session(
+        &self,
+        token_hash: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<DeviceSession>, StorageError> {
         let token_hash = token_hash.to_owned();
         self.read(move |c| {
             let row = c
                 .query_row(
                     "SELECT d.id, u.id, u.login, u.name, u.role, u.scope
                      FROM devices d JOIN users u ON u.id = d.user_id
-                     WHERE d.token_hash = ?1 AND d.revoked_at IS NULL AND u.disabled_at IS NULL",
-                    [token_hash],
+                     WHERE d.token_hash = ?1 AND d.revoked_at IS NULL AND u.disabled_at IS NULL
+                       AND (d.expires_at IS NULL OR d.expires_at > ?2)",
+                    params![token_hash, ts(now)],
                     |r| {
                         Ok((
                             r.get::<_, String>(0)?,

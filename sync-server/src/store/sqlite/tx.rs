@@ -6,7 +6,8 @@ use crate::store::rows::CaseRow;
 use crate::store::rows::FollowUpFacts;
 use crate::store::rows::StepDone;
 use crate::store::rows::{
-    CaseQuery, DeadlineNotice, NewSms, Notification, SmsRow, SmsStatus, SmsUpdate, UnitContact,
+    CaseQuery, DeadlineNotice, NewSms, Notification, SmsRow, SmsStatus, SmsUpdate, Throttle,
+    UnitContact,
 };
 use crate::store::tx::{AppliedCommand, AuditEntry, RecordTx, StoredRecord};
 use chrono::{DateTime, NaiveDate, Utc};
@@ -71,17 +72,25 @@ impl RecordTx for SqliteTx<'_> {
             )?,
         };
         self.next_seq = Some(seq + 1);
-        Ok(self.tx.query_row(
-            "INSERT INTO records (kind, id, village, body, hlc, version, change_seq, updated_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, 1, ?6, ?7)
-             ON CONFLICT (kind, id) DO UPDATE SET
-                village = excluded.village, body = excluded.body, hlc = excluded.hlc,
-                version = records.version + 1, change_seq = excluded.change_seq,
-                updated_at = excluded.updated_at
-             RETURNING version",
-            params![kind, id, village, body, hlc.to_string(), seq, ts(now)],
-            |r| r.get(0),
-        )?)
+        // A record's village never changes: an update naming another village matches no row.
+        self.tx
+            .query_row(
+                "INSERT INTO records (kind, id, village, body, hlc, version, change_seq, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, 1, ?6, ?7)
+                 ON CONFLICT (kind, id) DO UPDATE SET
+                    body = excluded.body, hlc = excluded.hlc,
+                    version = records.version + 1, change_seq = excluded.change_seq,
+                    updated_at = excluded.updated_at
+                 WHERE records.village = excluded.village
+                 RETURNING version",
+                params![kind, id, village, body, hlc.to_string(), seq, ts(now)],
+                |r| r.get(0),
+            )
+            .optional()?
+            .ok_or_else(|| StorageError::VillageChange {
+                kind: kind.to_owned(),
+                id: id.to_owned(),
+            })
     }
 
     fn applied(
@@ -133,6 +142,14 @@ impl RecordTx for SqliteTx<'_> {
             params![sha256, village],
         )?;
         Ok(())
+    }
+
+    fn blob_owners(&mut self, sha256: &str) -> Result<Vec<String>, StorageError> {
+        let mut stmt = self
+            .tx
+            .prepare_cached("SELECT village FROM blob_owners WHERE sha256 = ?1")?;
+        let rows = stmt.query_map([sha256], |r| r.get(0))?;
+        Ok(rows.collect::<Result<Vec<String>, _>>()?)
     }
 
     fn next_receipt(&mut self, village: &str) -> Result<i64, StorageError> {
@@ -475,6 +492,18 @@ impl RecordTx for SqliteTx<'_> {
         Ok(u32::try_from(hits).unwrap_or(u32::MAX))
     }
 
+    fn hits_so_far(&mut self, key: &str, window_start: DateTime<Utc>) -> Result<u32, StorageError> {
+        let hits: Option<i64> = self
+            .tx
+            .query_row(
+                "SELECT hits FROM rate_hits WHERE key = ?1 AND window_start = ?2",
+                params![key, ts(window_start)],
+                |r| r.get(0),
+            )
+            .optional()?;
+        Ok(hits.map_or(0, |h| u32::try_from(h).unwrap_or(u32::MAX)))
+    }
+
     fn enqueue_sms(&mut self, m: &NewSms, now: DateTime<Utc>) -> Result<(), StorageError> {
         self.tx.execute(
             "INSERT INTO sms_outbox (out_id, phone, template, params, text_zh, case_id,
@@ -558,14 +587,28 @@ impl RecordTx for SqliteTx<'_> {
 
     fn recent_sms(
         &mut self,
+        scope: &DivisionCode,
         status: Option<SmsStatus>,
         limit: u32,
     ) -> Result<Vec<SmsRow>, StorageError> {
+        let (lo, hi) = scope_range(scope);
+        let whole_province = scope.level() == yijian_core::division::Level::Province;
         let mut stmt = self.tx.prepare_cached(&format!(
-            "SELECT {SMS_COLUMNS} FROM sms_outbox WHERE ?1 IS NULL OR status = ?1
+            "SELECT {SMS_COLUMNS} FROM sms_outbox
+              WHERE (?1 IS NULL OR status = ?1)
+                AND (CASE WHEN case_id IS NULL THEN ?5
+                     ELSE EXISTS (SELECT 1 FROM case_index ci
+                                   WHERE ci.case_id = sms_outbox.case_id
+                                     AND ci.village >= ?3 AND ci.village < ?4) END)
               ORDER BY id DESC LIMIT ?2"
         ))?;
-        let mut rows = stmt.query(params![status.map(SmsStatus::as_str), limit])?;
+        let mut rows = stmt.query(params![
+            status.map(SmsStatus::as_str),
+            limit,
+            lo,
+            hi,
+            whole_province
+        ])?;
         let mut out = Vec::new();
         while let Some(r) = rows.next()? {
             out.push(sms_from_row(r)?);
@@ -683,6 +726,49 @@ impl RecordTx for SqliteTx<'_> {
             "UPDATE devices SET last_seen_at = ?1 WHERE id = ?2",
             params![ts(now), device.to_string()],
         )?;
+        Ok(())
+    }
+
+    fn throttle(&mut self, key: &str) -> Result<Option<Throttle>, StorageError> {
+        self.tx
+            .query_row(
+                "SELECT key, failures, blocked_until, updated_at FROM login_throttle WHERE key = ?1",
+                [key],
+                |r| {
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        r.get::<_, u32>(1)?,
+                        r.get::<_, Option<String>>(2)?,
+                        r.get::<_, String>(3)?,
+                    ))
+                },
+            )
+            .optional()?
+            .map(|(key, failures, blocked, updated)| {
+                Ok(Throttle {
+                    key,
+                    failures,
+                    blocked_until: blocked.as_deref().map(parse_ts).transpose()?,
+                    updated_at: parse_ts(&updated)?,
+                })
+            })
+            .transpose()
+    }
+
+    fn put_throttle(&mut self, t: &Throttle) -> Result<(), StorageError> {
+        self.tx.execute(
+            "INSERT INTO login_throttle (key, failures, blocked_until, updated_at)
+             VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (key) DO UPDATE SET failures = excluded.failures,
+                blocked_until = excluded.blocked_until, updated_at = excluded.updated_at",
+            params![t.key, t.failures, t.blocked_until.map(ts), ts(t.updated_at)],
+        )?;
+        Ok(())
+    }
+
+    fn clear_throttle(&mut self, key: &str) -> Result<(), StorageError> {
+        self.tx
+            .execute("DELETE FROM login_throttle WHERE key = ?1", [key])?;
         Ok(())
     }
 }

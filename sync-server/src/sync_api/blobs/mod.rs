@@ -50,11 +50,17 @@ pub fn router() -> Router<AppState> {
 /// `HEAD`: is the blob complete, and if not, where does the upload continue.
 async fn status(
     State(state): State<AppState>,
-    _auth: Authenticated,
+    auth: Authenticated,
     Path(raw): Path<String>,
 ) -> Result<Response, ApiError> {
     let sha = blob_name(&raw)?;
-    let held = state.blobs.status(&sha).await?;
+    // A blob no photo record within the caller's scope names reads as absent: whether it
+    // exists elsewhere, and how big it is, is not the caller's to know.
+    let held = if visible(&state, &auth, &sha).await? {
+        state.blobs.status(&sha).await?
+    } else {
+        BlobStatus::Absent
+    };
     let mut response = Response::new(Body::empty());
     let headers = response.headers_mut();
     headers.insert(UPLOAD_OFFSET, HeaderValue::from(held.held()));
@@ -86,6 +92,11 @@ async fn upload(
     body: Body,
 ) -> Result<Response, ApiError> {
     let sha = blob_name(&raw)?;
+    // Only a photo that a record within the caller's scope names can be uploaded (the record
+    // is pushed first), so nobody learns of or fills in another village's photo.
+    if !visible(&state, &auth, &sha).await? {
+        return Err(ApiError::NotFound);
+    }
     let body_len = content_length(&headers)?.or_else(|| body.size_hint().exact());
     let span = match headers.get(header::CONTENT_RANGE) {
         Some(value) => {
@@ -178,11 +189,7 @@ async fn download(
     // A photo is someone's house or medical bill: only users whose scope covers a village that
     // one of its photo records belongs to may read it. Others get "not found", which does not
     // even confirm that it exists.
-    if !state
-        .storage
-        .blob_visible(sha.as_str(), &auth.0.user.scope)
-        .await?
-    {
+    if !visible(&state, &auth, &sha).await? {
         return Err(ApiError::NotFound);
     }
     let range = headers
@@ -221,6 +228,18 @@ async fn download(
         *response.status_mut() = StatusCode::PARTIAL_CONTENT;
     }
     Ok(response)
+}
+
+/// Whether a photo record within the caller's scope names the blob.
+async fn visible(
+    state: &AppState,
+    auth: &Authenticated,
+    sha: &Sha256Hex,
+) -> Result<bool, ApiError> {
+    Ok(state
+        .storage
+        .blob_visible(sha.as_str(), &auth.0.user.scope)
+        .await?)
 }
 
 /// The blob name in the path, only in its canonical spelling (so nothing else reaches a path).

@@ -59,6 +59,7 @@ impl Harness {
                 "测试手机",
                 &token_hash,
                 Utc::now(),
+                Utc::now() + chrono::Duration::days(1),
             )
             .await
             .expect("device");

@@ -14,6 +14,7 @@
 
 pub mod actions;
 pub mod admin;
+pub mod authz;
 pub mod pages;
 pub mod session;
 pub mod stats;
@@ -243,28 +244,6 @@ pub fn breadcrumb(user: &ConsoleUser, code: &DivisionCode, base: &str) -> Markup
             }
             span data-code=(code) { (here) }
         }
-    }
-}
-
-/// The scope asked for in `?scope=`, which must be within the user's own; the user's scope
-/// when none is asked for.
-pub fn scope_param(user: &ConsoleUser, asked: Option<&str>) -> Result<DivisionCode, Box<Response>> {
-    let Some(asked) = asked.filter(|s| !s.is_empty()) else {
-        return Ok(user.scope().clone());
-    };
-    match DivisionCode::parse(asked) {
-        Ok(code) if user.covers(&code) => Ok(code),
-        Ok(_) => Err(Box::new(out_of_scope(user))),
-        Err(_) => Err(Box::new(page(
-            StatusCode::BAD_REQUEST,
-            shell(
-                user,
-                Nav::Dashboard,
-                "参数错误",
-                None,
-                html! { p.alert { "区划代码“" (asked) "”不正确。" } },
-            ),
-        ))),
     }
 }
 

@@ -16,7 +16,8 @@ use yijian_core::ids::DeviceId;
 use yijian_core::role::{Role, Staff};
 
 use crate::AppState;
-use crate::domain::accounts::{new_device_token, token_hash, verify_password};
+use crate::domain::accounts::{new_device_token, token_hash};
+use crate::domain::sign_in::{self, Attempt, KnownBy, Refused};
 use crate::error::ApiError;
 use crate::store::rows::DeviceSession;
 use crate::web::guard;
@@ -118,7 +119,7 @@ impl FromRequestParts<AppState> for ConsoleUser {
         let hash = token_hash(token);
         let session = state
             .storage
-            .session(&hash)
+            .session(&hash, Utc::now())
             .await
             .map_err(|e| NotSignedIn::Error(e.into()))?
             .ok_or_else(not_in)?;
@@ -133,38 +134,60 @@ impl FromRequestParts<AppState> for ConsoleUser {
     }
 }
 
-/// Sign in with login and password; the session's `Set-Cookie` on success.
+/// The cookie marking a browser where an account signed in before (see
+/// [`crate::domain::sign_in`]): it lets the owner past a delay a stranger's guesses put on the
+/// account.
+pub const KNOWN_BROWSER_COOKIE: &str = "yj_k";
+
+/// Sign in with login and password from `address`: the `Set-Cookie` headers of the session
+/// and of the browser's mark, or why not.
 pub async fn sign_in(
     state: &AppState,
     login: &str,
     password: &str,
     browser: &str,
-) -> Result<HeaderValue, ApiError> {
-    let login = yijian_core::validation::MobileNumber::parse(login)
-        .map(|m| m.as_str().to_owned())
-        .unwrap_or_else(|_| login.trim().to_owned());
-    let creds = state.storage.credentials(&login).await?;
-    let (hash, creds) = match creds {
-        Some(c) => (c.password_hash.clone(), Some(c)),
-        None => (crate::domain::accounts::dummy_hash().to_owned(), None),
+    address: &str,
+    known_mark: Option<&str>,
+) -> Result<Result<Vec<HeaderValue>, Refused>, ApiError> {
+    let now = Utc::now();
+    let key = guard::form_key(state).await?;
+    let attempt = Attempt {
+        login,
+        password,
+        address,
+        known: known_mark.map_or(KnownBy::Nothing, |m| KnownBy::BrowserMark(m.to_owned())),
     };
-    let password = password.to_owned();
-    let ok = tokio::task::spawn_blocking(move || verify_password(&password, &hash))
-        .await
-        .map_err(|e| ApiError::Internal(e.to_string()))?;
-    let Some(creds) = creds.filter(|c| ok && !c.disabled) else {
-        return Err(ApiError::BadCredentials);
+    let creds = match sign_in::check(&*state.storage, &key, &attempt, now).await? {
+        Ok(c) => c,
+        Err(refused) => return Ok(Err(refused)),
     };
     let (token, hash) = new_device_token().map_err(|e| ApiError::Internal(e.to_string()))?;
     let name: String = format!("控制台（{}）", browser.chars().take(40).collect::<String>());
+    let security = &state.settings.security;
     state
         .storage
-        .create_device(DeviceId::new(), creds.user.id, &name, &hash, Utc::now())
+        .create_device(
+            DeviceId::new(),
+            creds.user.id,
+            &name,
+            &hash,
+            now,
+            security.console_expiry(now),
+        )
         .await?;
-    HeaderValue::from_str(&format!(
-        "{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age=43200"
-    ))
-    .map_err(|e| ApiError::Internal(e.to_string()))
+    let max_age = security.console_session_ttl.as_secs();
+    let mark = sign_in::browser_mark(&key, &creds.user.id.to_string());
+    let cookies = [
+        format!("{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age}"),
+        format!(
+            "{KNOWN_BROWSER_COOKIE}={mark}; Path=/console/login; HttpOnly; SameSite=Strict; Max-Age=31536000"
+        ),
+    ];
+    cookies
+        .iter()
+        .map(|c| HeaderValue::from_str(c).map_err(|e| ApiError::Internal(e.to_string())))
+        .collect::<Result<Vec<_>, _>>()
+        .map(Ok)
 }
 
 /// End the session (its device row is revoked) and clear the cookie.

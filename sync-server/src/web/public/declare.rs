@@ -5,7 +5,7 @@ use crate::domain::apply::ApplySettings;
 use crate::domain::procedure::Procedure;
 use crate::domain::resident::{self, Declared, village_name};
 use crate::error::ApiError;
-use crate::store::{read, write};
+use crate::store::write;
 use crate::web::guard::{self, COOKIE};
 use crate::web::public::layout::{field, receipt_markup, resident_message, resident_page};
 use axum::Form;
@@ -310,15 +310,31 @@ pub(crate) async fn submit(
             ));
         }
     };
-    let (receipt, dup) = match outcome {
-        Declared::New { receipt_no, .. } => (receipt_no, false),
-        Declared::Existing { receipt_no, .. } => (receipt_no, true),
+    let receipt = match outcome {
+        Declared::New { receipt_no, .. } => receipt_no,
+        // Whoever typed the ID number may not be the applicant: the receipt goes to the phone
+        // on file, never onto this page.
+        Declared::Existing { resent, .. } => {
+            let place = village_name(&village);
+            let body = html! {
+                div.card {
+                    p.notice role="status" id="already-declared" { "这个身份证号已经有一件申报正在办理中，不用重复申报。" }
+                    @if resent {
+                        p id="receipt-resent" { "回执号已重新用短信发到第一次申报时所留的手机上。查询进度时，请用回执号和那个手机号的后4位。" }
+                    } @else {
+                        p id="receipt-resent" { "第一次申报时没有留手机号，请联系村网格员查询回执号。" }
+                    }
+                }
+                a.button href="/s" { "查询办理进度" }
+            };
+            return Ok(html(
+                StatusCode::OK,
+                resident_page("已经申报过", Some(&place), body),
+            ));
+        }
     };
     let sig = guard::link_sig(&key, &receipt);
-    let to = format!(
-        "/d/{village}/receipt/{receipt}?s={sig}{}",
-        if dup { "&dup=1" } else { "" }
-    );
+    let to = format!("/d/{village}/receipt/{receipt}?s={sig}");
     Ok(Redirect::to(&to).into_response())
 }
 
@@ -337,7 +353,6 @@ enum Submitted {
 #[derive(Debug, Deserialize)]
 pub(super) struct ReceiptQuery {
     s: Option<String>,
-    dup: Option<String>,
 }
 
 pub(crate) async fn receipt_page(
@@ -362,28 +377,12 @@ pub(crate) async fn receipt_page(
     }
     let procedure = Procedure::current(&*state.storage).await?;
     let days = procedure.rules.home_verification.amount;
-    let dup = q.dup.is_some();
     let place = village_name(&village);
-    // A second declaration of the same person may come from another phone: the receipt was
-    // texted to the first one, and the lookup needs that phone's last digits.
-    let r = receipt.clone();
-    let first_phone = read(&*state.storage, move |tx| tx.case_by_receipt(&r))
-        .await?
-        .and_then(|row| row.phone)
-        .filter(|p| p.len() >= 4);
-    let tail = first_phone.as_deref().map(|p| &p[p.len() - 4..]);
     let body = html! {
         div.card {
-            @if dup {
-                p.notice role="status" { "您已经申报过，这件事正在办理中，不用重复申报。您的回执号是：" }
-            } @else {
-                p.notice.ok role="status" { "✓ 申报已提交成功。您的回执号是：" }
-            }
+            p.notice.ok role="status" { "✓ 申报已提交成功。您的回执号是：" }
             p.receipt id="receipt-no" { (receipt_markup(&receipt)) }
-            @match (dup, tail) {
-                (true, Some(t)) => p id="receipt-phone" { "回执短信在第一次申报时已发到尾号" strong { (t) } "的手机上。查询进度时，请输入回执号和" strong { "尾号" (t) } "。" },
-                _ => p { "请把回执号记下来，或者截图保存。回执号也会用短信发到您的手机上。" },
-            }
+            p { "请把回执号记下来，或者截图保存。回执号也会用短信发到您的手机上。" }
         }
         div.card {
             h2 { "接下来" }

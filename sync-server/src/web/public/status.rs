@@ -58,6 +58,61 @@ pub(super) struct StatusForm {
     last4: String,
 }
 
+/// Wrong receipt-and-digits pairs an address may send in a day before lookups from it stop
+/// until the next day. The limit is on the guessing address, never on the receipt, so nobody
+/// can lock a resident out of their own case.
+pub const LOOKUP_MISSES_PER_IP_PER_DAY: u32 = 10;
+
+/// What every failed lookup or appeal says: not found, wrong digits, a case that cannot be
+/// appealed and a stale or foreign form all read alike, so guessing learns nothing.
+const NOT_FOUND_ZH: &str = "没有查到：请核对回执号和手机号后4位（是申报时填写的手机号）。如果是提交申诉，请重新查询后再提交。";
+
+/// The anti-forgery purpose of an appeal form: bound to the receipt whose status page issued
+/// it, so a form obtained for one's own case cannot appeal another.
+fn appeal_purpose(receipt: &str) -> String {
+    format!("appeal:{}", receipt.trim())
+}
+
+/// Whether a lookup from `ip` may proceed: within the hourly budget of lookups (each counted)
+/// and not over the day's wrong guesses.
+async fn lookup_allowed(
+    state: &AppState,
+    ip: &str,
+    now: chrono::DateTime<Utc>,
+) -> Result<bool, ApiError> {
+    let limit = state.settings.public.lookups_per_ip_per_hour;
+    Ok(
+        guard::allow(state, &format!("lookup-ip:{ip}"), 3600, limit, now).await?
+            && guard::within(
+                state,
+                &format!("lookup-miss:{ip}"),
+                86_400,
+                LOOKUP_MISSES_PER_IP_PER_DAY,
+                now,
+            )
+            .await?,
+    )
+}
+
+/// Count a wrong guess from `ip`.
+async fn count_miss(
+    state: &AppState,
+    ip: &str,
+    now: chrono::DateTime<Utc>,
+) -> Result<(), ApiError> {
+    guard::allow(
+        state,
+        &format!("lookup-miss:{ip}"),
+        86_400,
+        LOOKUP_MISSES_PER_IP_PER_DAY,
+        now,
+    )
+    .await?;
+    Ok(())
+}
+
+const TOO_MANY_ZH: &str = "查询太频繁或查错的次数太多，请明天再试，或直接联系村网格员。";
+
 pub(super) async fn status(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -86,21 +141,8 @@ pub(super) async fn status(
         ));
     }
     let ip = guard::client_ip(&headers, connect, state.settings.public.trust_forwarded_for);
-    let limit = state.settings.public.lookups_per_ip_per_hour;
-    if !guard::allow(&state, &format!("lookup-ip:{ip}"), 3600, limit, now).await?
-        || !guard::allow(
-            &state,
-            &format!("lookup-receipt:{receipt}"),
-            86_400,
-            20,
-            now,
-        )
-        .await?
-    {
-        return Ok(again(
-            StatusCode::TOO_MANY_REQUESTS,
-            "查询太频繁，请稍后再试。",
-        ));
+    if !lookup_allowed(&state, &ip, now).await? {
+        return Ok(again(StatusCode::TOO_MANY_REQUESTS, TOO_MANY_ZH));
     }
     let procedure = Procedure::current(&*state.storage).await?;
     let settings = ApplySettings::with(now, &procedure);
@@ -110,12 +152,10 @@ pub(super) async fn status(
     })
     .await?;
     let Ok((status, _)) = found else {
-        return Ok(again(
-            StatusCode::NOT_FOUND,
-            "没有查到：请核对回执号和手机号后4位（是申报时填写的手机号）。",
-        ));
+        count_miss(&state, &ip, now).await?;
+        return Ok(again(StatusCode::NOT_FOUND, NOT_FOUND_ZH));
     };
-    let appeal_token = guard::issue(&key, "appeal", cookie, now);
+    let appeal_token = guard::issue(&key, &appeal_purpose(&status.receipt_no), cookie, now);
     Ok(with_cookie(
         html(
             StatusCode::OK,
@@ -195,6 +235,7 @@ pub(super) struct AppealForm {
 pub(crate) async fn appeal(
     State(state): State<AppState>,
     headers: HeaderMap,
+    connect: guard::Peer,
     Form(f): Form<AppealForm>,
 ) -> Result<Response, ApiError> {
     let now = Utc::now();
@@ -203,33 +244,29 @@ pub(crate) async fn appeal(
     let fresh = guard::issue(&key, "status", cookie, now);
     let receipt: String = f.receipt.trim().chars().take(40).collect();
     let last4: String = f.last4.trim().chars().take(4).collect();
-    if !guard::verify(&key, "appeal", &f.t, cookie, now) {
-        return Ok(with_cookie(
+    let refused = |status: StatusCode, banner: &str| {
+        with_cookie(
             html(
-                StatusCode::FORBIDDEN,
-                status_form_page(
-                    &fresh.token,
-                    &receipt,
-                    &last4,
-                    Some("页面已过期，请重新查询后再提交申诉。"),
-                ),
+                status,
+                status_form_page(&fresh.token, &receipt, &last4, Some(banner)),
             ),
             &fresh.cookie,
-        ));
+        )
+    };
+    let ip = guard::client_ip(&headers, connect, state.settings.public.trust_forwarded_for);
+    // The same budget as the status lookup: an appeal is a lookup too.
+    if !lookup_allowed(&state, &ip, now).await? {
+        return Ok(refused(StatusCode::TOO_MANY_REQUESTS, TOO_MANY_ZH));
+    }
+    if !guard::verify(&key, &appeal_purpose(&receipt), &f.t, cookie, now) {
+        count_miss(&state, &ip, now).await?;
+        return Ok(refused(StatusCode::NOT_FOUND, NOT_FOUND_ZH));
     }
     let reason: String = f.reason.chars().take(600).collect();
     if reason.trim().is_empty() {
-        return Ok(with_cookie(
-            html(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                status_form_page(
-                    &fresh.token,
-                    &receipt,
-                    &last4,
-                    Some("请写明申诉理由后再提交。"),
-                ),
-            ),
-            &fresh.cookie,
+        return Ok(refused(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "请写明申诉理由后再提交。",
         ));
     }
     let procedure = Procedure::current(&*state.storage).await?;
@@ -249,24 +286,14 @@ pub(crate) async fn appeal(
             ok: true,
             text: format!("✓ 申诉已提交，由{level}办理。办理后会有干部上门向您说明结果。"),
         },
-        Err(AppealRefused::NotFound) => {
-            return Ok(with_cookie(
-                html(
-                    StatusCode::NOT_FOUND,
-                    status_form_page(
-                        &fresh.token,
-                        &receipt,
-                        &last4,
-                        Some("没有查到这个回执号，或手机尾号不对。"),
-                    ),
-                ),
-                &fresh.cookie,
-            ));
-        }
-        Err(e) => Banner {
+        Err(AppealRefused::Invalid(why)) => Banner {
             ok: false,
-            text: format!("申诉没有提交：{e}。您写的理由还在下面。"),
+            text: format!("申诉没有提交：{why}。您写的理由还在下面。"),
         },
+        Err(AppealRefused::NotFound | AppealRefused::Workflow(_)) => {
+            count_miss(&state, &ip, now).await?;
+            return Ok(refused(StatusCode::NOT_FOUND, NOT_FOUND_ZH));
+        }
     };
     let kept = if banner.ok {
         String::new()
@@ -279,9 +306,9 @@ pub(crate) async fn appeal(
     })
     .await?;
     let Ok((status, _)) = found else {
-        return Err(ApiError::NotFound);
+        return Ok(refused(StatusCode::NOT_FOUND, NOT_FOUND_ZH));
     };
-    let t = guard::issue(&key, "appeal", cookie, now);
+    let t = guard::issue(&key, &appeal_purpose(&status.receipt_no), cookie, now);
     Ok(with_cookie(
         html(
             if banner.ok {

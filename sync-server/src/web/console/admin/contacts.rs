@@ -15,6 +15,7 @@ use serde::Deserialize;
 use yijian_core::division::DivisionCode;
 
 use super::*;
+use crate::web::console::authz::Admin;
 
 #[derive(Debug, Deserialize)]
 pub struct ContactForm {
@@ -30,12 +31,9 @@ pub struct ContactForm {
 
 pub async fn save_contact(
     State(state): State<AppState>,
-    user: ConsoleUser,
+    Admin(user): Admin,
     Form(f): Form<ContactForm>,
 ) -> Result<Response, ApiError> {
-    if let Err(r) = admin_only(&user) {
-        return Ok(*r);
-    }
     user.check_form(&f.csrf)?;
     let fail = |why: String| Ok(back("/console/admin", false, &why));
     let Ok(division) = DivisionCode::parse(f.division.trim()) else {

@@ -8,12 +8,9 @@
 
 use crate::store::DeviceInfo;
 use crate::web::console::session::{ConsoleUser, urlencode};
-use crate::web::console::{Nav, page, shell};
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use chrono::{DateTime, Utc};
 use maud::{Markup, html};
-use yijian_core::role::Role;
 
 mod contacts;
 mod procedure_editor;
@@ -36,27 +33,6 @@ fn beijing(t: DateTime<Utc>) -> String {
         .to_string()
 }
 
-/// The administrator, or the page saying this is not for them.
-fn admin_only(user: &ConsoleUser) -> Result<(), Box<Response>> {
-    if user.role() == Role::Admin {
-        Ok(())
-    } else {
-        Err(Box::new(page(
-            StatusCode::FORBIDDEN,
-            shell(
-                user,
-                Nav::Dashboard,
-                "无权访问",
-                None,
-                html! {
-                    h1 { "无权访问" }
-                    p.alert id="forbidden" { "系统管理仅限系统管理员使用。" }
-                },
-            ),
-        )))
-    }
-}
-
 fn back(path: &str, ok: bool, text: &str) -> Response {
     Redirect::to(&format!(
         "{path}?{}={}",
@@ -66,17 +42,21 @@ fn back(path: &str, ok: bool, text: &str) -> Response {
     .into_response()
 }
 
-fn admin_links(current: &str) -> Markup {
+/// The administrator's pages; the province-wide documents only for the province's own.
+fn admin_links(user: &ConsoleUser, current: &str) -> Markup {
+    let province = user.scope().level() == yijian_core::division::Level::Province;
     let links = [
-        ("/console/admin", "用户与设备"),
-        ("/console/admin/calendar", "节假日日历"),
-        ("/console/admin/rules", "办理期限"),
-        ("/console/admin/sms", "短信记录"),
+        ("/console/admin", "用户与设备", true),
+        ("/console/admin/calendar", "节假日日历", province),
+        ("/console/admin/rules", "办理期限", province),
+        ("/console/admin/sms", "短信记录", true),
     ];
     html! {
         nav.subnav id="admin-nav" {
-            @for (href, label) in links {
+            @for (href, label, shown) in links {
+                @if shown {
                 a.active[href == current] href=(href) aria-current=[(href == current).then_some("page")] { (label) }
+                }
             }
         }
     }

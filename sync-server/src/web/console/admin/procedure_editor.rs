@@ -11,10 +11,11 @@ use chrono::Utc;
 use maud::{Markup, html};
 use serde::Deserialize;
 
-use super::{admin_links, admin_only, back};
+use super::{admin_links, back};
 use crate::AppState;
 use crate::domain::procedure::{self, Procedure, ProcedureError};
 use crate::error::ApiError;
+use crate::web::console::authz::ProvinceAdmin;
 use crate::web::console::session::ConsoleUser;
 use crate::web::console::{Flash, FlashQuery, Nav, page, shell};
 
@@ -139,7 +140,7 @@ fn view(
     let path = format!("/console/admin/{key}");
     let content = html! {
         h1 { (doc.title()) }
-        (admin_links(&path))
+        (admin_links(user, &path))
         (doc.summary(p))
         section.card {
             h2 { "编辑（JSON）" }
@@ -157,16 +158,13 @@ fn view(
 /// `GET /console/admin/{calendar|rules}`.
 pub async fn procedure_page(
     State(state): State<AppState>,
-    user: ConsoleUser,
+    ProvinceAdmin(user): ProvinceAdmin,
     Path(segment): Path<String>,
     Query(q): Query<FlashQuery>,
 ) -> Result<Response, ApiError> {
     let Some(doc) = Document::from_path(&segment) else {
         return Err(ApiError::NotFound);
     };
-    if let Err(r) = admin_only(&user) {
-        return Ok(*r);
-    }
     let p = Procedure::current(&*state.storage).await?;
     Ok(page(
         StatusCode::OK,
@@ -177,16 +175,13 @@ pub async fn procedure_page(
 /// `POST /console/admin/{calendar|rules}`: a refused document comes back as typed, with why.
 pub async fn save_procedure(
     State(state): State<AppState>,
-    user: ConsoleUser,
+    ProvinceAdmin(user): ProvinceAdmin,
     Path(segment): Path<String>,
     Form(f): Form<JsonForm>,
 ) -> Result<Response, ApiError> {
     let Some(doc) = Document::from_path(&segment) else {
         return Err(ApiError::NotFound);
     };
-    if let Err(r) = admin_only(&user) {
-        return Ok(*r);
-    }
     user.check_form(&f.csrf)?;
     match doc.save(&state, &f.json, &user.user().login).await {
         Ok(()) => Ok(back(

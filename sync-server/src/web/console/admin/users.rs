@@ -20,6 +20,7 @@ use yijian_core::qrcodes::DeviceSetup;
 use yijian_core::role::Role;
 
 use super::*;
+use crate::web::console::authz::Admin;
 
 #[derive(Debug, Deserialize, Default)]
 pub struct UsersQuery {
@@ -84,7 +85,7 @@ fn users_page(
 ) -> Markup {
     let content = html! {
         h1 { "用户与设备" }
-        (admin_links("/console/admin"))
+        (admin_links(user, "/console/admin"))
         section.card {
             h2 { "新增用户" }
             p.muted { "登录名为本人手机号。网格员的辖区为村（12位区划代码），乡镇人员为乡镇（9位），县级为县（6位）。" }
@@ -197,12 +198,9 @@ async fn devices_of(
 
 pub async fn users(
     State(state): State<AppState>,
-    user: ConsoleUser,
+    Admin(user): Admin,
     Query(q): Query<UsersQuery>,
 ) -> Result<Response, ApiError> {
-    if let Err(r) = admin_only(&user) {
-        return Ok(*r);
-    }
     let search = q.q.clone().unwrap_or_default();
     let (list, total) = users_in_scope(&state, &user, &search).await?;
     let devices = devices_of(&state, &list).await?;
@@ -269,12 +267,9 @@ async fn create(state: &AppState, user: &ConsoleUser, f: &NewUserForm) -> Result
 
 pub async fn create_user(
     State(state): State<AppState>,
-    user: ConsoleUser,
+    Admin(user): Admin,
     Form(f): Form<NewUserForm>,
 ) -> Result<Response, ApiError> {
-    if let Err(r) = admin_only(&user) {
-        return Ok(*r);
-    }
     user.check_form(&f.csrf)?;
     match create(&state, &user, &f).await {
         Ok(u) => {
@@ -304,13 +299,10 @@ pub async fn create_user(
 /// The QR code a worker scans on first start of the app: this server and their login.
 pub async fn setup_qr(
     State(state): State<AppState>,
-    user: ConsoleUser,
+    Admin(user): Admin,
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    if let Err(r) = admin_only(&user) {
-        return Ok(*r);
-    }
     let Ok(id) = id.parse::<UserId>() else {
         return Err(ApiError::NotFound);
     };
@@ -359,13 +351,10 @@ pub struct RevokeForm {
 
 pub async fn revoke(
     State(state): State<AppState>,
-    user: ConsoleUser,
+    Admin(user): Admin,
     Path(device): Path<String>,
     Form(f): Form<RevokeForm>,
 ) -> Result<Response, ApiError> {
-    if let Err(r) = admin_only(&user) {
-        return Ok(*r);
-    }
     user.check_form(&f.csrf)?;
     let (Ok(device), Ok(owner)) = (device.parse::<DeviceId>(), f.user.parse::<UserId>()) else {
         return Ok(back("/console/admin", false, "设备不存在"));

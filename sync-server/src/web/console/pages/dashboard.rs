@@ -6,7 +6,6 @@ use crate::error::ApiError;
 use crate::store::read;
 use crate::store::rows::CaseQuery;
 use crate::store::rows::CaseRow;
-use crate::web::console::session::ConsoleUser;
 use crate::web::console::stats::{self};
 use crate::web::console::{FlashQuery, ListParams, Nav, breadcrumb, data_script, page, shell_with};
 use axum::extract::State;
@@ -18,6 +17,7 @@ use yijian_core::division::DivisionCode;
 use yijian_core::workflow::Stage;
 
 use super::*;
+use crate::web::console::authz::InScope;
 
 pub(crate) async fn rows_of(
     state: &AppState,
@@ -36,13 +36,9 @@ pub(crate) async fn rows_of(
 
 pub async fn dashboard(
     State(state): State<AppState>,
-    user: ConsoleUser,
+    InScope(user, scope): InScope,
     params: ListParams,
 ) -> Result<Response, ApiError> {
-    let scope = match crate::web::console::scope_param(&user, params.scope.as_deref()) {
-        Ok(s) => s,
-        Err(r) => return Ok(*r),
-    };
     let procedure = Procedure::current(&*state.storage).await?;
     let rows = rows_of(&state, &scope, false, None).await?;
     let since = today() - chrono::Duration::days(365);

@@ -5,7 +5,6 @@ use crate::domain::procedure::Procedure;
 use crate::error::ApiError;
 use crate::store::read;
 use crate::store::rows::CaseRow;
-use crate::web::console::session::ConsoleUser;
 use crate::web::console::stats::{self, division_name};
 use crate::web::console::{ListParams, Nav, breadcrumb, page, shell};
 use axum::extract::State;
@@ -19,6 +18,7 @@ use yijian_core::role::Role;
 use yijian_core::workflow::Stage;
 
 use super::*;
+use crate::web::console::authz::InScope;
 
 /// Names of the people who own a clock (the role of the owner level at the case's division).
 async fn owners(state: &AppState, rows: &[CaseRow]) -> Result<HashMap<String, String>, ApiError> {
@@ -83,13 +83,9 @@ fn status_label(s: &DeadlineStatus) -> String {
 
 pub async fn overdue(
     State(state): State<AppState>,
-    user: ConsoleUser,
+    InScope(user, scope): InScope,
     params: ListParams,
 ) -> Result<Response, ApiError> {
-    let scope = match crate::web::console::scope_param(&user, params.scope.as_deref()) {
-        Ok(s) => s,
-        Err(r) => return Ok(*r),
-    };
     let procedure = Procedure::current(&*state.storage).await?;
     let horizon = procedure.calendar.add_working_days(today(), 2);
     let mut rows = rows_of(&state, &scope, true, Some(horizon)).await?;
@@ -157,13 +153,9 @@ pub async fn overdue(
 
 pub async fn cases(
     State(state): State<AppState>,
-    user: ConsoleUser,
+    InScope(user, scope): InScope,
     params: ListParams,
 ) -> Result<Response, ApiError> {
-    let scope = match crate::web::console::scope_param(&user, params.scope.as_deref()) {
-        Ok(s) => s,
-        Err(r) => return Ok(*r),
-    };
     let procedure = Procedure::current(&*state.storage).await?;
     let mut rows = rows_of(&state, &scope, false, None).await?;
     let stage: Option<Stage> = params

@@ -1,9 +1,10 @@
 //! Signing in and out of the console.
 
 use crate::AppState;
+use crate::domain::sign_in::Refused;
 use crate::error::ApiError;
 use crate::web::console::page;
-use crate::web::console::session::{ConsoleUser, sign_in, sign_out};
+use crate::web::console::session::{ConsoleUser, KNOWN_BROWSER_COOKIE, sign_in, sign_out};
 use axum::Form;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
@@ -115,6 +116,7 @@ pub struct LoginForm {
 pub async fn login(
     State(state): State<AppState>,
     headers: HeaderMap,
+    peer: crate::web::guard::Peer,
     Form(f): Form<LoginForm>,
 ) -> Result<Response, ApiError> {
     let agent = headers
@@ -150,40 +152,33 @@ pub async fn login(
             &t,
         ));
     }
-    // Guessing passwords: a login is tried at most 20 times an hour.
-    let attempts_key = format!("console-login:{}", f.login.trim());
-    if !crate::web::guard::allow(&state, &attempts_key, 3600, 20, Utc::now()).await? {
-        let t = login_token(&state, &headers).await?;
-        return Ok(with_login_cookie(
-            page(
-                StatusCode::TOO_MANY_REQUESTS,
-                login_page(
-                    &next,
-                    Some("这个账号尝试登录的次数过多，请一小时后再试，或联系系统管理员"),
-                    &f.login,
-                    &t.token,
-                ),
-            ),
-            &t,
-        ));
-    }
-    match sign_in(&state, &f.login, &f.password, agent).await {
-        Ok(cookie) => {
+    // Guessing passwords: the limiter the phones' sign-in uses too (per address and per
+    // account, with a way past the account's delay for a browser the owner used before).
+    let address =
+        crate::web::guard::client_ip(&headers, peer, state.settings.public.trust_forwarded_for);
+    let mark = crate::web::guard::cookie(&headers, KNOWN_BROWSER_COOKIE);
+    match sign_in(&state, &f.login, &f.password, agent, &address, mark).await? {
+        Ok(cookies) => {
             let mut r = Redirect::to(&next).into_response();
-            r.headers_mut().insert(header::SET_COOKIE, cookie);
+            for c in cookies {
+                r.headers_mut().append(header::SET_COOKIE, c);
+            }
             Ok(r)
         }
-        Err(ApiError::BadCredentials) => {
+        Err(refused) => {
+            let status = match refused {
+                Refused::BadCredentials => StatusCode::UNAUTHORIZED,
+                Refused::Throttled { .. } => StatusCode::TOO_MANY_REQUESTS,
+            };
             let t = login_token(&state, &headers).await?;
             Ok(with_login_cookie(
                 page(
-                    StatusCode::UNAUTHORIZED,
-                    login_page(&next, Some("手机号或密码不正确"), &f.login, &t.token),
+                    status,
+                    login_page(&next, Some(&refused.message_zh()), &f.login, &t.token),
                 ),
                 &t,
             ))
         }
-        Err(e) => Err(e),
     }
 }
 

@@ -1,0 +1,302 @@
+//! `case_step`: a step of the procedure on a case, with the evidence read from the server's
+//! own records, and what the step changes beside the case (appeal record, household status,
+//! the next return visit).
+
+use crate::domain::cases::{reindex_case, save_case};
+use crate::store::tx::RecordTx;
+use yijian_core::case::{Case, CaseEventKind};
+use yijian_core::checklist::{ChecklistTemplate, default_template};
+use yijian_core::division::DivisionCode;
+use yijian_core::household::{Household, MonitoringStatus};
+use yijian_core::ids::{CaseId, VisitId};
+use yijian_core::protocol::kinds;
+use yijian_core::role::{Actor, Role};
+use yijian_core::support::{Appeal, AppealDecision, AppealFiler, FollowUp, Plan};
+use yijian_core::visit::Visit;
+use yijian_core::workflow::{self, Step, StepContext, VisitEvidence};
+
+use super::*;
+
+fn workflow_refusal(e: &workflow::WorkflowError) -> Refusal {
+    Refusal::new(
+        e.code(),
+        e.to_string(),
+        format!("workflow step refused: {}", e.code().replace('_', " ")),
+    )
+}
+
+pub(super) fn case_step(
+    tx: &mut dyn RecordTx,
+    ctx: &Ctx<'_>,
+    auth: &Authorized,
+    case_id: CaseId,
+    step: &Step,
+) -> Result<(), Fail> {
+    let staff = auth.staff.clone();
+    let id = case_id.to_string();
+    let (mut case, _): (Case, _) = must_load(tx, kinds::CASE, &id, "案件")?;
+    let village = auth.village.clone();
+    let settings = ctx.settings;
+    let mut has_working_age = false;
+    if let Some(hid) = case.declaration.household_id
+        && let Some((h, _)) = load::<Household>(tx, kinds::HOUSEHOLD, &hid.to_string())?
+    {
+        has_working_age = h.has_working_age_member(settings.today);
+    }
+    let mut measures_in_place = 0;
+    if let Some(plan_id) = case.state.plan
+        && let Some((plan, _)) = load::<Plan>(tx, kinds::PLAN, &plan_id.to_string())?
+    {
+        measures_in_place =
+            u32::try_from(plan.measures_in_place(settings.today)).unwrap_or(u32::MAX);
+    }
+    // Evidence comes from the server's records, not from the device's claims.
+    let step = match step {
+        Step::RecordVerification { visit, outcome } => Step::RecordVerification {
+            visit: visit_evidence(tx, visit.visit_id, case_id)?,
+            outcome: outcome.clone(),
+        },
+        Step::MakePlan { plan_id, .. } => {
+            let (plan, _): (Plan, _) =
+                must_load(tx, kinds::PLAN, &plan_id.to_string(), "帮扶计划")?;
+            if plan.case_id != case_id {
+                return refuse(
+                    "invalid",
+                    "该帮扶计划不属于这个案件",
+                    "plan belongs to another case",
+                );
+            }
+            Step::MakePlan {
+                plan_id: *plan_id,
+                measures: u32::try_from(plan.measures.len()).unwrap_or(u32::MAX),
+            }
+        }
+        other => other.clone(),
+    };
+    let context = StepContext {
+        today: settings.today,
+        village: village.clone(),
+        public_notice_min_days: settings.rules.public_notice_min_days.amount,
+        min_monitoring_months: settings.min_monitoring_months,
+        household_has_working_age_member: has_working_age,
+        measures_in_place,
+    };
+    let next = workflow::apply(&case.state, &Actor::Staff(staff), &step, &context)
+        .map_err(|e| Fail::Refused(workflow_refusal(&e)))?;
+    let from = case.state.stage;
+    let before = std::mem::replace(&mut case.state, next);
+    save_case(
+        tx,
+        &mut case,
+        &ctx.case_write(
+            &village,
+            Some((CaseEventKind::Step { step: step.kind() }, step_note(&step))),
+        ),
+    )?;
+    schedule_follow_up(tx, ctx, &case, &village, &step)?;
+    after_step(tx, ctx, &before, &case, &village, &step)?;
+    ctx.audit(
+        tx,
+        &format!(
+            "case_step:{}",
+            serde_json::to_value(step.kind())?.as_str().unwrap_or("")
+        ),
+        kinds::CASE,
+        &id,
+        &village,
+        serde_json::json!({"from": from, "to": case.state.stage, "step": step}),
+    )
+}
+
+/// What a step changes beside the case: the appeal record, and the household's monitoring
+/// status (纳入监测 on approval, 风险消除 on the county's decision), written in the same
+/// transaction so the household file never disagrees with its case.
+fn after_step(
+    tx: &mut dyn RecordTx,
+    ctx: &Ctx<'_>,
+    before: &workflow::CaseState,
+    case: &Case,
+    village: &DivisionCode,
+    step: &Step,
+) -> Result<(), Fail> {
+    let now = ctx.settings.now;
+    match step {
+        Step::FileAppeal { appeal_id, reason } => {
+            let Some(against) = before.rejected_by else {
+                return Ok(());
+            };
+            let appeal = Appeal::file(
+                *appeal_id,
+                case.id(),
+                now,
+                AppealFiler::Staff {
+                    user: ctx.session.user.id,
+                },
+                reason.trim(),
+                against,
+            )
+            .map_err(|e| Fail::Refused(Refusal::new("invalid", e.to_string(), "invalid appeal")))?;
+            ctx.write(tx, kinds::APPEAL, &appeal_id.to_string(), village, &appeal)?;
+            if let Some(scope) = village.at_level(appeal.decided_by_level) {
+                let receipt = case.receipt_no.clone().unwrap_or_default();
+                let name = yijian_core::validation::mask_name(&case.declaration.applicant.name);
+                let place = crate::domain::resident::village_name(village);
+                crate::domain::resident::tell_staff(
+                    tx,
+                    Role::for_level(appeal.decided_by_level),
+                    &scope,
+                    crate::sms::Template::AppealFiled,
+                    &[
+                        ("village", place.as_str()),
+                        ("name", name.as_str()),
+                        ("receipt", receipt.as_str()),
+                    ],
+                    &case.id().to_string(),
+                    &appeal_id.to_string(),
+                    now,
+                )?;
+            }
+        }
+        Step::DecideAppeal { upheld, reason, .. } => {
+            if let Some(appeal_id) = case.state.appeal
+                && let Some((mut appeal, v)) =
+                    load::<Appeal>(tx, kinds::APPEAL, &appeal_id.to_string())?
+            {
+                appeal.decision = Some(AppealDecision {
+                    upheld: *upheld,
+                    reason: reason.trim().to_owned(),
+                    decided_at: now,
+                    decided_by: ctx.session.user.id,
+                });
+                ctx.write(tx, kinds::APPEAL, &appeal_id.to_string(), &v, &appeal)?;
+            }
+        }
+        _ => {}
+    }
+    let monitoring = match (before.stage, case.state.stage) {
+        (_, workflow::Stage::RiskEliminated) if before.stage != workflow::Stage::RiskEliminated => {
+            Some(MonitoringStatus::RiskEliminated {
+                on: ctx.settings.today,
+            })
+        }
+        _ if before.approved_on.is_none() && case.state.approved_on.is_some() => {
+            Some(MonitoringStatus::Monitoring {
+                since: case.state.monitoring_since.unwrap_or(ctx.settings.today),
+            })
+        }
+        _ => None,
+    };
+    if let (Some(status), Some(hid)) = (monitoring, case.declaration.household_id) {
+        let id = hid.to_string();
+        if let Some((mut h, hv)) = load::<Household>(tx, kinds::HOUSEHOLD, &id)? {
+            h.monitoring = status;
+            if let Some(c) = case.state.category {
+                h.category = Some(c);
+            }
+            ctx.write(tx, kinds::HOUSEHOLD, &id, &hv, &h)?;
+            ctx.audit(
+                tx,
+                "household_monitoring",
+                kinds::HOUSEHOLD,
+                &id,
+                &hv,
+                serde_json::json!({"case": case.id(), "monitoring": status, "category": h.category}),
+            )?;
+        }
+    }
+    Ok(())
+}
+
+/// The reason or opinion a step carries, for the case's history.
+fn step_note(step: &Step) -> Option<String> {
+    let text = match step {
+        Step::RecordVerification {
+            outcome: workflow::VerificationOutcome::DoesNotQualify { reason },
+            ..
+        }
+        | Step::CountyReject { reason }
+        | Step::FileAppeal { reason, .. }
+        | Step::DecideAppeal { reason, .. }
+        | Step::DecideRiskElimination { reason, .. } => reason,
+        Step::TownshipReview { opinion, .. } | Step::ReviewRiskElimination { opinion, .. } => {
+            opinion
+        }
+        Step::RecordCrossCheck { findings, .. } => findings,
+        Step::RecordEmergencyAssistance { measure, .. } => measure,
+        _ => return None,
+    };
+    Some(text.trim().to_owned()).filter(|t| !t.is_empty())
+}
+
+/// The plan starts the return visits and each visit done schedules the next: the server makes
+/// the next follow-up record when none is open, so the follow-up clock always has a date.
+fn schedule_follow_up(
+    tx: &mut dyn RecordTx,
+    ctx: &Ctx<'_>,
+    case: &Case,
+    village: &DivisionCode,
+    step: &Step,
+) -> Result<(), Fail> {
+    if !matches!(step, Step::MakePlan { .. } | Step::RecordFollowUp { .. }) {
+        return Ok(());
+    }
+    let case_id = case.id().to_string();
+    let facts = tx.follow_up_facts(&case_id)?;
+    if facts.next_due.is_some() {
+        return Ok(());
+    }
+    let Some(household_id) = case.declaration.household_id else {
+        return Ok(());
+    };
+    let interval = ctx.settings.rules.follow_up_interval.amount;
+    let from = facts.last_done.unwrap_or(ctx.settings.today);
+    let Ok(f) = FollowUp::first_after(
+        yijian_core::ids::FollowUpId::new(),
+        case.id(),
+        household_id,
+        from,
+        interval,
+    ) else {
+        return Ok(());
+    };
+    ctx.write(tx, kinds::FOLLOW_UP, &f.id.to_string(), village, &f)?;
+    tx.index_follow_up(&f.id.to_string(), &case_id, f.due_on, None)?;
+    reindex_case(tx, &case_id, &ctx.case_write(village, None))?;
+    Ok(())
+}
+
+fn visit_evidence(
+    tx: &mut dyn RecordTx,
+    visit_id: VisitId,
+    case_id: CaseId,
+) -> Result<VisitEvidence, Fail> {
+    let (visit, _): (Visit, _) = must_load(tx, kinds::VISIT, &visit_id.to_string(), "核查记录")?;
+    if visit.case_id() != Some(case_id) {
+        return refuse(
+            "invalid",
+            "该核查记录不属于这个案件",
+            "visit belongs to another case",
+        );
+    }
+    let template = template_for(tx, &visit)?;
+    Ok(VisitEvidence {
+        visit_id,
+        finalised: visit.is_final(),
+        authorisation_photo: visit.authorisation_photos(&template).first().copied(),
+    })
+}
+
+fn template_for(tx: &mut dyn RecordTx, visit: &Visit) -> Result<ChecklistTemplate, Fail> {
+    let default = default_template();
+    if visit.template_id() == default.id && visit.template_version() == default.version {
+        return Ok(default);
+    }
+    match load::<ChecklistTemplate>(tx, kinds::TEMPLATE, &visit.template_id().to_string())? {
+        Some((t, _)) if t.version == visit.template_version() => Ok(t),
+        _ => refuse(
+            "unknown_template",
+            "服务器上找不到这份核查表模板的版本",
+            "checklist template version not found",
+        ),
+    }
+}
