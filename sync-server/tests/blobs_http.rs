@@ -153,6 +153,12 @@ async fn a_dropped_connection_keeps_what_arrived_and_the_upload_resumes() {
     let server = start().await;
     let data = jpeg(1_000_000);
     let sha = hex::encode(Sha256::digest(&data));
+    // The photo's record lies in the user's village (pushed before any upload).
+    server
+        .storage
+        .link_blob(&sha, &DivisionCode::parse("621102105201").expect("code"))
+        .await
+        .expect("link");
     let auth = format!("Authorization: Bearer {}\r\n", server.token);
 
     // The whole photo is announced; only 300 000 bytes get through before the signal is lost.
@@ -202,12 +208,6 @@ async fn a_dropped_connection_keeps_what_arrived_and_the_upload_resumes() {
     assert_eq!(reply.header("content-length"), Some("1000000"));
     assert!(reply.body.is_empty());
 
-    // The photo's record lies in the user's village, so the user may read it.
-    server
-        .storage
-        .link_blob(&sha, &DivisionCode::parse("621102105201").expect("code"))
-        .await
-        .expect("link");
     let reply = exchange(
         server.addr,
         format!("GET /v1/blobs/{sha} HTTP/1.1\r\nHost: t\r\n{auth}Range: bytes=-100\r\n"),
@@ -242,6 +242,12 @@ async fn a_chunk_that_cannot_be_used_is_refused_before_it_is_sent() {
     let server = start().await;
     let data = jpeg(10_000);
     let sha = hex::encode(Sha256::digest(&data));
+    // The photo's record lies in the user's village (pushed before any upload).
+    server
+        .storage
+        .link_blob(&sha, &DivisionCode::parse("621102105201").expect("code"))
+        .await
+        .expect("link");
     let auth = format!("Authorization: Bearer {}\r\n", server.token);
     // Wrong offset, and too large: the answer comes instead of `100 Continue`.
     for (range, status) in [

@@ -244,23 +244,37 @@ async fn a_resident_declares_gets_a_receipt_and_a_second_try_finds_the_same_case
         .await?;
     assert_ne!(forged.status, 200);
 
-    // The same person again (a grandson trying on his own phone): the same case's receipt.
-    let form = b.get(&format!("/d/{VILLAGE}")).await?;
-    let token = input_value(&form.body, "t").context("token")?;
-    let again = declaration("王秀兰", "620102198001010017", "13900000199", &token);
-    let p = b.post(&format!("/d/{VILLAGE}"), &again).await?;
-    assert_eq!(p.status, 303);
-    let to = p.location.context("redirect")?;
-    assert!(
-        to.contains("621102-105-201-0001") && to.contains("dup=1"),
-        "{to}"
-    );
+    // The same person again (a grandson, or a stranger who knows the ID number): no second
+    // case, and neither the receipt nor the phone's digits on the page — the receipt is texted
+    // again to the phone on file, once a day however often this is tried.
+    for _ in 0..2 {
+        let form = b.get(&format!("/d/{VILLAGE}")).await?;
+        let token = input_value(&form.body, "t").context("token")?;
+        let again = declaration("王秀兰", "620102198001010017", "13900000199", &token);
+        let p = b.post(&format!("/d/{VILLAGE}"), &again).await?;
+        assert_eq!(p.status, 200, "{}", p.body);
+        assert!(p.body.contains("id=\"already-declared\""), "{}", p.body);
+        assert!(p.body.contains("已重新用短信发到"), "{}", p.body);
+        for leak in ["621102-105-201-0001", "0101", "13900000101"] {
+            assert!(
+                !p.body.replace("<wbr>", "").contains(leak),
+                "the page shows {leak}"
+            );
+        }
+    }
     assert_eq!(case_count(&server).await?, 1, "no second case");
-    let dup = b.get(&to).await?;
+    let sms = read(&*server.storage, |tx| tx.recent_sms(&province(), None, 50)).await?;
+    let receipts = sms
+        .iter()
+        .filter(|s| s.sms.template == "receipt" && s.sms.phone == "13900000101")
+        .count();
+    assert_eq!(
+        receipts, 2,
+        "the first receipt, and one re-sent today to the phone on file"
+    );
     assert!(
-        dup.body.contains("尾号<strong>0101</strong>"),
-        "the first phone's digits: {}",
-        dup.body
+        !sms.iter().any(|s| s.sms.phone == "13900000199"),
+        "nothing to the phone typed the second time"
     );
 
     // Status lookup with the receipt and the phone's last four digits.

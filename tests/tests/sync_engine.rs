@@ -350,10 +350,12 @@ async fn photos_upload_after_their_record_resume_a_cut_upload_and_a_bad_one_bloc
         "no upload before the photo's record is acknowledged"
     );
 
-    // An earlier upload of the good photo was cut after 100 000 bytes.
+    // An earlier upload of the good photo was cut after 100 000 bytes (its record had reached
+    // the server in that earlier round: uploads are only taken for photos a record names).
     let session = d.store(|s| s.session())?.context("session")?;
     let http = reqwest::Client::new();
     let sha = metas[0].sha256.to_string();
+    server.storage.link_blob(&sha, &village()).await?;
     let cut = http
         .put(format!("{}/v1/blobs/{sha}", server.url()))
         .bearer_auth(&session.token)

@@ -314,7 +314,9 @@ fn every_key_has_one_environment_variable() {
         let value = match key.as_str() {
             "listen" => "127.0.0.1:1",
             "log.format" => "json",
-            "sync.accept_raw_documents" | "public.trust_forwarded_for" => "true",
+            "sync.accept_raw_documents"
+            | "public.trust_forwarded_for"
+            | "security.secure_cookies" => "true",
             "sms.provider" => "aliyun",
             "public.base_url" => "https://yjsb.example.cn",
             "database_url" => "postgres://h/db",

@@ -87,25 +87,37 @@ pub async fn seed(
             .ok_or_else(|| DemoError::Invalid("demo session missing".into()))?;
         sessions.insert((user.role, user.scope.to_string()), session);
     }
-    let mut photos = Vec::new();
-    for (caption, tint) in [
-        ("房屋照片", [196, 214, 176]),
-        ("水源照片", [176, 204, 224]),
-        ("授权书签字", [232, 214, 180]),
+    let mut photos: HashMap<String, Vec<(Sha256Hex, u64)>> = HashMap::new();
+    for village in [
+        &places.nanchuan,
+        &places.ziyun,
+        &places.neiguan,
+        &places.tongwei,
     ] {
-        let bytes = crate::web::print::sheet::demo_photo(caption, tint)
-            .map_err(|e| DemoError::Invalid(e.to_string()))?;
-        let sha = Sha256Hex::parse(&hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&bytes)))
-            .map_err(|e| DemoError::Invalid(e.to_string()))?;
-        let len = bytes.len() as u64;
-        let span = ChunkSpan::new(0, len, len)
-            .ok_or_else(|| DemoError::Invalid("empty demo photo".into()))?;
-        let mut src: &[u8] = &bytes;
-        blobs
-            .append(&sha, span, &mut src)
-            .await
-            .map_err(|e| DemoError::Invalid(e.to_string()))?;
-        photos.push((sha, len));
+        let place = crate::domain::resident::village_name(village);
+        for (caption, tint) in [
+            ("房屋照片", [196, 214, 176]),
+            ("水源照片", [176, 204, 224]),
+            ("授权书签字", [232, 214, 180]),
+        ] {
+            let bytes = crate::web::print::sheet::demo_photo(&format!("{caption} {place}"), tint)
+                .map_err(|e| DemoError::Invalid(e.to_string()))?;
+            let sha =
+                Sha256Hex::parse(&hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&bytes)))
+                    .map_err(|e| DemoError::Invalid(e.to_string()))?;
+            let len = bytes.len() as u64;
+            let span = ChunkSpan::new(0, len, len)
+                .ok_or_else(|| DemoError::Invalid("empty demo photo".into()))?;
+            let mut src: &[u8] = &bytes;
+            blobs
+                .append(&sha, span, &mut src)
+                .await
+                .map_err(|e| DemoError::Invalid(e.to_string()))?;
+            photos
+                .entry(village.to_string())
+                .or_default()
+                .push((sha, len));
+        }
     }
     let mut seeder = Seeder {
         storage: Arc::clone(&storage),

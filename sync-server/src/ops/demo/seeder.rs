@@ -54,8 +54,10 @@ pub(super) struct Seeder {
     pub(super) clock: HlcClock,
     /// Sessions by role and scope.
     pub(super) sessions: HashMap<(Role, String), DeviceSession>,
-    /// The three stand-in photos: (sha, bytes, width, height).
-    pub(super) photos: Vec<(Sha256Hex, u64)>,
+    /// The three stand-in photos of each village (house, water source, signature): (sha,
+    /// bytes). Each village has its own bytes, as real photos would: a photo record may name
+    /// only a blob that no village outside the worker's scope holds.
+    pub(super) photos: HashMap<String, Vec<(Sha256Hex, u64)>>,
     pub(super) now: DateTime<Utc>,
 }
 
@@ -113,9 +115,20 @@ impl Seeder {
         Ok(())
     }
 
-    fn photo_meta(&self, n: usize, owner: PhotoOwner, taken: DateTime<Utc>) -> PhotoMeta {
-        let (sha, bytes) = self.photos[n % self.photos.len()].clone();
-        PhotoMeta {
+    fn photo_meta(
+        &self,
+        village: &DivisionCode,
+        n: usize,
+        owner: PhotoOwner,
+        taken: DateTime<Utc>,
+    ) -> Result<PhotoMeta, DemoError> {
+        let own = self
+            .photos
+            .get(village.as_str())
+            .filter(|p| !p.is_empty())
+            .ok_or_else(|| DemoError::Invalid(format!("no demo photos for {village}")))?;
+        let (sha, bytes) = own[n % own.len()].clone();
+        Ok(PhotoMeta {
             id: PhotoId::new(),
             sha256: sha,
             bytes,
@@ -125,7 +138,7 @@ impl Seeder {
             taken_at: Some(taken),
             owner,
             thumb_sha256: None,
-        }
+        })
     }
 
     /// The commands of a complete home visit: draft, its photos, the final version.
@@ -175,13 +188,14 @@ impl Seeder {
         }
         for (n, key) in EXAMPLE_PHOTO_ITEMS.iter().enumerate() {
             let meta = self.photo_meta(
+                &c.village,
                 n,
                 PhotoOwner::VisitItem {
                     visit_id: id,
                     item_key: (*key).to_owned(),
                 },
                 started + Duration::minutes(10 + n as i64),
-            );
+            )?;
             v.attach_photo(key, meta.id, &self.template).map_err(bad)?;
             bodies.push(CommandBody::RecordPhoto(meta));
         }
@@ -424,7 +438,7 @@ impl Seeder {
             }
             Act::DemocraticReview => {
                 let who = self.who(Role::VillageWorker, &v)?;
-                let meta = self.photo_meta(1, PhotoOwner::Case { case_id: id }, t);
+                let meta = self.photo_meta(&v, 1, PhotoOwner::Case { case_id: id }, t)?;
                 let step = Step::RecordDemocraticReview {
                     held_on: today,
                     participants: 15,
@@ -441,7 +455,7 @@ impl Seeder {
             }
             Act::PublicNotice { days } => {
                 let who = self.who(Role::VillageWorker, &v)?;
-                let meta = self.photo_meta(2, PhotoOwner::PublicNotice { case_id: id }, t);
+                let meta = self.photo_meta(&v, 2, PhotoOwner::PublicNotice { case_id: id }, t)?;
                 let from = today - Duration::days(days);
                 let step = Step::RecordPublicNotice {
                     from,

@@ -84,12 +84,26 @@ impl Harness {
             .header(header::AUTHORIZATION, format!("Bearer {}", self.token))
     }
 
+    /// A photo record of the user's village names the blob, as it does before any real upload.
+    async fn link(&self, sha: &str) {
+        if yijian_core::support::Sha256Hex::parse(sha).is_ok() {
+            let village = DivisionCode::parse("621102105201").expect("code");
+            self.state
+                .storage
+                .link_blob(sha, &village)
+                .await
+                .expect("link blob");
+        }
+    }
+
     async fn head(&self, sha: &str) -> Response {
+        self.link(sha).await;
         self.send(self.request("HEAD", sha).body(Body::empty()).expect("req"))
             .await
     }
 
     async fn put(&self, sha: &str, content_range: Option<String>, body: Body) -> Response {
+        self.link(sha).await;
         let mut req = self.request("PUT", sha);
         if let Some(range) = content_range {
             req = req.header(header::CONTENT_RANGE, range);
@@ -99,14 +113,7 @@ impl Harness {
 
     /// GET as a user allowed to see the photo (its record lies in the user's village).
     async fn get(&self, sha: &str, range: Option<&str>) -> Response {
-        if yijian_core::support::Sha256Hex::parse(sha).is_ok() {
-            let village = DivisionCode::parse("621102105201").expect("code");
-            self.state
-                .storage
-                .link_blob(sha, &village)
-                .await
-                .expect("link blob");
-        }
+        self.link(sha).await;
         self.get_unlinked(sha, range).await
     }
 
@@ -367,27 +374,51 @@ async fn a_photo_is_readable_only_within_the_scope_of_its_record() {
     let h = Harness::new(ServerSettings::default()).await;
     let data = jpeg(5_000);
     let sha = sha_of(&data);
-    assert_eq!(
-        h.put(&sha, None, Body::from(data.clone())).await.status(),
-        StatusCode::CREATED
-    );
-    // Stored, but no photo record names it: not found, not even its existence confirmed.
-    assert_eq!(
-        h.get_unlinked(&sha, None).await.status(),
-        StatusCode::NOT_FOUND
-    );
-    // A photo record in another village does not make it readable here.
+    // Stored (by another village's device), but no photo record of this user's scope names it.
+    let name = yijian_core::support::Sha256Hex::parse(&sha).expect("sha");
+    let span = ChunkSpan::new(0, data.len() as u64, data.len() as u64).expect("span");
+    let mut src: &[u8] = &data;
+    h.state
+        .blobs
+        .append(&name, span, &mut src)
+        .await
+        .expect("store");
     let elsewhere = DivisionCode::parse("621102105202").expect("code");
     h.state
         .storage
         .link_blob(&sha, &elsewhere)
         .await
         .expect("link");
+    // Not readable, and neither HEAD nor PUT tells that it exists or how big it is: the
+    // answers are those of a blob nobody holds.
     assert_eq!(
         h.get_unlinked(&sha, None).await.status(),
         StatusCode::NOT_FOUND
     );
-    // One in the user's own village does.
+    let head = h
+        .send(h.request("HEAD", &sha).body(Body::empty()).expect("req"))
+        .await;
+    assert_eq!(head.status(), StatusCode::NOT_FOUND);
+    assert_eq!(
+        head.headers()
+            .get(UPLOAD_OFFSET)
+            .and_then(|v| v.to_str().ok()),
+        Some("0")
+    );
+    assert!(
+        head.headers()
+            .get(header::CONTENT_LENGTH)
+            .is_none_or(|v| v == "0")
+    );
+    let put = h
+        .send(
+            h.request("PUT", &sha)
+                .body(Body::from(data.clone()))
+                .expect("req"),
+        )
+        .await;
+    assert_eq!(put.status(), StatusCode::NOT_FOUND);
+    // A photo record in the user's own village makes it readable.
     let r = h.get(&sha, None).await;
     assert_eq!(r.status(), StatusCode::OK);
 }
