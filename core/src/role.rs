@@ -53,6 +53,13 @@ impl Role {
         }
     }
 
+    /// Whether the role works on cases, and so may read what a household's file holds
+    /// (names, ID numbers, photos): the five levels of the chain. An administrator manages
+    /// accounts and a department liaison sends warnings; neither reads case files.
+    pub const fn reads_case_files(self) -> bool {
+        self.level().is_some()
+    }
+
     pub const fn name_zh(self) -> &'static str {
         match self {
             Role::VillageWorker => "村级网格员",

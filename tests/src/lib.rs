@@ -12,6 +12,7 @@ pub mod process;
 pub mod proxy;
 pub mod resident;
 pub mod server;
+pub mod web;
 pub mod webdriver;
 
 /// The whole province (甘肃省, 62): the scope that sees everything.

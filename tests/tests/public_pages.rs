@@ -3,10 +3,9 @@
 //! printed sheets, whose QR codes are read back. (The same pages in a real browser, at a
 //! phone's and an office PC's size, are in `tests/browser`.)
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use yijian_core::case::Case;
 use yijian_core::role::Role;
 use yijian_core::workflow::Stage;
@@ -17,127 +16,7 @@ use yijian_server::store::read;
 use yijian_server::store::rows::CaseQuery;
 use yijian_tests::province;
 use yijian_tests::server::TestServer;
-
-/// A browser without JavaScript: keeps cookies, does not follow redirects.
-struct Browser {
-    http: reqwest::Client,
-    base: String,
-    cookies: BTreeMap<String, String>,
-}
-
-struct Page {
-    status: u16,
-    location: Option<String>,
-    content_type: String,
-    body: String,
-    bytes: Vec<u8>,
-}
-
-impl Browser {
-    fn new(base: &str) -> Result<Browser> {
-        Ok(Browser {
-            http: reqwest::Client::builder()
-                .redirect(reqwest::redirect::Policy::none())
-                .build()?,
-            base: base.to_owned(),
-            cookies: BTreeMap::new(),
-        })
-    }
-
-    fn cookie_header(&self) -> String {
-        self.cookies
-            .iter()
-            .map(|(k, v)| format!("{k}={v}"))
-            .collect::<Vec<_>>()
-            .join("; ")
-    }
-
-    async fn send(&mut self, req: reqwest::RequestBuilder) -> Result<Page> {
-        let req = if self.cookies.is_empty() {
-            req
-        } else {
-            req.header("cookie", self.cookie_header())
-        };
-        let resp = req.send().await?;
-        for v in resp.headers().get_all("set-cookie") {
-            let text = v.to_str()?;
-            let pair = text.split(';').next().unwrap_or_default();
-            if let Some((k, v)) = pair.split_once('=') {
-                if v.is_empty() || text.contains("Max-Age=0") {
-                    self.cookies.remove(k);
-                } else {
-                    self.cookies.insert(k.to_owned(), v.to_owned());
-                }
-            }
-        }
-        let status = resp.status().as_u16();
-        let location = resp
-            .headers()
-            .get("location")
-            .and_then(|l| l.to_str().ok())
-            .map(str::to_owned);
-        let content_type = resp
-            .headers()
-            .get("content-type")
-            .and_then(|l| l.to_str().ok())
-            .unwrap_or_default()
-            .to_owned();
-        let bytes = resp.bytes().await?.to_vec();
-        Ok(Page {
-            status,
-            location,
-            content_type,
-            body: String::from_utf8_lossy(&bytes).into_owned(),
-            bytes,
-        })
-    }
-
-    async fn get(&mut self, path: &str) -> Result<Page> {
-        let req = self.http.get(format!("{}{path}", self.base));
-        self.send(req).await
-    }
-
-    async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Result<Page> {
-        let req = self.http.post(format!("{}{path}", self.base)).form(form);
-        self.send(req).await
-    }
-
-    async fn post_multipart(&mut self, path: &str, form: &[(&str, &str)]) -> Result<Page> {
-        let mut mp = reqwest::multipart::Form::new();
-        for (k, v) in form {
-            mp = mp.text((*k).to_owned(), (*v).to_owned());
-        }
-        let req = self.http.post(format!("{}{path}", self.base)).multipart(mp);
-        self.send(req).await
-    }
-
-    async fn sign_in(&mut self, login: &str) -> Result<()> {
-        let form = self.get("/console/login").await?;
-        let t = input_value(&form.body, "t").context("login token")?;
-        let p = self
-            .post(
-                "/console/login",
-                &[
-                    ("login", login),
-                    ("password", "yijian2026"),
-                    ("next", "/console"),
-                    ("t", &t),
-                ],
-            )
-            .await?;
-        if p.status != 303 {
-            bail!("sign-in of {login}: {} {}", p.status, p.body);
-        }
-        Ok(())
-    }
-}
-
-/// The value of `<input name="NAME" value="…">` in a page.
-fn input_value(body: &str, name: &str) -> Option<String> {
-    let at = body.find(&format!("name=\"{name}\" value=\""))?;
-    let rest = &body[at + name.len() + 15..];
-    Some(rest[..rest.find('"')?].to_owned())
-}
+use yijian_tests::web::{Browser, input_value};
 
 async fn server(settings: ServerSettings) -> Result<(TestServer, tempfile::TempDir)> {
     let dir = tempfile::tempdir()?;

@@ -1,7 +1,8 @@
 //! Who a request is from: the bearer token of a signed-in device.
 //!
 //! [`Authenticated`] is an axum extractor: a handler that takes it runs only for a live device
-//! token (not revoked, user not disabled); everything else is answered 401 before the handler.
+//! token (not revoked, expired, user not disabled); everything else is answered 401 before the
+//! handler. [`CaseReader`] further limits a route to the roles that read case records.
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
@@ -49,5 +50,24 @@ impl FromRequestParts<AppState> for Authenticated {
             .await?
             .ok_or(ApiError::Unauthenticated)?;
         Ok(Authenticated(session))
+    }
+}
+
+/// A signed-in device whose user works on cases (the five levels of the chain): the only ones
+/// that read records, notices and photos. An administrator's or a department liaison's token
+/// is refused with 403.
+#[derive(Debug, Clone)]
+pub struct CaseReader(pub DeviceSession);
+
+impl FromRequestParts<AppState> for CaseReader {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let Authenticated(session) = Authenticated::from_request_parts(parts, state).await?;
+        if session.user.role.reads_case_files() {
+            Ok(CaseReader(session))
+        } else {
+            Err(ApiError::Forbidden("this role does not read case records"))
+        }
     }
 }

@@ -19,7 +19,7 @@ use yijian_core::protocol::{
 use crate::AppState;
 use crate::domain::apply::{ApplySettings, push as push_batch};
 use crate::error::ApiError;
-use crate::sync_api::auth::Authenticated;
+use crate::sync_api::auth::{Authenticated, CaseReader};
 use crate::sync_api::json::ApiJson;
 
 pub fn router() -> Router<AppState> {
@@ -44,7 +44,7 @@ const MAX_NOTICES: u32 = 200;
 /// after the highest id the device already holds.
 async fn notices(
     State(state): State<AppState>,
-    auth: Authenticated,
+    auth: CaseReader,
     Query(q): Query<NoticesQuery>,
 ) -> Result<Json<NoticesResponse>, ApiError> {
     let limit = q.limit.unwrap_or(MAX_NOTICES).clamp(1, MAX_NOTICES);
@@ -133,7 +133,7 @@ struct PullQuery {
 
 async fn pull(
     State(state): State<AppState>,
-    auth: Authenticated,
+    auth: CaseReader,
     Query(q): Query<PullQuery>,
 ) -> Result<Json<PullResponse>, ApiError> {
     let limit = page_limit(&state, q.limit);
@@ -161,7 +161,7 @@ struct SnapshotQuery {
 /// in, the change feed continues from `resume_cursor` with whatever changed meanwhile.
 async fn snapshot(
     State(state): State<AppState>,
-    auth: Authenticated,
+    auth: CaseReader,
     Query(q): Query<SnapshotQuery>,
 ) -> Result<Json<SnapshotPage>, ApiError> {
     let limit = page_limit(&state, q.limit);

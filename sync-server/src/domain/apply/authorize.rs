@@ -119,6 +119,7 @@ fn household_of(case: &Case) -> Option<HouseholdId> {
 /// household, and not made for another case.
 fn visit_of_case(
     tx: &mut dyn RecordTx,
+    staff: &Staff,
     visit_id: VisitId,
     case: &Case,
     village: &DivisionCode,
@@ -127,6 +128,9 @@ fn visit_of_case(
     let Some((visit, visit_village)) = load::<Visit>(tx, kinds::VISIT, &id)? else {
         return not_found("核查记录", kinds::VISIT, &id);
     };
+    if !staff.covers(&visit_village) {
+        return out_of_scope();
+    }
     if &visit_village != village
         || Some(visit.household_id()) != household_of(case)
         || visit.case_id().is_some_and(|c| c != case.id())
@@ -143,6 +147,7 @@ fn visit_of_case(
 /// server holds it, it is this village's.
 fn photo_of_village(
     tx: &mut dyn RecordTx,
+    staff: &Staff,
     photo: Option<yijian_core::ids::PhotoId>,
     village: &DivisionCode,
 ) -> Result<(), Fail> {
@@ -150,6 +155,7 @@ fn photo_of_village(
         return Ok(());
     };
     match stored_village(tx, kinds::PHOTO, &photo.to_string())? {
+        Some(v) if !staff.covers(&v) => out_of_scope(),
         Some(v) if &v != village => mismatch(
             "引用的照片不属于这个村",
             "the photo belongs to another village",
@@ -229,14 +235,15 @@ pub(super) fn authorize(
                 Step::StartVerification { visit_id }
                 | Step::RecordFollowUp { visit_id }
                 | Step::ProposeRiskElimination { visit_id, .. } => {
-                    visit_of_case(tx, *visit_id, &case, &village)?;
+                    visit_of_case(tx, &staff, *visit_id, &case, &village)?;
                 }
                 Step::RecordVerification { visit, .. } => {
-                    visit_of_case(tx, visit.visit_id, &case, &village)?;
+                    visit_of_case(tx, &staff, visit.visit_id, &case, &village)?;
                 }
                 Step::MakePlan { plan_id, .. } => {
                     let id = plan_id.to_string();
                     match load::<Plan>(tx, kinds::PLAN, &id)? {
+                        Some((_, v)) if !staff.covers(&v) => return out_of_scope(),
                         Some((plan, v)) if plan.case_id == *case_id && v == village => {}
                         Some(_) => {
                             return mismatch(
@@ -257,10 +264,10 @@ pub(super) fn authorize(
                     }
                 }
                 Step::RecordDemocraticReview { minutes_photo, .. } => {
-                    photo_of_village(tx, *minutes_photo, &village)?;
+                    photo_of_village(tx, &staff, *minutes_photo, &village)?;
                 }
                 Step::RecordPublicNotice { photo, .. } => {
-                    photo_of_village(tx, *photo, &village)?;
+                    photo_of_village(tx, &staff, *photo, &village)?;
                 }
                 _ => {}
             }
@@ -337,6 +344,7 @@ pub(super) fn authorize(
         CommandBody::RecordPhoto(p) => record_photo_village(tx, &staff, p)?,
         CommandBody::SavePlan(p) => {
             let (_, village) = case_in_scope(tx, &staff, p.case_id)?;
+            new_or_same_village(tx, &staff, kinds::PLAN, &p.id.to_string(), &village)?;
             if let Some((old, _)) = load::<Plan>(tx, kinds::PLAN, &p.id.to_string())?
                 && old.case_id != p.case_id
             {
@@ -345,7 +353,6 @@ pub(super) fn authorize(
                     "a plan cannot move to another case",
                 );
             }
-            new_or_same_village(tx, &staff, kinds::PLAN, &p.id.to_string(), &village)?;
             village
         }
         CommandBody::SaveFollowUp(f) => follow_up_village(tx, &staff, f)?,
@@ -386,6 +393,7 @@ fn follow_up_village(
             "the follow-up's household is not the case's",
         );
     }
+    new_or_same_village(tx, staff, kinds::FOLLOW_UP, &f.id.to_string(), &village)?;
     if let Some((old, _)) = load::<FollowUp>(tx, kinds::FOLLOW_UP, &f.id.to_string())?
         && old.case_id != f.case_id
     {
@@ -395,8 +403,7 @@ fn follow_up_village(
         );
     }
     if let Some(visit_id) = f.visit_id {
-        visit_of_case(tx, visit_id, &case, &village)?;
+        visit_of_case(tx, staff, visit_id, &case, &village)?;
     }
-    new_or_same_village(tx, staff, kinds::FOLLOW_UP, &f.id.to_string(), &village)?;
     Ok(village)
 }

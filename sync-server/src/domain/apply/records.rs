@@ -61,7 +61,11 @@ pub(super) fn record_photo(
     auth: &Authorized,
     p: &PhotoMeta,
 ) -> Result<(), Fail> {
-    let _staff = auth.staff.clone();
+    ctx.require_role(
+        &auth.staff,
+        &[Role::VillageWorker, Role::Township, Role::County],
+        "记录照片",
+    )?;
     if let Err(e) = p.validate() {
         return refuse("invalid", e.to_string(), "invalid photo metadata");
     }

@@ -41,7 +41,7 @@ use crate::blobstore::{
     Appended, BlobReader, BlobStatus, ByteRange, ChunkSpan, ImageKind, UPLOAD_OFFSET,
 };
 use crate::error::ApiError;
-use crate::sync_api::auth::Authenticated;
+use crate::sync_api::auth::CaseReader;
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/v1/blobs/{sha256}", get(download).head(status).put(upload))
@@ -50,7 +50,7 @@ pub fn router() -> Router<AppState> {
 /// `HEAD`: is the blob complete, and if not, where does the upload continue.
 async fn status(
     State(state): State<AppState>,
-    auth: Authenticated,
+    auth: CaseReader,
     Path(raw): Path<String>,
 ) -> Result<Response, ApiError> {
     let sha = blob_name(&raw)?;
@@ -86,7 +86,7 @@ async fn status(
 )]
 async fn upload(
     State(state): State<AppState>,
-    auth: Authenticated,
+    auth: CaseReader,
     Path(raw): Path<String>,
     headers: HeaderMap,
     body: Body,
@@ -181,7 +181,7 @@ fn uploaded(status: StatusCode, offset: u64, sha: &Sha256Hex) -> Response {
 /// `GET`: the blob, or the range of it asked for.
 async fn download(
     State(state): State<AppState>,
-    auth: Authenticated,
+    auth: CaseReader,
     Path(raw): Path<String>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
@@ -233,7 +233,7 @@ async fn download(
 /// Whether a photo record within the caller's scope names the blob.
 async fn visible(
     state: &AppState,
-    auth: &Authenticated,
+    auth: &CaseReader,
     sha: &Sha256Hex,
 ) -> Result<bool, ApiError> {
     Ok(state

@@ -21,6 +21,7 @@ use yijian_core::support::{
 };
 use yijian_core::workflow::{NoticeMethod, Step, StepKind};
 
+use super::authz::CaseStaff;
 use super::session::{ConsoleUser, urlencode};
 use crate::AppState;
 use crate::blobstore::ChunkSpan;
@@ -505,7 +506,7 @@ async fn commands_for(
 /// `POST /console/cases/{id}/step`: take a step; back to the case page with the outcome.
 pub async fn step(
     State(state): State<AppState>,
-    user: ConsoleUser,
+    CaseStaff(user): CaseStaff,
     Path(id): Path<String>,
     form: Multipart,
 ) -> Result<Response, ApiError> {
@@ -519,11 +520,12 @@ pub async fn step(
         ))
         .into_response()
     };
+    // A case that does not exist is answered like one outside the user's scope.
     let Some(rec) = state.storage.record("case", &id).await? else {
-        return Err(ApiError::NotFound);
+        return Err(ApiError::Forbidden("case outside the user's scope"));
     };
     let Some(body) = rec.body else {
-        return Err(ApiError::NotFound);
+        return Err(ApiError::Forbidden("case outside the user's scope"));
     };
     let case: Case = serde_json::from_str(&body).map_err(|e| ApiError::Internal(e.to_string()))?;
     let village = yijian_core::division::DivisionCode::parse(&rec.village)

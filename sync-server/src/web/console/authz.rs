@@ -133,3 +133,44 @@ impl FromRequestParts<AppState> for InScope {
         }
     }
 }
+
+/// A signed-in user who works on cases (the five levels of the chain): the only ones shown
+/// case files, lists of cases and photos. An administrator manages accounts and a
+/// department liaison sends warnings; neither reads a household's file.
+#[derive(Debug, Clone)]
+pub struct CaseStaff(pub ConsoleUser);
+
+fn reads_case_files(user: &ConsoleUser) -> Result<(), Refused> {
+    if user.role().reads_case_files() {
+        Ok(())
+    } else {
+        Err(forbidden(
+            user,
+            "案件和农户档案只向办理案件的工作人员显示。",
+        ))
+    }
+}
+
+impl FromRequestParts<AppState> for CaseStaff {
+    type Rejection = Refused;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Refused> {
+        let user = signed_in(parts, state).await?;
+        reads_case_files(&user)?;
+        Ok(CaseStaff(user))
+    }
+}
+
+/// [`InScope`] for a user who works on cases ([`CaseStaff`]): the case lists of a division.
+#[derive(Debug, Clone)]
+pub struct CasesInScope(pub ConsoleUser, pub DivisionCode);
+
+impl FromRequestParts<AppState> for CasesInScope {
+    type Rejection = Refused;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Refused> {
+        let InScope(user, scope) = InScope::from_request_parts(parts, state).await?;
+        reads_case_files(&user)?;
+        Ok(CasesInScope(user, scope))
+    }
+}

@@ -28,6 +28,7 @@ use yijian_core::visit::Visit;
 use yijian_core::workflow::{Stage, available_steps};
 
 use super::*;
+use crate::web::console::authz::CaseStaff;
 
 /// Everything the case page shows, read in one transaction.
 struct CaseFile {
@@ -222,7 +223,7 @@ fn detail_text(a: &AuditEntry) -> String {
 
 pub async fn case_page(
     State(state): State<AppState>,
-    user: ConsoleUser,
+    CaseStaff(user): CaseStaff,
     Path(id): Path<String>,
     Query(fq): Query<FlashQuery>,
 ) -> Result<Response, ApiError> {
@@ -393,7 +394,7 @@ fn photo_caption(owner: &PhotoOwner) -> String {
 /// A stored photo, for users whose scope covers a village whose photo record names it.
 pub async fn photo(
     State(state): State<AppState>,
-    user: ConsoleUser,
+    CaseStaff(user): CaseStaff,
     Path(sha): Path<String>,
 ) -> Result<Response, ApiError> {
     let sha = Sha256Hex::parse(&sha).map_err(|_| ApiError::NotFound)?;

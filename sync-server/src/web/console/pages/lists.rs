@@ -18,7 +18,7 @@ use yijian_core::role::Role;
 use yijian_core::workflow::Stage;
 
 use super::*;
-use crate::web::console::authz::InScope;
+use crate::web::console::authz::CasesInScope;
 
 /// Names of the people who own a clock (the role of the owner level at the case's division).
 async fn owners(state: &AppState, rows: &[CaseRow]) -> Result<HashMap<String, String>, ApiError> {
@@ -83,7 +83,7 @@ fn status_label(s: &DeadlineStatus) -> String {
 
 pub async fn overdue(
     State(state): State<AppState>,
-    InScope(user, scope): InScope,
+    CasesInScope(user, scope): CasesInScope,
     params: ListParams,
 ) -> Result<Response, ApiError> {
     let procedure = Procedure::current(&*state.storage).await?;
@@ -153,7 +153,7 @@ pub async fn overdue(
 
 pub async fn cases(
     State(state): State<AppState>,
-    InScope(user, scope): InScope,
+    CasesInScope(user, scope): CasesInScope,
     params: ListParams,
 ) -> Result<Response, ApiError> {
     let procedure = Procedure::current(&*state.storage).await?;
