@@ -11,6 +11,8 @@ pub struct Browser {
     http: reqwest::Client,
     pub base: String,
     pub cookies: BTreeMap<String, String>,
+    /// Sent as `X-Forwarded-For`: the address a server behind a proxy sees.
+    pub forwarded_for: Option<String>,
 }
 
 #[derive(Debug)]
@@ -30,6 +32,7 @@ impl Browser {
                 .build()?,
             base: base.to_owned(),
             cookies: BTreeMap::new(),
+            forwarded_for: None,
         })
     }
 
@@ -42,6 +45,10 @@ impl Browser {
     }
 
     pub async fn send(&mut self, req: reqwest::RequestBuilder) -> Result<Page> {
+        let req = match &self.forwarded_for {
+            Some(ip) => req.header("x-forwarded-for", ip.as_str()),
+            None => req,
+        };
         let req = if self.cookies.is_empty() {
             req
         } else {

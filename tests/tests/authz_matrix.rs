@@ -251,7 +251,11 @@ async fn make_target(
         let mut src: &[u8] = bytes;
         server
             .blobs
-            .append(&name, ChunkSpan::new(0, len, len).context("span")?, &mut src)
+            .append(
+                &name,
+                ChunkSpan::new(0, len, len).context("span")?,
+                &mut src,
+            )
             .await?;
     }
     Ok(Target {

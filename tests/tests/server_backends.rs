@@ -50,3 +50,64 @@ async fn postgres_server_answers_healthz_and_concurrent_starts_migrate_once() ->
     server.stop().await?;
     Ok(())
 }
+
+/// The change feed's promise on PostgreSQL, forced step by step: a transaction that took its
+/// sequence number first but commits last is not skipped by a device that pulled in between.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_feed_waits_for_an_earlier_transaction_that_commits_late() -> anyhow::Result<()> {
+    use yijian_core::division::DivisionCode;
+    use yijian_core::hlc::Hlc;
+    use yijian_server::store::ImportRecord;
+
+    let cluster = PgCluster::start()?;
+    let url = cluster.create_database("yijian_feed").await?;
+    let storage = store::open(&DatabaseLocation::Postgres { url: url.clone() }).await?;
+    let village = DivisionCode::parse("621102105201")?;
+    let hlc = Hlc {
+        wall_ms: 1_765_000_000_000,
+        counter: 0,
+        node: 1,
+    };
+    let record = |id: &str| ImportRecord {
+        kind: "household".into(),
+        id: id.into(),
+        village: village.to_string(),
+        body: Some(format!("{{\"id\":\"{id}\"}}")),
+        hlc,
+    };
+    storage.import_records(vec![record("before")]).await?;
+    let start = storage.pull(&village, None, 100).await?;
+    assert_eq!(start.changes.len(), 1);
+    let cursor = start.next_cursor;
+
+    // Transaction A writes first (lower transaction id, lower sequence) and stays open.
+    let (mut a, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await?;
+    tokio::spawn(conn);
+    let tx_a = a.transaction().await?;
+    tx_a.execute(
+        "INSERT INTO records (kind, id, village, body, hlc, version, updated_at)
+         VALUES ('household', 'early', $1, '{\"id\":\"early\"}', $2, 1, now())",
+        &[&village.as_str(), &hlc.to_string()],
+    )
+    .await?;
+    // Transaction B writes later and commits at once.
+    storage.import_records(vec![record("late")]).await?;
+
+    // A device pulls now: it must not be given B, or its cursor would pass A's position and
+    // A, committed a moment later, would never reach it.
+    let between = storage.pull(&village, Some(&cursor), 100).await?;
+    assert!(
+        between.changes.is_empty(),
+        "the feed ran past a running transaction: {:?}",
+        between.changes.iter().map(|c| &c.id).collect::<Vec<_>>()
+    );
+    assert_eq!(between.next_cursor, cursor, "the cursor must not move");
+
+    tx_a.commit().await?;
+    let after = storage
+        .pull(&village, Some(&between.next_cursor), 100)
+        .await?;
+    let ids: Vec<&str> = after.changes.iter().map(|c| c.id.as_str()).collect();
+    assert_eq!(ids, ["early", "late"], "both, in commit-safe order");
+    Ok(())
+}

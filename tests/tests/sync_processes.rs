@@ -83,23 +83,20 @@ async fn drain(
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn sigkill_mid_push_loses_and_duplicates_nothing() -> anyhow::Result<()> {
+/// Kill the server with SIGKILL while a device pushes, start it again on the same data and
+/// port, and keep killing until a kill has provably landed inside a push: a request cut
+/// before its answer, or a retry answered "already applied" (the batch had committed, its
+/// answer was lost). Then nothing is lost and nothing applied twice.
+async fn sigkill_mid_push(location: DatabaseLocation, args: Vec<String>) -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
-    let data = dir.path().join("data");
-    let location = DatabaseLocation::Sqlite {
-        data_dir: data.clone(),
-    };
     add_user(&location, "13800000001", Role::VillageWorker, VILLAGE).await?;
-    let args = |listen: &str| {
-        vec![
-            "--listen".to_owned(),
-            listen.to_owned(),
-            "--data-dir".to_owned(),
-            data.display().to_string(),
-        ]
+    let with_listen = |listen: &str| {
+        let mut a = vec!["--listen".to_owned(), listen.to_owned()];
+        a.extend(args.iter().cloned());
+        a
     };
-    let mut server = ServerProcess::spawn(&args("127.0.0.1:0"), dir.path().join("server1.log"))?;
+    let mut server =
+        ServerProcess::spawn(&with_listen("127.0.0.1:0"), dir.path().join("server1.log"))?;
     let addr = server.addr;
     let device = ApiDevice::login(&server.url(), "13800000001", PW).await?;
 
@@ -107,6 +104,9 @@ async fn sigkill_mid_push_loses_and_duplicates_nothing() -> anyhow::Result<()> {
         .map(|_| (0..20).map(|_| create_household_cmd()).collect())
         .collect();
     let progress = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let in_flight = Arc::new(AtomicBool::new(false));
+    let cut = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let already = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let expected: BTreeSet<String> = batches
         .iter()
         .flatten()
@@ -115,7 +115,12 @@ async fn sigkill_mid_push_loses_and_duplicates_nothing() -> anyhow::Result<()> {
     let pushing = {
         let device = device.clone();
         let batches = batches.clone();
-        let progress = Arc::clone(&progress);
+        let (progress, in_flight, cut, already) = (
+            Arc::clone(&progress),
+            Arc::clone(&in_flight),
+            Arc::clone(&cut),
+            Arc::clone(&already),
+        );
         tokio::spawn(async move {
             let mut answered = 0usize;
             for batch in &batches {
@@ -124,14 +129,17 @@ async fn sigkill_mid_push_loses_and_duplicates_nothing() -> anyhow::Result<()> {
                 // commit before the kill must come back "already applied".
                 let deadline = Instant::now() + Duration::from_secs(60);
                 loop {
-                    match device.push(&cmds).await {
+                    in_flight.store(true, Ordering::SeqCst);
+                    let r = device.push(&cmds).await;
+                    in_flight.store(false, Ordering::SeqCst);
+                    match r {
                         Ok(r) => {
                             for x in &r.results {
-                                // "already applied": the batch committed just before a kill
-                                // and its answer was lost; the retry must not apply it again.
                                 match &x.outcome {
-                                    Wire::Known(Outcome::Applied | Outcome::AlreadyApplied) => {
-                                        answered += 1
+                                    Wire::Known(Outcome::Applied) => answered += 1,
+                                    Wire::Known(Outcome::AlreadyApplied) => {
+                                        already.fetch_add(1, Ordering::SeqCst);
+                                        answered += 1;
                                     }
                                     other => panic!("unexpected outcome {other:?}"),
                                 }
@@ -140,6 +148,7 @@ async fn sigkill_mid_push_loses_and_duplicates_nothing() -> anyhow::Result<()> {
                             break;
                         }
                         Err(_) if Instant::now() < deadline => {
+                            cut.fetch_add(1, Ordering::SeqCst);
                             tokio::time::sleep(Duration::from_millis(20)).await;
                         }
                         Err(e) => panic!("server never came back: {e}"),
@@ -149,23 +158,36 @@ async fn sigkill_mid_push_loses_and_duplicates_nothing() -> anyhow::Result<()> {
             answered
         })
     };
-    // Kill the server twice while it is taking pushes, and start it again on the same port.
-    for (round, after) in [20usize, 60].into_iter().enumerate() {
-        while progress.load(Ordering::SeqCst) < after {
-            tokio::time::sleep(Duration::from_millis(1)).await;
+    // Kill while a push is on the wire, and start again on the same port; at least twice, and
+    // until a kill has landed inside a push (at most eight times).
+    let mut kills = 0;
+    let mut after = 10usize;
+    while kills < 2 || (cut.load(Ordering::SeqCst) == 0 && kills < 8) {
+        while progress.load(Ordering::SeqCst) < after || !in_flight.load(Ordering::SeqCst) {
+            tokio::task::yield_now().await;
         }
         server.kill9()?;
+        kills += 1;
         assert!(
             progress.load(Ordering::SeqCst) < batches.len(),
             "killed while pushing"
         );
         server = ServerProcess::spawn(
-            &args(&addr.to_string()),
-            dir.path().join(format!("server{}.log", round + 2)),
+            &with_listen(&addr.to_string()),
+            dir.path().join(format!("server{}.log", kills + 1)),
         )?;
+        after = progress.load(Ordering::SeqCst) + 10;
     }
     let answered = pushing.await?;
     assert_eq!(answered, expected.len(), "every command acknowledged");
+    let (cuts, retried) = (cut.load(Ordering::SeqCst), already.load(Ordering::SeqCst));
+    eprintln!(
+        "sigkill: {kills} kills, {cuts} pushes cut, {retried} commands answered \"already applied\""
+    );
+    assert!(
+        cuts + retried > 0,
+        "no kill landed inside a push ({kills} kills): the test proved nothing"
+    );
 
     let mut seen = BTreeSet::new();
     drain(&device.via(&server.url()), &mut None, &mut seen).await?;
@@ -186,6 +208,36 @@ async fn sigkill_mid_push_loses_and_duplicates_nothing() -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sigkill_mid_push_loses_and_duplicates_nothing_on_sqlite() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let data = dir.path().join("data");
+    sigkill_mid_push(
+        DatabaseLocation::Sqlite {
+            data_dir: data.clone(),
+        },
+        vec!["--data-dir".to_owned(), data.display().to_string()],
+    )
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sigkill_mid_push_loses_and_duplicates_nothing_on_postgres() -> anyhow::Result<()> {
+    let cluster = PgCluster::start()?;
+    let url = cluster.create_database("yijian_kill").await?;
+    let dir = tempfile::tempdir()?;
+    sigkill_mid_push(
+        DatabaseLocation::Postgres { url: url.clone() },
+        vec![
+            "--database-url".to_owned(),
+            url,
+            "--data-dir".to_owned(),
+            dir.path().display().to_string(),
+        ],
+    )
+    .await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

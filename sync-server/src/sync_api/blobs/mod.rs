@@ -231,11 +231,7 @@ async fn download(
 }
 
 /// Whether a photo record within the caller's scope names the blob.
-async fn visible(
-    state: &AppState,
-    auth: &CaseReader,
-    sha: &Sha256Hex,
-) -> Result<bool, ApiError> {
+async fn visible(state: &AppState, auth: &CaseReader, sha: &Sha256Hex) -> Result<bool, ApiError> {
     Ok(state
         .storage
         .blob_visible(sha.as_str(), &auth.0.user.scope)
