@@ -164,16 +164,23 @@ describe('declaration form', () => {
     }
   });
 
-  test('(e) declaring again with the same ID number returns the same receipt', T, async () => {
+  test('(e) declaring again with the same ID number shows no receipt: it is texted to the first phone', T, async () => {
     const { context, page } = await phonePage();
     try {
       const a = applicant();
       const first = await declare(page, a);
-      // Later, maybe from a son's phone: same person, different number.
-      const again = await declare(page, { ...a, phone: a.phone.replace(/\d{4}$/, '7777'), description: '' });
-      assert.equal(again, first, 'a second receipt was issued for the same person');
+      // Later, maybe from a son's phone, maybe a stranger who knows the ID number: same
+      // person, different number. The page must not show the receipt or the first phone.
+      await page.goto(`${server.url}/d/${VILLAGE}`);
+      await fillForm(page, { ...a, phone: a.phone.replace(/\d{4}$/, '7777'), description: '' });
+      await submit(page);
+      assert.ok(await page.locator('#already-declared').isVisible(), 'not told it is declared already');
       const text = await page.locator('main').innerText();
-      assert.match(text, /已经申报过/);
+      assert.match(text, /已经有一件申报正在办理中/);
+      assert.match(await page.locator('#receipt-resent').innerText(), /重新用短信发到/);
+      for (const leak of [first, first.replace(/-/g, ''), a.phone.slice(-4)]) {
+        assert.ok(!text.replace(/\s/g, '').includes(leak), `the page shows ${leak}`);
+      }
       await shot(page, 'resident-receipt-again');
     } finally {
       await context.close();
