@@ -231,6 +231,15 @@ pub(super) fn authorize(
         }
         CommandBody::CaseStep { case_id, step } => {
             let (case, village) = case_in_scope(tx, &staff, *case_id)?;
+            if let Step::FileAppeal { appeal_id, .. } = step
+                && tx.get(kinds::APPEAL, &appeal_id.to_string())?.is_some()
+            {
+                return refuse(
+                    "already_exists",
+                    "该申诉编号已存在",
+                    "an appeal with this id already exists",
+                );
+            }
             match step {
                 Step::StartVerification { visit_id }
                 | Step::RecordFollowUp { visit_id }
@@ -252,15 +261,6 @@ pub(super) fn authorize(
                             );
                         }
                         None => return not_found("帮扶计划", kinds::PLAN, &id),
-                    }
-                }
-                Step::FileAppeal { appeal_id, .. } => {
-                    if tx.get(kinds::APPEAL, &appeal_id.to_string())?.is_some() {
-                        return refuse(
-                            "already_exists",
-                            "该申诉编号已存在",
-                            "an appeal with this id already exists",
-                        );
                     }
                 }
                 Step::RecordDemocraticReview { minutes_photo, .. } => {
