@@ -18,7 +18,7 @@ use maud::Markup;
 use yijian_core::division::{DivisionCode, Level};
 use yijian_core::regions::Regions;
 
-mod declare;
+mod form;
 mod status;
 
 pub mod layout;
@@ -29,11 +29,8 @@ const MAX_FORM_BYTES: usize = 16 * 1024;
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route(
-            "/d/{village}",
-            get(declare::form_page).post(declare::submit),
-        )
-        .route("/d/{village}/receipt/{receipt}", get(declare::receipt_page))
+        .route("/d/{village}", get(form::form_page).post(form::submit))
+        .route("/d/{village}/receipt/{receipt}", get(form::receipt_page))
         .route("/s", get(status::status_form).post(status::status))
         .route("/s/appeal", axum::routing::post(status::appeal))
         .layer(DefaultBodyLimit::max(MAX_FORM_BYTES))

@@ -6,12 +6,12 @@ use chrono::{DateTime, NaiveDate, Utc};
 mod case_page;
 mod dashboard;
 mod lists;
-mod login;
+mod login_page;
 
 pub use case_page::*;
 pub use dashboard::*;
 pub use lists::*;
-pub use login::*;
+pub use login_page::*;
 
 fn beijing(t: DateTime<Utc>) -> String {
     t.with_timezone(&yijian_core::time::shanghai())
