@@ -21,18 +21,22 @@ use yijian_core::support::PhotoMeta;
 use crate::error::{Error, Result};
 use crate::media::photo_file;
 use crate::store::{LocalStore, PhotoStatus};
+use yijian_core::policy::Policy;
 use yijian_core::protocol::kinds;
 
 mod key {
     pub const CALENDAR: &str = "procedure_calendar";
     pub const RULES: &str = "procedure_rules";
+    pub const POLICY: &str = "procedure_policy";
 }
 
-/// The calendar and deadline rules due dates are computed with.
+/// The calendar and deadline rules due dates are computed with, and the policy figures (the
+/// year's income line) visits are judged by.
 #[derive(Debug, Clone)]
 pub struct ProcedureRules {
     pub rules: DeadlineRules,
     pub calendar: Arc<HolidayCalendar>,
+    pub policy: Arc<Policy>,
 }
 
 impl Default for ProcedureRules {
@@ -40,6 +44,7 @@ impl Default for ProcedureRules {
         ProcedureRules {
             rules: DeadlineRules::gansu(),
             calendar: Arc::new(HolidayCalendar::builtin().clone()),
+            policy: Arc::new(Policy::gansu()),
         }
     }
 }
@@ -59,7 +64,18 @@ impl LocalStore {
         {
             out.rules = rules;
         }
+        if let Some(text) = self.meta(key::POLICY)?
+            && let Ok(policy) = Policy::from_json(&text)
+        {
+            out.policy = Arc::new(policy);
+        }
         Ok(out)
+    }
+
+    /// Keep the policy figures the server published (validated first).
+    pub fn set_policy(&self, policy_json: &str) -> Result<()> {
+        Policy::from_json(policy_json).map_err(|e| Error::Corrupt(e.to_string()))?;
+        self.set_meta(key::POLICY, policy_json)
     }
 
     /// Keep the calendar and rules the server published (validated first).

@@ -23,6 +23,7 @@ use yijian_core::checklist::{
 };
 use yijian_core::household::Household;
 use yijian_core::ids::{CaseId, FollowUpId, HouseholdId, PhotoId, UserId, VisitId};
+use yijian_core::policy::Policy;
 use yijian_core::protocol::CommandBody;
 use yijian_core::support::{FollowUp, PhotoOwner};
 use yijian_core::visit::{Visit, VisitError, VisitPurpose};
@@ -393,6 +394,7 @@ impl LocalStore {
         let case_started = self.working(id)?.is_some_and(|w| w.case_started);
         let mut visit = self.editable_working(id, user)?;
         let template = self.template_of(&visit)?;
+        let policy = self.procedure_rules()?.policy;
         visit.finalize(self.now(), &template).map_err(visit_error)?;
         let village = self.touch_of(kinds::VISIT, &id.to_string())?.village;
         let mut commands = vec![(
@@ -431,8 +433,11 @@ impl LocalStore {
                                     .authorisation_photos(&template)
                                     .first()
                                     .copied(),
+                                finalised_on: visit
+                                    .finalized_at()
+                                    .map(yijian_core::time::china_date),
                             },
-                            outcome: verification_outcome(&visit, &template)?,
+                            outcome: verification_outcome(&visit, &template, &policy)?,
                         },
                     },
                     vec![case_touch()?],
@@ -454,7 +459,7 @@ impl LocalStore {
                     f.done_on = Some(today);
                     f.visit_id = Some(id);
                     f.by = Some(user);
-                    f.note = follow_up_note(&visit, &template)?;
+                    f.note = follow_up_note(&visit, &template, &policy)?;
                     commands.push((
                         CommandBody::SaveFollowUp(f.clone()),
                         vec![Touch::new(kinds::FOLLOW_UP, f.id, &village, &f)?],
@@ -470,7 +475,8 @@ impl LocalStore {
                 (VisitPurpose::RiskEliminationCheck, Stage::Assisting) => {
                     // Proposed only when the check shows the risk gone; otherwise the visit
                     // stays on record and assistance goes on.
-                    let (income_above_line, guarantees_kept) = risk_gone(&visit, &template)?;
+                    let (income_above_line, guarantees_kept) =
+                        risk_gone(&visit, &template, &policy)?;
                     if income_above_line && guarantees_kept {
                         commands.push((
                             CommandBody::CaseStep {
@@ -543,7 +549,10 @@ impl LocalStore {
             None => self.visit(id)?,
         };
         let template = self.template_of(&visit)?;
-        let evaluation = visit.evaluate(&template).map_err(visit_error)?;
+        let policy = self.procedure_rules()?.policy;
+        let evaluation = visit
+            .evaluate_under(&template, &policy)
+            .map_err(visit_error)?;
         let outstanding = visit.outstanding(&template).map_err(visit_error)?;
         let household: Option<Household> = self.household(visit.household_id())?;
         let mut item_photos: BTreeMap<String, Vec<crate::views::PhotoView>> = BTreeMap::new();
@@ -592,14 +601,14 @@ impl LocalStore {
 }
 
 /// What the return visit found, in a line for the case's follow-up list.
-fn follow_up_note(visit: &Visit, template: &ChecklistTemplate) -> Result<String> {
-    let evaluation = visit.evaluate(template).map_err(visit_error)?;
-    let income = evaluation.income.as_ref().map(|i| {
-        format!(
-            "人均纯收入{}元（监测线{}元）",
-            i.per_person_yuan, i.monitoring_line_yuan
-        )
-    });
+fn follow_up_note(visit: &Visit, template: &ChecklistTemplate, policy: &Policy) -> Result<String> {
+    let evaluation = visit
+        .evaluate_under(template, policy)
+        .map_err(visit_error)?;
+    let income = evaluation
+        .income
+        .as_ref()
+        .map(|i| format!("人均纯收入{}元（{}）", i.per_person_yuan, i.line_zh()));
     let mut parts: Vec<String> = income.into_iter().collect();
     if evaluation.problems.is_empty() {
         parts.push("“两不愁三保障”及饮水安全均有保障".to_owned());
@@ -609,19 +618,15 @@ fn follow_up_note(visit: &Visit, template: &ChecklistTemplate) -> Result<String>
     Ok(parts.join("，"))
 }
 
-/// Whether a risk-elimination check found the risk gone: (income at or above the line,
-/// food, clothing, the three guarantees and safe water all kept).
-fn risk_gone(visit: &Visit, template: &ChecklistTemplate) -> Result<(bool, bool)> {
-    use yijian_core::checklist::{LineStatus, Verdict, WaterSafety};
-    let e = visit.evaluate(template).map_err(visit_error)?;
-    let income = e
-        .income
-        .as_ref()
-        .is_some_and(|i| i.line_status == LineStatus::AtOrAbove);
-    let kept = e.two_no_worries == Verdict::Pass
-        && e.three_guarantees() == Verdict::Pass
-        && e.water == WaterSafety::Safe;
-    Ok((income, kept))
+/// Whether a risk-elimination check found the risk gone, by the rule the server applies
+/// (income after rigid spending against the year's line, every guarantee kept): the phone
+/// proposes only what the server will accept.
+fn risk_gone(visit: &Visit, template: &ChecklistTemplate, policy: &Policy) -> Result<(bool, bool)> {
+    let check = visit
+        .evaluate_under(template, policy)
+        .map_err(visit_error)?
+        .risk_check();
+    Ok((check.income_above_line, check.guarantees_kept))
 }
 
 /// The verification result the answers give: qualifies (with the category and risk types the
@@ -629,8 +634,11 @@ fn risk_gone(visit: &Visit, template: &ChecklistTemplate) -> Result<(bool, bool)
 fn verification_outcome(
     visit: &Visit,
     template: &ChecklistTemplate,
+    policy: &Policy,
 ) -> Result<VerificationOutcome> {
-    let evaluation = visit.evaluate(template).map_err(visit_error)?;
+    let evaluation = visit
+        .evaluate_under(template, policy)
+        .map_err(visit_error)?;
     match evaluation.conclusion {
         Some(Conclusion::Qualifies) => {
             let category = evaluation

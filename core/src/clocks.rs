@@ -82,7 +82,9 @@ pub fn acting_level(state: &CaseState) -> Option<Level> {
         Stage::PubliclyNoticed => Level::Township,
         Stage::TownshipReviewed => Level::County,
         Stage::Approved | Stage::PlanMade | Stage::Assisting => Level::Village,
-        Stage::RiskEliminationProposed => Level::Township,
+        // The village holds the 民主评议 and the 公示, the township reviews.
+        Stage::RiskEliminationProposed | Stage::RiskEliminationAssessed => Level::Village,
+        Stage::RiskEliminationNoticed => Level::Township,
         Stage::RiskEliminationReviewed => Level::County,
         Stage::Appealed => state.rejected_by.and_then(Level::parent)?,
         Stage::NotQualifiedNotified

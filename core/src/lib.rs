@@ -18,6 +18,7 @@ pub mod form;
 pub mod hlc;
 pub mod household;
 pub mod ids;
+pub mod policy;
 pub mod protocol;
 pub mod qrcodes;
 pub mod regions;

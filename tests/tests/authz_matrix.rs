@@ -811,7 +811,7 @@ async fn matrix(database: DatabaseLocation) -> Result<Tally> {
             }
         }
         // Province-wide documents: only the province's administrators.
-        for doc in ["calendar", "rules"] {
+        for doc in ["calendar", "rules", "policy"] {
             tally.routes += 2;
             let page = b.get(&format!("/console/admin/{doc}")).await?;
             let allowed = actor.role == Role::Admin && actor.scope == province();

@@ -130,6 +130,10 @@ async fn check_demo(storage: &Arc<dyn Storage>, data: &DemoData) -> Result<()> {
         ("邓海涛", "democratic_reviewed"),
         ("许文静", "rejection_upheld"),
         ("彭建平", "closed"),
+        ("马兰花", "democratic_reviewed"),
+        ("张占林", "verified_qualifies"),
+        ("吕春梅", "risk_elimination_assessed"),
+        ("施永强", "risk_elimination_noticed"),
     ]
     .into_iter()
     .collect();
@@ -139,7 +143,7 @@ async fn check_demo(storage: &Arc<dyn Storage>, data: &DemoData) -> Result<()> {
     }
     // Every stage of the procedure has a case.
     let present: std::collections::BTreeSet<&str> = got.values().map(String::as_str).collect();
-    assert_eq!(present.len(), 20, "{present:?}");
+    assert_eq!(present.len(), Stage::ALL.len(), "{present:?}");
     // The two townships' registers: several hundred households.
     let mut households = 0;
     for township in ["621102105", "621102102"] {
@@ -249,6 +253,79 @@ async fn check_demo(storage: &Arc<dyn Storage>, data: &DemoData) -> Result<()> {
     let green = case_of(storage, data, "秦大勇").await?;
     assert!(green.state.green_channel);
     assert!(green.state.emergency_assistance_on.is_some());
+
+    // A QR declaration switched to the green channel: helped, planned and watched before the
+    // identification is done.
+    let switched = case_of(storage, data, "张占林").await?;
+    assert!(switched.state.green_channel);
+    assert!(switched.state.plan.is_some());
+    assert!(switched.state.approved_on.is_none());
+    assert!(
+        household_of(storage, &switched)
+            .await?
+            .monitoring
+            .is_monitored(),
+        "监测中 from the first help, not 未纳入"
+    );
+
+    // The village found 马兰花 不符合; her appeal went to the township, which upheld it.
+    let village_refused = case_of(storage, data, "马兰花").await?;
+    let appeals: Vec<Appeal> =
+        records(storage, "appeal", village_refused.village().as_str()).await?;
+    let appeal = appeals
+        .iter()
+        .find(|a| Some(a.id) == village_refused.state.appeal)
+        .context("village appeal")?;
+    assert_eq!(
+        (appeal.against_level, appeal.decided_by_level),
+        (Level::Village, Level::Township)
+    );
+    assert!(appeal.decision.as_ref().is_some_and(|d| d.upheld));
+
+    // A failed appeal is explained at the household before the case may close.
+    let explained = case_of(storage, data, "许文静").await?;
+    let appeals: Vec<Appeal> = records(storage, "appeal", explained.village().as_str()).await?;
+    assert!(
+        appeals
+            .iter()
+            .find(|a| Some(a.id) == explained.state.appeal)
+            .is_some_and(|a| a.explained_to_household_on.is_some())
+    );
+
+    // Risk elimination: the server's own evidence names the line and its year, and the
+    // village's 民主评议 and 公示 come before the township's review.
+    let steps: Vec<(yijian_core::workflow::StepKind, Option<String>)> = eliminated
+        .history
+        .iter()
+        .filter_map(|e| match e.kind {
+            CaseEventKind::Step { step } => Some((step, e.note.clone())),
+            _ => None,
+        })
+        .collect();
+    use yijian_core::workflow::StepKind as K;
+    let at = |k: K| steps.iter().position(|(s, _)| *s == k);
+    let proposed = steps
+        .iter()
+        .rposition(|(s, _)| *s == K::ProposeRiskElimination)
+        .context("proposal")?;
+    assert!(
+        steps[proposed]
+            .1
+            .as_deref()
+            .is_some_and(|n| n.contains("暂按2024年标准") && n.contains("扣除刚性支出后")),
+        "{:?}",
+        steps[proposed]
+    );
+    let review = steps
+        .iter()
+        .rposition(|(s, _)| *s == K::RecordDemocraticReview)
+        .context("review")?;
+    let notice = steps
+        .iter()
+        .rposition(|(s, _)| *s == K::RecordPublicNotice)
+        .context("notice")?;
+    let township = at(K::ReviewRiskElimination).context("township")?;
+    assert!(proposed < review && review < notice && notice < township);
 
     // Every self-declaration sent its receipt by text.
     let sms = read(&**storage, |tx| tx.recent_sms(&province(), None, 500)).await?;
@@ -920,4 +997,268 @@ async fn sms_sender_survives_aliyun_faults_without_loss_or_duplicates_on_postgre
     let cluster = PgCluster::start()?;
     let url = cluster.create_database("yijian_sms").await?;
     sms_against_stand_in(DatabaseLocation::Postgres { url }).await
+}
+
+// ---------------------------------------------------------------------------------------------
+// The procedure's rules as the server applies them (issue 17)
+// ---------------------------------------------------------------------------------------------
+
+fn command(body: CommandBody) -> Command {
+    let mut clock = HlcClock::new(98);
+    Command {
+        id: CommandId::new(),
+        hlc: clock.tick(u64::try_from(demo_now().timestamp_millis()).unwrap_or(0)),
+        body: Wire::Known(body),
+    }
+}
+
+/// A finalised verification visit of `case`, filled with the example answers, finalised on
+/// the phone at `finalised`.
+fn offline_visit(
+    case: &Case,
+    visitor: yijian_core::ids::UserId,
+    finalised: DateTime<Utc>,
+) -> Result<yijian_core::visit::Visit> {
+    use yijian_core::checklist::{EXAMPLE_PHOTO_ITEMS, default_template, example_filling};
+    use yijian_core::visit::{Visit, VisitPurpose};
+    let template = default_template();
+    let mut v = Visit::new(
+        yijian_core::ids::VisitId::new(),
+        case.declaration.household_id.context("household")?,
+        Some(case.id()),
+        VisitPurpose::Verification,
+        &template,
+        visitor,
+        finalised - chrono::Duration::hours(1),
+    );
+    for (key, answer) in example_filling() {
+        v.set_answer(key, answer, &template)?;
+    }
+    for key in EXAMPLE_PHOTO_ITEMS {
+        v.attach_photo(key, yijian_core::ids::PhotoId::new(), &template)?;
+    }
+    v.finalize(finalised, &template)?;
+    Ok(v)
+}
+
+async fn procedure_rules_hold(location: DatabaseLocation, dir: &std::path::Path) -> Result<()> {
+    use yijian_core::workflow::{VerificationOutcome, VisitEvidence};
+    let (storage, data) = seeded(&location, &dir.join("blobs")).await?;
+    let ziyun_worker = session_of(&storage, "13800000002").await?;
+    let nanchuan_worker = session_of(&storage, "13800000001").await?;
+    let township = session_of(&storage, "13800000011").await?;
+    let county = session_of(&storage, "13800000021").await?;
+
+    // 民主评议 that disagrees refuses the inclusion (no 公示), with its opinion.
+    let case = case_of(&storage, &data, "曹丽萍").await?;
+    assert_eq!(case.state.stage, Stage::CrossChecked);
+    let review = |agreed: bool, opinion: &str| Step::RecordDemocraticReview {
+        held_on: day(2026, 11, 30),
+        participants: 17,
+        agreed,
+        minutes_photo: Some(yijian_core::ids::PhotoId::new()),
+        opinion: opinion.into(),
+    };
+    let o = push_step(
+        &storage,
+        &ziyun_worker,
+        &step_command(&case, review(false, "")),
+    )
+    .await?;
+    assert_eq!(refused_with(&o), "reason_required", "{o:?}");
+    let o = push_step(
+        &storage,
+        &ziyun_worker,
+        &step_command(&case, review(false, "评议认为子女有赡养能力")),
+    )
+    .await?;
+    assert_eq!(o, Outcome::Applied);
+    let refused = case_of(&storage, &data, "曹丽萍").await?;
+    assert_eq!(refused.state.stage, Stage::Rejected);
+    assert_eq!(refused.state.rejected_by, Some(Level::Village));
+    // No closing inside the appeal window.
+    let o = push_step(&storage, &township, &step_command(&refused, Step::Close)).await?;
+    assert_eq!(refused_with(&o), "appeal_window_open", "{o:?}");
+    // Appealed on the household's behalf; the county may not decide it, the township does.
+    let o = push_step(
+        &storage,
+        &ziyun_worker,
+        &step_command(
+            &refused,
+            Step::FileAppeal {
+                appeal_id: yijian_core::ids::AppealId::new(),
+                reason: "女儿远嫁外省，无力赡养".into(),
+            },
+        ),
+    )
+    .await?;
+    assert_eq!(o, Outcome::Applied);
+    let appealed = case_of(&storage, &data, "曹丽萍").await?;
+    let decide = Step::DecideAppeal {
+        upheld: true,
+        reason: "核实女儿无赡养能力，申诉成立".into(),
+        category: Some(MonitoringCategory::MarginalAtRisk),
+    };
+    let o = push_step(&storage, &county, &step_command(&appealed, decide.clone())).await?;
+    assert_eq!(refused_with(&o), "role_not_allowed", "{o:?}");
+    let o = push_step(&storage, &township, &step_command(&appealed, decide)).await?;
+    assert_eq!(o, Outcome::Applied);
+    assert_eq!(
+        case_of(&storage, &data, "曹丽萍").await?.state.stage,
+        Stage::VerifiedQualifies
+    );
+
+    // The county's category must fit the household's own 脱贫户 mark.
+    let reviewed = case_of(&storage, &data, "孙德明").await?;
+    let h = household_of(&storage, &reviewed).await?;
+    let (wrong, right) = if h.formerly_poor {
+        (
+            MonitoringCategory::MarginalAtRisk,
+            MonitoringCategory::UnstableFormerlyPoor,
+        )
+    } else {
+        (
+            MonitoringCategory::UnstableFormerlyPoor,
+            MonitoringCategory::MarginalAtRisk,
+        )
+    };
+    let o = push_step(
+        &storage,
+        &county,
+        &step_command(&reviewed, Step::CountyApprove { category: wrong }),
+    )
+    .await?;
+    assert_eq!(refused_with(&o), "category_mismatch", "{o:?}");
+    let o = push_step(
+        &storage,
+        &county,
+        &step_command(&reviewed, Step::CountyApprove { category: right }),
+    )
+    .await?;
+    assert_eq!(o, Outcome::Applied);
+    assert_eq!(
+        household_of(&storage, &reviewed).await?.category,
+        Some(right)
+    );
+
+    // A visit finalised offline three days ago and synced now is judged by the day it was done.
+    let verifying = case_of(&storage, &data, "张有财").await?;
+    let done_at = demo_now() - chrono::Duration::days(3);
+    let visit = offline_visit(&verifying, nanchuan_worker.user.id, done_at)?;
+    let visit_id = visit.id();
+    let o = push_step(
+        &storage,
+        &nanchuan_worker,
+        &command(CommandBody::SaveVisit(visit)),
+    )
+    .await?;
+    assert_eq!(o, Outcome::Applied, "{o:?}");
+    let o = push_step(
+        &storage,
+        &nanchuan_worker,
+        &step_command(
+            &verifying,
+            Step::RecordVerification {
+                visit: VisitEvidence {
+                    visit_id,
+                    finalised: true,
+                    authorisation_photo: None,
+                    // The device's word is not read: the server takes the visit's own time.
+                    finalised_on: Some(day(2026, 12, 1)),
+                },
+                outcome: VerificationOutcome::Qualifies {
+                    category: MonitoringCategory::MarginalAtRisk,
+                    risk_types: vec![],
+                },
+            },
+        ),
+    )
+    .await?;
+    assert_eq!(o, Outcome::Applied, "{o:?}");
+    let verified = case_of(&storage, &data, "张有财").await?;
+    let done_on = yijian_core::time::china_date(done_at);
+    assert_eq!(verified.state.verified_on, Some(done_on));
+    let note = verified
+        .history
+        .last()
+        .and_then(|e| e.note.clone())
+        .unwrap_or_default();
+    assert!(note.contains(&format!("入户核查于{done_on}定稿")), "{note}");
+    let scope = verified.village().to_string();
+    let logged = read(&*storage, move |tx| tx.steps_done(&scope, day(2026, 1, 1))).await?;
+    assert!(
+        logged.iter().any(|d| d.case_id == verified.id().to_string()
+            && d.step == ClockStep::HomeVerification
+            && d.done_on == done_on),
+        "{logged:?}"
+    );
+
+    // 风险消除 on the server's evidence: with the year's line raised above the household's
+    // income, the phone's "income above the line" is not believed.
+    let mut policy = yijian_core::policy::Policy::gansu();
+    policy.income_lines.push(yijian_core::policy::IncomeLine {
+        year: 2026,
+        yuan: 20_000,
+        source: "测试".into(),
+    });
+    yijian_server::domain::procedure::set_policy(
+        &*storage,
+        &serde_json::to_string(&policy)?,
+        "test",
+        demo_now(),
+    )
+    .await?;
+    let doc = Procedure::current(&*storage).await?.document(demo_now());
+    assert!(
+        doc.policy
+            .income_lines
+            .iter()
+            .any(|l| l.year == 2026 && l.yuan == 20_000)
+    );
+    let again = case_of(&storage, &data, "龚秀云").await?;
+    assert_eq!(again.state.stage, Stage::Assisting);
+    let visits: Vec<yijian_core::visit::Visit> =
+        records(&storage, "visit", again.village().as_str()).await?;
+    let check = visits
+        .iter()
+        .find(|v| {
+            v.case_id() == Some(again.id())
+                && v.purpose() == yijian_core::visit::VisitPurpose::RiskEliminationCheck
+        })
+        .context("risk-elimination visit")?;
+    let o = push_step(
+        &storage,
+        &ziyun_worker,
+        &step_command(
+            &again,
+            Step::ProposeRiskElimination {
+                visit_id: check.id(),
+                income_above_line: true,
+                guarantees_kept: true,
+            },
+        ),
+    )
+    .await?;
+    assert_eq!(refused_with(&o), "risk_not_gone", "{o:?}");
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn procedure_rules_hold_on_sqlite() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    procedure_rules_hold(
+        DatabaseLocation::Sqlite {
+            data_dir: dir.path().join("data"),
+        },
+        dir.path(),
+    )
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn procedure_rules_hold_on_postgres() -> Result<()> {
+    let cluster = PgCluster::start()?;
+    let url = cluster.create_database("yijian_rules").await?;
+    let dir = tempfile::tempdir()?;
+    procedure_rules_hold(DatabaseLocation::Postgres { url }, dir.path()).await
 }

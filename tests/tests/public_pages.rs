@@ -535,3 +535,59 @@ async fn an_administrator_edits_the_calendar_and_due_dates_move() -> Result<()> 
     );
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_province_administrator_sets_the_years_income_line_and_cases_show_it() -> Result<()> {
+    let (server, _dir, data) = seeded().await?;
+    let mut admin = Browser::new(&server.url())?;
+    admin.sign_in("13800000000").await?;
+    let page = admin.get("/console/admin/policy").await?;
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains("id=\"income-lines\"") && page.body.contains("7800元"));
+    assert!(
+        page.body.contains("旺苍县"),
+        "the department list names its source"
+    );
+    let csrf = input_value(&page.body, "csrf").context("csrf")?;
+
+    // A line without its source is refused in words, the text kept.
+    let mut policy = serde_json::to_value(yijian_core::policy::Policy::gansu())?;
+    let lines = policy["income_lines"].as_array_mut().context("lines")?;
+    lines.push(serde_json::json!({"year": 2026, "yuan": 8300, "source": ""}));
+    let p = admin
+        .post(
+            "/console/admin/policy",
+            &[("csrf", &csrf), ("json", &policy.to_string())],
+        )
+        .await?;
+    assert_eq!(p.status, 422);
+    assert!(p.body.contains("policy-error") && p.body.contains("2026年的监测收入标准没有写明出处"));
+
+    let lines = policy["income_lines"].as_array_mut().context("lines")?;
+    lines.pop();
+    lines.push(serde_json::json!({"year": 2026, "yuan": 8300, "source": "测试：2026年标准"}));
+    let p = admin
+        .post(
+            "/console/admin/policy",
+            &[("csrf", &csrf), ("json", &policy.to_string())],
+        )
+        .await?;
+    assert_eq!(p.status, 303, "{}", p.body);
+    let page = admin.get("/console/admin/policy").await?;
+    assert!(page.body.contains("data-year=\"2026\""));
+
+    // The case page's verdict names the line and year it used.
+    let case = data
+        .cases
+        .iter()
+        .find(|c| c.applicant == "杨建军")
+        .context("case")?;
+    let mut county = Browser::new(&server.url())?;
+    county.sign_in("13800000021").await?;
+    let page = county
+        .get(&format!("/console/cases/{}", case.case_id))
+        .await?;
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains("2026年监测线8300元"), "{}", page.body);
+    Ok(())
+}

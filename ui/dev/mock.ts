@@ -398,7 +398,7 @@ function evaluate(v: MockVisit): Evaluation {
     const perYuan = per / 100;
     income = {
       household_size: size, gross_income_fen: gross, deductions_fen: ded, net_income_fen: net, per_person_fen: per, per_person_yuan: perYuan,
-      monitoring_line_yuan: TEMPLATE.monitoring_line_yuan, line_status: perYuan < TEMPLATE.monitoring_line_yuan ? "below" : "at_or_above",
+      monitoring_line_yuan: TEMPLATE.monitoring_line_yuan, line_year: null, line_provisional: false, line_status: perYuan < TEMPLATE.monitoring_line_yuan ? "below" : "at_or_above",
       gap_yuan: perYuan - TEMPLATE.monitoring_line_yuan, rigid_spending_fen: rigid, per_person_after_rigid_yuan: Math.floor((net - rigid) / size) / 100,
       complete: [...d.income, ...d.deductions].every((k) => fen(k) !== null),
     };

@@ -209,7 +209,16 @@ deductions_fen: number,
 /**
  * Gross income minus deductions; negative after a loss.
  */
-net_income_fen: number, per_person_fen: number, per_person_yuan: number, monitoring_line_yuan: number, line_status: LineStatus, 
+net_income_fen: number, per_person_fen: number, per_person_yuan: number, monitoring_line_yuan: number, 
+/**
+ * The year the line was published for; `None` when it is the template's own figure (no
+ * policy document was at hand).
+ */
+line_year: number | null, 
+/**
+ * The visit's year has no published line yet and the latest earlier one was used.
+ */
+line_provisional: boolean, line_status: LineStatus, 
 /**
  * Line minus per-person income, in yuan: positive when below the line, otherwise zero or
  * negative (how far above).
@@ -301,7 +310,7 @@ export type Role = "village_worker" | "township" | "county" | "city" | "province
 
 export type Scalar = boolean | number | string;
 
-export type Stage = "declared" | "accepted" | "verifying" | "verified_qualifies" | "verified_not_qualified" | "not_qualified_notified" | "cross_checked" | "democratic_reviewed" | "publicly_noticed" | "township_reviewed" | "approved" | "rejected" | "appealed" | "rejection_upheld" | "plan_made" | "assisting" | "risk_elimination_proposed" | "risk_elimination_reviewed" | "risk_eliminated" | "closed";
+export type Stage = "declared" | "accepted" | "verifying" | "verified_qualifies" | "verified_not_qualified" | "not_qualified_notified" | "cross_checked" | "democratic_reviewed" | "publicly_noticed" | "township_reviewed" | "approved" | "rejected" | "appealed" | "rejection_upheld" | "plan_made" | "assisting" | "risk_elimination_proposed" | "risk_elimination_assessed" | "risk_elimination_noticed" | "risk_elimination_reviewed" | "risk_eliminated" | "closed";
 
 export type StageCount = { stage: Stage, stage_zh: string, count: number, };
 

@@ -328,6 +328,7 @@ impl SyncEngine {
                 &serde_json::to_string(&doc.calendar)?,
                 &serde_json::to_string(&doc.rules)?,
             )?;
+            s.set_policy(&serde_json::to_string(&doc.policy)?)?;
             s.put_templates(&doc.templates)
         });
         if let Err(e) = saved {

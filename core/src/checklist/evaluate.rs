@@ -5,6 +5,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
+use crate::policy::MonitoringLine;
+
 use crate::case::{MonitoringCategory, RiskType};
 use crate::ids::PhotoId;
 
@@ -162,6 +164,13 @@ pub struct IncomeSummary {
     pub per_person_fen: i64,
     pub per_person_yuan: i64,
     pub monitoring_line_yuan: i64,
+    /// The year the line was published for; `None` when it is the template's own figure (no
+    /// policy document was at hand).
+    #[serde(default)]
+    pub line_year: Option<i32>,
+    /// The visit's year has no published line yet and the latest earlier one was used.
+    #[serde(default)]
+    pub line_provisional: bool,
     pub line_status: LineStatus,
     /// Line minus per-person income, in yuan: positive when below the line, otherwise zero or
     /// negative (how far above).
@@ -173,6 +182,67 @@ pub struct IncomeSummary {
     /// False while an income, deduction or rigid-spending item is still unanswered: the
     /// figures are then a running total (unanswered amounts count as zero).
     pub complete: bool,
+}
+
+impl IncomeSummary {
+    /// The line in words, naming its year when known: "2024年监测线7800元".
+    pub fn line_zh(&self) -> String {
+        match self.line_year {
+            Some(year) => MonitoringLine {
+                yuan: self.monitoring_line_yuan,
+                year,
+                provisional: self.line_provisional,
+            }
+            .describe_zh(),
+            None => format!("监测线{}元", self.monitoring_line_yuan),
+        }
+    }
+}
+
+/// What a risk-elimination check visit shows, computed from its answers (never taken from a
+/// device's word).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
+pub struct RiskCheck {
+    /// Income per person after rigid spending (刚性支出) is at or above the line, with every
+    /// income, deduction and rigid-spending item answered.
+    pub income_above_line: bool,
+    /// 两不愁、三保障 and safe drinking water all pass.
+    pub guarantees_kept: bool,
+    /// E.g. "扣除刚性支出后人均8200元，2024年监测线7800元".
+    pub summary_zh: String,
+}
+
+impl Evaluation {
+    /// The evidence for 风险消除 (see [`RiskCheck`]).
+    pub fn risk_check(&self) -> RiskCheck {
+        let income = self.income.as_ref().filter(|i| i.complete);
+        let income_above_line = income.is_some_and(|i| {
+            i.line_status == LineStatus::AtOrAbove
+                && i.per_person_after_rigid_yuan >= i.monitoring_line_yuan
+        });
+        let guarantees_kept = self.two_no_worries == Verdict::Pass
+            && self.three_guarantees() == Verdict::Pass
+            && self.water == WaterSafety::Safe;
+        let summary_zh = match income {
+            Some(i) => format!(
+                "人均纯收入{}元，扣除刚性支出后{}元，{}；两不愁三保障及饮水安全{}",
+                i.per_person_yuan,
+                i.per_person_after_rigid_yuan,
+                i.line_zh(),
+                if guarantees_kept {
+                    "均有保障"
+                } else {
+                    "未全部保障"
+                }
+            ),
+            None => "收入情况未填写完整".to_owned(),
+        };
+        RiskCheck {
+            income_above_line,
+            guarantees_kept,
+            summary_zh,
+        }
+    }
 }
 
 /// Outcome of one check.
@@ -239,6 +309,17 @@ impl Evaluation {
 /// shown and still missing. Answers to hidden items and answers that fail
 /// [`validate_answers`] are ignored.
 pub fn evaluate(template: &ChecklistTemplate, answers: &Answers) -> Evaluation {
+    evaluate_against(template, answers, None)
+}
+
+/// [`evaluate`] against the province's line of the visit's year (see
+/// [`crate::policy::Policy::income_line_on`]) instead of the template's own figure; every income
+/// verdict then names the line and its year.
+pub fn evaluate_against(
+    template: &ChecklistTemplate,
+    answers: &Answers,
+    line: Option<MonitoringLine>,
+) -> Evaluation {
     let eff = Effective::new(template, answers);
     let d = &template.derivation;
 
@@ -251,7 +332,7 @@ pub fn evaluate(template: &ChecklistTemplate, answers: &Answers) -> Evaluation {
         })
         .filter(|n| *n > 0);
 
-    let income = household_size.map(|size| income_summary(template, &eff, size));
+    let income = household_size.map(|size| income_summary(template, &eff, size, line));
 
     let checks: Vec<CheckOutcome> = d
         .checks
@@ -277,13 +358,16 @@ pub fn evaluate(template: &ChecklistTemplate, answers: &Answers) -> Evaluation {
     if let Some(inc) = income.as_ref().filter(|i| i.complete) {
         if inc.line_status == LineStatus::Below {
             problems.push(format!(
-                "家庭年人均纯收入{}元，低于监测线{}元（差{}元）",
-                inc.per_person_yuan, inc.monitoring_line_yuan, inc.gap_yuan
+                "家庭年人均纯收入{}元，低于{}（差{}元）",
+                inc.per_person_yuan,
+                inc.line_zh(),
+                inc.gap_yuan
             ));
         } else if inc.per_person_after_rigid_yuan < inc.monitoring_line_yuan {
             problems.push(format!(
-                "扣除刚性支出后家庭年人均收入{}元，低于监测线{}元",
-                inc.per_person_after_rigid_yuan, inc.monitoring_line_yuan
+                "扣除刚性支出后家庭年人均收入{}元，低于{}",
+                inc.per_person_after_rigid_yuan,
+                inc.line_zh()
             ));
         }
     }
@@ -338,7 +422,12 @@ pub fn evaluate(template: &ChecklistTemplate, answers: &Answers) -> Evaluation {
     }
 }
 
-fn income_summary(template: &ChecklistTemplate, eff: &Effective<'_>, size: u32) -> IncomeSummary {
+fn income_summary(
+    template: &ChecklistTemplate,
+    eff: &Effective<'_>,
+    size: u32,
+    policy_line: Option<MonitoringLine>,
+) -> IncomeSummary {
     let d = &template.derivation;
     let (gross, missing_income) = eff.sum_money(&d.income);
     let (deductions, missing_deductions) = eff.sum_money(&d.deductions);
@@ -347,7 +436,7 @@ fn income_summary(template: &ChecklistTemplate, eff: &Effective<'_>, size: u32) 
     let divisor = i64::from(size);
     let per_person_fen = net.div_euclid(divisor);
     let per_person_yuan = per_person_fen.div_euclid(100);
-    let line = template.monitoring_line_yuan;
+    let line = policy_line.map_or(template.monitoring_line_yuan, |l| l.yuan);
     let after_rigid = net
         .saturating_sub(rigid)
         .div_euclid(divisor)
@@ -360,6 +449,8 @@ fn income_summary(template: &ChecklistTemplate, eff: &Effective<'_>, size: u32) 
         per_person_fen,
         per_person_yuan,
         monitoring_line_yuan: line,
+        line_year: policy_line.map(|l| l.year),
+        line_provisional: policy_line.is_some_and(|l| l.provisional),
         line_status: if per_person_yuan < line {
             LineStatus::Below
         } else {

@@ -917,3 +917,67 @@ fn the_template_asset_is_canonical_json_of_the_template() {
     assert_eq!(t().id, default_template_id());
     assert_eq!(t().code, DEFAULT_TEMPLATE_CODE);
 }
+
+#[test]
+fn the_province_line_of_the_year_replaces_the_template_figure_and_is_named() {
+    use crate::policy::Policy;
+    let (a, _) = filled();
+    // ¥7,000 per person: above the ¥6,000 floor, below Gansu's 2024 line of ¥7,800.
+    let a = with(a, &[(INCOME_WAGES, Answer::yuan(21_000))]);
+    assert_eq!(
+        evaluate(&t(), &a).income.expect("income").line_status,
+        LineStatus::AtOrAbove
+    );
+    let policy = Policy::gansu();
+    let line = policy.income_line_on("2024-09-01".parse().expect("date"));
+    let e = evaluate_against(&t(), &a, Some(line));
+    let inc = e.income.clone().expect("income");
+    assert_eq!(
+        (
+            inc.monitoring_line_yuan,
+            inc.line_year,
+            inc.line_provisional
+        ),
+        (7800, Some(2024), false)
+    );
+    assert_eq!(
+        e.problems[0],
+        "家庭年人均纯收入7000元，低于2024年监测线7800元（差800元）"
+    );
+    let later = policy.income_line_on("2026-09-01".parse().expect("date"));
+    let e = evaluate_against(&t(), &a, Some(later));
+    assert_eq!(
+        e.problems[0],
+        "家庭年人均纯收入7000元，低于监测线7800元（暂按2024年标准）（差800元）"
+    );
+}
+
+#[test]
+fn the_risk_check_counts_rigid_spending_and_every_guarantee() {
+    let (a, _) = filled();
+    // ¥10,000 per person before rigid spending, ¥2,000 after: the risk is not gone.
+    let a = with(
+        a,
+        &[
+            (INCOME_WAGES, Answer::yuan(30_000)),
+            (SPENDING_MEDICAL, Answer::yuan(24_000)),
+            (MEDICAL_BILLS_PHOTO, Answer::Photos(vec![photo(9)])),
+        ],
+    );
+    let check = evaluate(&t(), &a).risk_check();
+    assert!(!check.income_above_line, "{check:?}");
+    assert!(
+        check.summary_zh.contains("扣除刚性支出后2000元"),
+        "{check:?}"
+    );
+    let without_medical = with(a, &[(SPENDING_MEDICAL, Answer::yuan(0))]);
+    let e = evaluate(&t(), &without_medical);
+    let check = e.risk_check();
+    assert!(check.income_above_line, "{check:?}");
+    assert_eq!(
+        check.guarantees_kept,
+        e.two_no_worries == Verdict::Pass
+            && e.three_guarantees() == Verdict::Pass
+            && e.water == WaterSafety::Safe
+    );
+}

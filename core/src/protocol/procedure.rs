@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use crate::calendar::HolidayCalendar;
 use crate::checklist::ChecklistTemplate;
 use crate::deadline::DeadlineRules;
+use crate::policy::Policy;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ProcedureDocument {
@@ -15,4 +16,8 @@ pub struct ProcedureDocument {
     pub rules: DeadlineRules,
     #[serde(default)]
     pub templates: Vec<ChecklistTemplate>,
+    /// The province's income lines, appeal window, departments and thresholds; an older
+    /// server sends none and the built-in figures apply.
+    #[serde(default)]
+    pub policy: Policy,
 }

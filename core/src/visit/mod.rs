@@ -430,6 +430,22 @@ impl Visit {
         Ok(checklist::evaluate(template, &self.answers))
     }
 
+    /// The derived results against the province's line for the visit's year (the year it
+    /// started, Beijing time), so the verdict names that line.
+    pub fn evaluate_under(
+        &self,
+        template: &ChecklistTemplate,
+        policy: &crate::policy::Policy,
+    ) -> Result<Evaluation, VisitError> {
+        self.same_template(template)?;
+        let line = policy.income_line_on(crate::time::china_date(self.started_at));
+        Ok(checklist::evaluate_against(
+            template,
+            &self.answers,
+            Some(line),
+        ))
+    }
+
     /// What still stands between this visit and finalising (empty when it may be finalised).
     pub fn outstanding(
         &self,

@@ -28,8 +28,12 @@ pub enum WorkflowError {
     MissingEvidence { step: StepKind, what: &'static str },
     #[error("“{step}”须填写理由")]
     ReasonRequired { step: StepKind },
-    #[error("公示期为{days}天，不足规定的{min}天")]
-    NoticeTooShort { days: i64, min: u32 },
+    #[error("公示须{rule}（张贴当天不计），最早{earliest}结束，登记的结束日期{to}太早")]
+    NoticeTooShort {
+        to: NaiveDate,
+        earliest: NaiveDate,
+        rule: String,
+    },
     #[error("公示要到{to}才结束，结束后才能记录")]
     NoticeNotOver { to: NaiveDate },
     #[error("公示期间的异议尚未处理完毕")]
@@ -58,6 +62,14 @@ pub enum WorkflowError {
     NoLevelAbove,
     #[error("金额不能为负数")]
     NegativeAmount,
+    #[error("申诉期到{until}才结束，期满前不能办结")]
+    AppealWindowOpen { until: NaiveDate },
+    #[error("申诉未获支持，须先上门向农户解疑释惑，再办结")]
+    ExplanationPending,
+    #[error("审批通过前只有绿色通道案件可以先制定一户一策")]
+    PlanBeforeApproval,
+    #[error("该案件已在绿色通道中")]
+    AlreadyGreenChannel,
 }
 
 impl WorkflowError {
@@ -83,6 +95,10 @@ impl WorkflowError {
             WorkflowError::FutureDate { .. } => "future_date",
             WorkflowError::NoLevelAbove => "no_level_above",
             WorkflowError::NegativeAmount => "negative_amount",
+            WorkflowError::AppealWindowOpen { .. } => "appeal_window_open",
+            WorkflowError::ExplanationPending => "explanation_pending",
+            WorkflowError::PlanBeforeApproval => "plan_before_approval",
+            WorkflowError::AlreadyGreenChannel => "already_green_channel",
         }
     }
 }
@@ -159,6 +175,12 @@ pub fn available_steps(state: &CaseState, actor: &Actor, village: &DivisionCode)
         .iter()
         .filter(|r| r.from.contains(&state.stage))
         .filter(|r| r.step != StepKind::RecordEmergencyAssistance || state.green_channel)
+        .filter(|r| r.step != StepKind::SwitchToGreenChannel || !state.green_channel)
+        .filter(|r| {
+            r.step != StepKind::MakePlan
+                || state.stage == Stage::Approved
+                || (state.green_channel && state.plan.is_none())
+        })
         .filter(|r| authorise(r, state, actor, village).is_ok())
         .map(|r| r.step)
         .collect()
@@ -215,13 +237,25 @@ pub fn apply(
                     Stage::VerifiedNotQualified
                 }
             };
+            if let VerificationOutcome::DoesNotQualify { reason } = outcome {
+                // The village's refusal: appealable to the township (提级办理).
+                next.rejected_by = Some(Level::Village);
+                next.rejection_reason = Some(reason.trim().to_owned());
+            }
             next.verification = Some(outcome.clone());
             next.verification_visit = Some(visit.visit_id);
-            next.verified_on = Some(today);
+            // The work is judged by the day it was done at the household; a device clock is
+            // believed only within the case's life (not before the declaration, not after today).
+            next.verified_on = Some(
+                visit
+                    .finalised_on
+                    .map_or(today, |on| on.clamp(ctx.declared_on.min(today), today)),
+            );
         }
         Step::NotifyNotQualified { on, .. } => {
             not_future(*on, today)?;
             next.stage = Stage::NotQualifiedNotified;
+            next.refused_on = Some(*on);
         }
         Step::RecordCrossCheck { on, findings, .. } => {
             not_future(*on, today)?;
@@ -232,7 +266,8 @@ pub fn apply(
             held_on,
             participants,
             minutes_photo,
-            ..
+            agreed,
+            opinion,
         } => {
             not_future(*held_on, today)?;
             if *participants == 0 || minutes_photo.is_none() {
@@ -241,7 +276,22 @@ pub fn apply(
                     what: "参会人数和会议记录照片",
                 });
             }
-            next.stage = Stage::DemocraticReviewed;
+            let eliminating = state.stage == Stage::RiskEliminationProposed;
+            next.stage = match (eliminating, *agreed) {
+                (false, true) => Stage::DemocraticReviewed,
+                (true, true) => Stage::RiskEliminationAssessed,
+                (false, false) => {
+                    reason_given(kind, opinion)?;
+                    next.rejected_by = Some(Level::Village);
+                    next.rejection_reason = Some(opinion.trim().to_owned());
+                    next.refused_on = Some(*held_on);
+                    Stage::Rejected
+                }
+                (true, false) => {
+                    reason_given(kind, opinion)?;
+                    Stage::Assisting
+                }
+            };
         }
         Step::RecordPublicNotice {
             from,
@@ -250,11 +300,16 @@ pub fn apply(
             objections,
             objections_resolved,
         } => {
-            let days = (*to - *from).num_days() + 1;
-            if days < i64::from(ctx.public_notice_min_days) {
+            let earliest = ctx.public_notice.due_date(*from, &ctx.calendar);
+            if *to < earliest {
                 return Err(WorkflowError::NoticeTooShort {
-                    days,
-                    min: ctx.public_notice_min_days,
+                    to: *to,
+                    earliest,
+                    rule: format!(
+                        "不少于{}{}",
+                        ctx.public_notice.amount,
+                        ctx.public_notice.unit.name_zh()
+                    ),
                 });
             }
             if *to >= today {
@@ -269,7 +324,11 @@ pub fn apply(
             if *objections > 0 && !objections_resolved {
                 return Err(WorkflowError::ObjectionsOpen);
             }
-            next.stage = Stage::PubliclyNoticed;
+            next.stage = if state.stage == Stage::RiskEliminationAssessed {
+                Stage::RiskEliminationNoticed
+            } else {
+                Stage::PubliclyNoticed
+            };
         }
         Step::TownshipReview { agree, opinion } => {
             if *agree {
@@ -283,7 +342,12 @@ pub fn apply(
             }
         }
         Step::CountyApprove { category } => {
-            next.stage = Stage::Approved;
+            // A green-channel plan made before the decision stands.
+            next.stage = if next.plan.is_some() {
+                Stage::PlanMade
+            } else {
+                Stage::Approved
+            };
             next.category = Some(*category);
             next.approved_on = Some(today);
             next.monitoring_since = Some(next.monitoring_since.unwrap_or(today));
@@ -293,11 +357,14 @@ pub fn apply(
             next.stage = Stage::Rejected;
             next.rejected_by = Some(Level::County);
             next.rejection_reason = Some(reason.clone());
+            next.refused_on = Some(today);
         }
         Step::FileAppeal { appeal_id, reason } => {
             reason_given(kind, reason)?;
             next.stage = Stage::Appealed;
             next.appeal = Some(*appeal_id);
+            // Cases told 不符合 before refusals were recorded by level were the village's.
+            next.rejected_by = next.rejected_by.or(Some(Level::Village));
         }
         Step::DecideAppeal {
             upheld,
@@ -317,20 +384,52 @@ pub fn apply(
                     });
                 };
                 next.category = Some(category);
-                next.stage = Stage::Approved;
-                next.approved_on = Some(today);
-                next.monitoring_since = Some(next.monitoring_since.unwrap_or(today));
                 next.rejection_reason = None;
+                next.refused_on = None;
+                if state.rejected_by == Some(Level::Village) {
+                    // The township found the household qualifies: the identification goes on
+                    // from where a qualifying verification leads (比对、评议、公示、审批).
+                    next.rejected_by = None;
+                    next.stage = Stage::VerifiedQualifies;
+                } else {
+                    next.stage = if next.plan.is_some() {
+                        Stage::PlanMade
+                    } else {
+                        Stage::Approved
+                    };
+                    next.approved_on = Some(today);
+                    next.monitoring_since = Some(next.monitoring_since.unwrap_or(today));
+                }
             } else {
                 next.stage = Stage::RejectionUpheld;
+                next.refused_on = Some(today);
             }
+        }
+        Step::RecordAppealExplanation { on } => {
+            not_future(*on, today)?;
+            next.appeal_explained_on = Some(*on);
+        }
+        Step::SwitchToGreenChannel { reason } => {
+            if state.green_channel {
+                return Err(WorkflowError::AlreadyGreenChannel);
+            }
+            reason_given(kind, reason)?;
+            next.green_channel = true;
         }
         Step::MakePlan { plan_id, measures } => {
             if *measures == 0 {
                 return Err(WorkflowError::NoMeasures);
             }
             next.plan = Some(*plan_id);
-            next.stage = Stage::PlanMade;
+            if state.stage == Stage::Approved {
+                next.stage = Stage::PlanMade;
+            } else {
+                if !state.green_channel {
+                    return Err(WorkflowError::PlanBeforeApproval);
+                }
+                // Helped, and watched, from the day the plan is made (先帮扶后认定).
+                next.monitoring_since = Some(next.monitoring_since.unwrap_or(today));
+            }
         }
         Step::RecordFollowUp { .. } => {
             next.follow_ups += 1;
@@ -406,6 +505,19 @@ pub fn apply(
             next.monitoring_since = Some(next.monitoring_since.unwrap_or(*on));
         }
         Step::Close => {
+            match state.stage {
+                Stage::Rejected | Stage::NotQualifiedNotified => {
+                    if let Some(until) = state.appeal_open_until(ctx.appeal_window_days)
+                        && today <= until
+                    {
+                        return Err(WorkflowError::AppealWindowOpen { until });
+                    }
+                }
+                Stage::RejectionUpheld if state.appeal_explained_on.is_none() => {
+                    return Err(WorkflowError::ExplanationPending);
+                }
+                _ => {}
+            }
             next.closed = Some(match state.stage {
                 Stage::RiskEliminated => CloseReason::RiskEliminated,
                 Stage::NotQualifiedNotified => CloseReason::NotQualified,

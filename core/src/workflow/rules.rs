@@ -71,15 +71,15 @@ pub const RULES: &[TransitionRule] = &[
     },
     TransitionRule {
         step: StepKind::RecordDemocraticReview,
-        from: &[Stage::CrossChecked],
+        from: &[Stage::CrossChecked, Stage::RiskEliminationProposed],
         who: WhoMay::Roles(&[Role::VillageWorker]),
-        requires_zh: "评议日期、参会人数、会议记录照片",
+        requires_zh: "评议日期、参会人数、会议记录照片；不同意时写明评议意见（纳入被否决的可向乡镇申诉，风险消除被否决的继续帮扶）",
     },
     TransitionRule {
         step: StepKind::RecordPublicNotice,
-        from: &[Stage::DemocraticReviewed],
+        from: &[Stage::DemocraticReviewed, Stage::RiskEliminationAssessed],
         who: WhoMay::Roles(&[Role::VillageWorker]),
-        requires_zh: "公示起止日期（不少于规定天数且已结束）、公示照片、异议已处理",
+        requires_zh: "公示起止日期（自张贴次日起算不少于规定天数且已结束）、公示照片、异议已处理",
     },
     TransitionRule {
         step: StepKind::TownshipReview,
@@ -101,7 +101,7 @@ pub const RULES: &[TransitionRule] = &[
     },
     TransitionRule {
         step: StepKind::FileAppeal,
-        from: &[Stage::Rejected],
+        from: &[Stage::Rejected, Stage::NotQualifiedNotified],
         who: WhoMay::RolesOrResident(&[Role::VillageWorker, Role::Township]),
         requires_zh: "申诉理由",
     },
@@ -112,10 +112,26 @@ pub const RULES: &[TransitionRule] = &[
         requires_zh: "决定理由（由作出不予纳入决定的上一级办理）",
     },
     TransitionRule {
-        step: StepKind::MakePlan,
-        from: &[Stage::Approved],
+        step: StepKind::RecordAppealExplanation,
+        from: &[Stage::RejectionUpheld],
         who: WhoMay::Roles(&[Role::VillageWorker, Role::Township]),
-        requires_zh: "至少一项帮扶措施",
+        requires_zh: "上门解释的日期",
+    },
+    TransitionRule {
+        step: StepKind::MakePlan,
+        from: &[
+            Stage::Approved,
+            Stage::Declared,
+            Stage::Accepted,
+            Stage::Verifying,
+            Stage::VerifiedQualifies,
+            Stage::CrossChecked,
+            Stage::DemocraticReviewed,
+            Stage::PubliclyNoticed,
+            Stage::TownshipReviewed,
+        ],
+        who: WhoMay::Roles(&[Role::VillageWorker, Role::Township]),
+        requires_zh: "至少一项帮扶措施；审批前仅限绿色通道案件（先帮扶后认定）",
     },
     TransitionRule {
         step: StepKind::RecordFollowUp,
@@ -127,11 +143,11 @@ pub const RULES: &[TransitionRule] = &[
         step: StepKind::ProposeRiskElimination,
         from: &[Stage::Assisting],
         who: WhoMay::Roles(&[Role::VillageWorker]),
-        requires_zh: "监测满6个月、至少一项措施已落实、收入稳定超过监测线、“三保障”和饮水安全持续保持；家中须有劳动年龄人口",
+        requires_zh: "本案件已定稿的风险消除核查记录（服务器据此计算：扣除刚性支出后人均收入不低于当年监测线、两不愁三保障和饮水安全均有保障）、监测满6个月、至少一项措施已落实；家中须有劳动年龄人口。之后须经村民主评议和公示",
     },
     TransitionRule {
         step: StepKind::ReviewRiskElimination,
-        from: &[Stage::RiskEliminationProposed],
+        from: &[Stage::RiskEliminationNoticed],
         who: WhoMay::Roles(&[Role::Township]),
         requires_zh: "复核意见",
     },
@@ -140,6 +156,12 @@ pub const RULES: &[TransitionRule] = &[
         from: &[Stage::RiskEliminationReviewed],
         who: WhoMay::Roles(&[Role::County]),
         requires_zh: "审定意见",
+    },
+    TransitionRule {
+        step: StepKind::SwitchToGreenChannel,
+        from: BEFORE_DECISION,
+        who: WhoMay::Roles(&[Role::VillageWorker, Role::Township, Role::County]),
+        requires_zh: "转入理由（如突发重大困难须先行救助）",
     },
     TransitionRule {
         step: StepKind::RecordEmergencyAssistance,
@@ -156,7 +178,7 @@ pub const RULES: &[TransitionRule] = &[
             Stage::RejectionUpheld,
         ],
         who: WhoMay::Roles(&[Role::Township, Role::County]),
-        requires_zh: "认定程序已走完",
+        requires_zh: "认定程序已走完；不予纳入的须过申诉期；申诉未获支持的须已上门解疑释惑",
     },
 ];
 

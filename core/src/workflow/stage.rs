@@ -29,7 +29,8 @@ pub enum Stage {
     TownshipReviewed,
     /// 县级审批通过，纳入监测.
     Approved,
-    /// 县级不予纳入.
+    /// 不予纳入: by the county's decision, or by the village's 民主评议 (`rejected_by` says
+    /// which); the household may appeal one level up.
     Rejected,
     /// 申诉中（提级办理）.
     Appealed,
@@ -41,6 +42,10 @@ pub enum Stage {
     Assisting,
     /// 风险消除已申请.
     RiskEliminationProposed,
+    /// 风险消除民主评议已完成 (the village agreed).
+    RiskEliminationAssessed,
+    /// 风险消除公示已完成.
+    RiskEliminationNoticed,
     /// 风险消除经乡镇复核，报县审定.
     RiskEliminationReviewed,
     /// 已消除风险.
@@ -63,12 +68,14 @@ impl Stage {
             Stage::PubliclyNoticed => "公示已完成",
             Stage::TownshipReviewed => "乡镇复核通过待县审批",
             Stage::Approved => "县级审批通过",
-            Stage::Rejected => "县级不予纳入",
+            Stage::Rejected => "不予纳入",
             Stage::Appealed => "申诉办理中",
             Stage::RejectionUpheld => "申诉未获支持",
             Stage::PlanMade => "已制定帮扶计划",
             Stage::Assisting => "帮扶中",
             Stage::RiskEliminationProposed => "风险消除申请中",
+            Stage::RiskEliminationAssessed => "风险消除民主评议已完成",
+            Stage::RiskEliminationNoticed => "风险消除公示已完成",
             Stage::RiskEliminationReviewed => "风险消除待县审定",
             Stage::RiskEliminated => "已消除风险",
             Stage::Closed => "已办结",
@@ -90,7 +97,7 @@ impl Stage {
         )
     }
 
-    pub const ALL: [Stage; 20] = [
+    pub const ALL: [Stage; 22] = [
         Stage::Declared,
         Stage::Accepted,
         Stage::Verifying,
@@ -108,6 +115,8 @@ impl Stage {
         Stage::PlanMade,
         Stage::Assisting,
         Stage::RiskEliminationProposed,
+        Stage::RiskEliminationAssessed,
+        Stage::RiskEliminationNoticed,
         Stage::RiskEliminationReviewed,
         Stage::RiskEliminated,
         Stage::Closed,

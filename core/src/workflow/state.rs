@@ -5,6 +5,10 @@ use crate::division::{DivisionCode, Level};
 use crate::ids::{AppealId, PlanId, VisitId};
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+
+use crate::calendar::HolidayCalendar;
+use crate::deadline::DeadlineRule;
 
 use super::*;
 
@@ -32,6 +36,13 @@ pub struct CaseState {
     pub monitoring_since: Option<NaiveDate>,
     pub follow_ups: u32,
     pub closed: Option<CloseReason>,
+    /// The day the household was refused (told it does not qualify, 民主评议 disagreed, the
+    /// county rejected, or an appeal failed): the appeal window counts from it.
+    #[serde(default)]
+    pub refused_on: Option<NaiveDate>,
+    /// The day a cadre explained the appeal's outcome at the household (上门解疑释惑).
+    #[serde(default)]
+    pub appeal_explained_on: Option<NaiveDate>,
 }
 
 impl CaseState {
@@ -53,11 +64,19 @@ impl CaseState {
             monitoring_since: None,
             follow_ups: 0,
             closed: None,
+            refused_on: None,
+            appeal_explained_on: None,
         }
     }
 
     /// Whether the identification steps have reached a decision (approved, or finally not
     /// included). A green-channel case may not close before this.
+    /// The last day the household may still appeal a refusal, if it was refused.
+    pub fn appeal_open_until(&self, window_days: u32) -> Option<NaiveDate> {
+        self.refused_on
+            .map(|on| on + chrono::Duration::days(i64::from(window_days)))
+    }
+
     pub fn identification_complete(&self) -> bool {
         !self.stage.is_before_decision() && self.stage != Stage::VerifiedNotQualified
     }
@@ -73,10 +92,17 @@ pub const MIN_MONITORING_MONTHS: u32 = 6;
 pub struct StepContext {
     /// Today in Asia/Shanghai.
     pub today: NaiveDate,
+    /// The day the case was declared: no work on it can predate it.
+    pub declared_on: NaiveDate,
     /// The case's village.
     pub village: DivisionCode,
-    /// Minimum length of the public notice (公示), in days.
-    pub public_notice_min_days: u32,
+    /// The minimum length of the public notice (公示), counted from the day it was posted.
+    pub public_notice: DeadlineRule,
+    /// The calendar the notice rule counts on (it may be in working days).
+    pub calendar: Arc<HolidayCalendar>,
+    /// Days after a refusal during which the household may appeal (see
+    /// [`crate::policy::Policy::appeal_window_days`]).
+    pub appeal_window_days: u32,
     /// Minimum months of monitoring before risk elimination.
     pub min_monitoring_months: u32,
     /// Whether the household has a working-age member (see `household`).

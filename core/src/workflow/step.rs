@@ -27,6 +27,10 @@ pub struct VisitEvidence {
     pub finalised: bool,
     /// Photo of the household's signed authorisation (承诺授权书 with thumbprint).
     pub authorisation_photo: Option<PhotoId>,
+    /// The day the visit was finalised at the household (Beijing time), as the device's clock
+    /// said: the work is judged by this day, not by the day a signal carried it to the server.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub finalised_on: Option<NaiveDate>,
 }
 
 /// How the applicant was told that the household does not qualify.
@@ -69,12 +73,16 @@ pub enum Step {
         findings: String,
         discrepancy: bool,
     },
-    /// 民主评议.
+    /// 民主评议, of an inclusion or of a risk elimination. A review that does not agree needs
+    /// its opinion: it refuses the inclusion (appealable to the township) or sends a risk
+    /// elimination back to assistance.
     RecordDemocraticReview {
         held_on: NaiveDate,
         participants: u32,
         agreed: bool,
         minutes_photo: Option<PhotoId>,
+        #[serde(default, skip_serializing_if = "String::is_empty")]
+        opinion: String,
     },
     /// 公示 in the village, at least the rule's minimum number of days.
     RecordPublicNotice {
@@ -90,7 +98,7 @@ pub enum Step {
     CountyApprove { category: MonitoringCategory },
     /// 县级不予纳入, with the reason the household will be told.
     CountyReject { reason: String },
-    /// 申诉, only after a rejection.
+    /// 申诉, after any refusal: the village's (核查不符合、民主评议不同意) or the county's.
     FileAppeal { appeal_id: AppealId, reason: String },
     /// 申诉决定, taken one level above the level that rejected. An upheld appeal includes the
     /// household; `category` says under which type (needed when the verification did not
@@ -101,7 +109,10 @@ pub enum Step {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         category: Option<MonitoringCategory>,
     },
-    /// 一户一策, with at least one measure.
+    /// 上门解疑释惑: a cadre explained an appeal's outcome at the household.
+    RecordAppealExplanation { on: NaiveDate },
+    /// 一户一策, with at least one measure. In the green channel it may come before the
+    /// county's decision (先帮扶后认定).
     MakePlan { plan_id: PlanId, measures: u32 },
     /// A follow-up visit (回访); the first one starts the assistance phase.
     RecordFollowUp { visit_id: VisitId },
@@ -115,6 +126,9 @@ pub enum Step {
     ReviewRiskElimination { agree: bool, opinion: String },
     /// 县级审定 of a risk elimination.
     DecideRiskElimination { approve: bool, reason: String },
+    /// Switch a case to the green channel (绿色通道) before the decision: help first, the
+    /// identification afterwards.
+    SwitchToGreenChannel { reason: String },
     /// 绿色通道: assistance delivered before the identification is complete.
     RecordEmergencyAssistance {
         on: NaiveDate,
@@ -141,11 +155,13 @@ pub enum StepKind {
     CountyReject,
     FileAppeal,
     DecideAppeal,
+    RecordAppealExplanation,
     MakePlan,
     RecordFollowUp,
     ProposeRiskElimination,
     ReviewRiskElimination,
     DecideRiskElimination,
+    SwitchToGreenChannel,
     RecordEmergencyAssistance,
     Close,
 }
@@ -165,11 +181,13 @@ impl StepKind {
             StepKind::CountyReject => "县级不予纳入",
             StepKind::FileAppeal => "提出申诉",
             StepKind::DecideAppeal => "申诉决定",
+            StepKind::RecordAppealExplanation => "上门解疑释惑",
             StepKind::MakePlan => "制定一户一策",
             StepKind::RecordFollowUp => "帮扶回访",
             StepKind::ProposeRiskElimination => "申请风险消除",
             StepKind::ReviewRiskElimination => "乡镇复核风险消除",
             StepKind::DecideRiskElimination => "县级审定风险消除",
+            StepKind::SwitchToGreenChannel => "转入绿色通道",
             StepKind::RecordEmergencyAssistance => "绿色通道先行帮扶",
             StepKind::Close => "办结",
         }
@@ -197,11 +215,13 @@ impl Step {
             Step::CountyReject { .. } => StepKind::CountyReject,
             Step::FileAppeal { .. } => StepKind::FileAppeal,
             Step::DecideAppeal { .. } => StepKind::DecideAppeal,
+            Step::RecordAppealExplanation { .. } => StepKind::RecordAppealExplanation,
             Step::MakePlan { .. } => StepKind::MakePlan,
             Step::RecordFollowUp { .. } => StepKind::RecordFollowUp,
             Step::ProposeRiskElimination { .. } => StepKind::ProposeRiskElimination,
             Step::ReviewRiskElimination { .. } => StepKind::ReviewRiskElimination,
             Step::DecideRiskElimination { .. } => StepKind::DecideRiskElimination,
+            Step::SwitchToGreenChannel { .. } => StepKind::SwitchToGreenChannel,
             Step::RecordEmergencyAssistance { .. } => StepKind::RecordEmergencyAssistance,
             Step::Close => StepKind::Close,
         }

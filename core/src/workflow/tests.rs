@@ -4,12 +4,15 @@
 use chrono::NaiveDate;
 
 use super::*;
+use crate::calendar::HolidayCalendar;
 use crate::case::{MonitoringCategory, RiskType};
+use crate::deadline::{Anchor, DeadlineRule};
 use crate::division::{DivisionCode, Level};
 use crate::ids::{AppealId, PhotoId, PlanId, VisitId};
 use crate::role::Staff;
 use crate::role::{Actor, Role};
 use rstest::rstest;
+use std::sync::Arc;
 
 const VILLAGE: &str = "621102105201";
 
@@ -24,8 +27,11 @@ fn code(s: &str) -> DivisionCode {
 fn ctx() -> StepContext {
     StepContext {
         today: d(2026, 10, 20),
+        declared_on: d(2026, 10, 1),
         village: code(VILLAGE),
-        public_notice_min_days: 5,
+        public_notice: DeadlineRule::calendar_days(5, Anchor::NoticePosted),
+        calendar: Arc::new(HolidayCalendar::builtin().clone()),
+        appeal_window_days: 15,
         min_monitoring_months: 6,
         household_has_working_age_member: true,
         measures_in_place: 1,
@@ -47,6 +53,9 @@ fn at(stage: Stage) -> CaseState {
     s.rejected_by = Some(Level::County);
     s.monitoring_since = Some(d(2026, 1, 5));
     s.approved_on = Some(d(2026, 1, 5));
+    // Refused long ago and explained: the appeal window has passed.
+    s.refused_on = Some(d(2026, 9, 1));
+    s.appeal_explained_on = Some(d(2026, 9, 10));
     s
 }
 
@@ -66,6 +75,7 @@ fn valid_step(kind: StepKind) -> Step {
                 visit_id: VisitId::from_parts(1, 1),
                 finalised: true,
                 authorisation_photo: photo(),
+                finalised_on: None,
             },
             outcome: VerificationOutcome::Qualifies {
                 category: MonitoringCategory::SuddenSevereHardship,
@@ -86,10 +96,11 @@ fn valid_step(kind: StepKind) -> Step {
             participants: 23,
             agreed: true,
             minutes_photo: photo(),
+            opinion: String::new(),
         },
         StepKind::RecordPublicNotice => Step::RecordPublicNotice {
             from: d(2026, 10, 12),
-            to: d(2026, 10, 16),
+            to: d(2026, 10, 17),
             photo: photo(),
             objections: 0,
             objections_resolved: true,
@@ -112,6 +123,12 @@ fn valid_step(kind: StepKind) -> Step {
             upheld: true,
             reason: "补充医疗票据后符合条件".into(),
             category: Some(MonitoringCategory::SuddenSevereHardship),
+        },
+        StepKind::RecordAppealExplanation => Step::RecordAppealExplanation {
+            on: d(2026, 10, 19),
+        },
+        StepKind::SwitchToGreenChannel => Step::SwitchToGreenChannel {
+            reason: "户主突发重病，先行救助".into(),
         },
         StepKind::MakePlan => Step::MakePlan {
             plan_id: PlanId::from_parts(1, 1),
@@ -144,7 +161,8 @@ fn valid_step(kind: StepKind) -> Step {
 
 fn state_for(rule: &TransitionRule, stage: Stage) -> CaseState {
     let mut s = at(stage);
-    s.green_channel = rule.step == StepKind::RecordEmergencyAssistance;
+    s.green_channel = rule.step == StepKind::RecordEmergencyAssistance
+        || (rule.step == StepKind::MakePlan && stage.is_before_decision());
     s
 }
 
@@ -155,7 +173,7 @@ fn allowed_roles(rule: &TransitionRule) -> Vec<Role> {
     }
 }
 
-const ALL_KINDS: [StepKind; 19] = [
+const ALL_KINDS: [StepKind; 21] = [
     StepKind::Accept,
     StepKind::StartVerification,
     StepKind::RecordVerification,
@@ -168,11 +186,13 @@ const ALL_KINDS: [StepKind; 19] = [
     StepKind::CountyReject,
     StepKind::FileAppeal,
     StepKind::DecideAppeal,
+    StepKind::RecordAppealExplanation,
     StepKind::MakePlan,
     StepKind::RecordFollowUp,
     StepKind::ProposeRiskElimination,
     StepKind::ReviewRiskElimination,
     StepKind::DecideRiskElimination,
+    StepKind::SwitchToGreenChannel,
     StepKind::RecordEmergencyAssistance,
     StepKind::Close,
 ];
@@ -390,6 +410,17 @@ fn qualifies_approved_plan_follow_ups_risk_eliminated_closed() {
                 valid_step(StepKind::ProposeRiskElimination),
                 Stage::RiskEliminationProposed,
             ),
+            // Risk elimination has its own 民主评议 and 公示 in the village.
+            (
+                Role::VillageWorker,
+                valid_step(StepKind::RecordDemocraticReview),
+                Stage::RiskEliminationAssessed,
+            ),
+            (
+                Role::VillageWorker,
+                valid_step(StepKind::RecordPublicNotice),
+                Stage::RiskEliminationNoticed,
+            ),
             (
                 Role::Township,
                 valid_step(StepKind::ReviewRiskElimination),
@@ -414,6 +445,7 @@ fn does_not_qualify_then_told_then_closed() {
             visit_id: VisitId::from_parts(1, 1),
             finalised: true,
             authorisation_photo: photo(),
+            finalised_on: None,
         },
         outcome: VerificationOutcome::DoesNotQualify {
             reason: "家庭人均纯收入1.2万元，高于监测线".into(),
@@ -444,16 +476,27 @@ fn does_not_qualify_then_told_then_closed() {
     ));
     let s = walk(
         s,
-        &[
-            (
-                Role::VillageWorker,
-                valid_step(StepKind::NotifyNotQualified),
-                Stage::NotQualifiedNotified,
-            ),
-            (Role::Township, Step::Close, Stage::Closed),
-        ],
+        &[(
+            Role::VillageWorker,
+            valid_step(StepKind::NotifyNotQualified),
+            Stage::NotQualifiedNotified,
+        )],
         &ctx(),
     );
+    // The village refused: the appeal goes to the township, and the case stays open for it.
+    assert_eq!(s.rejected_by, Some(Level::Village));
+    assert_eq!(s.refused_on, Some(d(2026, 10, 19)));
+    let err = apply(&s, &staff(Role::Township), &Step::Close, &ctx()).expect_err("window");
+    assert_eq!(
+        err,
+        WorkflowError::AppealWindowOpen {
+            until: d(2026, 11, 3)
+        }
+    );
+    assert_eq!(err.to_string(), "申诉期到2026-11-03才结束，期满前不能办结");
+    let mut later = ctx();
+    later.today = d(2026, 11, 4);
+    let s = walk(s, &[(Role::Township, Step::Close, Stage::Closed)], &later);
     assert_eq!(s.closed, Some(CloseReason::NotQualified));
 }
 
@@ -464,6 +507,7 @@ fn not_qualifying_needs_a_reason() {
             visit_id: VisitId::from_parts(1, 1),
             finalised: true,
             authorisation_photo: photo(),
+            finalised_on: None,
         },
         outcome: VerificationOutcome::DoesNotQualify {
             reason: "  ".into(),
@@ -492,6 +536,7 @@ fn verification_needs_final_visit_and_authorisation(
             visit_id: VisitId::from_parts(1, 1),
             finalised,
             authorisation_photo,
+            finalised_on: None,
         },
         outcome: VerificationOutcome::Qualifies {
             category: MonitoringCategory::MarginalAtRisk,
@@ -597,13 +642,31 @@ fn rejected_then_appeal_decided_one_level_up() {
     )
     .expect("dismissed");
     assert_eq!(dismissed.stage, Stage::RejectionUpheld);
-    let closed = apply(&dismissed, &staff(Role::County), &Step::Close, &ctx()).expect("close");
+    // A cadre explains the outcome at the household before the case may close.
+    assert_eq!(
+        apply(&dismissed, &staff(Role::County), &Step::Close, &ctx()).err(),
+        Some(WorkflowError::ExplanationPending)
+    );
+    let explained = walk(
+        dismissed,
+        &[(
+            Role::VillageWorker,
+            valid_step(StepKind::RecordAppealExplanation),
+            Stage::RejectionUpheld,
+        )],
+        &ctx(),
+    );
+    assert_eq!(explained.appeal_explained_on, Some(d(2026, 10, 19)));
+    let closed = apply(&explained, &staff(Role::County), &Step::Close, &ctx()).expect("close");
     assert_eq!(closed.closed, Some(CloseReason::Rejected));
 }
 
 #[test]
-fn appeal_only_after_rejection() {
-    for stage in Stage::ALL.into_iter().filter(|s| *s != Stage::Rejected) {
+fn appeal_only_after_a_refusal() {
+    for stage in Stage::ALL
+        .into_iter()
+        .filter(|s| !matches!(s, Stage::Rejected | Stage::NotQualifiedNotified))
+    {
         let err = apply(
             &at(stage),
             &Actor::Resident,
@@ -646,9 +709,11 @@ fn township_can_return_for_a_new_verification() {
 }
 
 #[rstest]
-#[case(d(2026, 10, 12), d(2026, 10, 15), Some(WorkflowError::NoticeTooShort { days: 4, min: 5 }))]
-#[case(d(2026, 10, 16), d(2026, 10, 20), Some(WorkflowError::NoticeNotOver { to: d(2026, 10, 20) }))]
-#[case(d(2026, 10, 14), d(2026, 10, 18), None)]
+// Posted on the 12th, the five days are the 13th to the 17th: the posting day is not counted
+// (民法典 第二百零一条: 开始的当日不计入), the same rule the deadline clock uses.
+#[case(d(2026, 10, 12), d(2026, 10, 16), Some(WorkflowError::NoticeTooShort { to: d(2026, 10, 16), earliest: d(2026, 10, 17), rule: "不少于5天".into() }))]
+#[case(d(2026, 10, 14), d(2026, 10, 20), Some(WorkflowError::NoticeNotOver { to: d(2026, 10, 20) }))]
+#[case(d(2026, 10, 12), d(2026, 10, 17), None)]
 fn public_notice_lasts_at_least_the_minimum(
     #[case] from: NaiveDate,
     #[case] to: NaiveDate,
@@ -808,12 +873,19 @@ fn available_steps_follow_the_table() {
     let v = code(VILLAGE);
     assert_eq!(
         available_steps(&at(Stage::Declared), &staff(Role::Township), &v),
-        vec![StepKind::Accept]
+        vec![StepKind::Accept, StepKind::SwitchToGreenChannel]
     );
-    assert!(available_steps(&at(Stage::Declared), &staff(Role::VillageWorker), &v).is_empty());
+    assert_eq!(
+        available_steps(&at(Stage::Declared), &staff(Role::VillageWorker), &v),
+        vec![StepKind::SwitchToGreenChannel]
+    );
     assert_eq!(
         available_steps(&at(Stage::TownshipReviewed), &staff(Role::County), &v),
-        vec![StepKind::CountyApprove, StepKind::CountyReject]
+        vec![
+            StepKind::CountyApprove,
+            StepKind::CountyReject,
+            StepKind::SwitchToGreenChannel
+        ]
     );
     assert_eq!(
         available_steps(&at(Stage::Appealed), &staff(Role::City), &v),
@@ -854,4 +926,263 @@ fn steps_and_states_round_trip_as_json() {
     let json = serde_json::to_value(&s).expect("ser");
     assert_eq!(json["stage"], "assisting");
     assert_eq!(serde_json::from_value::<CaseState>(json).expect("de"), s);
+}
+
+fn review(agreed: bool, opinion: &str) -> Step {
+    Step::RecordDemocraticReview {
+        held_on: d(2026, 10, 10),
+        participants: 19,
+        agreed,
+        minutes_photo: photo(),
+        opinion: opinion.into(),
+    }
+}
+
+#[test]
+fn a_democratic_review_that_disagrees_refuses_and_the_township_hears_the_appeal() {
+    let at_review = at(Stage::CrossChecked);
+    let mut fresh = at_review.clone();
+    fresh.rejected_by = None;
+    fresh.refused_on = None;
+    // Disagreeing needs the opinion the household will be told.
+    assert_eq!(
+        apply(
+            &fresh,
+            &staff(Role::VillageWorker),
+            &review(false, " "),
+            &ctx()
+        )
+        .err(),
+        Some(WorkflowError::ReasonRequired {
+            step: StepKind::RecordDemocraticReview
+        })
+    );
+    let refused = apply(
+        &fresh,
+        &staff(Role::VillageWorker),
+        &review(false, "评议认为家中有稳定务工收入"),
+        &ctx(),
+    )
+    .expect("recorded");
+    assert_eq!(refused.stage, Stage::Rejected, "not moved on to 公示");
+    assert_eq!(refused.rejected_by, Some(Level::Village));
+    assert_eq!(refused.refused_on, Some(d(2026, 10, 10)));
+    let appealed = apply(
+        &refused,
+        &Actor::Resident,
+        &valid_step(StepKind::FileAppeal),
+        &ctx(),
+    )
+    .expect("appeal");
+    // 提级办理: the township decides, not the county.
+    assert_eq!(
+        available_steps(&appealed, &staff(Role::Township), &code(VILLAGE)),
+        vec![StepKind::DecideAppeal]
+    );
+    assert!(
+        apply(
+            &appealed,
+            &staff(Role::County),
+            &valid_step(StepKind::DecideAppeal),
+            &ctx()
+        )
+        .is_err()
+    );
+    let upheld = apply(
+        &appealed,
+        &staff(Role::Township),
+        &valid_step(StepKind::DecideAppeal),
+        &ctx(),
+    )
+    .expect("township decides");
+    // The identification resumes; the county still decides the inclusion.
+    assert_eq!(upheld.stage, Stage::VerifiedQualifies);
+    assert_eq!(upheld.rejected_by, None);
+    assert_eq!(upheld.approved_on, Some(d(2026, 1, 5)), "unchanged");
+}
+
+#[test]
+fn a_household_the_village_found_not_qualified_may_appeal_to_the_township() {
+    let mut told = at(Stage::NotQualifiedNotified);
+    told.rejected_by = Some(Level::Village);
+    told.verification = Some(VerificationOutcome::DoesNotQualify {
+        reason: "收入高于监测线".into(),
+    });
+    told.category = None;
+    let appealed = apply(
+        &told,
+        &staff(Role::VillageWorker),
+        &valid_step(StepKind::FileAppeal),
+        &ctx(),
+    )
+    .expect("appeal filed by the worker on the household's behalf");
+    assert_eq!(appealed.stage, Stage::Appealed);
+    let upheld = apply(
+        &appealed,
+        &staff(Role::Township),
+        &valid_step(StepKind::DecideAppeal),
+        &ctx(),
+    )
+    .expect("upheld");
+    assert_eq!(upheld.stage, Stage::VerifiedQualifies);
+    assert_eq!(
+        upheld.category,
+        Some(MonitoringCategory::SuddenSevereHardship)
+    );
+    // Cases told 不符合 before refusals were recorded by level belong to the village.
+    let mut legacy = told.clone();
+    legacy.rejected_by = None;
+    let appealed = apply(
+        &legacy,
+        &Actor::Resident,
+        &valid_step(StepKind::FileAppeal),
+        &ctx(),
+    )
+    .expect("legacy appeal");
+    assert_eq!(appealed.rejected_by, Some(Level::Village));
+}
+
+#[test]
+fn a_qr_case_switched_to_the_green_channel_gets_its_plan_before_the_decision() {
+    let declared = CaseState::declared(false);
+    // Not in the green channel: no plan before approval.
+    assert_eq!(
+        apply(
+            &declared,
+            &staff(Role::Township),
+            &valid_step(StepKind::MakePlan),
+            &ctx()
+        )
+        .err(),
+        Some(WorkflowError::PlanBeforeApproval)
+    );
+    assert!(
+        !available_steps(&declared, &staff(Role::Township), &code(VILLAGE))
+            .contains(&StepKind::MakePlan)
+    );
+    assert_eq!(
+        apply(
+            &declared,
+            &staff(Role::Township),
+            &Step::SwitchToGreenChannel { reason: " ".into() },
+            &ctx()
+        )
+        .err(),
+        Some(WorkflowError::ReasonRequired {
+            step: StepKind::SwitchToGreenChannel
+        })
+    );
+    let green = apply(
+        &declared,
+        &staff(Role::Township),
+        &valid_step(StepKind::SwitchToGreenChannel),
+        &ctx(),
+    )
+    .expect("switched");
+    assert!(green.green_channel);
+    assert_eq!(green.stage, Stage::Declared);
+    assert_eq!(
+        apply(
+            &green,
+            &staff(Role::Township),
+            &valid_step(StepKind::SwitchToGreenChannel),
+            &ctx()
+        )
+        .err(),
+        Some(WorkflowError::AlreadyGreenChannel)
+    );
+    let planned = apply(
+        &green,
+        &staff(Role::Township),
+        &valid_step(StepKind::MakePlan),
+        &ctx(),
+    )
+    .expect("plan first");
+    assert_eq!(
+        planned.stage,
+        Stage::Declared,
+        "identification still to come"
+    );
+    assert_eq!(planned.monitoring_since, Some(ctx().today));
+    assert!(
+        !available_steps(&planned, &staff(Role::Township), &code(VILLAGE))
+            .contains(&StepKind::MakePlan),
+        "one plan"
+    );
+    let mut steps = identification_to_approval();
+    if let Some(last) = steps.last_mut() {
+        last.2 = Stage::PlanMade;
+    }
+    let approved = walk(planned, &steps, &ctx());
+    assert_eq!(approved.stage, Stage::PlanMade);
+    // After the decision the switch means nothing.
+    assert_eq!(
+        apply(
+            &at(Stage::Approved),
+            &staff(Role::Township),
+            &valid_step(StepKind::SwitchToGreenChannel),
+            &ctx()
+        )
+        .err()
+        .map(|e| e.code()),
+        Some("illegal_transition")
+    );
+}
+
+#[test]
+fn a_risk_elimination_the_village_does_not_agree_with_goes_back_to_assistance() {
+    let proposed = at(Stage::RiskEliminationProposed);
+    let back = apply(
+        &proposed,
+        &staff(Role::VillageWorker),
+        &review(false, "务工收入不稳定"),
+        &ctx(),
+    )
+    .expect("recorded");
+    assert_eq!(back.stage, Stage::Assisting);
+    // Township review waits for the 公示.
+    assert_eq!(
+        apply(
+            &at(Stage::RiskEliminationAssessed),
+            &staff(Role::Township),
+            &valid_step(StepKind::ReviewRiskElimination),
+            &ctx()
+        )
+        .err()
+        .map(|e| e.code()),
+        Some("illegal_transition")
+    );
+}
+
+#[rstest]
+// Finalised offline on the 15th, synced on the 20th: judged by the 15th.
+#[case::offline_then_synced(Some(d(2026, 10, 15)), d(2026, 10, 15))]
+// A clock in the future is not believed.
+#[case::future_clock(Some(d(2027, 1, 1)), d(2026, 10, 20))]
+// Nor one before the case existed.
+#[case::before_declaration(Some(d(2026, 9, 1)), d(2026, 10, 1))]
+#[case::older_device(None, d(2026, 10, 20))]
+fn the_verification_is_dated_by_when_the_work_was_done(
+    #[case] finalised_on: Option<NaiveDate>,
+    #[case] expected: NaiveDate,
+) {
+    let step = Step::RecordVerification {
+        visit: VisitEvidence {
+            visit_id: VisitId::from_parts(1, 1),
+            finalised: true,
+            authorisation_photo: photo(),
+            finalised_on,
+        },
+        outcome: VerificationOutcome::DoesNotQualify {
+            reason: "收入高于监测线".into(),
+        },
+    };
+    let s = apply(
+        &at(Stage::Verifying),
+        &staff(Role::VillageWorker),
+        &step,
+        &ctx(),
+    )
+    .expect("recorded");
+    assert_eq!(s.verified_on, Some(expected));
 }

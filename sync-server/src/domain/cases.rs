@@ -114,6 +114,9 @@ pub struct CaseWrite<'a> {
     pub calendar: &'a HolidayCalendar,
     /// The history entry for this write (`None`: a re-index, nothing happened to the case).
     pub event: Option<(CaseEventKind, Option<String>, Option<String>)>,
+    /// The day the work this write records was done, when that is not today (a visit
+    /// finalised offline): a completed clock is judged by it.
+    pub work_done_on: Option<NaiveDate>,
 }
 
 /// Write a case record with its history entry, then its index row and the clocks it
@@ -186,7 +189,7 @@ fn index(tx: &mut dyn RecordTx, case: &Case, w: &CaseWrite<'_>) -> Result<(), St
                 village: w.village.to_string(),
                 step,
                 due_on,
-                done_on: w.today,
+                done_on: w.work_done_on.map_or(w.today, |d| d.min(w.today)),
             })?;
         }
     }
@@ -222,6 +225,7 @@ pub fn reindex_open(
                 rules,
                 calendar,
                 event: None,
+                work_done_on: None,
             },
         )?;
     }

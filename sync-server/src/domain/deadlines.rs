@@ -186,6 +186,7 @@ fn notice_case(
                         Some("系统（逾期督办）".to_owned()),
                         Some(format!("“{}”应于{due_text}前办结", step.name_zh())),
                     )),
+                    work_done_on: None,
                 },
             )?;
         }

@@ -11,6 +11,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use yijian_core::calendar::HolidayCalendar;
 use yijian_core::deadline::DeadlineRules;
+use yijian_core::policy::Policy;
 use yijian_core::protocol::procedure::ProcedureDocument;
 
 use crate::store::tx::RecordTx;
@@ -19,12 +20,15 @@ use crate::store::{Storage, StorageError, read, write};
 /// Keys of `settings`.
 pub const CALENDAR_KEY: &str = "holiday_calendar";
 pub const RULES_KEY: &str = "deadline_rules";
+pub const POLICY_KEY: &str = "policy";
 
 /// The calendar and rules in force.
 #[derive(Debug, Clone)]
 pub struct Procedure {
     pub calendar: Arc<HolidayCalendar>,
     pub rules: DeadlineRules,
+    /// Income lines, appeal window, departments and thresholds.
+    pub policy: Arc<Policy>,
 }
 
 impl Default for Procedure {
@@ -32,6 +36,7 @@ impl Default for Procedure {
         Procedure {
             calendar: Arc::new(HolidayCalendar::builtin().clone()),
             rules: DeadlineRules::gansu(),
+            policy: Arc::new(Policy::gansu()),
         }
     }
 }
@@ -43,6 +48,8 @@ pub enum ProcedureError {
     Calendar(String),
     #[error("{0}")]
     Rules(String),
+    #[error("{0}")]
+    Policy(String),
     #[error(transparent)]
     Storage(#[from] StorageError),
 }
@@ -68,6 +75,14 @@ impl Procedure {
                 }
             }
         }
+        if let Some(text) = tx.setting(POLICY_KEY)? {
+            match Policy::from_json(&text) {
+                Ok(policy) => p.policy = Arc::new(policy),
+                Err(e) => {
+                    tracing::error!(error = %e, "stored policy unreadable; using the built-in one")
+                }
+            }
+        }
         Ok(p)
     }
 
@@ -83,6 +98,7 @@ impl Procedure {
             calendar: (*self.calendar).clone(),
             rules: self.rules.clone(),
             templates: vec![yijian_core::checklist::default_template()],
+            policy: (*self.policy).clone(),
         }
     }
 }
@@ -127,6 +143,26 @@ pub async fn set_rules(
         let calendar = Procedure::load(tx)?.calendar;
         let n = crate::domain::cases::reindex_open(tx, &rules, &calendar, now)?;
         tracing::info!(cases = n, "deadline rules replaced; open cases re-indexed");
+        Ok(())
+    })
+    .await?;
+    Ok(())
+}
+
+/// Replace the policy figures (JSON of [`Policy`]). Open cases keep their due dates: no clock
+/// counts from these figures, but every verdict from now on uses them.
+pub async fn set_policy(
+    storage: &dyn Storage,
+    json: &str,
+    by: &str,
+    now: DateTime<Utc>,
+) -> Result<(), ProcedureError> {
+    let policy = Policy::from_json(json).map_err(|e| ProcedureError::Policy(e.to_string()))?;
+    let text = serde_json::to_string(&policy).map_err(StorageError::from)?;
+    let by = by.to_owned();
+    write(storage, move |tx| {
+        tx.put_setting(POLICY_KEY, &text, Some(&by), now)?;
+        tracing::info!("policy figures replaced");
         Ok(())
     })
     .await?;

@@ -23,7 +23,7 @@ use yijian_core::regions::Regions;
 use yijian_core::role::{Actor, Role};
 use yijian_core::support::{Appeal, AppealFiler};
 use yijian_core::validation::{MobileNumber, mask_name};
-use yijian_core::workflow::{self, Stage, Step, StepContext};
+use yijian_core::workflow::{self, Stage, Step};
 
 use crate::domain::apply::{ApplySettings, receipt_number};
 use crate::domain::cases::{CaseWrite, clock_facts, save_case};
@@ -207,6 +207,7 @@ pub fn declare(
                 Some("申请人本人（扫码申报）".to_owned()),
                 None,
             )),
+            work_done_on: None,
         },
     )?;
     audit(
@@ -325,11 +326,14 @@ fn stage_for_resident(stage: Stage) -> &'static str {
         Stage::VerifiedNotQualified | Stage::NotQualifiedNotified => "经核实暂不符合条件",
         Stage::TownshipReviewed => "乡镇已复核，等待县里审批",
         Stage::Approved => "县里已审批，已纳入帮扶",
-        Stage::Rejected => "县里审批未通过",
+        Stage::Rejected => "评议或审批未通过",
         Stage::Appealed => "申诉已提交，正在由上级办理",
         Stage::RejectionUpheld => "申诉未获支持",
         Stage::PlanMade | Stage::Assisting => "正在帮扶",
-        Stage::RiskEliminationProposed | Stage::RiskEliminationReviewed => "正在办理风险消除",
+        Stage::RiskEliminationProposed
+        | Stage::RiskEliminationAssessed
+        | Stage::RiskEliminationNoticed
+        | Stage::RiskEliminationReviewed => "正在办理风险消除",
         Stage::RiskEliminated => "风险已消除",
         Stage::Closed => "已办结",
     }
@@ -422,7 +426,16 @@ pub fn lookup(
         ) => Some(reason.clone()),
         _ => None,
     };
-    let appeal_to = case.state.rejected_by.and_then(Level::parent);
+    // A household told 不符合 before refusals were recorded by level was refused by the village.
+    let refused_by = match case.state.stage {
+        Stage::NotQualifiedNotified => case.state.rejected_by.or(Some(Level::Village)),
+        _ => case.state.rejected_by,
+    };
+    let appeal_to = refused_by.and_then(Level::parent);
+    let may_appeal = matches!(
+        case.state.stage,
+        Stage::Rejected | Stage::NotQualifiedNotified
+    ) && appeal_to.is_some();
     Ok(Ok((
         CaseStatus {
             receipt_no: row.receipt_no.clone().unwrap_or_default(),
@@ -435,7 +448,7 @@ pub fn lookup(
             done,
             next_zh,
             rejection_reason,
-            may_appeal: case.state.stage == Stage::Rejected && appeal_to.is_some(),
+            may_appeal,
             appeal_to_zh: appeal_to.map(|l| format!("{}级", l.name_zh())),
         },
         case,
@@ -472,27 +485,21 @@ pub fn appeal(
         )));
     }
     let village = case.village().clone();
-    let Some(against) = case.state.rejected_by else {
-        return Ok(Err(AppealRefused::Workflow(
-            "这个案件目前不能申诉".to_owned(),
-        )));
-    };
     let appeal_id = AppealId::new();
     let step = Step::FileAppeal {
         appeal_id,
         reason: reason.to_owned(),
     };
-    let context = StepContext {
-        today: settings.today,
-        village: village.clone(),
-        public_notice_min_days: settings.rules.public_notice_min_days.amount,
-        min_monitoring_months: settings.min_monitoring_months,
-        household_has_working_age_member: false,
-        measures_in_place: 0,
-    };
+    let context = settings.step_context(&village, case.declared_on(), false, 0);
     let next = match workflow::apply(&case.state, &Actor::Resident, &step, &context) {
         Ok(next) => next,
         Err(e) => return Ok(Err(AppealRefused::Workflow(e.to_string()))),
+    };
+    // The workflow names the refusing level (the village for a 不符合 or a 民主评议, the county).
+    let Some(against) = next.rejected_by else {
+        return Ok(Err(AppealRefused::Workflow(
+            "这个案件目前不能申诉".to_owned(),
+        )));
     };
     let appeal = match Appeal::file(
         appeal_id,
@@ -542,6 +549,7 @@ pub fn appeal(
                 Some("申请人本人".to_owned()),
                 Some(reason.to_owned()),
             )),
+            work_done_on: None,
         },
     )?;
     audit(

@@ -12,10 +12,18 @@ function verdictWord(v: Verdict): { text: string; cls: string } {
   return { text: "待核查", cls: "res-unknown" };
 }
 
+/** The line with its year, as the verdict used it: "2024年监测线7800元", or "暂按2024年标准". */
+export function lineLabel(inc: NonNullable<Evaluation["income"]>): string {
+  const amount = `${yuan(inc.monitoring_line_yuan)}元`;
+  if (inc.line_year === null) return `监测线${amount}`;
+  if (inc.line_provisional) return `监测线${amount}（暂按${inc.line_year}年标准）`;
+  return `${inc.line_year}年监测线${amount}`;
+}
+
 function incomeLine(ev: Evaluation): { text: string; cls: string } {
   const inc = ev.income;
   if (!inc) return { text: "人均纯收入：尚未填写", cls: "res-unknown" };
-  const head = `人均纯收入${yuan(inc.per_person_yuan)}元 · 监测线${yuan(inc.monitoring_line_yuan)}元`;
+  const head = `人均纯收入${yuan(inc.per_person_yuan)}元 · ${lineLabel(inc)}`;
   if (!inc.complete) return { text: `${head} · 尚未填完`, cls: "res-unknown" };
   if (inc.line_status === "below") return { text: `${head} · ⚠ 低于监测线`, cls: "res-bad" };
   return { text: `${head} · ✓ 高于监测线`, cls: "res-ok" };
@@ -70,7 +78,7 @@ export class VisitResults {
       rows.push(row("家庭人口", `${i.household_size}人`, ""));
       rows.push(row("全年纯收入", `${yuan(i.net_income_fen / 100)}元`, ""));
       rows.push(row("人均纯收入", `${yuan(i.per_person_yuan)}元`, inc.cls));
-      rows.push(row("监测线", `${yuan(i.monitoring_line_yuan)}元`, ""));
+      rows.push(row("监测线", lineLabel(i), ""));
       if (i.complete) rows.push(row(i.line_status === "below" ? "低于监测线" : "高于监测线", `${yuan(Math.abs(i.gap_yuan))}元`, inc.cls));
       if (i.rigid_spending_fen > 0) rows.push(row("扣除刚性支出后人均", `${yuan(i.per_person_after_rigid_yuan)}元`, ""));
     } else rows.push(row("人均纯收入", "尚未填写", "res-unknown"));

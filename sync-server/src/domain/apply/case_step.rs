@@ -13,7 +13,7 @@ use yijian_core::protocol::kinds;
 use yijian_core::role::{Actor, Role};
 use yijian_core::support::{Appeal, AppealDecision, AppealFiler, FollowUp, Plan};
 use yijian_core::visit::Visit;
-use yijian_core::workflow::{self, Step, StepContext, VisitEvidence};
+use yijian_core::workflow::{self, Step, VisitEvidence};
 
 use super::*;
 
@@ -38,11 +38,27 @@ pub(super) fn case_step(
     let village = auth.village.clone();
     let settings = ctx.settings;
     let mut has_working_age = false;
+    let mut household = None;
     if let Some(hid) = case.declaration.household_id
         && let Some((h, _)) = load::<Household>(tx, kinds::HOUSEHOLD, &hid.to_string())?
     {
         has_working_age = h.has_working_age_member(settings.today);
+        household = Some(h);
     }
+    // The category must fit the household's own record (脱贫不稳定户 only for a 脱贫户,
+    // 边缘易致贫户 only for others), or approval would store a household that fails its rules.
+    if let (Some(h), Some(category)) = (&household, approved_category(step)) {
+        let mut with = h.clone();
+        with.category = Some(category);
+        if let Err(e) = with.validate() {
+            return refuse(
+                "category_mismatch",
+                &format!("监测对象类型与农户档案不符：{e}"),
+                "the category does not fit the household's formerly-poor mark",
+            );
+        }
+    }
+    let mut note = None;
     let mut measures_in_place = 0;
     if let Some(plan_id) = case.state.plan
         && let Some((plan, _)) = load::<Plan>(tx, kinds::PLAN, &plan_id.to_string())?
@@ -71,28 +87,42 @@ pub(super) fn case_step(
                 measures: u32::try_from(plan.measures.len()).unwrap_or(u32::MAX),
             }
         }
+        Step::ProposeRiskElimination { visit_id, .. } => {
+            let check = risk_check(tx, *visit_id, case_id, settings)?;
+            note = Some(check.summary_zh.clone());
+            Step::ProposeRiskElimination {
+                visit_id: *visit_id,
+                income_above_line: check.income_above_line,
+                guarantees_kept: check.guarantees_kept,
+            }
+        }
         other => other.clone(),
     };
-    let context = StepContext {
-        today: settings.today,
-        village: village.clone(),
-        public_notice_min_days: settings.rules.public_notice_min_days.amount,
-        min_monitoring_months: settings.min_monitoring_months,
-        household_has_working_age_member: has_working_age,
+    let context = settings.step_context(
+        &village,
+        case.declared_on(),
+        has_working_age,
         measures_in_place,
-    };
+    );
     let next = workflow::apply(&case.state, &Actor::Staff(staff), &step, &context)
         .map_err(|e| Fail::Refused(workflow_refusal(&e)))?;
     let from = case.state.stage;
     let before = std::mem::replace(&mut case.state, next);
-    save_case(
-        tx,
-        &mut case,
-        &ctx.case_write(
-            &village,
-            Some((CaseEventKind::Step { step: step.kind() }, step_note(&step))),
-        ),
-    )?;
+    let mut write = ctx.case_write(
+        &village,
+        Some((
+            CaseEventKind::Step { step: step.kind() },
+            note.or_else(|| step_note(&step)),
+        )),
+    );
+    if let Step::RecordVerification { visit, .. } = &step {
+        // Judged by when the work was done; both days are kept in the history.
+        write.work_done_on = case.state.verified_on;
+        if let Some(event) = write.event.as_mut() {
+            event.2 = verification_note(event.2.take(), visit, settings.today);
+        }
+    }
+    save_case(tx, &mut case, &write)?;
     schedule_follow_up(tx, ctx, &case, &village, &step)?;
     after_step(tx, ctx, &before, &case, &village, &step)?;
     ctx.audit(
@@ -122,7 +152,7 @@ fn after_step(
     let now = ctx.settings.now;
     match step {
         Step::FileAppeal { appeal_id, reason } => {
-            let Some(against) = before.rejected_by else {
+            let Some(against) = case.state.rejected_by else {
                 return Ok(());
             };
             let appeal = Appeal::file(
@@ -171,6 +201,17 @@ fn after_step(
                 ctx.write(tx, kinds::APPEAL, &appeal_id.to_string(), &v, &appeal)?;
             }
         }
+        Step::RecordAppealExplanation { on } => {
+            if let Some(appeal_id) = case.state.appeal
+                && let Some((mut appeal, v)) =
+                    load::<Appeal>(tx, kinds::APPEAL, &appeal_id.to_string())?
+            {
+                appeal.record_explanation(*on).map_err(|e| {
+                    Fail::Refused(Refusal::new("invalid", e.to_string(), "appeal not decided"))
+                })?;
+                ctx.write(tx, kinds::APPEAL, &appeal_id.to_string(), &v, &appeal)?;
+            }
+        }
         _ => {}
     }
     let monitoring = match (before.stage, case.state.stage) {
@@ -184,13 +225,32 @@ fn after_step(
                 since: case.state.monitoring_since.unwrap_or(ctx.settings.today),
             })
         }
+        // 先帮扶后认定: a green-channel household is watched from the first help or plan.
+        _ if case.state.green_channel
+            && before.monitoring_since.is_none()
+            && case.state.monitoring_since.is_some() =>
+        {
+            Some(MonitoringStatus::Monitoring {
+                since: case.state.monitoring_since.unwrap_or(ctx.settings.today),
+            })
+        }
+        // Helped first and then not included: the household is no longer watched under this case.
+        (_, workflow::Stage::Closed)
+            if before.green_channel
+                && before.approved_on.is_none()
+                && before.monitoring_since.is_some() =>
+        {
+            Some(MonitoringStatus::NotMonitored)
+        }
         _ => None,
     };
     if let (Some(status), Some(hid)) = (monitoring, case.declaration.household_id) {
         let id = hid.to_string();
         if let Some((mut h, hv)) = load::<Household>(tx, kinds::HOUSEHOLD, &id)? {
             h.monitoring = status;
-            if let Some(c) = case.state.category {
+            if case.state.approved_on.is_some()
+                && let Some(c) = case.state.category
+            {
                 h.category = Some(c);
             }
             ctx.write(tx, kinds::HOUSEHOLD, &id, &hv, &h)?;
@@ -218,9 +278,10 @@ fn step_note(step: &Step) -> Option<String> {
         | Step::FileAppeal { reason, .. }
         | Step::DecideAppeal { reason, .. }
         | Step::DecideRiskElimination { reason, .. } => reason,
-        Step::TownshipReview { opinion, .. } | Step::ReviewRiskElimination { opinion, .. } => {
-            opinion
-        }
+        Step::TownshipReview { opinion, .. }
+        | Step::ReviewRiskElimination { opinion, .. }
+        | Step::RecordDemocraticReview { opinion, .. } => opinion,
+        Step::SwitchToGreenChannel { reason } => reason,
         Step::RecordCrossCheck { findings, .. } => findings,
         Step::RecordEmergencyAssistance { measure, .. } => measure,
         _ => return None,
@@ -265,6 +326,79 @@ fn schedule_follow_up(
     Ok(())
 }
 
+/// The category a step would write to the household, if any.
+fn approved_category(step: &Step) -> Option<yijian_core::case::MonitoringCategory> {
+    match step {
+        Step::CountyApprove { category } => Some(*category),
+        Step::DecideAppeal {
+            upheld: true,
+            category,
+            ..
+        } => *category,
+        _ => None,
+    }
+}
+
+/// A verification synced this many days after it was finalised is flagged: a week without
+/// signal happens, a month means a wrong device clock or a visit kept back.
+pub const LATE_SYNC_FLAG_DAYS: i64 = 15;
+
+/// The history note of a verification: its reason, and both days when the work was done on
+/// another day than it reached the server.
+fn verification_note(
+    reason: Option<String>,
+    visit: &VisitEvidence,
+    today: chrono::NaiveDate,
+) -> Option<String> {
+    let Some(done) = visit.finalised_on.filter(|d| *d != today) else {
+        return reason;
+    };
+    let mut when = if done > today {
+        format!("手机记录的定稿日期{done}晚于今天，按今天{today}计")
+    } else {
+        format!("入户核查于{done}定稿，{today}同步到服务器，按{done}计算时限")
+    };
+    if (today - done).num_days() > LATE_SYNC_FLAG_DAYS {
+        when.push_str(&format!(
+            "（同步晚于定稿{LATE_SYNC_FLAG_DAYS}天以上，请核实）"
+        ));
+    }
+    Some(match reason {
+        Some(r) => format!("{r}；{when}"),
+        None => when,
+    })
+}
+
+/// The evidence for 风险消除, computed by the server from the case's own finalised visit under
+/// the line of the visit's year; the device's claims are not read.
+fn risk_check(
+    tx: &mut dyn RecordTx,
+    visit_id: VisitId,
+    case_id: CaseId,
+    settings: &ApplySettings,
+) -> Result<yijian_core::checklist::RiskCheck, Fail> {
+    let (visit, _): (Visit, _) = must_load(tx, kinds::VISIT, &visit_id.to_string(), "核查记录")?;
+    if visit.case_id() != Some(case_id) {
+        return refuse(
+            "invalid",
+            "该核查记录不属于这个案件",
+            "visit belongs to another case",
+        );
+    }
+    if !visit.is_final() {
+        return refuse(
+            "missing_evidence",
+            "风险消除核查记录尚未定稿",
+            "risk-elimination visit not finalised",
+        );
+    }
+    let template = template_for(tx, &visit)?;
+    let evaluation = visit
+        .evaluate_under(&template, &settings.policy)
+        .map_err(|e| Fail::Refused(Refusal::new("invalid", e.to_string(), "visit unreadable")))?;
+    Ok(evaluation.risk_check())
+}
+
 fn visit_evidence(
     tx: &mut dyn RecordTx,
     visit_id: VisitId,
@@ -283,6 +417,7 @@ fn visit_evidence(
         visit_id,
         finalised: visit.is_final(),
         authorisation_photo: visit.authorisation_photos(&template).first().copied(),
+        finalised_on: visit.finalized_at().map(yijian_core::time::china_date),
     })
 }
 

@@ -49,6 +49,8 @@ pub struct ApplySettings {
     pub today: NaiveDate,
     pub rules: DeadlineRules,
     pub calendar: std::sync::Arc<HolidayCalendar>,
+    /// Income lines, appeal window, departments, thresholds.
+    pub policy: std::sync::Arc<yijian_core::policy::Policy>,
     /// Months of monitoring before risk elimination may be proposed.
     pub min_monitoring_months: u32,
     /// Accept `PutDocument` (off in production; the sync benchmark turns it on).
@@ -56,6 +58,28 @@ pub struct ApplySettings {
 }
 
 impl ApplySettings {
+    /// The facts a workflow step is judged with, from the settings in force and the caller's
+    /// records about the case.
+    pub fn step_context(
+        &self,
+        village: &DivisionCode,
+        declared_on: NaiveDate,
+        household_has_working_age_member: bool,
+        measures_in_place: u32,
+    ) -> workflow::StepContext {
+        workflow::StepContext {
+            today: self.today,
+            declared_on,
+            village: village.clone(),
+            public_notice: self.rules.public_notice_min_days,
+            calendar: std::sync::Arc::clone(&self.calendar),
+            appeal_window_days: self.policy.appeal_window_days,
+            min_monitoring_months: self.min_monitoring_months,
+            household_has_working_age_member,
+            measures_in_place,
+        }
+    }
+
     /// At `now`, with the built-in calendar and rules.
     pub fn at(now: DateTime<Utc>) -> ApplySettings {
         ApplySettings::with(now, &Procedure::default())
@@ -68,6 +92,7 @@ impl ApplySettings {
             today: yijian_core::time::china_date(now),
             rules: procedure.rules.clone(),
             calendar: std::sync::Arc::clone(&procedure.calendar),
+            policy: std::sync::Arc::clone(&procedure.policy),
             min_monitoring_months: workflow::MIN_MONITORING_MONTHS,
             accept_raw_documents: false,
         }
@@ -241,6 +266,7 @@ impl Ctx<'_> {
             rules: &self.settings.rules,
             calendar: &self.settings.calendar,
             event: event.map(|(kind, note)| (kind, Some(self.actor_label()), note)),
+            work_done_on: None,
         }
     }
 

@@ -19,7 +19,8 @@ pub(super) enum Act {
     NotifyNotQualified,
     CrossCheck,
     DemocraticReview,
-    /// The notice is posted on this day and taken down `days` later.
+    /// The notice, taken down the day before this day after lasting `days` full days (the
+    /// posting day not counted).
     PublicNotice {
         days: i64,
     },
@@ -27,9 +28,17 @@ pub(super) enum Act {
     CountyApprove,
     CountyReject,
     ResidentAppeal,
+    /// Decided one level above the refusal: the city for the county's, the township for the
+    /// village's (`township = true`).
     DecideAppeal {
         upheld: bool,
+        #[serde(default)]
+        township: bool,
     },
+    /// 上门解疑释惑 after an appeal that failed.
+    ExplainAppeal,
+    /// A QR declaration switched to the green channel (先帮扶后认定).
+    SwitchToGreenChannel,
     MakePlan,
     FollowUp,
     ProposeRiskElimination,
@@ -195,15 +204,16 @@ mod tests {
     fn the_shipped_cases_read_back_with_their_presets_expanded() {
         let p = Places::new().expect("places");
         let all = scripts(&p).expect("cases.toml");
-        assert_eq!(all.len(), 27);
+        assert_eq!(all.len(), 31);
         let green: Vec<_> = all.iter().filter(|s| s.green_channel).collect();
         assert_eq!(green.len(), 1);
         let assisted = all.iter().find(|s| s.name == "蒋学文").expect("蒋学文");
-        // approved (8 acts) + plan + 7 return visits + 3 risk-elimination acts.
-        assert_eq!(assisted.acts.len(), 19);
+        // approved (8 acts) + plan + 7 return visits + 5 risk-elimination acts (proposal,
+        // its 民主评议 and 公示, township review, county decision).
+        assert_eq!(assisted.acts.len(), 21);
         assert_eq!(
             assisted.acts.last(),
-            Some(&(241, Act::DecideRiskElimination { approve: true }))
+            Some(&(243, Act::DecideRiskElimination { approve: true }))
         );
         let cut = all.iter().find(|s| s.name == "曹丽萍").expect("曹丽萍");
         assert_eq!(cut.acts, identified(1)[..4].to_vec());

@@ -168,6 +168,12 @@ impl Seeder {
                 yijian_core::checklist::keys::CONCLUSION if !qualifies => {
                     yijian_core::checklist::Answer::Choice("does_not_qualify".into())
                 }
+                // Wages after the measures took effect: ¥9,675 per person, over the line.
+                yijian_core::checklist::keys::INCOME_WAGES
+                    if purpose == VisitPurpose::RiskEliminationCheck =>
+                {
+                    yijian_core::checklist::Answer::yuan(36_000)
+                }
                 _ => answer,
             };
             if !qualifies && key == yijian_core::checklist::keys::MONITORING_CATEGORY {
@@ -413,6 +419,7 @@ impl Seeder {
                             visit_id,
                             finalised: true,
                             authorisation_photo: None,
+                            finalised_on: None,
                         },
                         outcome,
                     },
@@ -444,6 +451,7 @@ impl Seeder {
                     participants: 15,
                     agreed: true,
                     minutes_photo: Some(meta.id),
+                    opinion: String::new(),
                 };
                 self.push(
                     &who,
@@ -456,7 +464,9 @@ impl Seeder {
             Act::PublicNotice { days } => {
                 let who = self.who(Role::VillageWorker, &v)?;
                 let meta = self.photo_meta(&v, 2, PhotoOwner::PublicNotice { case_id: id }, t)?;
-                let from = today - Duration::days(days);
+                // Posted `days + 1` days ago and taken down yesterday: the posting day is not
+                // counted, so the notice lasted `days` full days.
+                let from = today - Duration::days(days + 1);
                 let step = Step::RecordPublicNotice {
                     from,
                     to: today - Duration::days(1),
@@ -513,16 +523,33 @@ impl Seeder {
                     message: format!("{e:?}"),
                 })
             }
-            Act::DecideAppeal { upheld } => {
-                let who = self.who(Role::City, &v)?;
+            Act::DecideAppeal { upheld, township } => {
+                let who = self.who(if township { Role::Township } else { Role::City }, &v)?;
+                let reason = match (township, upheld) {
+                    (true, true) => {
+                        "经乡镇复核，家中有重病患者，医疗自付费用未计入，申诉成立，转入认定程序"
+                    }
+                    (true, false) => "经乡镇复核，维持村级核查结论",
+                    (false, true) => "经市级复核，车辆和房产登记在其兄弟名下，申诉成立",
+                    (false, false) => "经市级复核，维持县级不予纳入的决定",
+                };
                 let step = Step::DecideAppeal {
                     upheld,
-                    reason: if upheld {
-                        "经市级复核，车辆和房产登记在其兄弟名下，申诉成立".into()
-                    } else {
-                        "经市级复核，维持县级不予纳入的决定".into()
-                    },
+                    reason: reason.into(),
                     category: upheld.then_some(MonitoringCategory::MarginalAtRisk),
+                };
+                self.push(&who, t, &what, vec![Self::step(id, step)]).await
+            }
+            Act::ExplainAppeal => {
+                let who = self.who(Role::VillageWorker, &v)?;
+                let step = Step::RecordAppealExplanation { on: today };
+                self.push(&who, t, &what, vec![Self::step(id, step)]).await
+            }
+            Act::SwitchToGreenChannel => {
+                let who = self.who(Role::Township, &v)?;
+                let step = Step::SwitchToGreenChannel {
+                    reason: "家属扫码申报后核实：户主突发重病住院，急需救助，转入绿色通道先行帮扶"
+                        .into(),
                 };
                 self.push(&who, t, &what, vec![Self::step(id, step)]).await
             }

@@ -78,10 +78,16 @@ pub fn step_form(case: &Case, kind: StepKind, user: &ConsoleUser, p: &Procedure)
     let confirm = match kind {
         StepKind::CountyReject => Some("确定不予纳入？申请人将收到结果并可申诉。"),
         StepKind::Close => Some("确定办结此案件？"),
+        StepKind::SwitchToGreenChannel => {
+            Some("确定转入绿色通道？转入后可先行帮扶、先制定帮扶计划，认定程序继续办理。")
+        }
         StepKind::DecideRiskElimination => Some("确定提交风险消除审定意见？"),
         _ => None,
     };
-    let min_notice = p.rules.public_notice_min_days.amount;
+    let notice_rule = p.rules.public_notice_min_days;
+    // The earliest end of a notice posted today, counted by the same rule the step is judged by.
+    let notice_example =
+        notice_rule.due_date(yijian_core::time::china_date(Utc::now()), &p.calendar);
     html! {
         form.step method="post" action=(action) enctype="multipart/form-data" data-step=(kind_key(kind)) data-confirm=[confirm] {
             h3 { (kind.name_zh()) }
@@ -101,12 +107,13 @@ pub fn step_form(case: &Case, kind: StepKind, user: &ConsoleUser, p: &Procedure)
                     label { "评议日期" input type="date" name="held_on" value=(today) required; }
                     label { "参会人数" input type="number" name="participants" min="1" required; }
                     label.check { input type="checkbox" name="agreed" value="1" checked; "评议同意" }
+                    label { "评议意见（不同意时必填，将告知申请人）" textarea name="opinion" {} }
                     label { "会议记录照片" input type="file" name="photo" accept="image/*" required; }
                 }
                 StepKind::RecordPublicNotice => {
                     label { "公示开始" input type="date" name="from" required; }
                     label { "公示结束" input type="date" name="to" required; }
-                    p.muted { "公示不少于" (min_notice) "天，结束后才能登记。" }
+                    p.muted id="notice-rule" { "公示自张贴次日起算不少于" (notice_rule.amount) (notice_rule.unit.name_zh()) "（如今天张贴，最早" (notice_example) "结束），结束后才能登记。" }
                     label { "公示照片" input type="file" name="photo" accept="image/*" required; }
                     label { "收到异议（件）" input type="number" name="objections" min="0" value="0"; }
                     label.check { input type="checkbox" name="objections_resolved" value="1" checked; "异议已处理" }
@@ -156,6 +163,12 @@ pub fn step_form(case: &Case, kind: StepKind, user: &ConsoleUser, p: &Procedure)
                             }
                         }
                     }
+                }
+                StepKind::RecordAppealExplanation => {
+                    label { "上门解释日期" input type="date" name="on" value=(today) required; }
+                }
+                StepKind::SwitchToGreenChannel => {
+                    label { "转入绿色通道的理由" textarea name="reason" required placeholder="如：户主突发重病，急需先行救助" {} }
                 }
                 StepKind::DecideRiskElimination => {
                     label.check { input type="radio" name="approve" value="1" checked; "同意风险消除" }
@@ -380,6 +393,7 @@ async fn commands_for(
                 participants,
                 agreed: f.flag("agreed"),
                 minutes_photo: Some(photo),
+                opinion: f.text("opinion").trim().to_owned(),
             }
         }
         StepKind::RecordPublicNotice => {
@@ -496,6 +510,13 @@ async fn commands_for(
             out.push(CommandBody::SavePlan(plan));
             step
         }
+        StepKind::RecordAppealExplanation => match f.date("on", "上门解释日期") {
+            Ok(on) => Step::RecordAppealExplanation { on },
+            Err(e) => return Ok(Err(e)),
+        },
+        StepKind::SwitchToGreenChannel => Step::SwitchToGreenChannel {
+            reason: f.text("reason").trim().to_owned(),
+        },
         StepKind::Close => Step::Close,
         other => return Ok(Err(format!("“{}”请在手机应用中办理", other.name_zh()))),
     };

@@ -49,6 +49,7 @@ fn admin_links(user: &ConsoleUser, current: &str) -> Markup {
         ("/console/admin", "用户与设备", true),
         ("/console/admin/calendar", "节假日日历", province),
         ("/console/admin/rules", "办理期限", province),
+        ("/console/admin/policy", "政策参数", province),
         ("/console/admin/sms", "短信记录", true),
     ];
     html! {

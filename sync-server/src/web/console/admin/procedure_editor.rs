@@ -1,5 +1,5 @@
-//! The procedure documents an administrator edits: the holiday calendar and the deadline
-//! rules. Both are one JSON document with a summary table above an editor, saved through
+//! The procedure documents an administrator edits: the holiday calendar, the deadline
+//! rules and the policy figures (income lines, appeal window, departments, thresholds). Both are one JSON document with a summary table above an editor, saved through
 //! [`crate::domain::procedure`] (validated, stored, open cases re-indexed), so one page and one
 //! save handler serve every document; [`Document`] says what differs.
 
@@ -26,6 +26,8 @@ pub enum Document {
     Calendar,
     /// 办理期限: the time limit of each step.
     Rules,
+    /// 政策参数: the yearly income line, the appeal window, the departments, the thresholds.
+    Policy,
 }
 
 impl Document {
@@ -33,6 +35,7 @@ impl Document {
         match segment {
             "calendar" => Some(Document::Calendar),
             "rules" => Some(Document::Rules),
+            "policy" => Some(Document::Policy),
             _ => None,
         }
     }
@@ -42,6 +45,7 @@ impl Document {
         match self {
             Document::Calendar => "calendar",
             Document::Rules => "rules",
+            Document::Policy => "policy",
         }
     }
 
@@ -49,6 +53,7 @@ impl Document {
         match self {
             Document::Calendar => "节假日日历",
             Document::Rules => "办理期限",
+            Document::Policy => "政策参数",
         }
     }
 
@@ -56,6 +61,7 @@ impl Document {
         match self {
             Document::Calendar => "保存日历",
             Document::Rules => "保存期限",
+            Document::Policy => "保存政策参数",
         }
     }
 
@@ -63,6 +69,7 @@ impl Document {
         match self {
             Document::Calendar => "节假日日历已保存，在办案件期限已重新计算",
             Document::Rules => "办理期限已保存，在办案件期限已重新计算",
+            Document::Policy => "政策参数已保存，此后的核查结论按新标准计算，手机端下次同步时更新",
         }
     }
 
@@ -70,6 +77,7 @@ impl Document {
         match self {
             Document::Calendar => serde_json::to_string_pretty(&*p.calendar),
             Document::Rules => serde_json::to_string_pretty(&p.rules),
+            Document::Policy => serde_json::to_string_pretty(&*p.policy),
         }
         .unwrap_or_default()
     }
@@ -108,6 +116,24 @@ impl Document {
                     }
                 }
             },
+            Document::Policy => html! {
+                p.muted { "监测收入标准每年由省里公布；某年尚未公布时，暂按最近一年的标准计算，核查结论会注明“暂按某年标准”。每项数字都应写明出处。" }
+                table id="income-lines" {
+                    thead { tr { th { "年份" } th { "监测收入标准（年人均纯收入）" } th { "出处" } } }
+                    tbody {
+                        @for l in &p.policy.income_lines {
+                            tr data-year=(l.year) { td { (l.year) "年" } td { (l.yuan) "元" } td { (l.source) } }
+                        }
+                    }
+                }
+                table id="policy-other" {
+                    tbody {
+                        tr { th { "申诉期限" } td { "告知不予纳入之日起" (p.policy.appeal_window_days) "天" } td { (p.policy.appeal_window_source) } }
+                        tr { th { "预警部门" } td { (p.policy.departments.iter().map(|d| d.name_zh.as_str()).collect::<Vec<_>>().join("、")) } td { (p.policy.departments_source) } }
+                        tr { th { "医疗自付预警" } td { @for t in &p.policy.medical_out_of_pocket_yuan { div { (t.population.name_zh()) "超（含）" (t.yuan) "元" } } } td { (p.policy.medical_source) } }
+                    }
+                }
+            },
         }
     }
 
@@ -116,6 +142,7 @@ impl Document {
         match self {
             Document::Calendar => procedure::set_calendar(&*state.storage, json, by, now).await,
             Document::Rules => procedure::set_rules(&*state.storage, json, by, now).await,
+            Document::Policy => procedure::set_policy(&*state.storage, json, by, now).await,
         }
     }
 }
@@ -155,7 +182,7 @@ fn view(
     shell(user, Nav::Admin, doc.title(), flash, content)
 }
 
-/// `GET /console/admin/{calendar|rules}`.
+/// `GET /console/admin/{calendar|rules|policy}`.
 pub async fn procedure_page(
     State(state): State<AppState>,
     ProvinceAdmin(user): ProvinceAdmin,
@@ -172,7 +199,7 @@ pub async fn procedure_page(
     ))
 }
 
-/// `POST /console/admin/{calendar|rules}`: a refused document comes back as typed, with why.
+/// `POST /console/admin/{calendar|rules|policy}`: a refused document comes back as typed, with why.
 pub async fn save_procedure(
     State(state): State<AppState>,
     ProvinceAdmin(user): ProvinceAdmin,
@@ -189,7 +216,11 @@ pub async fn save_procedure(
             true,
             doc.saved(),
         )),
-        Err(ProcedureError::Calendar(why) | ProcedureError::Rules(why)) => {
+        Err(
+            ProcedureError::Calendar(why)
+            | ProcedureError::Rules(why)
+            | ProcedureError::Policy(why),
+        ) => {
             let p = Procedure::current(&*state.storage).await?;
             Ok(page(
                 StatusCode::UNPROCESSABLE_ENTITY,

@@ -268,7 +268,12 @@ pub async fn case_page(
                     div { span.label { "当前时限" } strong.due.bad[s.is_overdue()] id="clock" { (r.clock_step.map(|x| x.name_zh()).unwrap_or("")) " " (s.label_zh()) "（" (r.clock_due_on.map(|d| d.to_string()).unwrap_or_default()) "）" } }
                 }
                 @if let Some(cat) = c.state.category { div { span.label { "监测对象类型" } (cat.name_zh()) } }
-                @if let Some(reason) = &c.state.rejection_reason { div { span.label { "不予纳入理由" } (reason) } }
+                @if let Some(reason) = &c.state.rejection_reason { div { span.label { "不予纳入理由" } (reason) @if let Some(l) = c.state.rejected_by { "（" (l.name_zh()) "级）" } } }
+                @if c.state.green_channel { div id="green-channel" { span.label { "绿色通道" } "先帮扶后认定" } }
+                @if let Some(v) = c.state.verified_on { div id="verified-on" { span.label { "入户核查完成" } (v) } }
+                @if matches!(c.state.stage, yijian_core::workflow::Stage::Rejected | yijian_core::workflow::Stage::NotQualifiedNotified) {
+                    @if let Some(until) = c.state.appeal_open_until(procedure.policy.appeal_window_days) { div id="appeal-window" { span.label { "申诉期" } "至" (until) "，期满前不能办结" } }
+                }
             }
             @if !d.description.is_empty() { p { "申请人陈述：" (d.description) } }
             @if let Some(p) = &d.proxy { p.muted { "代申报：" (p.filler_name) "（" (p.relation_to_applicant) "），申请人" (p.confirmation.name_zh()) "确认" } }
@@ -305,9 +310,9 @@ pub async fn case_page(
         @if let Some((v, t)) = &file.visit {
             section class="panel" {
                 h2 { "入户核查表" @if v.is_final() { " " span.tag { "已定稿" } } }
-                @let eval = yijian_core::checklist::evaluate(t, v.answers());
+                @let eval = v.evaluate_under(t, &procedure.policy).unwrap_or_else(|_| yijian_core::checklist::evaluate(t, v.answers()));
                 @if let Some(inc) = &eval.income {
-                    p id="income" { "家庭年人均纯收入 " strong { (inc.per_person_yuan) "元" } "，监测线 " (inc.monitoring_line_yuan) "元（" (if matches!(inc.line_status, yijian_core::checklist::LineStatus::Below) { "低于监测线" } else { "不低于监测线" }) "）；饮水安全：" (match eval.water { yijian_core::checklist::WaterSafety::Safe => "安全", yijian_core::checklist::WaterSafety::Unsafe => "不安全", yijian_core::checklist::WaterSafety::Unknown => "待核" }) }
+                    p id="income" { "家庭年人均纯收入 " strong { (inc.per_person_yuan) "元" } "，扣除刚性支出后 " (inc.per_person_after_rigid_yuan) "元，" (inc.line_zh()) "（" (if matches!(inc.line_status, yijian_core::checklist::LineStatus::Below) { "低于监测线" } else { "不低于监测线" }) "）；饮水安全：" (match eval.water { yijian_core::checklist::WaterSafety::Safe => "安全", yijian_core::checklist::WaterSafety::Unsafe => "不安全", yijian_core::checklist::WaterSafety::Unknown => "待核" }) }
                 }
                 details id="checklist-details" {
                 summary { "查看全部核查项目（" (v.answers().len()) "项）" }
@@ -355,6 +360,7 @@ pub async fn case_page(
                 h2 { "申诉" }
                 p { "申诉理由：" (a.reason) }
                 p { "由" (a.decided_by_level.name_zh()) "级办理" @if let Some(dec) = &a.decision { "：" (if dec.upheld { "申诉成立" } else { "维持原决定" }) "，" (dec.reason) } }
+                @if let Some(on) = a.explained_to_household_on { p id="appeal-explained" { "已于" (on) "上门解疑释惑" } }
             }
         }
         @if !file.notices.is_empty() {
