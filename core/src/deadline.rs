@@ -217,8 +217,9 @@ pub enum DeadlineRulesError {
 pub struct DeadlineRules {
     /// The province (2-digit code) the rules are for.
     pub province: DivisionCode,
-    /// Township accepts and routes the declaration. Gansu: 2 working days (one county's rule,
-    /// used province-wide until others are known).
+    /// Township accepts and routes the declaration: 2 working days. A configurable default, not
+    /// a Gansu figure — Gansu has published none for this step. Source: 安徽省枞阳县 (2024), a
+    /// county rule from another province, used until a Gansu figure is known.
     pub accept: DeadlineRule,
     /// Home verification. Gansu: 5 working days from the declaration.
     pub home_verification: DeadlineRule,
