@@ -344,7 +344,9 @@ impl HolidayCalendar {
             Some(Marked::Holiday(name)) => DayKind::Holiday { name: name.clone() },
             Some(Marked::Makeup(name)) => DayKind::MakeupWorkday { name: name.clone() },
             None => match self.fixed_date_holiday(date) {
-                Some(name) => DayKind::Holiday { name: name.to_owned() },
+                Some(name) => DayKind::Holiday {
+                    name: name.to_owned(),
+                },
                 None if is_weekend(date) => DayKind::Weekend,
                 None => DayKind::Workday,
             },

@@ -267,7 +267,10 @@ fn fixed_date_holidays_of_an_unknown_year() {
     );
     // Mon 1 and Tue 2 May are off: Fri 28 April + 1 working day is Wed 3 May.
     assert_eq!(cal().add_working_days(d("2028-04-28"), 1), d("2028-05-03"));
-    assert_eq!(cal().working_days_between(d("2028-04-28"), d("2028-05-03")), 1);
+    assert_eq!(
+        cal().working_days_between(d("2028-04-28"), d("2028-05-03")),
+        1
+    );
 }
 
 /// In a published year the notice alone decides: every day of 2025 and 2026 is a holiday

@@ -358,11 +358,31 @@ fn accepts_mobile_numbers(#[case] input: &str) {
     MobileNumberError::NotMainland,
     "只支持中国大陆手机号码（11位，以1开头），请填写大陆手机号"
 )]
-#[case::macao("+853 6612 3456", MobileNumberError::NotMainland, "只支持中国大陆手机号码（11位，以1开头），请填写大陆手机号")]
-#[case::taiwan("+886 912 345 678", MobileNumberError::NotMainland, "只支持中国大陆手机号码（11位，以1开头），请填写大陆手机号")]
-#[case::north_america("+1 415 555 0100", MobileNumberError::NotMainland, "只支持中国大陆手机号码（11位，以1开头），请填写大陆手机号")]
-#[case::full_width_plus_852("＋８５２９１２３４５６７", MobileNumberError::NotMainland, "只支持中国大陆手机号码（11位，以1开头），请填写大陆手机号")]
-#[case::double_zero_852("00852 9123 4567", MobileNumberError::NotMainland, "只支持中国大陆手机号码（11位，以1开头），请填写大陆手机号")]
+#[case::macao(
+    "+853 6612 3456",
+    MobileNumberError::NotMainland,
+    "只支持中国大陆手机号码（11位，以1开头），请填写大陆手机号"
+)]
+#[case::taiwan(
+    "+886 912 345 678",
+    MobileNumberError::NotMainland,
+    "只支持中国大陆手机号码（11位，以1开头），请填写大陆手机号"
+)]
+#[case::north_america(
+    "+1 415 555 0100",
+    MobileNumberError::NotMainland,
+    "只支持中国大陆手机号码（11位，以1开头），请填写大陆手机号"
+)]
+#[case::full_width_plus_852(
+    "＋８５２９１２３４５６７",
+    MobileNumberError::NotMainland,
+    "只支持中国大陆手机号码（11位，以1开头），请填写大陆手机号"
+)]
+#[case::double_zero_852(
+    "00852 9123 4567",
+    MobileNumberError::NotMainland,
+    "只支持中国大陆手机号码（11位，以1开头），请填写大陆手机号"
+)]
 #[case::double_zero_86_short(
     "0086138123456",
     MobileNumberError::WrongLength(13),

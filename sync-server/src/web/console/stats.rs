@@ -518,11 +518,41 @@ mod tests {
             approved(4, Stage::Approved, CaseSource::ProxyFiled),
             approved(5, Stage::Approved, CaseSource::GreenChannel),
             // Not (yet) included: a self-declaration under verification and leads.
-            row(6, &village, Stage::Accepted, CaseSource::SelfDeclaredQr, "2026-11-20"),
-            row(7, &village, Stage::Declared, CaseSource::ProxyFiled, "2026-11-21"),
-            row(8, &village, Stage::Declared, CaseSource::WorkerDiscovery, "2026-11-22"),
-            row(9, &village, Stage::Closed, CaseSource::DepartmentAlert, "2026-09-01"),
-            row(10, &village, Stage::Declared, CaseSource::DepartmentAlert, "2026-11-23"),
+            row(
+                6,
+                &village,
+                Stage::Accepted,
+                CaseSource::SelfDeclaredQr,
+                "2026-11-20",
+            ),
+            row(
+                7,
+                &village,
+                Stage::Declared,
+                CaseSource::ProxyFiled,
+                "2026-11-21",
+            ),
+            row(
+                8,
+                &village,
+                Stage::Declared,
+                CaseSource::WorkerDiscovery,
+                "2026-11-22",
+            ),
+            row(
+                9,
+                &village,
+                Stage::Closed,
+                CaseSource::DepartmentAlert,
+                "2026-09-01",
+            ),
+            row(
+                10,
+                &village,
+                Stage::Declared,
+                CaseSource::DepartmentAlert,
+                "2026-11-23",
+            ),
         ];
         let dash = dashboard(&township, &rows, &[], today, HolidayCalendar::builtin());
         assert_eq!(dash.total, 10);
@@ -539,7 +569,13 @@ mod tests {
             (Some(0.4), Some(0.6))
         );
         // Nothing approved: no share rather than 0%.
-        let none = dashboard(&township, &rows[5..], &[], today, HolidayCalendar::builtin());
+        let none = dashboard(
+            &township,
+            &rows[5..],
+            &[],
+            today,
+            HolidayCalendar::builtin(),
+        );
         assert_eq!((none.included, none.included_self_share), (0, None));
     }
 }
