@@ -282,11 +282,18 @@ fn run(cli: Cli) -> Result<serde_json::Value, String> {
             let rules = DeadlineRules::for_province(&province);
             let calendar = HolidayCalendar::builtin();
             let today = today.unwrap_or_else(today_in_china);
+            // A due date is provisional when the count from the declaration to it crosses a
+            // year without a published notice — decided by the due date, not by the day the
+            // case was declared or the day the command runs (declared 2026-12-28, due in 2027:
+            // provisional while 2027's notice is missing).
+            let mut provisional: Vec<i32> = Vec::new();
             let steps: Vec<_> = [Step::Accept, Step::HomeVerification, Step::CountyApproval]
                 .into_iter()
                 .map(|step| {
                     let due = rules.due_date(step, declared, calendar);
                     let status = deadline::assess(due, today, calendar);
+                    let years = calendar.provisional_years(declared, due);
+                    provisional.extend(&years);
                     json!({
                         "step": step,
                         "name": step.name_zh(),
@@ -294,10 +301,12 @@ fn run(cli: Cli) -> Result<serde_json::Value, String> {
                         "due": due,
                         "status": status.label_zh(),
                         "overdue": status.is_overdue(),
+                        "provisional": !years.is_empty(),
                     })
                 })
                 .collect();
-            let provisional = calendar.provisional_years(declared, today);
+            provisional.sort_unstable();
+            provisional.dedup();
             Ok(json!({
                 "declared": declared,
                 "today": today,

@@ -57,6 +57,27 @@ fn due_dates_across_the_2026_spring_festival() {
 }
 
 #[test]
+fn due_dates_in_an_unpublished_year_are_provisional_by_the_due_date() {
+    // Declared Mon 2026-12-28, run on the same day: the acceptance is due Wed 30 (2026, exact),
+    // home verification 5 working days later in 2027, whose notice is not in the calendar.
+    let (ok, v, err) = yijian(&["due", "--declared", "2026-12-28", "--today", "2026-12-28"]);
+    assert!(ok, "{err}");
+    let accept = &v["steps"][0];
+    assert_eq!(accept["due"], "2026-12-30");
+    assert_eq!(accept["provisional"], false);
+    let home = &v["steps"][1];
+    // 29, 30, 31, (元旦 Fri 1 January, weekend), Mon 4, Tue 5.
+    assert_eq!(home["due"], "2027-01-05");
+    assert_eq!(home["provisional"], true);
+    assert_eq!(v["calendar_provisional_years"], serde_json::json!([2027]));
+    // Declared and due inside published 2026, run in 2027: nothing is provisional.
+    let (ok, v, err) = yijian(&["due", "--declared", "2026-02-12", "--today", "2027-03-01"]);
+    assert!(ok, "{err}");
+    assert_eq!(v["calendar_provisional_years"], serde_json::json!([]));
+    assert_eq!(v["steps"][2]["provisional"], false);
+}
+
+#[test]
 fn init_creates_a_migrated_database() {
     let dir = tempfile::tempdir().expect("tempdir");
     let db = dir.path().join("device/yijian.db");

@@ -217,8 +217,9 @@ pub enum DeadlineRulesError {
 pub struct DeadlineRules {
     /// The province (2-digit code) the rules are for.
     pub province: DivisionCode,
-    /// Township accepts and routes the declaration. Gansu: 2 working days (one county's rule,
-    /// used province-wide until others are known).
+    /// Township accepts and routes the declaration: 2 working days. A configurable default, not
+    /// a Gansu figure — Gansu has published none for this step. Source: 安徽省枞阳县 (2024), a
+    /// county rule from another province, used until a Gansu figure is known.
     pub accept: DeadlineRule,
     /// Home verification. Gansu: 5 working days from the declaration.
     pub home_verification: DeadlineRule,
@@ -572,9 +573,9 @@ mod tests {
     #[case::follow_up(Step::FollowUp, "2026-09-20", "2026-10-20")]
     // Posted Mon 03-02: the five days are 3 … 7; the notice stays up through Sat 03-07.
     #[case::public_notice(Step::PublicNotice, "2026-03-02", "2026-03-07")]
-    // 2027 is not published: only weekends are off. Thu 2026-12-31 + 5: Fri 2027-01-01 (1), Mon
-    // 4 (2) … Thu 7 (5). Provisional (see the next test).
-    #[case::into_unpublished_2027(Step::HomeVerification, "2026-12-31", "2027-01-07")]
+    // 2027 is not published: weekends and the fixed-date holidays are off. Thu 2026-12-31 + 5:
+    // Fri 2027-01-01 is 元旦, Mon 4 (1) … Fri 8 (5). Provisional (see the next test).
+    #[case::into_unpublished_2027(Step::HomeVerification, "2026-12-31", "2027-01-08")]
     fn gansu_due_dates(#[case] step: Step, #[case] anchor: &str, #[case] due: &str) {
         let rules = DeadlineRules::gansu();
         assert_eq!(rules.due_date(step, d(anchor), cal()), d(due));

@@ -208,7 +208,7 @@ describe('supervisor console at 1366×768', () => {
       assert.equal(crumb, '鲁家沟镇', `breadcrumb: "${crumb}"`);
       assert.match(await text(page.locator('main h1')), /^鲁家沟镇/);
       assert.match(await text(page.locator('header.top .who')), new RegExp(`${me.name}.*乡镇审核人员.*鲁家沟镇`));
-      for (const k of ['open', 'overdue', 'due-soon', 'self-share', 'median-visit', 'median-approval']) {
+      for (const k of ['open', 'overdue', 'due-soon', 'self-share', 'included-self-share', 'median-visit', 'median-approval']) {
         const v = await text(page.locator(`#kpi-${k} .value`));
         assert.match(v, /^(\d+(\.\d+)?(%|天)?|—)$/, `#kpi-${k} shows "${v}"`);
       }

@@ -12,9 +12,11 @@
 //! `assets/calendar/cn-holidays.json` ([`HolidayCalendar::builtin`]) can be replaced by one an
 //! administrator edits on the server and sends to the phones, without an app release.
 //!
-//! A year whose notice is not yet published falls back to "weekends only" and says so
-//! ([`YearCoverage::WeekendsOnly`]): due dates reaching into it are provisional and the UI shows
-//! that, rather than the calendar inventing holidays.
+//! A year whose notice is not yet published falls back to what the law itself fixes and says so
+//! ([`YearCoverage::WeekendsOnly`]): weekends, plus the statutory holidays that fall on a fixed
+//! Gregorian date ([`FIXED_DATE_HOLIDAYS`]: 元旦, 劳动节, 国庆节). Due dates reaching into such a
+//! year are provisional and the UI shows that, rather than the calendar inventing the rest of
+//! the arrangement (the lunar holidays, the bridging and the make-up days).
 //!
 //! Terms: a *working day* is a Monday–Friday that is not a holiday, or a make-up day. All dates
 //! are calendar dates in Asia/Shanghai ([`crate::time::china_date`]); nothing here reads a clock.
@@ -28,6 +30,29 @@ use serde::{Deserialize, Serialize};
 
 /// The notices compiled into the app. Edit this file (and its tests) when a new notice is out.
 const BUILTIN_JSON: &str = include_str!("../../../assets/calendar/cn-holidays.json");
+
+/// The statutory holidays that fall on a fixed Gregorian date, as (month, day, name), per
+/// 《全国年节及纪念日放假办法》 as revised in 2024 (国务院令第798号, in force 2025-01-01):
+/// 元旦 1月1日; 劳动节 5月1日、2日; 国庆节 10月1日、2日、3日.
+///
+/// They are days off in every year by law, so a year without a published notice still counts
+/// them: otherwise a Friday 1 January would count as a working day and a deadline across it
+/// would end a day early. The other statutory holidays — 春节 (除夕 to 初三), 清明节, 端午节,
+/// 中秋节 — follow the lunar calendar or the solar term and cannot be known from the Gregorian
+/// date alone; they, the bridged days around every holiday and the make-up working days
+/// (调休上班) come only from the year's notice. Neither does this table move a holiday that
+/// falls on a weekend to a weekday (补休): that too is the notice's decision.
+///
+/// Names match the ones the notices use, so a fixed-date day reads the same before and after
+/// the year's notice is loaded.
+pub const FIXED_DATE_HOLIDAYS: [(u32, u32, &str); 6] = [
+    (1, 1, "元旦"),
+    (5, 1, "劳动节"),
+    (5, 2, "劳动节"),
+    (10, 1, "国庆节"),
+    (10, 2, "国庆节"),
+    (10, 3, "国庆节"),
+];
 
 /// The State Council notice a year's schedule comes from.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -70,8 +95,8 @@ pub struct MakeupWorkday {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct YearSchedule {
     pub year: i32,
-    /// Whether the notice for this year is out. `false`: the year is counted as weekends only,
-    /// and `holidays` and `makeup_workdays` must be empty.
+    /// Whether the notice for this year is out. `false`: the year is counted with weekends and
+    /// the [`FIXED_DATE_HOLIDAYS`] only, and `holidays` and `makeup_workdays` must be empty.
     pub published: bool,
     #[serde(default)]
     pub notice: Option<Notice>,
@@ -118,8 +143,10 @@ impl DayKind {
 pub enum YearCoverage {
     /// The year's notice is in the calendar: working days are exact.
     Published { notice: Notice },
-    /// No notice for the year (not yet published, or not loaded): only weekends are days off.
-    /// Due dates in this year are provisional and should be flagged to users.
+    /// No notice for the year (not yet published, or not loaded): only weekends and the
+    /// [`FIXED_DATE_HOLIDAYS`] are days off. Due dates in this year are provisional and should
+    /// be flagged to users. (The name, and its wire form `weekends_only`, predate the fixed-date
+    /// holidays; kept so stored and exchanged data keep their meaning.)
     WeekendsOnly,
 }
 
@@ -219,7 +246,8 @@ impl HolidayCalendar {
             .as_ref()
     }
 
-    /// A calendar that knows no notice: only weekends are days off, every year is flagged.
+    /// A calendar that knows no notice: only weekends and the [`FIXED_DATE_HOLIDAYS`] are days
+    /// off, every year is flagged.
     pub const fn weekends_only() -> HolidayCalendar {
         HolidayCalendar {
             years: Vec::new(),
@@ -288,13 +316,40 @@ impl HolidayCalendar {
             .collect()
     }
 
+    /// Whether `year`'s notice is loaded (cheaper than [`HolidayCalendar::coverage`]: no clone).
+    fn is_published(&self, year: i32) -> bool {
+        matches!(
+            self.year(year),
+            Some(YearSchedule {
+                published: true,
+                notice: Some(_),
+                ..
+            })
+        )
+    }
+
+    /// The name of the fixed-date statutory holiday on `date` when its year has no notice
+    /// loaded. A published year's notice decides every day of that year itself.
+    fn fixed_date_holiday(&self, date: NaiveDate) -> Option<&'static str> {
+        let (month, day) = (date.month(), date.day());
+        let (_, _, name) = FIXED_DATE_HOLIDAYS
+            .iter()
+            .find(|(m, d, _)| *m == month && *d == day)?;
+        (!self.is_published(date.year())).then_some(*name)
+    }
+
     /// What kind of day `date` is.
     pub fn day_kind(&self, date: NaiveDate) -> DayKind {
         match self.days.get(&date) {
             Some(Marked::Holiday(name)) => DayKind::Holiday { name: name.clone() },
             Some(Marked::Makeup(name)) => DayKind::MakeupWorkday { name: name.clone() },
-            None if is_weekend(date) => DayKind::Weekend,
-            None => DayKind::Workday,
+            None => match self.fixed_date_holiday(date) {
+                Some(name) => DayKind::Holiday {
+                    name: name.to_owned(),
+                },
+                None if is_weekend(date) => DayKind::Weekend,
+                None => DayKind::Workday,
+            },
         }
     }
 
@@ -303,7 +358,7 @@ impl HolidayCalendar {
         match self.days.get(&date) {
             Some(Marked::Holiday(_)) => false,
             Some(Marked::Makeup(_)) => true,
-            None => !is_weekend(date),
+            None => !is_weekend(date) && self.fixed_date_holiday(date).is_none(),
         }
     }
 
@@ -331,8 +386,8 @@ impl HolidayCalendar {
     /// `(b, a]`) when `b` is before `a`, so `working_days_between(a, b) ==
     /// -working_days_between(b, a)`, and `working_days_between(d, add_working_days(d, n)) == n`.
     ///
-    /// Computed arithmetically (whole weeks, then the marked dates in range), so long intervals
-    /// are cheap.
+    /// Computed arithmetically (whole weeks, then the marked dates in range, then the
+    /// fixed-date holidays of unpublished years in range), so long intervals are cheap.
     pub fn working_days_between(&self, a: NaiveDate, b: NaiveDate) -> i64 {
         if a <= b {
             self.count_working_after(a, b)
@@ -365,6 +420,20 @@ impl HolidayCalendar {
                 Marked::Holiday(_) if !is_weekend(*date) => count -= 1,
                 Marked::Makeup(_) if is_weekend(*date) => count += 1,
                 _ => {}
+            }
+        }
+        for year in a.year()..=b.year() {
+            if self.is_published(year) {
+                continue;
+            }
+            for (month, day, _) in FIXED_DATE_HOLIDAYS {
+                let Some(date) = NaiveDate::from_ymd_opt(year, month, day) else {
+                    continue;
+                };
+                // A date the notices mark was counted above.
+                if a < date && date <= b && !is_weekend(date) && !self.days.contains_key(&date) {
+                    count -= 1;
+                }
             }
         }
         count

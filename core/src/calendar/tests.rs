@@ -71,10 +71,14 @@ fn other_years_fall_back_to_weekends_and_are_flagged(#[case] year: i32) {
 }
 
 #[test]
-fn unpublished_2027_counts_weekends_only() {
-    // 2027-01-01 is a Friday: without a notice it is an ordinary working day.
-    assert_eq!(cal().day_kind(d("2027-01-01")), DayKind::Workday);
+fn unpublished_2027_counts_weekends_and_fixed_date_holidays() {
+    // 2027-01-01 is a Friday: even without a notice it is 元旦 by law, not a working day.
+    assert_eq!(cal().day_kind(d("2027-01-01")), holiday("元旦"));
+    assert!(!cal().is_working_day(d("2027-01-01")));
     assert_eq!(cal().day_kind(d("2027-01-02")), DayKind::Weekend);
+    assert_eq!(cal().day_kind(d("2027-01-04")), DayKind::Workday);
+    // The lunar holidays are not guessed: 2027-02-08 (Monday) would be 正月初二.
+    assert_eq!(cal().day_kind(d("2027-02-08")), DayKind::Workday);
     assert_eq!(
         cal().provisional_years(d("2026-12-20"), d("2027-01-10")),
         [2027]
@@ -179,7 +183,8 @@ fn totals_per_year(#[case] year: i32, #[case] days_off: usize, #[case] makeups: 
 #[case("2026-02-14", 1, "2026-02-24")] // then nine days off
 #[case("2026-02-18", 1, "2026-02-24")] // counting from a holiday starts after it
 #[case("2026-09-18", 1, "2026-09-20")] // Saturday skipped, make-up Sunday counts
-#[case("2026-12-31", 1, "2027-01-01")] // 2027 unpublished: Friday 1 January counts
+#[case("2026-12-31", 1, "2027-01-04")] // 2027 unpublished: Friday 1 January is still 元旦
+#[case("2026-12-30", 2, "2027-01-04")] // Thu 31, (元旦, weekend), Mon 4
 fn add_working_days_examples(#[case] start: &str, #[case] n: u32, #[case] expected: &str) {
     assert_eq!(cal().add_working_days(d(start), n), d(expected));
 }
@@ -191,6 +196,8 @@ fn add_working_days_examples(#[case] start: &str, #[case] n: u32, #[case] expect
 #[case("2026-09-30", "2026-10-12", 4)] // 8, 9, 10 (make-up), 12
 #[case("2025-12-31", "2026-01-05", 2)] // 4 (make-up Sunday), 5
 #[case("2026-03-02", "2026-03-09", 5)] // an ordinary week
+#[case("2026-12-28", "2027-01-08", 8)] // 29, 30, 31, (元旦), 4–8
+#[case("2027-09-30", "2027-10-08", 5)] // (国庆节 Fri 1, Sat 2, Sun 3), 4–8
 fn working_days_between_examples(#[case] a: &str, #[case] b: &str, #[case] expected: i64) {
     assert_eq!(cal().working_days_between(d(a), d(b)), expected);
     assert_eq!(cal().working_days_between(d(b), d(a)), -expected);
@@ -229,6 +236,70 @@ fn weekends_only_calendar_flags_every_year() {
     assert_eq!(c.coverage(2026), YearCoverage::WeekendsOnly);
     assert_eq!(c.day_kind(d("2026-02-17")), DayKind::Workday);
     assert_eq!(c.working_days_between(d("2026-02-13"), d("2026-02-24")), 7);
+    // The fixed-date holidays hold without any notice.
+    assert_eq!(c.day_kind(d("2026-10-02")), holiday("国庆节"));
+    assert_eq!(c.day_kind(d("2026-10-04")), DayKind::Weekend);
+    // (Sep 30, Oct 9]: Thu 1, Fri 2 (国庆节), Sat 3 (国庆节), Sun 4, then Mon 5 – Fri 9.
+    assert_eq!(c.working_days_between(d("2026-09-30"), d("2026-10-09")), 5);
+}
+
+/// 2028 (no notice): every fixed-date holiday is a day off, and nothing else is.
+#[test]
+fn fixed_date_holidays_of_an_unknown_year() {
+    let days_off: Vec<(NaiveDate, DayKind)> = d("2028-01-01")
+        .iter_days()
+        .take_while(|x| x.year() == 2028)
+        .filter_map(|x| match cal().day_kind(x) {
+            k @ DayKind::Holiday { .. } => Some((x, k)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        days_off,
+        [
+            (d("2028-01-01"), holiday("元旦")), // a Saturday: no 补休 is invented
+            (d("2028-05-01"), holiday("劳动节")),
+            (d("2028-05-02"), holiday("劳动节")),
+            (d("2028-10-01"), holiday("国庆节")),
+            (d("2028-10-02"), holiday("国庆节")),
+            (d("2028-10-03"), holiday("国庆节")),
+        ]
+    );
+    // Mon 1 and Tue 2 May are off: Fri 28 April + 1 working day is Wed 3 May.
+    assert_eq!(cal().add_working_days(d("2028-04-28"), 1), d("2028-05-03"));
+    assert_eq!(
+        cal().working_days_between(d("2028-04-28"), d("2028-05-03")),
+        1
+    );
+}
+
+/// In a published year the notice alone decides: every day of 2025 and 2026 is a holiday
+/// exactly when it lies in one of the notice's periods, and a make-up day exactly when the
+/// notice lists it — read straight from the schedules, not through `day_kind`. The fixed-date
+/// rule for unpublished years must not leak into them.
+#[test]
+fn published_years_follow_their_notice_only() {
+    for year in [2025, 2026] {
+        let schedule = cal().year(year).expect("in the file");
+        let first = NaiveDate::from_ymd_opt(year, 1, 1).expect("valid");
+        for date in first.iter_days().take_while(|x| x.year() == year) {
+            let in_period = schedule
+                .holidays
+                .iter()
+                .find(|h| h.from <= date && date <= h.to);
+            let made_up = schedule.makeup_workdays.iter().find(|m| m.date == date);
+            let expected = match (in_period, made_up) {
+                (Some(h), _) => holiday(&h.name),
+                (None, Some(m)) => makeup(&m.for_holiday),
+                (None, None) if matches!(date.weekday(), Weekday::Sat | Weekday::Sun) => {
+                    DayKind::Weekend
+                }
+                (None, None) => DayKind::Workday,
+            };
+            assert_eq!(cal().day_kind(date), expected, "{date}");
+            assert_eq!(cal().is_working_day(date), expected.is_working(), "{date}");
+        }
+    }
 }
 
 #[test]

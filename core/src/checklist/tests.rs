@@ -577,11 +577,17 @@ fn complete_filling_has_everything_guaranteed() {
     assert_eq!(e.problems.len(), 1);
 }
 
+/// 义务教育有保障 as the national standard words it (国开发〔2019〕15号): "除身体原因不具备学习
+///条件外，义务教育阶段适龄儿童少年不失学辍学". Any dropout fails it unless the reason is the
+/// child's health (因病因残, taught at home instead); a dropout for work, weariness or any other
+/// reason fails as surely as one for money. `no_dropout` (控辍保学 follow-up) fails every dropout.
 #[rstest]
 #[case::no_children(vec![(HAS_SCHOOL_AGE_CHILDREN, no())], Verdict::Pass, Verdict::Pass)]
 #[case::in_school(vec![(HAS_SCHOOL_AGE_CHILDREN, yes()), (CHILD_OUT_OF_SCHOOL, no())], Verdict::Pass, Verdict::Pass)]
 #[case::dropout_reason_unknown(vec![(HAS_SCHOOL_AGE_CHILDREN, yes()), (CHILD_OUT_OF_SCHOOL, yes())], Verdict::Unknown, Verdict::Fail)]
 #[case::dropout_for_money(vec![(HAS_SCHOOL_AGE_CHILDREN, yes()), (CHILD_OUT_OF_SCHOOL, yes()), (OUT_OF_SCHOOL_REASON, ch("economic"))], Verdict::Fail, Verdict::Fail)]
+#[case::dropout_for_work(vec![(HAS_SCHOOL_AGE_CHILDREN, yes()), (CHILD_OUT_OF_SCHOOL, yes()), (OUT_OF_SCHOOL_REASON, ch("other")), (OUT_OF_SCHOOL_DETAIL, Answer::Text("外出打工".into()))], Verdict::Fail, Verdict::Fail)]
+#[case::dropout_from_weariness(vec![(HAS_SCHOOL_AGE_CHILDREN, yes()), (CHILD_OUT_OF_SCHOOL, yes()), (OUT_OF_SCHOOL_REASON, ch("weariness"))], Verdict::Fail, Verdict::Fail)]
 #[case::dropout_for_illness(vec![(HAS_SCHOOL_AGE_CHILDREN, yes()), (CHILD_OUT_OF_SCHOOL, yes()), (OUT_OF_SCHOOL_REASON, ch("illness_disability"))], Verdict::Pass, Verdict::Fail)]
 #[case::stale_dropout_ignored(vec![(HAS_SCHOOL_AGE_CHILDREN, no()), (CHILD_OUT_OF_SCHOOL, yes()), (OUT_OF_SCHOOL_REASON, ch("economic"))], Verdict::Pass, Verdict::Pass)]
 fn compulsory_education(
@@ -591,12 +597,45 @@ fn compulsory_education(
 ) {
     let e = evaluate(&t(), &answers(&given));
     assert_eq!(e.compulsory_education, guaranteed);
-    let c = e
+    let verdict_of = |key: &str| {
+        e.checks
+            .iter()
+            .find(|c| c.key == key)
+            .map(|c| c.verdict)
+            .expect("check")
+    };
+    assert_eq!(verdict_of("no_dropout_except_health"), guaranteed);
+    assert_eq!(verdict_of("no_dropout"), no_dropout);
+    let problem = "义务教育无保障：有义务教育阶段适龄儿童少年非因身体原因失学辍学";
+    assert_eq!(
+        e.problems.iter().any(|p| p == problem),
+        guaranteed == Verdict::Fail,
+        "{:?}",
+        e.problems
+    );
+}
+
+#[test]
+fn the_health_exception_names_the_illness_option() {
+    // The check passes on the option value, so the option must exist and mean 因病因残.
+    let t = t();
+    let Some(ItemKind::Choice { options }) = t.item(OUT_OF_SCHOOL_REASON).map(|i| &i.kind) else {
+        panic!("out-of-school reason is a choice");
+    };
+    let health = options
+        .iter()
+        .find(|o| o.value == "illness_disability")
+        .expect("option");
+    assert!(health.label_zh.contains("因病因残"), "{}", health.label_zh);
+    let check = t
+        .derivation
         .checks
         .iter()
-        .find(|c| c.key == "no_dropout")
+        .find(|c| c.key == "no_dropout_except_health")
+        .cloned()
         .expect("check");
-    assert_eq!(c.verdict, no_dropout);
+    assert_eq!(check.aspect, Aspect::CompulsoryEducation);
+    assert_eq!(check.label_zh, "除身体原因外无适龄儿童失学辍学");
 }
 
 #[rstest]

@@ -100,8 +100,10 @@ impl ResidentIdNumber {
     /// length, characters, region prefix, birth date, check digit.
     ///
     /// Region prefix rule: the first two digits must be a province-level code; for mainland
-    /// provinces the city part (digits 3–4) and the county part (digits 5–6) must not be `00`
-    /// (no number is issued to a city or province as such). The six digits are not looked up
+    /// provinces the city part (digits 3–4) must not be `00` (no number is issued to a province
+    /// as such). The county part (digits 5–6) may be `00`: prefecture-level cities without
+    /// counties or districts (不设区的地级市: 东莞 441900, 中山 442000, 儋州 460400, 嘉峪关
+    /// 620200) issue numbers under the city's own code. The six digits are not looked up
     /// in the current division list, because counties renamed or merged since a number was
     /// issued keep their old codes in people's numbers. For Taiwan, Hong Kong, Macao and
     /// Taiwan residents' permits (71, 81, 82, 83) the remaining four digits are `0000`.
@@ -228,7 +230,9 @@ fn check_region(prefix: &str) -> Result<(), IdNumberError> {
     let ok = if ID_UNDIVIDED_PROVINCES.contains(&province) {
         rest == "0000"
     } else {
-        &rest[..2] != "00" && &rest[2..] != "00"
+        // County digits `00` are allowed: cities without counties (嘉峪关 620200, 东莞 441900)
+        // issue numbers under the city code itself.
+        &rest[..2] != "00"
     };
     if ok {
         Ok(())
@@ -283,6 +287,10 @@ pub enum MobileNumberError {
     BadFirstDigit,
     #[error("手机号第二位应为3到9之间的数字，请核对后重新输入")]
     BadSecondDigit,
+    /// An international number with a country code other than 86 (`+852…`, `00886…`): the
+    /// SMS gateway and the procedure reach mainland numbers only.
+    #[error("只支持中国大陆手机号码（11位，以1开头），请填写大陆手机号")]
+    NotMainland,
 }
 
 /// A validated mainland China mobile number, canonically 11 ASCII digits without prefix.
@@ -295,7 +303,9 @@ impl MobileNumber {
     ///
     /// Spaces (also full-width), dashes (`-`, `－`) and full-width digits are accepted and
     /// normalised. A leading `+86` is always removed; `86` only when 13 digits were given and
-    /// `0086` only when 15 were given, so that an 11-digit number is never cut.
+    /// `0086` only when 15 were given, so that an 11-digit number is never cut. Any other
+    /// international prefix (`+852`, `+1`, `00886`) is refused as [`MobileNumberError::NotMainland`]
+    /// rather than as a stray `+`: the person typed a real number, just not one we can use.
     pub fn parse(s: &str) -> Result<Self, MobileNumberError> {
         let chars: Vec<char> = s
             .chars()
@@ -307,10 +317,15 @@ impl MobileNumber {
         }
         let body: &[char] = match chars.as_slice() {
             ['+', '8', '6', rest @ ..] => rest,
+            ['+', c, ..] if c.is_ascii_digit() => return Err(MobileNumberError::NotMainland),
             rest => rest,
         };
         if let Some(c) = body.iter().find(|c| !c.is_ascii_digit()) {
             return Err(MobileNumberError::NotDigits(*c));
+        }
+        // `00` is the international call prefix; mainland mobiles start with 1.
+        if matches!(body, ['0', '0', ..]) && !matches!(body, ['0', '0', '8', '6', ..]) {
+            return Err(MobileNumberError::NotMainland);
         }
         let body: &[char] = match body {
             ['8', '6', rest @ ..] if body.len() == 13 => rest,

@@ -114,7 +114,6 @@ fn normalises_input(#[case] input: &str) {
 #[case::bad_province("99010519491231002X", IdNumberError::BadProvince("99".into()))]
 #[case::zero_province("00010519491231002X", IdNumberError::BadProvince("00".into()))]
 #[case::city_00("62000519491231002X", IdNumberError::BadRegion("620005".into()))]
-#[case::county_00("62010019491231002X", IdNumberError::BadRegion("620100".into()))]
 #[case::hong_kong_divided("81010119491231002X", IdNumberError::BadRegion("810101".into()))]
 fn rejects_malformed(#[case] input: &str, #[case] err: IdNumberError) {
     assert_eq!(parse(input), Err(err));
@@ -126,9 +125,40 @@ fn rejects_malformed(#[case] input: &str, #[case] err: IdNumberError) {
 #[case::taiwan_permit("830000")]
 #[case::province_direct_county("419001")]
 #[case::renamed_old_county("622421")]
+#[case::dongguan_no_counties("441900")]
+#[case::zhongshan_no_counties("442000")]
+#[case::danzhou_no_counties("460400")]
+#[case::jiayuguan_no_counties("620200")]
 fn accepts_special_region_prefixes(#[case] prefix: &str) {
     let n = make_id(prefix, "19800101", 11);
     assert_eq!(parse(&n).expect("valid").region_prefix(), prefix);
+}
+
+#[test]
+fn cities_without_counties_issue_numbers_under_the_city_code() {
+    // 东莞 (441900) has no counties, so its numbers end the region part in `00`. Check digit
+    // worked by hand: weighted sum of 44190019900307123 is 268, 268 mod 11 = 4 → 8.
+    assert_eq!(reference_check("44190019900307123"), '8');
+    let id = parse("441900199003071238").expect("东莞 number is valid");
+    assert_eq!(id.region_prefix(), "441900");
+    assert_eq!(id.birth_date(), date(1990, 3, 7));
+    // The other checks still apply to such numbers.
+    assert_eq!(
+        parse("441900199003071239"),
+        Err(IdNumberError::BadCheckDigit)
+    );
+    assert_eq!(
+        parse(&make_id("441900", "19900230", 1)),
+        Err(IdNumberError::ImpossibleBirthDate {
+            year: 1990,
+            month: 2,
+            day: 30
+        })
+    );
+    assert_eq!(
+        parse(&make_id("991900", "19900307", 1)),
+        Err(IdNumberError::BadProvince("99".into()))
+    );
 }
 
 #[rstest]
@@ -322,6 +352,46 @@ fn accepts_mobile_numbers(#[case] input: &str) {
     "12812345678",
     MobileNumberError::BadSecondDigit,
     "手机号第二位应为3到9之间的数字，请核对后重新输入"
+)]
+#[case::hong_kong(
+    "+852 9123 4567",
+    MobileNumberError::NotMainland,
+    "只支持中国大陆手机号码（11位，以1开头），请填写大陆手机号"
+)]
+#[case::macao(
+    "+853 6612 3456",
+    MobileNumberError::NotMainland,
+    "只支持中国大陆手机号码（11位，以1开头），请填写大陆手机号"
+)]
+#[case::taiwan(
+    "+886 912 345 678",
+    MobileNumberError::NotMainland,
+    "只支持中国大陆手机号码（11位，以1开头），请填写大陆手机号"
+)]
+#[case::north_america(
+    "+1 415 555 0100",
+    MobileNumberError::NotMainland,
+    "只支持中国大陆手机号码（11位，以1开头），请填写大陆手机号"
+)]
+#[case::full_width_plus_852(
+    "＋８５２９１２３４５６７",
+    MobileNumberError::NotMainland,
+    "只支持中国大陆手机号码（11位，以1开头），请填写大陆手机号"
+)]
+#[case::double_zero_852(
+    "00852 9123 4567",
+    MobileNumberError::NotMainland,
+    "只支持中国大陆手机号码（11位，以1开头），请填写大陆手机号"
+)]
+#[case::double_zero_86_short(
+    "0086138123456",
+    MobileNumberError::WrongLength(13),
+    "手机号应为11位数字，您填了13位"
+)]
+#[case::plus_alone(
+    "+",
+    MobileNumberError::NotDigits('+'),
+    "手机号只能填数字，“+”不是数字，请核对后重新输入"
 )]
 fn rejects_mobile_numbers(
     #[case] input: &str,

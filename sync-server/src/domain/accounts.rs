@@ -75,6 +75,7 @@ impl AccountError {
                     M::WrongLength(n) => format!("it has {n} digits, not 11"),
                     M::BadFirstDigit => "it does not start with 1".to_owned(),
                     M::BadSecondDigit => "its second digit is not 3 to 9".to_owned(),
+                    M::NotMainland => "it is not a mainland China number".to_owned(),
                 };
                 format!("the login is not a valid mobile number: {why}")
             }

@@ -1,10 +1,15 @@
 //! The dashboard's figures, computed from the case index of one scope.
 //!
 //! Pure functions of the index rows and the completed clocks, so the figures are the same on
-//! either database and can be tested with made-up rows: cases by stage, by source (the share
-//! of self-declarations is the seed system's headline figure), by risk type, the on-time rate
-//! per step, the median days from declaration to the first visit and to approval, a weekly
-//! trend, and the same per child division for the drill-down.
+//! either database and can be tested with made-up rows: cases by stage, by source, by risk
+//! type, the on-time rate per step, the median days from declaration to the first visit and to
+//! approval, a weekly trend, and the same per child division for the drill-down.
+//!
+//! Two shares of self-declaration are shown, because they answer different questions and are
+//! easily confused: [`Dashboard::self_share`] is the part of *all* cases the residents filed
+//! themselves (how well the QR code is known), and [`Dashboard::included_self_share`] the part
+//! of the *newly included* 监测对象 (cases the county approved) whose case began with the
+//! resident's own declaration — the seed system's headline "60%" is this second figure.
 
 use std::collections::BTreeMap;
 
@@ -67,6 +72,7 @@ pub struct ChildFigures {
     pub overdue: u64,
     pub due_soon: u64,
     pub self_share: Option<f64>,
+    pub included_self_share: Option<f64>,
     pub on_time_rate: Option<f64>,
 }
 
@@ -80,8 +86,13 @@ pub struct Dashboard {
     pub overdue: u64,
     pub due_soon: u64,
     pub declared_this_month: u64,
-    /// Self-declared by QR, of all cases.
+    /// Self-declared by QR, of all cases (自主申报占全部申报).
     pub self_share: Option<f64>,
+    /// Self-declared by QR, of the cases approved for inclusion as 监测对象
+    /// (新纳入监测对象中自主申报占比). `None` when none was approved.
+    pub included_self_share: Option<f64>,
+    /// Cases approved for inclusion (the denominator of `included_self_share`).
+    pub included: u64,
     pub median_days_to_visit: Option<f64>,
     pub median_days_to_approval: Option<f64>,
     pub by_stage: Vec<StageCount>,
@@ -150,6 +161,8 @@ pub fn dashboard(
         due_soon: 0,
         declared_this_month: 0,
         self_share: None,
+        included_self_share: None,
+        included: 0,
         median_days_to_visit: None,
         median_days_to_approval: None,
         by_stage: Vec::new(),
@@ -206,11 +219,10 @@ pub fn dashboard(
             w.1 += 1;
         }
     }
-    let self_declared = rows
-        .iter()
-        .filter(|r| r.source == CaseSource::SelfDeclaredQr)
-        .count() as u64;
-    d.self_share = share(self_declared, d.total);
+    let (self_share, included_self_share, included) = self_shares(rows.iter());
+    d.self_share = self_share;
+    d.included_self_share = included_self_share;
+    d.included = included;
     d.median_days_to_visit = median(to_visit);
     d.median_days_to_approval = median(to_approval);
     d.by_stage = stages
@@ -248,6 +260,28 @@ pub fn dashboard(
         .collect();
     d.children = children(scope, rows, done, today, calendar);
     d
+}
+
+/// Whether a case made its household a 监测对象: the county approved it. An approved case
+/// keeps its approval date when it later moves on (plan, follow-ups, risk eliminated), so it
+/// still counts as newly included in the period it was approved.
+fn included(r: &CaseRow) -> bool {
+    r.approved_on.is_some()
+}
+
+/// (self-declared ÷ all cases, self-declared ÷ included cases, included cases) of `rows`.
+fn self_shares<'a>(rows: impl Iterator<Item = &'a CaseRow>) -> (Option<f64>, Option<f64>, u64) {
+    let (mut total, mut selfd, mut incl, mut incl_selfd) = (0u64, 0u64, 0u64, 0u64);
+    for r in rows {
+        let is_self = r.source == CaseSource::SelfDeclaredQr;
+        total += 1;
+        selfd += u64::from(is_self);
+        if included(r) {
+            incl += 1;
+            incl_selfd += u64::from(is_self);
+        }
+    }
+    (share(selfd, total), share(incl_selfd, incl), incl)
 }
 
 fn on_time(done: &[StepDone]) -> Vec<OnTime> {
@@ -291,6 +325,7 @@ fn children(
                 overdue: 0,
                 due_soon: 0,
                 self_share: None,
+                included_self_share: None,
                 on_time_rate: None,
             };
             for r in &mine {
@@ -303,11 +338,7 @@ fn children(
                     _ => {}
                 }
             }
-            let selfd = mine
-                .iter()
-                .filter(|r| r.source == CaseSource::SelfDeclaredQr)
-                .count() as u64;
-            f.self_share = share(selfd, f.total);
+            (f.self_share, f.included_self_share, _) = self_shares(mine.iter().copied());
             let of: Vec<&StepDone> = done
                 .iter()
                 .filter(|d| d.village.starts_with(&code))
@@ -431,6 +462,8 @@ mod tests {
         );
         assert_eq!(dash.declared_this_month, 1);
         assert_eq!(dash.self_share, Some(0.5));
+        // The one approved case was filed by a cadre.
+        assert_eq!((dash.included, dash.included_self_share), (1, Some(0.0)));
         // Declared 11-02 → visited 11-05 (3 days); 12-01 → 12-01 (0): median 1.5.
         assert_eq!(dash.median_days_to_visit, Some(1.5));
         assert_eq!(dash.median_days_to_approval, Some(18.0));
@@ -459,5 +492,90 @@ mod tests {
             dash.children.len() > 2,
             "every village is listed, with or without cases"
         );
+    }
+
+    /// "新纳入监测对象中自主申报占比" divides by the approved cases only: 3 of the 5 included
+    /// households came through the QR code (60%), although only 4 of all 10 cases did (40%).
+    #[test]
+    fn self_share_of_included_cases_counts_approved_cases_only() {
+        let today = d("2026-12-01");
+        let township = DivisionCode::parse("621102105").expect("code");
+        let village = Regions::gansu()
+            .children(&township)
+            .next()
+            .map(|r| r.code.to_string())
+            .expect("village");
+        let approved = |n, stage, source| {
+            let mut r = row(n, &village, stage, source, "2026-10-10");
+            r.approved_on = Some(d("2026-10-30"));
+            r
+        };
+        let rows = vec![
+            approved(1, Stage::Approved, CaseSource::SelfDeclaredQr),
+            approved(2, Stage::Approved, CaseSource::SelfDeclaredQr),
+            // Approved, helped, and since closed: still newly included this year.
+            approved(3, Stage::Closed, CaseSource::SelfDeclaredQr),
+            approved(4, Stage::Approved, CaseSource::ProxyFiled),
+            approved(5, Stage::Approved, CaseSource::GreenChannel),
+            // Not (yet) included: a self-declaration under verification and leads.
+            row(
+                6,
+                &village,
+                Stage::Accepted,
+                CaseSource::SelfDeclaredQr,
+                "2026-11-20",
+            ),
+            row(
+                7,
+                &village,
+                Stage::Declared,
+                CaseSource::ProxyFiled,
+                "2026-11-21",
+            ),
+            row(
+                8,
+                &village,
+                Stage::Declared,
+                CaseSource::WorkerDiscovery,
+                "2026-11-22",
+            ),
+            row(
+                9,
+                &village,
+                Stage::Closed,
+                CaseSource::DepartmentAlert,
+                "2026-09-01",
+            ),
+            row(
+                10,
+                &village,
+                Stage::Declared,
+                CaseSource::DepartmentAlert,
+                "2026-11-23",
+            ),
+        ];
+        let dash = dashboard(&township, &rows, &[], today, HolidayCalendar::builtin());
+        assert_eq!(dash.total, 10);
+        assert_eq!(dash.self_share, Some(0.4));
+        assert_eq!(dash.included, 5);
+        assert_eq!(dash.included_self_share, Some(0.6));
+        let child = dash
+            .children
+            .iter()
+            .find(|c| c.code == village)
+            .expect("child");
+        assert_eq!(
+            (child.self_share, child.included_self_share),
+            (Some(0.4), Some(0.6))
+        );
+        // Nothing approved: no share rather than 0%.
+        let none = dashboard(
+            &township,
+            &rows[5..],
+            &[],
+            today,
+            HolidayCalendar::builtin(),
+        );
+        assert_eq!((none.included, none.included_self_share), (0, None));
     }
 }

@@ -18,6 +18,11 @@ use crate::error::ApiError;
 use crate::web::console::authz::ProvinceAdmin;
 use crate::web::console::session::ConsoleUser;
 use crate::web::console::{Flash, FlashQuery, Nav, page, shell};
+use yijian_core::deadline::DeadlineRules;
+
+/// Where the default acceptance limit (受理, 2 working days) comes from. Gansu has published no
+/// figure for this step; the default is a county rule of another province.
+pub const ACCEPT_DEFAULT_SOURCE_ZH: &str = "“受理”时限（申报之日起2个工作日）为系统默认值，可修改。来源：安徽省枞阳县2024年规定；甘肃省未公布该环节时限。";
 
 /// A document of the procedure, named by the last segment of its page's path.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -96,7 +101,7 @@ impl Document {
                                 td {
                                     @if y.published {
                                         (y.notice.as_ref().map_or("已发布", |n| n.title.as_str()))
-                                    } @else { span.badge.warn { "未发布：只按周末计算" } }
+                                    } @else { span.badge.warn { "未发布：只按周末及元旦、劳动节、国庆节的法定日期计算" } }
                                 }
                                 td { @for h in &y.holidays { div { (h.name) " " (h.from.format("%m-%d")) "至" (h.to.format("%m-%d")) } } }
                                 td { @for m in &y.makeup_workdays { div { (m.date.format("%m-%d")) "（" (m.for_holiday) "）" } } }
@@ -114,6 +119,11 @@ impl Document {
                             tr data-step=(yijian_core::codec::enum_text(&s).unwrap_or_default()) { td { (s.name_zh()) } td { (p.rules.rule(s).describe_zh()) } }
                         }
                     }
+                }
+                // The shipped acceptance limit is not Gansu's: say where it comes from while it
+                // is in force, so nobody cites it as a provincial rule.
+                @if p.rules.accept == DeadlineRules::gansu().accept {
+                    p.muted id="rules-accept-source" { (ACCEPT_DEFAULT_SOURCE_ZH) }
                 }
             },
             Document::Policy => html! {
@@ -235,5 +245,30 @@ pub async fn save_procedure(
             ))
         }
         Err(e) => Err(ApiError::Internal(e.to_string())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use yijian_core::deadline::{Anchor, DeadlineRule};
+
+    #[test]
+    fn the_default_acceptance_limit_names_its_real_source() {
+        let p = Procedure::default();
+        let page = Document::Rules.summary(&p).into_string();
+        assert!(page.contains("申报之日起2个工作日"), "{page}");
+        assert!(page.contains("安徽省枞阳县2024年"), "{page}");
+        assert!(page.contains("甘肃省未公布"), "{page}");
+        // Once an administrator sets the province's own figure, the note goes.
+        let calendar = Document::Calendar.summary(&p).into_string();
+        assert!(
+            calendar.contains("未发布：只按周末及元旦、劳动节、国庆节的法定日期计算"),
+            "{calendar}"
+        );
+        let mut own = Procedure::default();
+        own.rules.accept = DeadlineRule::working_days(3, Anchor::Declaration);
+        let page = Document::Rules.summary(&own).into_string();
+        assert!(!page.contains("枞阳县"), "{page}");
     }
 }

@@ -52,7 +52,8 @@ pub async fn dashboard(
             div.kpi id="kpi-open" { span.label { "在办案件" } span.value { (d.open) } span.sub { "共" (d.total) "件" } }
             div.kpi.bad id="kpi-overdue" { span.label { "已逾期" } span.value { (d.overdue) } a.sub href={"/console/overdue?scope=" (d.scope)} { "查看督办清单 ›" } }
             div.kpi.warn id="kpi-due-soon" { span.label { "2个工作日内到期" } span.value { (d.due_soon) } }
-            div.kpi id="kpi-self-share" { span.label { "群众自主申报占比" } span.value { (pct(d.self_share)) } span.sub { "本月新申报" (d.declared_this_month) "件" } }
+            div.kpi id="kpi-self-share" { span.label { "自主申报占全部申报" } span.value { (pct(d.self_share)) } span.sub { "本月新申报" (d.declared_this_month) "件" } }
+            div.kpi id="kpi-included-self-share" { span.label { "新纳入监测对象中自主申报占比" } span.value { (pct(d.included_self_share)) } span.sub { "审批纳入共" (d.included) "户" } }
             div.kpi id="kpi-median-visit" { span.label { "申报到入户（中位数）" } span.value { (days(d.median_days_to_visit)) } }
             div.kpi id="kpi-median-approval" { span.label { "申报到审批（中位数）" } span.value { (days(d.median_days_to_approval)) } }
         }
@@ -87,14 +88,14 @@ pub async fn dashboard(
                     h2 { "下辖各地" }
                     div.chart id="chart-children" {}
                     table id="children" class="sortable data" {
-                        thead { tr { th { "名称" } th { "案件" } th { "在办" } th { "逾期" } th { "即将到期" } th { "自主申报占比" } th { "按时率" } } }
+                        thead { tr { th { "名称" } th { "案件" } th { "在办" } th { "逾期" } th { "即将到期" } th { "自主申报占全部申报" } th { "新纳入中自主申报占比" } th { "按时率" } } }
                         tbody {
                             @for c in &d.children {
                                 tr data-code=(c.code) {
                                     td { a.drill href={"/console?scope=" (c.code)} { (c.name) } }
                                     td { (c.total) } td { (c.open) }
                                     td.num.bad[c.overdue > 0] { (c.overdue) }
-                                    td { (c.due_soon) } td { (pct(c.self_share)) } td { (pct(c.on_time_rate)) }
+                                    td { (c.due_soon) } td { (pct(c.self_share)) } td { (pct(c.included_self_share)) } td { (pct(c.on_time_rate)) }
                                 }
                             }
                         }
