@@ -472,6 +472,23 @@ impl LocalStore {
                         vec![case_touch()?],
                     ));
                 }
+                // 常态化关注: the return visit is recorded; no step follows (the server
+                // schedules the next one).
+                (
+                    VisitPurpose::FollowUp,
+                    Stage::RiskEliminated | Stage::NotQualifiedNotified | Stage::Closed,
+                ) => {
+                    if let Some(mut f) = self.open_follow_up(case_id)? {
+                        f.done_on = Some(yijian_core::time::china_date(self.now()));
+                        f.visit_id = Some(id);
+                        f.by = Some(user);
+                        f.note = follow_up_note(&visit, &template, &policy)?;
+                        commands.push((
+                            CommandBody::SaveFollowUp(f.clone()),
+                            vec![Touch::new(kinds::FOLLOW_UP, f.id, &village, &f)?],
+                        ));
+                    }
+                }
                 (VisitPurpose::RiskEliminationCheck, Stage::Assisting) => {
                     // Proposed only when the check shows the risk gone; otherwise the visit
                     // stays on record and assistance goes on.

@@ -101,6 +101,8 @@ pub enum PolicyError {
     LineWithoutSource(i32),
     #[error("申诉期限应在1到90天之间")]
     AppealWindow,
+    #[error("常态化关注的回访间隔应在7到366天之间")]
+    RoutineAttention,
     #[error("部门名单不能为空，部门编码和名称都要填写且不能重复")]
     Departments,
     #[error("医疗自付预警标准要为脱贫人口、监测对象和一般农户各设一项，且金额大于0")]
@@ -119,10 +121,18 @@ pub struct Policy {
     /// cannot be closed before they have passed.
     pub appeal_window_days: u32,
     pub appeal_window_source: String,
+    /// Days between return visits to households under 常态化关注 (not included but watched,
+    /// or after 风险消除).
+    pub routine_attention_interval_days: u32,
+    pub routine_attention_source: String,
     pub departments: Vec<DepartmentEntry>,
     pub departments_source: String,
     pub medical_out_of_pocket_yuan: Vec<MedicalThreshold>,
     pub medical_source: String,
+}
+
+fn default_routine_attention_days() -> u32 {
+    90
 }
 
 /// The serde shape of [`Policy`], before validation.
@@ -133,6 +143,10 @@ struct PolicyRepr {
     appeal_window_days: u32,
     #[serde(default)]
     appeal_window_source: String,
+    #[serde(default = "default_routine_attention_days")]
+    routine_attention_interval_days: u32,
+    #[serde(default)]
+    routine_attention_source: String,
     departments: Vec<DepartmentEntry>,
     #[serde(default)]
     departments_source: String,
@@ -151,6 +165,8 @@ impl TryFrom<PolicyRepr> for Policy {
             income_lines,
             appeal_window_days: r.appeal_window_days,
             appeal_window_source: r.appeal_window_source,
+            routine_attention_interval_days: r.routine_attention_interval_days,
+            routine_attention_source: r.routine_attention_source,
             departments: r.departments,
             departments_source: r.departments_source,
             medical_out_of_pocket_yuan: r.medical_out_of_pocket_yuan,
@@ -198,6 +214,9 @@ impl Policy {
         }
         if !(1..=90).contains(&self.appeal_window_days) {
             return Err(PolicyError::AppealWindow);
+        }
+        if !(7..=366).contains(&self.routine_attention_interval_days) {
+            return Err(PolicyError::RoutineAttention);
         }
         let mut codes = std::collections::BTreeSet::new();
         if self.departments.is_empty()

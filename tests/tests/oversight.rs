@@ -1193,6 +1193,68 @@ async fn procedure_rules_hold(location: DatabaseLocation, dir: &std::path::Path)
         "{logged:?}"
     );
 
+    // 常态化关注: a household told 不符合 but watched gets return visits every 90 days
+    // (policy), and so does a household after 风险消除.
+    let told = case_of(&storage, &data, "冯丽娟").await?;
+    let o = push_step(
+        &storage,
+        &nanchuan_worker,
+        &step_command(
+            &told,
+            Step::NotifyNotQualified {
+                on: day(2026, 12, 1),
+                method: yijian_core::workflow::NoticeMethod::InPerson,
+                routine_attention: true,
+            },
+        ),
+    )
+    .await?;
+    assert_eq!(o, Outcome::Applied, "{o:?}");
+    let of_case = |all: Vec<FollowUp>, case: &Case| -> Vec<FollowUp> {
+        all.into_iter().filter(|f| f.case_id == case.id()).collect()
+    };
+    let watched = of_case(
+        records(&storage, "follow_up", told.village().as_str()).await?,
+        &told,
+    );
+    assert_eq!(watched.len(), 1, "{watched:?}");
+    assert_eq!(
+        watched[0].due_on,
+        day(2026, 12, 1) + chrono::Duration::days(90)
+    );
+    let eliminated = case_of(&storage, &data, "蒋学文").await?;
+    assert_eq!(eliminated.state.stage, Stage::RiskEliminated);
+    let before = of_case(
+        records(&storage, "follow_up", eliminated.village().as_str()).await?,
+        &eliminated,
+    );
+    let mut open = before
+        .iter()
+        .find(|f| f.done_on.is_none())
+        .cloned()
+        .context("open follow-up")?;
+    open.done_on = Some(day(2026, 12, 1));
+    open.note = "风险消除后回访，收入稳定".into();
+    let o = push_step(
+        &storage,
+        &nanchuan_worker,
+        &command(CommandBody::SaveFollowUp(open)),
+    )
+    .await?;
+    assert_eq!(o, Outcome::Applied, "{o:?}");
+    let after = of_case(
+        records(&storage, "follow_up", eliminated.village().as_str()).await?,
+        &eliminated,
+    );
+    assert_eq!(after.len(), before.len() + 1);
+    assert!(
+        after
+            .iter()
+            .any(|f| f.done_on.is_none()
+                && f.due_on == day(2026, 12, 1) + chrono::Duration::days(90)),
+        "{after:?}"
+    );
+
     // 风险消除 on the server's evidence: with the year's line raised above the household's
     // income, the phone's "income above the line" is not believed.
     let mut policy = yijian_core::policy::Policy::gansu();

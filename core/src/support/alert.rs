@@ -5,100 +5,46 @@ use serde::{Deserialize, Serialize};
 
 use crate::case::RiskType;
 use crate::ids::{AlertId, CaseId, HouseholdId};
+use crate::policy::{Policy, Population};
 use crate::validation::ResidentIdNumber;
 
 use super::*;
 
-/// The 17 departments that push risk leads (行业部门). The first thirteen are named in the
-/// domain brief; the last four (自然资源, 退役军人事务, 金融监管, 工会) complete the list as
-/// sensible additional sources of hardship signals and are ours, not a published list.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Department {
-    /// 医保: medical insurance, out-of-pocket costs.
-    MedicalSecurity,
-    /// 卫健: health commission, serious illness.
-    HealthCommission,
-    /// 教育: school drop-outs, student aid.
-    Education,
-    /// 住建: unsafe-house ratings.
-    HousingConstruction,
-    /// 水利: drinking-water failures.
-    WaterResources,
-    /// 人社: employment, social insurance.
-    HumanResourcesSocialSecurity,
-    /// 民政: 低保, 特困, temporary assistance.
-    CivilAffairs,
-    /// 农业农村 (which now includes rural revitalisation).
-    AgricultureRuralAffairs,
-    /// 公安: household registration, deaths, accidents.
-    PublicSecurity,
-    /// 残联: disability certificates.
-    DisabledPersonsFederation,
-    /// 应急管理: disasters and accidents.
-    EmergencyManagement,
-    /// 妇联
-    WomensFederation,
-    /// 团委
-    YouthLeague,
-    /// 自然资源: geological-hazard relocation. (added)
-    NaturalResources,
-    /// 退役军人事务. (added)
-    VeteransAffairs,
-    /// 金融监管: insurance claims (e.g. 防返贫保险) and loans in arrears. (added)
-    FinancialRegulation,
-    /// 工会: workers in hardship. (added)
-    TradeUnion,
-}
+/// A department that pushes risk leads (行业部门), by the stable code of the province's list
+/// ([`Policy::departments`]). The list is data: the built-in one is the 17 member units of 旺苍县's
+/// monitoring task force (see `assets/policy/gansu.json` for the source), and a province
+/// administrator replaces it with its own.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Department(String);
 
 impl Department {
-    pub const fn name_zh(self) -> &'static str {
-        match self {
-            Department::MedicalSecurity => "医保",
-            Department::HealthCommission => "卫健",
-            Department::Education => "教育",
-            Department::HousingConstruction => "住建",
-            Department::WaterResources => "水利",
-            Department::HumanResourcesSocialSecurity => "人社",
-            Department::CivilAffairs => "民政",
-            Department::AgricultureRuralAffairs => "农业农村",
-            Department::PublicSecurity => "公安",
-            Department::DisabledPersonsFederation => "残联",
-            Department::EmergencyManagement => "应急管理",
-            Department::WomensFederation => "妇联",
-            Department::YouthLeague => "团委",
-            Department::NaturalResources => "自然资源",
-            Department::VeteransAffairs => "退役军人事务",
-            Department::FinancialRegulation => "金融监管",
-            Department::TradeUnion => "工会",
-        }
+    /// The department of `code`, if the province's list has it.
+    pub fn of(code: &str, policy: &Policy) -> Option<Department> {
+        policy
+            .departments
+            .iter()
+            .any(|d| d.code == code)
+            .then(|| Department(code.to_owned()))
     }
 
-    pub fn from_name_zh(s: &str) -> Option<Department> {
-        Department::ALL
-            .into_iter()
-            .find(|d| d.name_zh() == s.trim())
+    /// The department the list names `name` (e.g. "医保").
+    pub fn from_name_zh(name: &str, policy: &Policy) -> Option<Department> {
+        policy
+            .departments
+            .iter()
+            .find(|d| d.name_zh == name.trim())
+            .map(|d| Department(d.code.clone()))
     }
 
-    pub const ALL: [Department; 17] = [
-        Department::MedicalSecurity,
-        Department::HealthCommission,
-        Department::Education,
-        Department::HousingConstruction,
-        Department::WaterResources,
-        Department::HumanResourcesSocialSecurity,
-        Department::CivilAffairs,
-        Department::AgricultureRuralAffairs,
-        Department::PublicSecurity,
-        Department::DisabledPersonsFederation,
-        Department::EmergencyManagement,
-        Department::WomensFederation,
-        Department::YouthLeague,
-        Department::NaturalResources,
-        Department::VeteransAffairs,
-        Department::FinancialRegulation,
-        Department::TradeUnion,
-    ];
+    pub fn code(&self) -> &str {
+        &self.0
+    }
+
+    /// Its name in the province's list (the code when the list no longer has it).
+    pub fn name_zh<'a>(&'a self, policy: &'a Policy) -> &'a str {
+        policy.department_name(&self.0)
+    }
 }
 
 /// Housing safety rating (房屋安全等级): A and B are safe, C and D unsafe.
@@ -193,13 +139,14 @@ impl AlertTrigger {
         }
     }
 
-    /// Whether the alert is strong enough to open a lead: a medical out-of-pocket cost
-    /// strictly over [`MEDICAL_OUT_OF_POCKET_THRESHOLD_YUAN`], a house rated C or D; every
-    /// other trigger is an event that counts by itself.
-    pub const fn meets_threshold(&self) -> bool {
+    /// Whether the alert is strong enough to open a lead: a medical out-of-pocket cost at or
+    /// over the province's threshold for the person's population (a rule as data, see
+    /// [`Policy::medical_out_of_pocket_yuan`]), a house rated C or D; every other trigger is an
+    /// event that counts by itself.
+    pub fn meets_threshold(&self, policy: &Policy, population: Population) -> bool {
         match self {
             AlertTrigger::MedicalOutOfPocket { out_of_pocket_fen } => {
-                *out_of_pocket_fen > MEDICAL_OUT_OF_POCKET_THRESHOLD_YUAN * FEN_PER_YUAN
+                policy.medical_cost_reaches_threshold(population, *out_of_pocket_fen)
             }
             AlertTrigger::UnsafeHouse { rating } => !rating.is_safe(),
             _ => true,

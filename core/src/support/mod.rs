@@ -29,11 +29,6 @@ pub use proxy::*;
 /// Fen in one yuan.
 pub const FEN_PER_YUAN: i64 = 100;
 
-/// The example alert threshold from the medical-insurance department: a person's annual
-/// out-of-pocket medical cost (after reimbursement) over ¥20,000. It is an example figure;
-/// it will become configurable per province.
-pub const MEDICAL_OUT_OF_POCKET_THRESHOLD_YUAN: i64 = 20_000;
-
 /// Why a plan, follow-up, appeal, alert or proxy filing is not acceptable.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SupportError {

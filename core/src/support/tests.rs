@@ -7,6 +7,7 @@ use crate::case::RiskType;
 use crate::ids::{
     AlertId, AppealId, CaseId, FollowUpId, HouseholdId, MeasureId, PhotoId, PlanId, UserId, VisitId,
 };
+use crate::policy::{Policy, Population};
 use crate::validation::id_check_char;
 use crate::validation::{MobileNumber, ResidentIdNumber};
 use chrono::TimeZone;
@@ -350,40 +351,54 @@ fn photo_meta_json_round_trip() {
 }
 
 #[rstest]
-#[case::below(19_999 * 100 + 99, false)]
-#[case::exactly_20000(20_000 * 100, false)]
-#[case::one_fen_over(20_000 * 100 + 1, true)]
-#[case::far_over(85_000 * 100, true)]
-fn medical_threshold_is_strictly_over_20000_yuan(#[case] fen: i64, #[case] expected: bool) {
+// The seed's own example: self-paid ¥19,151.81 after reimbursement.
+#[case::seed_example_formerly_poor(1_915_181, Population::FormerlyPoor, true)]
+#[case::seed_example_monitored(1_915_181, Population::Monitored, true)]
+#[case::seed_example_other(1_915_181, Population::Other, false)]
+#[case::at_5000_counts(5_000 * 100, Population::FormerlyPoor, true)]
+#[case::below_5000(4_999 * 100 + 99, Population::FormerlyPoor, false)]
+#[case::at_20000_counts(20_000 * 100, Population::Other, true)]
+fn medical_threshold_is_the_provinces_rule_by_population(
+    #[case] fen: i64,
+    #[case] population: Population,
+    #[case] expected: bool,
+) {
     let t = AlertTrigger::MedicalOutOfPocket {
         out_of_pocket_fen: fen,
     };
-    assert_eq!(t.meets_threshold(), expected);
+    assert_eq!(t.meets_threshold(&Policy::gansu(), population), expected);
 }
 
 #[test]
-fn yuan_converts_to_fen() {
+fn yuan_converts_to_fen_and_other_triggers_count_by_themselves() {
+    let p = Policy::gansu();
     assert_eq!(
         AlertTrigger::medical_out_of_pocket_yuan(20_001),
         AlertTrigger::MedicalOutOfPocket {
             out_of_pocket_fen: 2_000_100
         }
     );
-    assert!(AlertTrigger::medical_out_of_pocket_yuan(20_001).meets_threshold());
-    assert!(!AlertTrigger::medical_out_of_pocket_yuan(20_000).meets_threshold());
+    // A province that raises its figure is obeyed.
+    let mut stricter = p.clone();
+    for t in &mut stricter.medical_out_of_pocket_yuan {
+        t.yuan = 30_000;
+    }
+    let cost = AlertTrigger::medical_out_of_pocket_yuan(25_000);
+    assert!(cost.meets_threshold(&p, Population::Other));
+    assert!(!cost.meets_threshold(&stricter, Population::Other));
     assert!(
         !AlertTrigger::UnsafeHouse {
             rating: HouseRating::B
         }
-        .meets_threshold()
+        .meets_threshold(&p, Population::Other)
     );
     assert!(
         AlertTrigger::UnsafeHouse {
             rating: HouseRating::C
         }
-        .meets_threshold()
+        .meets_threshold(&p, Population::Other)
     );
-    assert!(AlertTrigger::SchoolDropOut.meets_threshold());
+    assert!(AlertTrigger::SchoolDropOut.meets_threshold(&p, Population::Other));
 }
 
 #[rstest]
@@ -402,17 +417,20 @@ fn alert_suggests_a_risk_type(#[case] trigger: AlertTrigger, #[case] risk: RiskT
 }
 
 #[test]
-fn seventeen_departments_with_unique_names() {
-    let mut names: Vec<&str> = Department::ALL.iter().map(|d| d.name_zh()).collect();
-    names.sort_unstable();
-    names.dedup();
-    assert_eq!(names.len(), 17);
-    for d in Department::ALL {
-        assert_eq!(Department::from_name_zh(d.name_zh()), Some(d));
-    }
+fn departments_come_from_the_provinces_list() {
+    let p = Policy::gansu();
+    let medical = Department::from_name_zh("医保", &p).expect("医保");
+    assert_eq!(medical.code(), "medical_security");
+    assert_eq!(medical.name_zh(&p), "医保");
     assert_eq!(
-        serde_json::to_value(Department::DisabledPersonsFederation).expect("ser"),
-        json!("disabled_persons_federation")
+        Department::of("publicity_cyberspace", &p).map(|d| d.name_zh(&p).to_owned()),
+        Some("宣传（网信中心）".to_owned())
+    );
+    // Not on the published list: the earlier made-up entries are gone.
+    assert_eq!(Department::from_name_zh("金融监管", &p), None);
+    assert_eq!(
+        serde_json::to_value(&medical).expect("ser"),
+        json!("medical_security")
     );
 }
 
@@ -426,7 +444,7 @@ fn id_number() -> ResidentIdNumber {
 fn alert_json_round_trip_and_validation() {
     let alert = Alert {
         id: AlertId::from_parts(1_700_000_000_000, 8),
-        department: Department::MedicalSecurity,
+        department: Department::of("medical_security", &Policy::gansu()).expect("listed"),
         subject_id_number: id_number(),
         subject_name: "张三".into(),
         trigger: AlertTrigger::medical_out_of_pocket_yuan(26_500),

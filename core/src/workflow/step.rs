@@ -65,8 +65,14 @@ pub enum Step {
         visit: VisitEvidence,
         outcome: VerificationOutcome,
     },
-    /// 告知不符合原因.
-    NotifyNotQualified { on: NaiveDate, method: NoticeMethod },
+    /// 告知不符合原因. `routine_attention`: not included, but the household is watched with
+    /// regular return visits (常态化关注).
+    NotifyNotQualified {
+        on: NaiveDate,
+        method: NoticeMethod,
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        routine_attention: bool,
+    },
     /// 信息比对 with the departments' data.
     RecordCrossCheck {
         on: NaiveDate,

@@ -85,6 +85,7 @@ fn valid_step(kind: StepKind) -> Step {
         StepKind::NotifyNotQualified => Step::NotifyNotQualified {
             on: d(2026, 10, 19),
             method: NoticeMethod::InPerson,
+            routine_attention: false,
         },
         StepKind::RecordCrossCheck => Step::RecordCrossCheck {
             on: d(2026, 10, 19),
@@ -900,6 +901,7 @@ fn future_dates_are_refused() {
     let step = Step::NotifyNotQualified {
         on: d(2026, 10, 21),
         method: NoticeMethod::Sms,
+        routine_attention: false,
     };
     let r = apply(
         &at(Stage::VerifiedNotQualified),

@@ -298,9 +298,30 @@ fn schedule_follow_up(
     village: &DivisionCode,
     step: &Step,
 ) -> Result<(), Fail> {
-    if !matches!(step, Step::MakePlan { .. } | Step::RecordFollowUp { .. }) {
-        return Ok(());
-    }
+    let interval = match step {
+        Step::MakePlan { .. } | Step::RecordFollowUp { .. } => {
+            ctx.settings.rules.follow_up_interval.amount
+        }
+        // 常态化关注: watched after 风险消除, or not included but at risk.
+        Step::DecideRiskElimination { approve: true, .. }
+        | Step::NotifyNotQualified {
+            routine_attention: true,
+            ..
+        } => ctx.settings.policy.routine_attention_interval_days,
+        _ => return Ok(()),
+    };
+    schedule_next_follow_up(tx, ctx, case, village, interval)
+}
+
+/// Make the next return visit of `case`, `interval` days after the last one done (or today),
+/// unless one is already open.
+pub(super) fn schedule_next_follow_up(
+    tx: &mut dyn RecordTx,
+    ctx: &Ctx<'_>,
+    case: &Case,
+    village: &DivisionCode,
+    interval: u32,
+) -> Result<(), Fail> {
     let case_id = case.id().to_string();
     let facts = tx.follow_up_facts(&case_id)?;
     if facts.next_due.is_some() {
@@ -309,7 +330,6 @@ fn schedule_follow_up(
     let Some(household_id) = case.declaration.household_id else {
         return Ok(());
     };
-    let interval = ctx.settings.rules.follow_up_interval.amount;
     let from = facts.last_done.unwrap_or(ctx.settings.today);
     let Ok(f) = FollowUp::first_after(
         yijian_core::ids::FollowUpId::new(),

@@ -133,6 +133,26 @@ pub(super) fn save_follow_up(
     ctx.write(tx, kinds::FOLLOW_UP, &id, &village, f)?;
     tx.index_follow_up(&id, &f.case_id.to_string(), f.due_on, f.done_on)?;
     reindex_case(tx, &f.case_id.to_string(), &ctx.case_write(&village, None))?;
+    // A routine-attention visit done (after 风险消除, or not included but watched): the next
+    // one is scheduled here, since no step of the procedure follows it.
+    if f.done_on.is_some()
+        && let Some((case, _)) =
+            load::<yijian_core::case::Case>(tx, kinds::CASE, &f.case_id.to_string())?
+        && matches!(
+            case.state.stage,
+            yijian_core::workflow::Stage::RiskEliminated
+                | yijian_core::workflow::Stage::NotQualifiedNotified
+                | yijian_core::workflow::Stage::Closed
+        )
+    {
+        super::case_step::schedule_next_follow_up(
+            tx,
+            ctx,
+            &case,
+            &village,
+            ctx.settings.policy.routine_attention_interval_days,
+        )?;
+    }
     ctx.audit(
         tx,
         "save_follow_up",

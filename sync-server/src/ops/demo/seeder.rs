@@ -431,6 +431,7 @@ impl Seeder {
                 let step = Step::NotifyNotQualified {
                     on: today,
                     method: NoticeMethod::InPerson,
+                    routine_attention: false,
                 };
                 self.push(&who, t, &what, vec![Self::step(id, step)]).await
             }

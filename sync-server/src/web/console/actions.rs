@@ -97,6 +97,7 @@ pub fn step_form(case: &Case, kind: StepKind, user: &ConsoleUser, p: &Procedure)
                 StepKind::NotifyNotQualified => {
                     label { "告知日期" input type="date" name="on" value=(today) required; }
                     label { "告知方式" select name="method" { option value="in_person" { "当面告知" } option value="phone" { "电话告知" } option value="sms" { "短信告知" } option value="letter" { "书面告知" } } }
+                    label.check { input type="checkbox" name="routine_attention" value="1"; "虽不纳入，但需常态化关注（按期回访）" }
                 }
                 StepKind::RecordCrossCheck => {
                     label { "比对日期" input type="date" name="on" value=(today) required; }
@@ -367,7 +368,11 @@ async fn commands_for(
                 "letter" => NoticeMethod::Letter,
                 _ => NoticeMethod::InPerson,
             };
-            Step::NotifyNotQualified { on, method }
+            Step::NotifyNotQualified {
+                on,
+                method,
+                routine_attention: f.flag("routine_attention"),
+            }
         }
         StepKind::RecordCrossCheck => match f.date("on", "比对日期") {
             Ok(on) => Step::RecordCrossCheck {

@@ -139,6 +139,7 @@ impl Document {
                 table id="policy-other" {
                     tbody {
                         tr { th { "申诉期限" } td { "告知不予纳入之日起" (p.policy.appeal_window_days) "天" } td { (p.policy.appeal_window_source) } }
+                        tr { th { "常态化关注回访" } td { "每" (p.policy.routine_attention_interval_days) "天" } td { (p.policy.routine_attention_source) } }
                         tr { th { "预警部门" } td { (p.policy.departments.iter().map(|d| d.name_zh.as_str()).collect::<Vec<_>>().join("、")) } td { (p.policy.departments_source) } }
                         tr { th { "医疗自付预警" } td { @for t in &p.policy.medical_out_of_pocket_yuan { div { (t.population.name_zh()) "超（含）" (t.yuan) "元" } } } td { (p.policy.medical_source) } }
                     }
