@@ -235,6 +235,9 @@ pub fn conflict_id(household: HouseholdId, field: &str) -> String {
 }
 
 /// A record the change feed or a snapshot carries.
+// A record is parsed, matched and stored once per row; boxing the case would change every
+// match for a few hundred bytes on the stack.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", content = "data", rename_all = "snake_case")]
 pub enum Record {

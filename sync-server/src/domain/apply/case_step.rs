@@ -53,7 +53,7 @@ pub(super) fn case_step(
         if let Err(e) = with.validate() {
             return refuse(
                 "category_mismatch",
-                &format!("监测对象类型与农户档案不符：{e}"),
+                format!("监测对象类型与农户档案不符：{e}"),
                 "the category does not fit the household's formerly-poor mark",
             );
         }
