@@ -23,7 +23,8 @@ export function lineLabel(inc: NonNullable<Evaluation["income"]>): string {
 function incomeLine(ev: Evaluation): { text: string; cls: string } {
   const inc = ev.income;
   if (!inc) return { text: "人均纯收入：尚未填写", cls: "res-unknown" };
-  const head = `人均纯收入${yuan(inc.per_person_yuan)}元 · ${lineLabel(inc)}`;
+  // The bar stays one short line (it sits over the form); the year is in the details.
+  const head = `人均纯收入${yuan(inc.per_person_yuan)}元 · 监测线${yuan(inc.monitoring_line_yuan)}元`;
   if (!inc.complete) return { text: `${head} · 尚未填完`, cls: "res-unknown" };
   if (inc.line_status === "below") return { text: `${head} · ⚠ 低于监测线`, cls: "res-bad" };
   return { text: `${head} · ✓ 高于监测线`, cls: "res-ok" };
