@@ -449,43 +449,48 @@ impl LocalStore {
         {
             let case_touch = || self.touch_of(kinds::CASE, &case_id.to_string());
             match (visit.purpose(), case.state.stage) {
-                (VisitPurpose::FollowUp, Stage::PlanMade | Stage::Assisting) => {
-                    // The return visit the server scheduled is the one done now (or, if this
-                    // phone has not received it yet, a new one done today).
-                    let today = yijian_core::time::china_date(self.now());
-                    let mut f = self.open_follow_up(case_id)?.unwrap_or_else(|| {
-                        FollowUp::scheduled(FollowUpId::new(), case_id, visit.household_id(), today)
-                    });
-                    f.done_on = Some(today);
-                    f.visit_id = Some(id);
-                    f.by = Some(user);
-                    f.note = follow_up_note(&visit, &template, &policy)?;
-                    commands.push((
-                        CommandBody::SaveFollowUp(f.clone()),
-                        vec![Touch::new(kinds::FOLLOW_UP, f.id, &village, &f)?],
-                    ));
-                    commands.push((
-                        CommandBody::CaseStep {
-                            case_id,
-                            step: Step::RecordFollowUp { visit_id: id },
-                        },
-                        vec![case_touch()?],
-                    ));
-                }
-                // 常态化关注: the return visit is recorded; no step follows (the server
-                // schedules the next one).
                 (
                     VisitPurpose::FollowUp,
-                    Stage::RiskEliminated | Stage::NotQualifiedNotified | Stage::Closed,
+                    stage @ (Stage::PlanMade
+                    | Stage::Assisting
+                    | Stage::RiskEliminated
+                    | Stage::NotQualifiedNotified
+                    | Stage::Closed),
                 ) => {
-                    if let Some(mut f) = self.open_follow_up(case_id)? {
-                        f.done_on = Some(yijian_core::time::china_date(self.now()));
+                    // During assistance the return visit is also a step of the case; under
+                    // 常态化关注 (after 风险消除, or not included but watched) it is recorded
+                    // alone and the server schedules the next one.
+                    let assisting = matches!(stage, Stage::PlanMade | Stage::Assisting);
+                    // The return visit the server scheduled is the one done now (or, during
+                    // assistance, if this phone has not received it yet, a new one done today).
+                    let today = yijian_core::time::china_date(self.now());
+                    let open = match self.open_follow_up(case_id)? {
+                        Some(f) => Some(f),
+                        None if assisting => Some(FollowUp::scheduled(
+                            FollowUpId::new(),
+                            case_id,
+                            visit.household_id(),
+                            today,
+                        )),
+                        None => None,
+                    };
+                    if let Some(mut f) = open {
+                        f.done_on = Some(today);
                         f.visit_id = Some(id);
                         f.by = Some(user);
                         f.note = follow_up_note(&visit, &template, &policy)?;
                         commands.push((
                             CommandBody::SaveFollowUp(f.clone()),
                             vec![Touch::new(kinds::FOLLOW_UP, f.id, &village, &f)?],
+                        ));
+                    }
+                    if assisting {
+                        commands.push((
+                            CommandBody::CaseStep {
+                                case_id,
+                                step: Step::RecordFollowUp { visit_id: id },
+                            },
+                            vec![case_touch()?],
                         ));
                     }
                 }

@@ -397,14 +397,7 @@ fn risk_check(
     case_id: CaseId,
     settings: &ApplySettings,
 ) -> Result<yijian_core::checklist::RiskCheck, Fail> {
-    let (visit, _): (Visit, _) = must_load(tx, kinds::VISIT, &visit_id.to_string(), "核查记录")?;
-    if visit.case_id() != Some(case_id) {
-        return refuse(
-            "invalid",
-            "该核查记录不属于这个案件",
-            "visit belongs to another case",
-        );
-    }
+    let (visit, template) = visit_of_case(tx, visit_id, case_id)?;
     if !visit.is_final() {
         return refuse(
             "missing_evidence",
@@ -412,7 +405,6 @@ fn risk_check(
             "risk-elimination visit not finalised",
         );
     }
-    let template = template_for(tx, &visit)?;
     let evaluation = visit
         .evaluate_under(&template, &settings.policy)
         .map_err(|e| Fail::Refused(Refusal::new("invalid", e.to_string(), "visit unreadable")))?;
@@ -424,6 +416,21 @@ fn visit_evidence(
     visit_id: VisitId,
     case_id: CaseId,
 ) -> Result<VisitEvidence, Fail> {
+    let (visit, template) = visit_of_case(tx, visit_id, case_id)?;
+    Ok(VisitEvidence {
+        visit_id,
+        finalised: visit.is_final(),
+        authorisation_photo: visit.authorisation_photos(&template).first().copied(),
+        finalised_on: visit.finalized_at().map(yijian_core::time::china_date),
+    })
+}
+
+/// A stored visit that belongs to `case_id`, with the template it was filled against.
+fn visit_of_case(
+    tx: &mut dyn RecordTx,
+    visit_id: VisitId,
+    case_id: CaseId,
+) -> Result<(Visit, ChecklistTemplate), Fail> {
     let (visit, _): (Visit, _) = must_load(tx, kinds::VISIT, &visit_id.to_string(), "核查记录")?;
     if visit.case_id() != Some(case_id) {
         return refuse(
@@ -433,12 +440,7 @@ fn visit_evidence(
         );
     }
     let template = template_for(tx, &visit)?;
-    Ok(VisitEvidence {
-        visit_id,
-        finalised: visit.is_final(),
-        authorisation_photo: visit.authorisation_photos(&template).first().copied(),
-        finalised_on: visit.finalized_at().map(yijian_core::time::china_date),
-    })
+    Ok((visit, template))
 }
 
 fn template_for(tx: &mut dyn RecordTx, visit: &Visit) -> Result<ChecklistTemplate, Fail> {
