@@ -149,7 +149,11 @@ impl LocalStore {
         let id = meta.id.to_string();
         let touch = Touch::new(kinds::PHOTO, &id, village, &meta)?;
         let now = self.now();
-        let path = std::path::absolute(file).unwrap_or_else(|_| file.to_path_buf());
+        // The photo store keeps its own sealed copy: the original may be deleted, and the
+        // queue never points at a plain file.
+        let files = self.photo_files();
+        files.write(sha.as_str(), &bytes)?;
+        let path = files.path(sha.as_str());
         self.record_command_with(CommandBody::RecordPhoto(meta.clone()), &[touch], |tx| {
             LocalStore::queue_photo_in(
                 tx,

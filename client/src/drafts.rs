@@ -58,12 +58,12 @@ mod tests {
     fn drafts_survive_reopening_and_can_be_cleared() {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("yijian.db");
-        let store = LocalStore::open(&path).expect("open");
+        let store = LocalStore::open(&path, &crate::fixtures::test_key()).expect("open");
         assert_eq!(store.draft("proxy").expect("get"), None);
         let form = serde_json::json!({"applicant_name": "王秀英", "id_number": "62010"});
         store.put_draft("proxy", &form).expect("put");
         drop(store);
-        let store = LocalStore::open(&path).expect("reopen");
+        let store = LocalStore::open(&path, &crate::fixtures::test_key()).expect("reopen");
         assert_eq!(store.draft("proxy").expect("get"), Some(form));
         let big = serde_json::json!({"x": "字".repeat(MAX_DRAFT_BYTES)});
         assert!(store.put_draft("proxy", &big).is_err());

@@ -31,6 +31,10 @@ pub enum ErrorKind {
     NotFound,
     /// The app is locked: the PIN is needed, or too many wrong PINs were entered.
     Locked,
+    /// The device was revoked in the console and has erased its data.
+    Revoked,
+    /// Signing out would erase unsent work: ask before going on.
+    UnsentWork,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -83,6 +87,18 @@ pub enum Error {
     /// Too many wrong PINs: wait before trying again.
     #[error("PIN错误次数过多，请{retry_after_s}秒后再试")]
     Locked { retry_after_s: u64 },
+    /// The store does not open with this key (another device's file, a damaged key file).
+    #[error("本机数据无法解密")]
+    WrongKey,
+    /// Too many wrong PINs: the PIN no longer opens the store; sign in with the password.
+    #[error("PIN错误次数过多，已停止用PIN解锁。请联网后用手机号和密码登录，本机未同步的记录不会丢失")]
+    LockedOut,
+    /// An administrator revoked this device: its data is erased.
+    #[error("本机已被管理员停用，本机保存的数据已清除")]
+    DeviceRevoked,
+    /// Signing out would erase work not yet sent; the worker must confirm (or sync first).
+    #[error("本机还有{0}条记录未同步，退出登录会永久删除它们。请先联网同步，或确认删除")]
+    UnsentWork(u64),
     /// A photo could not be decoded, resized or encoded (not a JPEG, truncated, too large).
     #[error("照片无法处理：{0}")]
     Photo(String),
@@ -94,14 +110,20 @@ impl Error {
             Error::Network { .. } | Error::Unavailable { .. } => ErrorKind::Network,
             Error::NotLoggedIn | Error::Unauthenticated { .. } => ErrorKind::Unauthenticated,
             Error::Server { .. } => ErrorKind::Server,
-            Error::Sqlite(_) | Error::Open(_) | Error::Io { .. } | Error::Corrupt(_) => {
+            Error::Sqlite(_)
+            | Error::Open(_)
+            | Error::Io { .. }
+            | Error::Corrupt(_)
+            | Error::WrongKey => {
                 ErrorKind::Storage
             }
             Error::Invalid(_) | Error::Photo(_) | Error::Field { .. } | Error::Fields(_) => {
                 ErrorKind::Invalid
             }
             Error::NotFound(_) => ErrorKind::NotFound,
-            Error::Locked { .. } => ErrorKind::Locked,
+            Error::Locked { .. } | Error::LockedOut => ErrorKind::Locked,
+            Error::DeviceRevoked => ErrorKind::Revoked,
+            Error::UnsentWork(_) => ErrorKind::UnsentWork,
         }
     }
 

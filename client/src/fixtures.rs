@@ -53,7 +53,7 @@ impl Phone {
                 .expect("time"),
         ));
         let clock = Arc::clone(&now);
-        let mut store = LocalStore::open(&dir.path().join("yijian.db"))
+        let mut store = LocalStore::open(&dir.path().join("yijian.db"), &crate::fixtures::test_key())
             .expect("open")
             .with_clock(move || *clock.lock().expect("clock"));
         let user = Account {
@@ -191,9 +191,14 @@ pub const PHOTO_ITEMS: [(&str, &str); 3] = [
 impl Phone {
     /// Run the capture pipeline on a test photo and stage it, as the camera button does.
     pub fn stage(&self, name: &str) -> crate::media::StagedPhoto {
-        let staged = crate::media::process_to_files(&self.store.photos_dir(), &camera_photo(name))
+        let staged = crate::media::process_to_files(&self.store.photo_files(), &camera_photo(name))
             .expect("pipeline");
         self.store.stage_photo(&staged).expect("stage");
         staged
     }
+}
+
+/// The data key of test stores: fixed, so a test can reopen its store.
+pub(crate) fn test_key() -> crate::vault::DataKey {
+    crate::vault::DataKey::from_bytes([7; 32])
 }

@@ -8,14 +8,13 @@
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use chrono::NaiveDate;
 use clap::{Parser, Subcommand};
 use serde_json::json;
-use yijian_client::store::LocalStore;
 use yijian_client::sync::Phase;
-use yijian_client::{SyncEngine, SyncProgress};
+use yijian_client::{Device, DeviceConfig, DeviceStage, SyncEngine, SyncProgress};
 use yijian_core::calendar::HolidayCalendar;
 use yijian_core::deadline::{self, DeadlineRules, Step};
 use yijian_core::division::DivisionCode;
@@ -68,11 +67,9 @@ enum Command {
         #[arg(long, default_value = "62")]
         province: String,
     },
-    /// Create (or migrate) the local database at PATH.
-    Init {
-        #[arg(long)]
-        db: PathBuf,
-    },
+    /// Create (or open and migrate) the encrypted local store in --data-dir, with the PIN from
+    /// YIJIAN_PIN.
+    Init,
     /// Sign this device in to a sync server.
     Login {
         /// e.g. http://127.0.0.1:8080
@@ -86,8 +83,12 @@ enum Command {
         #[arg(long, default_value = "yijian 命令行")]
         device_name: String,
     },
-    /// Revoke this device's token and forget it (unsent work stays).
-    Logout,
+    /// Revoke this device's token and erase its store. Refused while work is unsent, unless
+    /// --erase-unsent confirms that it is to be thrown away.
+    Logout {
+        #[arg(long)]
+        erase_unsent: bool,
+    },
     /// Create test data offline: households with a head each and a draft visit each.
     Seed {
         /// 12-digit village code.
@@ -110,16 +111,36 @@ fn today_in_china() -> NaiveDate {
     yijian_core::time::china_date(chrono::Utc::now())
 }
 
-fn db_path(data_dir: &Path) -> PathBuf {
-    data_dir.join("yijian.db")
+/// The PIN: `YIJIAN_PIN`, else asked on the terminal without echo.
+fn pin() -> Result<String, String> {
+    if let Ok(pin) = std::env::var("YIJIAN_PIN") {
+        return Ok(pin);
+    }
+    if std::io::stdin().is_terminal() {
+        return rpassword::prompt_password("请输入PIN（6位数字）：").map_err(|e| e.to_string());
+    }
+    Err("本机数据已加密：请用环境变量 YIJIAN_PIN 提供PIN，或在终端中运行以输入PIN".into())
 }
 
-fn open_store(data_dir: &Path) -> Result<LocalStore, String> {
-    LocalStore::open(&db_path(data_dir)).map_err(|e| e.to_string())
+fn device(data_dir: &Path) -> Result<Device, String> {
+    Device::at(data_dir, DeviceConfig::default()).map_err(|e| e.to_string())
 }
 
-fn engine(data_dir: &Path) -> Result<SyncEngine, String> {
-    SyncEngine::new(open_store(data_dir)?).map_err(|e| e.to_string())
+/// The device's store, opened with the PIN. A device that has nothing yet gets a new store
+/// (scripts that seed offline before signing in).
+fn unlocked(data_dir: &Path) -> Result<(Device, Arc<SyncEngine>), String> {
+    let mut device = device(data_dir)?;
+    let engine = match device.stage() {
+        DeviceStage::Empty => device.create_offline(&pin()?),
+        DeviceStage::NeedsPassword => {
+            return Err(
+                "PIN已不能打开本机数据（错误次数过多或尚未设置）：请用 yijian login 以密码登录".into(),
+            );
+        }
+        _ => device.unlock(&pin()?),
+    }
+    .map_err(|e| e.to_string())?;
+    Ok((device, engine))
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime, String> {
@@ -314,12 +335,16 @@ fn run(cli: Cli) -> Result<serde_json::Value, String> {
                 "calendar_provisional_years": provisional,
             }))
         }
-        Command::Init { db } => {
-            let store = LocalStore::open(&db).map_err(|e| format!("无法打开本机数据库：{e}"))?;
-            Ok(json!({
-                "db": store.path(),
-                "migrations": store.schema_version_count().map_err(|e| e.to_string())?,
-            }))
+        Command::Init => {
+            let (_device, engine) = unlocked(&data_dir)?;
+            engine
+                .with_store(|store| {
+                    Ok(json!({
+                        "db": store.path(),
+                        "migrations": store.schema_version_count()?,
+                    }))
+                })
+                .map_err(|e| format!("无法打开本机数据库：{e}"))
         }
         Command::Login {
             server,
@@ -327,22 +352,32 @@ fn run(cli: Cli) -> Result<serde_json::Value, String> {
             password,
             device_name,
         } => {
-            let engine = engine(&data_dir)?;
+            let mut device = device(&data_dir)?;
+            // An existing store is opened with the PIN when it can be (same user signing in
+            // again); a locked-out or forgotten one comes back through the server's escrow.
+            if device.stage() == DeviceStage::NeedsPin
+                && let Ok(pin) = pin()
+            {
+                let _ = device.unlock(&pin);
+            }
             let session = runtime()?
-                .block_on(engine.login(&server, &login, &password, &device_name))
+                .block_on(device.login(&server, &login, &password, &device_name))
                 .map_err(|e| format!("登录失败：{e}"))?;
+            if device.stage() == DeviceStage::NeedsNewPin {
+                device.set_pin(&pin()?).map_err(|e| e.to_string())?;
+            }
             Ok(json!({
                 "server": session.server,
                 "device_id": session.device_id,
                 "user": session.user,
             }))
         }
-        Command::Logout => {
-            let engine = engine(&data_dir)?;
+        Command::Logout { erase_unsent } => {
+            let (mut device, _engine) = unlocked(&data_dir)?;
             runtime()?
-                .block_on(engine.logout())
+                .block_on(device.logout(erase_unsent))
                 .map_err(|e| e.to_string())?;
-            Ok(json!({"logged_out": true}))
+            Ok(json!({"logged_out": true, "erased": true}))
         }
         Command::Seed {
             village,
@@ -354,53 +389,64 @@ fn run(cli: Cli) -> Result<serde_json::Value, String> {
             {
                 return Err(format!("“{village}”不是已知的村级区划代码"));
             }
-            let mut store = open_store(&data_dir)?;
+            let (_device, engine) = unlocked(&data_dir)?;
+            engine.with_store(|store| {
             let visitor = store
                 .session()
-                .map_err(|e| e.to_string())?
+                ?
                 .map(|s| s.user.id);
-            let report = store
-                .seed_households(&village, households, visitor)
-                .map_err(|e| e.to_string())?;
-            let mut out = to_json(&report)?;
-            out["outbox"] = json!(store.outbox_len().map_err(|e| e.to_string())?);
+            let report = store.seed_households(&village, households, visitor)?;
+            let mut out = serde_json::to_value(&report)?;
+            out["outbox"] = json!(store.outbox_len()?);
             if visitor.is_none() {
                 out["note"] = json!("未登录，只生成了农户档案；登录后再生成可附带入户核查草稿");
             }
             Ok(out)
+            }).map_err(|e| e.to_string())
         }
         Command::Sync => {
-            let engine = engine(&data_dir)?;
+            let (mut device, engine) = unlocked(&data_dir)?;
             let bar = std::sync::Arc::new(ProgressBar {
                 tty: std::io::stderr().is_terminal(),
                 last_phase: Mutex::new(None),
             });
             let sink = std::sync::Arc::clone(&bar);
             engine.set_progress(move |p| sink.draw(p));
-            let result = runtime()?.block_on(engine.sync_once());
+            let rt = runtime()?;
+            let result = rt.block_on(engine.sync_once());
             bar.finish();
+            if let Err(e) = &result {
+                // A revoked device erases its store before saying so.
+                rt.block_on(device.on_error(e)).map_err(|e| e.to_string())?;
+            }
             let report = result.map_err(|e| format!("同步失败：{e}"))?;
             to_json(&report)
         }
-        Command::Status => to_json(&open_store(&data_dir)?.status().map_err(|e| e.to_string())?),
-        Command::Quarantine => to_json(
-            &open_store(&data_dir)?
-                .quarantine()
-                .map_err(|e| e.to_string())?,
-        ),
+        Command::Status => {
+            let (_device, engine) = unlocked(&data_dir)?;
+            to_json(&engine.with_store(|s| s.status()).map_err(|e| e.to_string())?)
+        }
+        Command::Quarantine => {
+            let (_device, engine) = unlocked(&data_dir)?;
+            to_json(&engine.with_store(|s| s.quarantine()).map_err(|e| e.to_string())?)
+        }
         Command::Retry { id } => {
-            let mut store = open_store(&data_dir)?;
-            let retried = match id {
-                Some(id) => {
-                    let id = CommandId::parse(&id).map_err(|e| e.to_string())?;
-                    store.retry_quarantined(id).map_err(|e| e.to_string())?;
-                    1
-                }
-                None => store.retry_all_quarantined().map_err(|e| e.to_string())?,
-            };
-            Ok(
-                json!({"retried": retried, "outbox": store.outbox_len().map_err(|e| e.to_string())?}),
-            )
+            let (_device, engine) = unlocked(&data_dir)?;
+            let id = id
+                .map(|id| CommandId::parse(&id).map_err(|e| e.to_string()))
+                .transpose()?;
+            engine
+                .with_store(|store| {
+                    let retried = match id {
+                        Some(id) => {
+                            store.retry_quarantined(id)?;
+                            1
+                        }
+                        None => store.retry_all_quarantined()?,
+                    };
+                    Ok(json!({"retried": retried, "outbox": store.outbox_len()?}))
+                })
+                .map_err(|e| e.to_string())
         }
     }
 }

@@ -2,13 +2,11 @@
 //!
 //! A worker photographs the house, the water source, a medical bill, the signed authorisation.
 //! The camera's JPEG goes through [`crate::photo::process_photo`] at once (upright, no
-//! metadata, 1600 px, thumbnail) and the results are written to `photos/<sha256>.jpg` next to
-//! the database: this is a **staged** photo. Attaching it to a record (a checklist item, a
+//! metadata, 1600 px, thumbnail) and the results are written, sealed, to `photos/<sha256>.yjp`
+//! next to the database ([`PhotoFiles`]): this is a **staged** photo. Attaching it to a record (a checklist item, a
 //! proxy declaration's confirmation) writes the photo's metadata command and queues both files
 //! for upload in the same transaction as the record it belongs to, so a photo is never sent
 //! without its record nor a record left waiting for a photo that was never queued.
-//!
-//! Files are written to a temporary name and renamed, so a photo on disk is always whole.
 
 use std::path::{Path, PathBuf};
 
@@ -22,6 +20,7 @@ use yijian_core::support::{PhotoMeta, PhotoMime, PhotoOwner, Sha256Hex};
 use crate::error::{Error, Result};
 use crate::photo::{CaptureTime, process_photo};
 use crate::store::{LocalStore, Touch, timestamp};
+use crate::vault::PhotoCipher;
 use yijian_core::protocol::kinds;
 
 /// A processed photo on the device, not yet attached to anything.
@@ -48,29 +47,70 @@ pub fn capture_instant(t: CaptureTime) -> Option<DateTime<Utc>> {
     }
 }
 
-/// `photos/<sha256>.jpg`.
-pub fn photo_file(dir: &Path, sha256: &str) -> PathBuf {
-    dir.join(format!("{sha256}.jpg"))
+/// The photo files of one device: `photos/<sha256>.yjp`, sealed with the store's photo key
+/// ([`crate::vault::PhotoCipher`]). Named by the plain content's hash, so the same photo is
+/// stored once; the name reveals nothing about the household.
+#[derive(Debug, Clone)]
+pub struct PhotoFiles {
+    dir: PathBuf,
+    /// `None` only for the plain benchmark anchor ([`LocalStore::open_unencrypted`]).
+    cipher: Option<PhotoCipher>,
 }
 
-fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
-    if path.exists() {
-        // Named by content: the same bytes are already there.
-        return Ok(());
+impl PhotoFiles {
+    pub fn new(dir: PathBuf, cipher: Option<PhotoCipher>) -> PhotoFiles {
+        PhotoFiles { dir, cipher }
     }
-    let tmp = path.with_extension("jpg.part");
-    std::fs::write(&tmp, bytes).map_err(|e| Error::io(&tmp, e))?;
-    std::fs::rename(&tmp, path).map_err(|e| Error::io(path, e))
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Where the file of `sha256` is.
+    pub fn path(&self, sha256: &str) -> PathBuf {
+        let ext = if self.cipher.is_some() { "yjp" } else { "jpg" };
+        self.dir.join(format!("{sha256}.{ext}"))
+    }
+
+    pub fn exists(&self, sha256: &str) -> bool {
+        self.path(sha256).exists()
+    }
+
+    /// Write a photo's bytes (sealed), to a temporary name first so a file on disk is always
+    /// whole.
+    pub fn write(&self, sha256: &str, plain: &[u8]) -> Result<()> {
+        let path = self.path(sha256);
+        if path.exists() {
+            // Named by content: the same bytes are already there.
+            return Ok(());
+        }
+        std::fs::create_dir_all(&self.dir).map_err(|e| Error::io(&self.dir, e))?;
+        let bytes = match &self.cipher {
+            Some(c) => c.seal(plain)?,
+            None => plain.to_vec(),
+        };
+        let tmp = path.with_extension("part");
+        std::fs::write(&tmp, bytes).map_err(|e| Error::io(&tmp, e))?;
+        std::fs::rename(&tmp, &path).map_err(|e| Error::io(&path, e))
+    }
+
+    /// The plain bytes of `sha256`.
+    pub fn read(&self, sha256: &str) -> Result<Vec<u8>> {
+        let path = self.path(sha256);
+        match &self.cipher {
+            Some(c) => c.read(&path),
+            None => std::fs::read(&path).map_err(|e| Error::io(&path, e)),
+        }
+    }
 }
 
-/// Run the pipeline on a camera photo and write both files to `dir`. Slow (decode + resize +
-/// encode): call it off the UI thread.
-pub fn process_to_files(dir: &Path, camera_bytes: &[u8]) -> Result<StagedPhoto> {
+/// Run the pipeline on a camera photo and write both files. Slow (decode + resize + encode):
+/// call it off the UI thread.
+pub fn process_to_files(files: &PhotoFiles, camera_bytes: &[u8]) -> Result<StagedPhoto> {
     let processed = process_photo(camera_bytes)?;
-    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
     let thumb_sha256 = crate::domain::sha256_hex(&processed.thumb);
-    write_atomically(&photo_file(dir, &processed.sha256), &processed.jpeg)?;
-    write_atomically(&photo_file(dir, &thumb_sha256), &processed.thumb)?;
+    files.write(&processed.sha256, &processed.jpeg)?;
+    files.write(&thumb_sha256, &processed.thumb)?;
     Ok(StagedPhoto {
         sha256: processed.sha256,
         thumb_sha256,
@@ -172,18 +212,18 @@ impl LocalStore {
         };
         meta.validate().map_err(|e| Error::invalid(e.to_string()))?;
         let touch = Touch::new(kinds::PHOTO, id, village, &meta)?;
-        let dir = self.photos_dir();
+        let files = self.photo_files();
         Ok(AttachedPhoto {
             command: (CommandBody::RecordPhoto(meta), vec![touch]),
             files: vec![
                 (
                     staged.sha256.clone(),
-                    photo_file(&dir, &staged.sha256),
+                    files.path(&staged.sha256),
                     staged.bytes,
                 ),
                 (
                     staged.thumb_sha256.clone(),
-                    photo_file(&dir, &staged.thumb_sha256),
+                    files.path(&staged.thumb_sha256),
                     staged.thumb_bytes,
                 ),
             ],

@@ -19,7 +19,6 @@ use yijian_core::regions::Regions;
 use yijian_core::support::PhotoMeta;
 
 use crate::error::{Error, Result};
-use crate::media::photo_file;
 use crate::store::{LocalStore, PhotoStatus};
 use yijian_core::policy::Policy;
 use yijian_core::protocol::kinds;
@@ -130,8 +129,8 @@ impl LocalStore {
         let meta = self
             .typed::<PhotoMeta>(kinds::PHOTO, &id.to_string())?
             .map(|(m, _)| m);
-        let dir = self.photos_dir();
-        let local = |sha: &str| photo_file(&dir, sha).exists().then(|| urls.url(sha));
+        let files = self.photo_files();
+        let local = |sha: &str| files.exists(sha).then(|| urls.url(sha));
         let Some(meta) = meta else {
             return Ok(PhotoView {
                 id,
@@ -471,7 +470,7 @@ mod tests {
     #[test]
     fn published_rules_replace_the_built_in_ones() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let store = LocalStore::open(&dir.path().join("y.db")).expect("open");
+        let store = LocalStore::open(&dir.path().join("y.db"), &crate::fixtures::test_key()).expect("open");
         let default = store.procedure_rules().expect("rules");
         assert_eq!(default.rules, DeadlineRules::gansu());
         let mut rules = DeadlineRules::gansu();

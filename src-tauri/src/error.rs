@@ -28,6 +28,10 @@ pub enum ErrorKind {
     Server,
     /// The local database or file system failed.
     Storage,
+    /// An administrator revoked this phone; its data has been erased.
+    Revoked,
+    /// Signing out would erase unsent work: ask the worker first.
+    UnsentWork,
     /// A bug or an unexpected state.
     Internal,
 }
@@ -71,6 +75,8 @@ pub fn kind_of(e: &yijian_client::Error) -> ErrorKind {
         EngineKind::Invalid => ErrorKind::Invalid,
         EngineKind::NotFound => ErrorKind::NotFound,
         EngineKind::Locked => ErrorKind::Locked,
+        EngineKind::Revoked => ErrorKind::Revoked,
+        EngineKind::UnsentWork => ErrorKind::UnsentWork,
         EngineKind::Network => ErrorKind::Network,
         EngineKind::Unauthenticated => ErrorKind::Unauthenticated,
         EngineKind::Server => ErrorKind::Server,

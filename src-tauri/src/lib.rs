@@ -24,6 +24,10 @@ use tauri::http::{Request, Response, StatusCode};
 use tauri::{AppHandle, Emitter, Manager};
 use yijian_client::sync::{LoopConfig, run_sync_loop_observed};
 
+use tokio::sync::watch;
+use yijian_client::SyncEngine;
+use yijian_client::media::PhotoFiles;
+
 use crate::error::CommandError;
 use crate::state::{App, PHOTO_SCHEME};
 
@@ -49,43 +53,75 @@ fn data_dir(app: &tauri::App) -> Result<PathBuf, Box<dyn std::error::Error>> {
     Ok(app.path().app_data_dir()?)
 }
 
-/// `yjphoto://localhost/<sha256>` → `photos/<sha256>.jpg`. Only names of 64 hex digits are
-/// served, so no path can leave the photo directory.
-fn photo_response(dir: &std::path::Path, request: &Request<Vec<u8>>) -> Response<Vec<u8>> {
+/// `yjphoto://localhost/<sha256>` → the photo file of that hash, decrypted. Only names of 64
+/// hex digits are served, so no path can leave the photo directory; nothing is served while the
+/// store is closed.
+fn photo_response(files: Option<&PhotoFiles>, request: &Request<Vec<u8>>) -> Response<Vec<u8>> {
     let name = request.uri().path().trim_start_matches('/');
     let valid = name.len() == 64 && name.bytes().all(|b| b.is_ascii_hexdigit());
-    let file = valid.then(|| yijian_client::media::photo_file(dir, &name.to_ascii_lowercase()));
     let reply = |status: StatusCode, body: Vec<u8>, mime: &str| {
         Response::builder()
             .status(status)
             .header("Content-Type", mime)
-            // Named by content: a file never changes.
-            .header("Cache-Control", "max-age=31536000, immutable")
+            // Named by content: a file never changes. Kept in memory only (no disk cache of a
+            // decrypted photo).
+            .header("Cache-Control", "no-store")
             .body(body)
             .unwrap_or_default()
     };
-    match file.map(std::fs::read) {
+    match files
+        .filter(|_| valid)
+        .map(|f| f.read(&name.to_ascii_lowercase()))
+    {
         Some(Ok(bytes)) => reply(StatusCode::OK, bytes, "image/jpeg"),
         _ => reply(StatusCode::NOT_FOUND, Vec::new(), "text/plain"),
     }
 }
 
-fn start_sync(handle: &AppHandle, app: &App) {
+/// The device opened its store: keep the engine and start its sync loop (once per store).
+pub(crate) fn engine_opened(handle: &AppHandle, engine: &Arc<SyncEngine>) {
+    let app = handle.state::<App>();
+    if app.opened(engine) {
+        start_sync(handle, &app, engine);
+    }
+}
+
+/// After an engine error: a revoked device erases its store at once and the screens are told
+/// why ("device-wiped").
+pub(crate) async fn after_error(handle: &AppHandle, error: &yijian_client::Error) {
+    if error.kind() != yijian_client::ErrorKind::Revoked {
+        return;
+    }
+    let app = handle.state::<App>();
+    let wiped = app.device.lock().await.wipe_revoked().await;
+    app.closed();
+    match wiped {
+        Ok(()) => {
+            let _ = handle.emit("device-wiped", ());
+        }
+        Err(e) => tracing::error!(error = %e, "wiping the revoked device failed"),
+    }
+}
+
+fn start_sync(handle: &AppHandle, app: &App, engine: &Arc<SyncEngine>) {
     let progress_handle = handle.clone();
     let syncing = Arc::clone(&app.syncing);
-    app.engine.set_progress(move |p| {
+    engine.set_progress(move |p| {
         syncing.store(true, Ordering::SeqCst);
         let _ = progress_handle.emit("sync-progress", p);
     });
     let done_handle = handle.clone();
-    let engine = Arc::clone(&app.engine);
+    let engine = Arc::clone(engine);
     let trigger = Arc::clone(&app.trigger);
-    let shutdown = app.shutdown.subscribe();
+    let (stop, stopped) = watch::channel(false);
+    if let Some(previous) = app.stop_sync.lock().ok().and_then(|mut s| s.replace(stop)) {
+        let _ = previous.send(true);
+    }
     tauri::async_runtime::spawn(async move {
         run_sync_loop_observed(
             engine,
             trigger,
-            shutdown,
+            stopped,
             LoopConfig::default(),
             move |outcome| {
                 let state = done_handle.state::<App>();
@@ -96,10 +132,19 @@ fn start_sync(handle: &AppHandle, app: &App) {
                     .as_ref()
                     .err()
                     .map(|e| CommandError::new(error::kind_of(e), e.to_string()));
+                let revoked = outcome
+                    .as_ref()
+                    .err()
+                    .filter(|e| e.kind() == yijian_client::ErrorKind::Revoked)
+                    .is_some();
                 // The inbox and every open screen may show something new; the counts are read
                 // off the sync loop, on the blocking pool.
                 let handle = done_handle.clone();
                 tauri::async_runtime::spawn(async move {
+                    if revoked {
+                        after_error(&handle, &yijian_client::Error::DeviceRevoked).await;
+                        return;
+                    }
                     let status = commands::sync::status_of(&handle.state::<App>()).await.ok();
                     let _ = handle.emit("sync-done", SyncDone { ok, error, status });
                 });
@@ -131,14 +176,13 @@ pub fn run() {
             let dir = data_dir(app)?;
             let state = App::open(&dir)?;
             tracing::info!(data_dir = %dir.display(), "app data");
-            start_sync(app.handle(), &state);
             app.manage(state);
             Ok(())
         })
         .register_asynchronous_uri_scheme_protocol(PHOTO_SCHEME, |ctx, request, responder| {
-            let dir = ctx.app_handle().state::<App>().photos_dir.clone();
+            let files = ctx.app_handle().state::<App>().photo_files();
             tauri::async_runtime::spawn_blocking(move || {
-                responder.respond(photo_response(&dir, &request));
+                responder.respond(photo_response(files.as_ref(), &request));
             });
         })
         .invoke_handler(tauri::generate_handler![
@@ -183,10 +227,15 @@ pub fn run() {
         ])
         .build(tauri::generate_context!());
     match result {
-        Ok(app) => app.run(|handle, event| {
-            if let tauri::RunEvent::Exit = event {
-                let _ = handle.state::<App>().shutdown.send(true);
-            }
+        Ok(app) => app.run(|handle, event| match event {
+            tauri::RunEvent::Exit => handle.state::<App>().closed(),
+            // A phone locks the screens as soon as the app leaves the foreground.
+            #[cfg(mobile)]
+            tauri::RunEvent::WindowEvent {
+                event: tauri::WindowEvent::Focused(false),
+                ..
+            } => handle.state::<App>().set_unlocked(false),
+            _ => {}
         }),
         Err(e) => {
             eprintln!("yijian app failed to start: {e}");
@@ -200,16 +249,19 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_photo_protocol_serves_only_photo_files() {
+    fn the_photo_protocol_serves_only_photo_files_and_decrypts_them() {
         let dir = tempfile::tempdir().expect("tempdir");
         let sha = "a".repeat(64);
-        std::fs::write(dir.path().join(format!("{sha}.jpg")), b"\xff\xd8jpeg").expect("write");
+        let key = yijian_client::vault::DataKey::generate().expect("key");
+        let files = PhotoFiles::new(dir.path().to_path_buf(), Some(key.photo_cipher()));
+        files.write(&sha, b"\xff\xd8jpeg").expect("write");
+        assert!(!std::fs::read(files.path(&sha)).expect("read").starts_with(b"\xff\xd8"));
         let get = |path: &str| {
             let req = Request::builder()
                 .uri(format!("yjphoto://localhost{path}"))
                 .body(Vec::new())
                 .expect("request");
-            photo_response(dir.path(), &req)
+            photo_response(Some(&files), &req)
         };
         let ok = get(&format!("/{sha}"));
         assert_eq!(ok.status(), StatusCode::OK);
@@ -220,5 +272,11 @@ mod tests {
             StatusCode::NOT_FOUND
         );
         assert_eq!(get("/").status(), StatusCode::NOT_FOUND);
+        // A closed store serves nothing.
+        let req = Request::builder()
+            .uri(format!("yjphoto://localhost/{sha}"))
+            .body(Vec::new())
+            .expect("request");
+        assert_eq!(photo_response(None, &req).status(), StatusCode::NOT_FOUND);
     }
 }

@@ -1,41 +1,53 @@
-//! What the app keeps while it runs: the device engine, the lock, the inbox index and the
-//! background sync.
+//! What the app keeps while it runs: the device (its encrypted store), the lock, the inbox
+//! index and the background sync.
 //!
-//! The lock is in memory on purpose: every start of the app begins locked, so a phone left on
-//! a table or taken from a worker opens only with the PIN. Sync keeps running while locked —
-//! work recorded before the lock still reaches the server.
+//! Every start of the app begins with the store closed: nothing can be read until the PIN (or,
+//! online, the password) unwraps the data key. Once open, the screens lock again after
+//! [`DEFAULT_IDLE_LOCK`] without a command (configurable with `YIJIAN_IDLE_LOCK_SECS`) and, on a
+//! phone, when the app goes to the background; the key stays in this process's memory while it
+//! runs, so work recorded before the lock still reaches the server.
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
 
 use chrono::NaiveDate;
 use tokio::sync::{Notify, watch};
 use yijian_client::inbox::InboxCache;
+use yijian_client::media::PhotoFiles;
 use yijian_client::store::{Account, LocalStore};
 use yijian_client::views::PhotoUrls;
-use yijian_client::{EngineConfig, SyncEngine};
+use yijian_client::{Device, DeviceConfig, SyncEngine};
 
 use crate::error::{CommandError, ErrorKind};
 
 /// Name of the photo protocol the webview loads photo files from.
 pub const PHOTO_SCHEME: &str = "yjphoto";
 
+/// Screens lock after this long without a command.
+pub const DEFAULT_IDLE_LOCK: Duration = Duration::from_secs(5 * 60);
+
 /// The app's state, managed by Tauri.
 pub struct App {
-    pub engine: Arc<SyncEngine>,
+    /// The data directory's keys and store; its lifecycle calls (unlock, login, wipe) go
+    /// through this lock one at a time.
+    pub device: tokio::sync::Mutex<Device>,
+    engine: RwLock<Option<Arc<SyncEngine>>>,
+    photos: RwLock<Option<PhotoFiles>>,
     pub trigger: Arc<Notify>,
     unlocked: AtomicBool,
+    last_command: Mutex<Instant>,
+    pub idle_lock: Duration,
     pub inbox: Arc<Mutex<InboxCache>>,
     pub urls: PhotoUrls,
     pub data_dir: PathBuf,
-    /// Where photo files are (`photos/` next to the database), for the photo protocol.
-    pub photos_dir: PathBuf,
     /// A round is running now.
     pub syncing: Arc<AtomicBool>,
     /// A round has ended since the app started (so "never synced" is not shown as "offline").
     pub synced_once: Arc<AtomicBool>,
-    pub shutdown: watch::Sender<bool>,
+    /// Stops the running sync loop (app exit, wipe).
+    pub stop_sync: Mutex<Option<watch::Sender<bool>>>,
 }
 
 impl std::fmt::Debug for App {
@@ -57,26 +69,77 @@ pub fn photo_url_prefix() -> String {
 }
 
 impl App {
-    /// Open (or create) the phone's database in `data_dir`.
+    /// The device in `data_dir`; its store stays closed until the PIN or a sign-in.
     pub fn open(data_dir: &Path) -> Result<App, yijian_client::Error> {
-        let store = LocalStore::open(&data_dir.join("yijian.db"))?;
-        let photos_dir = store.photos_dir();
-        let engine = Arc::new(SyncEngine::with_config(store, EngineConfig::default())?);
-        let (shutdown, _) = watch::channel(false);
+        let device = Device::at(data_dir, DeviceConfig::default())?;
+        let idle_lock = std::env::var("YIJIAN_IDLE_LOCK_SECS")
+            .ok()
+            .and_then(|s| s.parse::<u64>().ok())
+            .filter(|s| *s > 0)
+            .map_or(DEFAULT_IDLE_LOCK, Duration::from_secs);
         Ok(App {
-            engine,
+            device: tokio::sync::Mutex::new(device),
+            engine: RwLock::new(None),
+            photos: RwLock::new(None),
             trigger: Arc::new(Notify::new()),
             unlocked: AtomicBool::new(false),
+            last_command: Mutex::new(Instant::now()),
+            idle_lock,
             inbox: Arc::new(Mutex::new(InboxCache::default())),
             urls: PhotoUrls {
                 prefix: photo_url_prefix(),
             },
             data_dir: data_dir.to_path_buf(),
-            photos_dir,
             syncing: Arc::new(AtomicBool::new(false)),
             synced_once: Arc::new(AtomicBool::new(false)),
-            shutdown,
+            stop_sync: Mutex::new(None),
         })
+    }
+
+    /// The open store's engine.
+    pub fn engine(&self) -> Result<Arc<SyncEngine>, CommandError> {
+        self.engine
+            .read()
+            .ok()
+            .and_then(|e| e.clone())
+            .ok_or_else(CommandError::locked)
+    }
+
+    /// The open store's photo files (the photo protocol serves them decrypted).
+    pub fn photo_files(&self) -> Option<PhotoFiles> {
+        self.photos.read().ok().and_then(|p| p.clone())
+    }
+
+    /// The device opened its store: remember the engine. `true` when it is a new one (its sync
+    /// loop must be started).
+    pub fn opened(&self, engine: &Arc<SyncEngine>) -> bool {
+        let files = engine.with_store(|s| Ok(s.photo_files())).ok();
+        if let Ok(mut p) = self.photos.write() {
+            *p = files;
+        }
+        let Ok(mut slot) = self.engine.write() else {
+            return false;
+        };
+        let fresh = !slot.as_ref().is_some_and(|e| Arc::ptr_eq(e, engine));
+        *slot = Some(Arc::clone(engine));
+        fresh
+    }
+
+    /// The store was erased (logout, revocation): forget it and stop its sync loop.
+    pub fn closed(&self) {
+        self.set_unlocked(false);
+        if let Ok(mut e) = self.engine.write() {
+            *e = None;
+        }
+        if let Ok(mut p) = self.photos.write() {
+            *p = None;
+        }
+        if let Ok(mut inbox) = self.inbox.lock() {
+            *inbox = InboxCache::default();
+        }
+        if let Some(stop) = self.stop_sync.lock().ok().and_then(|mut s| s.take()) {
+            let _ = stop.send(true);
+        }
     }
 
     pub fn is_unlocked(&self) -> bool {
@@ -84,12 +147,30 @@ impl App {
     }
 
     pub fn set_unlocked(&self, unlocked: bool) {
+        if unlocked {
+            self.touch();
+        }
         self.unlocked.store(unlocked, Ordering::SeqCst);
     }
 
-    /// Refuse while the app is locked.
+    fn touch(&self) {
+        if let Ok(mut t) = self.last_command.lock() {
+            *t = Instant::now();
+        }
+    }
+
+    /// Refuse while the app is locked; a screen left alone longer than [`App::idle_lock`]
+    /// locks here, whatever the webview's own timer did.
     pub fn require_unlocked(&self) -> Result<(), CommandError> {
+        let idle = self
+            .last_command
+            .lock()
+            .map_or(Duration::MAX, |t| t.elapsed());
+        if idle > self.idle_lock {
+            self.unlocked.store(false, Ordering::SeqCst);
+        }
         if self.is_unlocked() {
+            self.touch();
             Ok(())
         } else {
             Err(CommandError::locked())
@@ -103,7 +184,7 @@ impl App {
         R: Send + 'static,
         F: FnOnce(&mut LocalStore) -> yijian_client::Result<R> + Send + 'static,
     {
-        let engine = Arc::clone(&self.engine);
+        let engine = self.engine()?;
         tauri::async_runtime::spawn_blocking(move || engine.with_store(f))
             .await
             .map_err(|e| CommandError::new(ErrorKind::Internal, format!("后台任务失败：{e}")))?

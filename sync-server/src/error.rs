@@ -21,6 +21,9 @@ pub enum ApiError {
     NotFound,
     #[error("authentication required")]
     Unauthenticated,
+    /// The token belongs to a device an administrator revoked: the device erases its data.
+    #[error("device revoked")]
+    DeviceRevoked,
     #[error("wrong login or password")]
     BadCredentials,
     #[error("forbidden: {0}")]
@@ -82,7 +85,9 @@ impl ApiError {
             ApiError::Storage(StorageError::BadCursor(_)) => StatusCode::BAD_REQUEST,
             ApiError::Storage(_) | ApiError::Internal(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::NotFound => StatusCode::NOT_FOUND,
-            ApiError::Unauthenticated | ApiError::BadCredentials => StatusCode::UNAUTHORIZED,
+            ApiError::Unauthenticated | ApiError::BadCredentials | ApiError::DeviceRevoked => {
+                StatusCode::UNAUTHORIZED
+            }
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::BadRequest { .. } => StatusCode::BAD_REQUEST,
             ApiError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
@@ -106,6 +111,7 @@ impl ApiError {
             ApiError::Internal(_) => "internal",
             ApiError::NotFound => "not_found",
             ApiError::Unauthenticated => "unauthenticated",
+            ApiError::DeviceRevoked => yijian_core::protocol::auth::DEVICE_REVOKED,
             ApiError::BadCredentials => "bad_credentials",
             ApiError::Forbidden(_) => "forbidden",
             ApiError::BadRequest { .. } => "bad_request",
@@ -136,6 +142,10 @@ impl ApiError {
             ApiError::Unauthenticated => (
                 "登录已失效，请重新登录".into(),
                 "missing, unknown or revoked device token".into(),
+            ),
+            ApiError::DeviceRevoked => (
+                "本机已被管理员停用，本机保存的数据将被清除".into(),
+                "this device was revoked; it must erase its data".into(),
             ),
             ApiError::BadCredentials => (
                 "手机号或密码不正确".into(),

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use anyhow::{Context, Result, ensure};
 use serde_json::Value;
 use yijian_client::store::LocalStore;
-use yijian_client::{EngineConfig, SyncEngine};
+use yijian_client::{DeviceConfig, EngineConfig, SyncEngine};
 use yijian_core::division::DivisionCode;
 use yijian_server::ServerSettings;
 use yijian_server::config::DatabaseLocation;
@@ -55,9 +55,14 @@ pub async fn server_on(
     Ok((ServerHome { dir, cluster }, server))
 }
 
-/// A phone: its own data directory, signed in as `login` on `url`.
+/// The PIN every test phone gets.
+pub const PIN: &str = "240517";
+
+/// A phone: its own data directory (encrypted store, as the app's), signed in as `login` on
+/// `url` with [`PIN`] chosen.
 pub struct Device {
     pub engine: Arc<SyncEngine>,
+    pub phone: yijian_client::Device,
     pub dir: tempfile::TempDir,
 }
 
@@ -72,10 +77,17 @@ impl std::fmt::Debug for Device {
 impl Device {
     pub async fn login(url: &str, login: &str, config: EngineConfig) -> Result<Device> {
         let dir = tempfile::tempdir()?;
-        let store = LocalStore::open(&dir.path().join("yijian.db"))?;
-        let engine = Arc::new(SyncEngine::with_config(store, config)?);
-        engine.login(url, login, PASSWORD, "测试手机").await?;
-        Ok(Device { engine, dir })
+        let mut phone = yijian_client::Device::at(
+            dir.path(),
+            DeviceConfig {
+                engine: config,
+                ..DeviceConfig::default()
+            },
+        )?;
+        phone.login(url, login, PASSWORD, "测试手机").await?;
+        phone.set_pin(PIN)?;
+        let engine = phone.engine().context("store open after login")?;
+        Ok(Device { engine, phone, dir })
     }
 
     pub fn store<R>(

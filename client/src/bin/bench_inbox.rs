@@ -6,9 +6,12 @@
 //! clocks, once per change of the store), the first page, a page deep in the list (scrolling),
 //! the overdue filter and searches by name, by the last four ID digits and by door plate.
 //!
-//! The anchor, measured in the same run: reading and parsing the 30,000 case bodies with plain
-//! rusqlite and serde_json — the least any index over them can cost. Prints one JSON line per
-//! measurement (median of repeated runs for the fast ones). Not a test.
+//! Two anchors, measured in the same run: reading and parsing the 30,000 case bodies with plain
+//! rusqlite and serde_json — the least any index over them can cost — and the same cases in a
+//! plain (unencrypted) store, which the app never uses: the encrypted store is the app's, opened
+//! through [`Device`] with the PIN and the default Argon2id cost (`unlock` times that), and
+//! `encrypted_over_plain` is what encryption costs. Prints one JSON line per measurement
+//! (median of repeated runs for the fast ones). Not a test.
 
 use std::time::{Duration, Instant};
 
@@ -17,6 +20,7 @@ use serde_json::json;
 use serde_json::value::RawValue;
 use yijian_client::inbox::{InboxIndex, InboxQuery};
 use yijian_client::store::{FeedPosition, LocalStore};
+use yijian_client::{Device, DeviceConfig};
 use yijian_core::case::{Applicant, Case, CaseSource, Declaration, RiskType};
 use yijian_core::division::DivisionCode;
 use yijian_core::hlc::Hlc;
@@ -71,23 +75,20 @@ fn median_of<F: FnMut()>(runs: usize, mut f: F) -> Duration {
     times[times.len() / 2]
 }
 
+fn ratio(a: Duration, b: Duration) -> f64 {
+    ((a.as_secs_f64() / b.as_secs_f64()) * 100.0).round() / 100.0
+}
+
+const PIN: &str = "240517";
+
 fn ms(d: Duration) -> f64 {
     (d.as_secs_f64() * 1_000_000.0).round() / 1000.0
 }
 
-fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let dir = std::env::temp_dir().join(format!("yijian-bench-inbox-{}", std::process::id()));
-    std::fs::create_dir_all(&dir)?;
-    let path = dir.join("yijian.db");
-    let now = Utc
-        .with_ymd_and_hms(2026, 12, 1, 2, 0, 0)
-        .single()
-        .ok_or("time")?;
-    let today = yijian_core::time::china_date(now);
-    let mut store = LocalStore::open(&path)?.with_clock(move || now);
+/// Write the 30,000 cases and their households as a pull does.
+fn load(store: &mut LocalStore, now: chrono::DateTime<Utc>) -> Result<(), Box<dyn std::error::Error>> {
     let village = DivisionCode::parse(VILLAGE)?;
 
-    let started = Instant::now();
     let mut batch = Vec::with_capacity(2000);
     let mut n = 0u64;
     for i in 0..CASES {
@@ -155,9 +156,25 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             },
         )?;
     }
+    Ok(())
+}
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let dir = std::env::temp_dir().join(format!("yijian-bench-inbox-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    let path = dir.join("yijian.db");
+    let now = Utc
+        .with_ymd_and_hms(2026, 12, 1, 2, 0, 0)
+        .single()
+        .ok_or("time")?;
+    let today = yijian_core::time::china_date(now);
+    let mut store = LocalStore::open_unencrypted(&path)?.with_clock(move || now);
+    let started = Instant::now();
+    load(&mut store, now)?;
+    let plain_load = started.elapsed();
     println!(
         "{}",
-        json!({"step": "load", "cases": CASES, "households": CASES, "ms": ms(started.elapsed())})
+        json!({"step": "load_plain_anchor", "cases": CASES, "households": CASES, "ms": ms(plain_load)})
     );
 
     // The anchor: read and parse every case body, nothing else.
@@ -182,15 +199,51 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         json!({"step": "anchor_read_and_parse_all_cases", "ms": ms(anchor)})
     );
 
+    let plain_build = median_of(3, || {
+        InboxIndex::build(&store, today).expect("index");
+    });
+    println!(
+        "{}",
+        json!({"step": "index_build_plain_anchor", "ms": ms(plain_build)})
+    );
+
+    // The app's store: encrypted, made and opened through the device with a PIN.
+    let secure_dir = dir.join("encrypted");
+    let mut device = Device::at(&secure_dir, DeviceConfig::default())?;
+    let engine = device.create_offline(PIN)?;
+    let started = Instant::now();
+    engine.with_store(|s| load(s, now).map_err(|e| yijian_client::Error::Corrupt(e.to_string())))?;
+    let load_encrypted = started.elapsed();
+    drop(engine);
+    drop(device);
+    println!(
+        "{}",
+        json!({"step": "load", "cases": CASES, "ms": ms(load_encrypted),
+               "encrypted_over_plain": ratio(load_encrypted, plain_load)})
+    );
+    let mut unlock = None;
+    let unlock_time = median_of(3, || {
+        let mut device = Device::at(&secure_dir, DeviceConfig::default()).expect("device");
+        let engine = device.unlock(PIN).expect("unlock");
+        unlock = Some((device, engine));
+    });
+    let (_device, engine) = unlock.ok_or("no unlock")?;
+    let kdf = yijian_client::vault::KdfParams::PHONE;
+    println!(
+        "{}",
+        json!({"step": "unlock", "ms": ms(unlock_time), "argon2id_m_kib": kdf.m_kib,
+               "argon2id_t": kdf.t, "argon2id_p": kdf.p})
+    );
     let mut index = None;
     let build = median_of(3, || {
-        index = Some(InboxIndex::build(&store, today).expect("index"));
+        index = Some(engine.with_store(|s| InboxIndex::build(s, today)).expect("index"));
     });
     let index = index.ok_or("no index")?;
     println!(
         "{}",
         json!({"step": "index_build", "cases": index.len(), "ms": ms(build),
-               "ratio_to_anchor": ((build.as_secs_f64() / anchor.as_secs_f64()) * 100.0).round() / 100.0})
+               "ratio_to_anchor": ratio(build, anchor),
+               "encrypted_over_plain": ratio(build, plain_build)})
     );
     let queries: [(&str, InboxQuery); 6] = [
         ("first_page", InboxQuery::default()),

@@ -1,4 +1,5 @@
-//! The device's local database: one SQLite file under the app's data directory.
+//! The device's local database: one SQLCipher file under the app's data directory, opened with
+//! the data key [`crate::vault`] unwraps.
 //!
 //! Everything a grid worker records offline lives here until the server acknowledges it, so the
 //! file is opened in WAL mode with durable commits and migrated on open (see `yijian-sqlite`).
@@ -36,6 +37,8 @@ use yijian_core::schema::Migration;
 pub use yijian_core::protocol::auth::Account;
 
 use crate::error::{Error, Result};
+use crate::media::PhotoFiles;
+use crate::vault::DataKey;
 
 /// The device's migrations, in order. A test checks that every file is listed.
 pub const MIGRATIONS: &[Migration] = &[
@@ -98,6 +101,7 @@ pub struct LocalStore {
     path: PathBuf,
     conn: Connection,
     clock: Clock,
+    photos: PhotoFiles,
 }
 
 impl fmt::Debug for LocalStore {
@@ -521,16 +525,42 @@ fn count(conn: &Connection, sql: &str) -> Result<u64> {
 }
 
 impl LocalStore {
-    /// Open (creating the file and its directory if needed) and migrate.
-    pub fn open(path: &Path) -> Result<LocalStore> {
+    /// Open the encrypted store at `path` with its data key (creating the file and its
+    /// directory if needed) and migrate. A wrong key is [`Error::WrongKey`]; nothing is written.
+    pub fn open(path: &Path, key: &DataKey) -> Result<LocalStore> {
+        LocalStore::open_with(path, Some(key))
+    }
+
+    /// A plain store, with plain photo files: only the benchmarks' anchor ("what encryption
+    /// costs") and the upgrade of a store made before encryption use it.
+    #[doc(hidden)]
+    pub fn open_unencrypted(path: &Path) -> Result<LocalStore> {
+        LocalStore::open_with(path, None)
+    }
+
+    fn open_with(path: &Path, key: Option<&DataKey>) -> Result<LocalStore> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
         }
-        let conn = yijian_sqlite::open(path, MIGRATIONS)?;
+        let mut conn = Connection::open(path)?;
+        if let Some(key) = key {
+            conn.execute_batch(&key.sqlcipher_pragma())?;
+            // SQLCipher reads the key lazily: a wrong one shows at the first read.
+            conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get::<_, i64>(0))
+                .map_err(|_| Error::WrongKey)?;
+        }
+        // Sorts and temporary indexes stay in memory: no plain temporary file on the flash.
+        conn.pragma_update(None, "temp_store", "MEMORY")?;
+        yijian_sqlite::configure(&conn)?;
+        yijian_sqlite::migrate(&mut conn, MIGRATIONS)?;
+        let photos_dir = path
+            .parent()
+            .map_or_else(|| PathBuf::from("photos"), |d| d.join("photos"));
         Ok(LocalStore {
             path: path.to_path_buf(),
             conn,
             clock: Arc::new(Utc::now),
+            photos: PhotoFiles::new(photos_dir, key.map(DataKey::photo_cipher)),
         })
     }
 
@@ -544,11 +574,9 @@ impl LocalStore {
         &self.path
     }
 
-    /// Where the photo files of this device live: `photos/` next to the database.
-    pub fn photos_dir(&self) -> PathBuf {
-        self.path
-            .parent()
-            .map_or_else(|| PathBuf::from("photos"), |d| d.join("photos"))
+    /// The photo files of this device (`photos/` next to the database).
+    pub fn photo_files(&self) -> PhotoFiles {
+        self.photos.clone()
     }
 
     /// Rows written through this store since it was opened. It only grows, and it changes with

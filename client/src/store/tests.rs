@@ -21,7 +21,7 @@ fn at(ms: i64) -> DateTime<Utc> {
 }
 
 fn open(dir: &tempfile::TempDir) -> LocalStore {
-    LocalStore::open(&dir.path().join("yijian.db"))
+    LocalStore::open(&dir.path().join("yijian.db"), &crate::fixtures::test_key())
         .expect("open")
         .with_clock(|| at(T0_MS))
 }
@@ -79,7 +79,7 @@ fn every_migration_file_is_embedded_in_order() {
 fn open_creates_directory_migrates_and_keeps_settings_across_reopen() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("app/data/yijian.db");
-    let store = LocalStore::open(&path).expect("open");
+    let store = LocalStore::open(&path, &crate::fixtures::test_key()).expect("open");
     assert_eq!(
         store.schema_version_count().expect("count"),
         MIGRATIONS.len() as i64
@@ -92,7 +92,7 @@ fn open_creates_directory_migrates_and_keeps_settings_across_reopen() {
         .set_meta("server", "http://10.0.0.1:8080")
         .expect("overwrite");
     drop(store);
-    let again = LocalStore::open(&path).expect("reopen");
+    let again = LocalStore::open(&path, &crate::fixtures::test_key()).expect("reopen");
     assert_eq!(
         again.meta("server").expect("meta").as_deref(),
         Some("http://10.0.0.1:8080")
@@ -189,7 +189,7 @@ fn a_failure_mid_transaction_leaves_neither_records_nor_outbox_entry() {
 fn command_timestamps_keep_increasing_when_the_phone_clock_is_turned_back() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("yijian.db");
-    let mut store = LocalStore::open(&path)
+    let mut store = LocalStore::open(&path, &crate::fixtures::test_key())
         .expect("open")
         .with_clock(|| at(T0_MS));
     store
@@ -198,7 +198,7 @@ fn command_timestamps_keep_increasing_when_the_phone_clock_is_turned_back() {
     let first = store.last_hlc().expect("hlc").expect("set");
     drop(store);
     // The worker sets the phone three days back and restarts the app.
-    let mut store = LocalStore::open(&path)
+    let mut store = LocalStore::open(&path, &crate::fixtures::test_key())
         .expect("reopen")
         .with_clock(|| at(T0_MS - 3 * 86_400_000));
     store

@@ -8,7 +8,7 @@ use reqwest::{Client, Response};
 use serde::Serialize;
 use serde_json::value::RawValue;
 use yijian_core::ids::DeviceId;
-use yijian_core::protocol::auth::{LoginRequest, LoginResponse};
+use yijian_core::protocol::auth::{DeviceKeyResponse, LoginRequest, LoginResponse};
 use yijian_core::protocol::procedure::ProcedureDocument;
 use yijian_core::protocol::{
     NoticesResponse, PROTOCOL_VERSION, PullResponse, PushResponse, SnapshotPage,
@@ -135,6 +135,29 @@ impl Api {
             });
         let resp = Self::ok(req).await?;
         Ok(Self::json(resp).await?.value)
+    }
+
+    /// This device's escrow key (32 bytes).
+    pub async fn device_key(&self) -> Result<[u8; 32]> {
+        use base64::Engine as _;
+        let resp = Self::ok(self.authed(self.http.get(self.url("/v1/device/key")))).await?;
+        let body: DeviceKeyResponse = Self::json(resp).await?.value;
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(body.escrow_key.as_bytes())
+            .ok()
+            .and_then(|b| <[u8; 32]>::try_from(b).ok());
+        bytes.ok_or_else(|| Error::Server {
+            status: 200,
+            code: "bad_response".into(),
+            message: "服务器返回的密钥无法识别".into(),
+            message_en: "escrow key is not 32 bytes of base64".into(),
+        })
+    }
+
+    /// Tell the server this (revoked) device has erased its data.
+    pub async fn confirm_wiped(&self) -> Result<()> {
+        Self::ok(self.authed(self.http.post(self.url("/v1/device/wiped")))).await?;
+        Ok(())
     }
 
     pub async fn logout(&self) -> Result<()> {

@@ -16,7 +16,7 @@
 
 pub mod plan;
 
-mod api;
+pub(crate) mod api;
 mod photos;
 mod runner;
 
@@ -195,50 +195,27 @@ impl SyncEngine {
         }
     }
 
-    /// Sign in on `server`; the token, device id and user are kept in the local store. What was
-    /// typed is checked first ([`LoginForm::check`]); each mistake names its field.
-    pub async fn login(
-        &self,
-        server: &str,
-        login: &str,
-        password: &str,
-        device_name: &str,
-    ) -> Result<Session> {
-        let form = LoginForm::check(server, login, password)?;
-        let server = form.server;
-        let api = Api::new(self.http.clone(), &server, None, self.config.compress_above);
-        let previous = self
-            .with_store(|s| s.previous_device_id(&server))?
-            .and_then(|id| id.parse::<yijian_core::ids::DeviceId>().ok());
-        let resp = api
-            .login(&form.login, password, device_name, previous)
-            .await
-            .map_err(|e| match e {
-                // At the login form a refusal is about what was typed, not a lost session.
-                Error::Unauthenticated { .. } => Error::field("password", "手机号或密码不正确"),
-                other => other,
-            })?;
-        let session = Session {
-            server,
-            token: resp.token,
-            device_id: resp.device_id,
-            user: resp.user,
-            token_rejected: false,
-        };
-        self.with_store(|s| s.save_session(&session))?;
-        Ok(session)
+    /// Keep a session a password sign-in produced ([`crate::device::Device::login`]). A
+    /// different user on this device starts from an empty view; refused while the previous
+    /// user's work is unsent.
+    pub(crate) fn adopt_session(&self, session: &Session) -> Result<()> {
+        self.with_store(|s| s.save_session(session))
     }
 
-    /// Revoke this device's token on the server (best effort) and forget it here. Unsent work
-    /// stays on the device.
-    pub async fn logout(&self) -> Result<()> {
-        if let Some(session) = self.with_store(|s| s.session())? {
+    /// Revoke this device's token on the server (best effort) and forget it here.
+    pub(crate) async fn revoke_token(&self) {
+        if let Ok(Some(session)) = self.with_store(|s| s.session()) {
             let api = self.api(&session);
             if let Err(e) = api.logout().await {
                 tracing::info!(error = %e, "logout did not reach the server");
             }
         }
-        self.with_store(|s| s.clear_token())
+    }
+
+    /// The session's API client, if signed in (even with a rejected token: a revoked device
+    /// confirms its wipe with it).
+    pub(crate) fn session_api(&self) -> Result<Option<Api>> {
+        Ok(self.with_store(|s| s.session())?.map(|s| self.api(&s)))
     }
 
     fn api(&self, session: &Session) -> Api {

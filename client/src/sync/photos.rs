@@ -6,7 +6,6 @@
 //! waits out its own backoff; one the server will never take (too large, not an image,
 //! damaged) is marked failed with the server's reason. Neither holds up the next photo.
 
-use std::io::{Read, Seek, SeekFrom};
 
 use chrono::Utc;
 
@@ -14,6 +13,7 @@ use super::api::Api;
 use super::plan::{self, BlobState, PutDecision};
 use super::{Phase, SyncEngine, SyncProgress, SyncReport};
 use crate::error::{Error, ErrorKind, Result};
+use crate::media::PhotoFiles;
 use crate::store::PhotoJob;
 
 /// How one photo's upload ended.
@@ -37,12 +37,15 @@ struct PhaseTally {
 /// A server that keeps answering "wrong offset" is not making progress: give up for now.
 const MAX_RESUMES: u32 = 5;
 
-fn read_range(job: &PhotoJob, start: u64, end: u64) -> std::io::Result<Vec<u8>> {
-    let mut f = std::fs::File::open(&job.path)?;
-    f.seek(SeekFrom::Start(start))?;
-    let mut buf = vec![0; usize::try_from(end - start).unwrap_or(0)];
-    f.read_exact(&mut buf)?;
-    Ok(buf)
+fn read_range(files: &PhotoFiles, job: &PhotoJob, start: u64, end: u64) -> Result<Vec<u8>> {
+    // Sealed files are opened whole (a photo is a few hundred KB) and the range cut from the
+    // plain bytes, so a resumed upload sends exactly what the server expects.
+    let plain = files.read(&job.sha256)?;
+    let range = usize::try_from(start).unwrap_or(usize::MAX)..usize::try_from(end).unwrap_or(0);
+    plain
+        .get(range)
+        .map(<[u8]>::to_vec)
+        .ok_or_else(|| Error::Corrupt(format!("照片文件比记录的短（{}）", job.sha256)))
 }
 
 impl SyncEngine {
@@ -60,7 +63,12 @@ impl SyncEngine {
             let end = match self.upload_photo(api, &job, &mut phase).await {
                 Ok(end) => end,
                 // Not this photo's fault: stop the round; the loop retries it.
-                Err(e) if matches!(e.kind(), ErrorKind::Unauthenticated | ErrorKind::Storage) => {
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        ErrorKind::Unauthenticated | ErrorKind::Revoked | ErrorKind::Storage
+                    ) =>
+                {
                     return Err(e);
                 }
                 Err(e) => PhotoEnd::RetryLater(e.to_string()),
@@ -101,6 +109,7 @@ impl SyncEngine {
         phase: &mut PhaseTally,
     ) -> Result<PhotoEnd> {
         let total = job.bytes;
+        let files = self.with_store(|s| Ok(s.photo_files()))?;
         let mut offset = match api.blob_state(&job.sha256).await? {
             BlobState::Complete => return Ok(PhotoEnd::Done),
             // More than the file has: not ours to trust; the server will answer with its
@@ -117,12 +126,12 @@ impl SyncEngine {
                     "照片已全部发送但服务器尚未确认，稍后重试".into(),
                 ));
             };
-            let chunk = match read_range(job, start, end) {
+            let chunk = match read_range(&files, job, start, end) {
                 Ok(c) => c,
                 Err(e) => {
                     return Ok(PhotoEnd::Rejected(format!(
                         "无法读取照片文件（{}）：{e}",
-                        job.path.display()
+                        job.sha256
                     )));
                 }
             };
@@ -147,7 +156,10 @@ impl SyncEngine {
                 }
                 PutDecision::Rejected { message } => return Ok(PhotoEnd::Rejected(message)),
                 PutDecision::Retry { message } => return Ok(PhotoEnd::RetryLater(message)),
-                PutDecision::Unauthenticated { message } => {
+                PutDecision::Unauthenticated { revoked: true, .. } => {
+                    return Err(Error::DeviceRevoked);
+                }
+                PutDecision::Unauthenticated { message, .. } => {
                     return Err(Error::Unauthenticated {
                         code: "unauthenticated".into(),
                         message,

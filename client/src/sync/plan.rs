@@ -123,6 +123,7 @@ pub fn http_error(status: u16, body: &[u8]) -> Error {
         ),
     };
     match status {
+        401 if code == "device_revoked" => Error::DeviceRevoked,
         401 => Error::Unauthenticated {
             message: if code.is_empty() {
                 "登录已失效，请重新登录".to_owned()
@@ -183,7 +184,8 @@ pub enum PutDecision {
     /// Try this photo again later.
     Retry { message: String },
     /// The token is no longer valid: stop syncing.
-    Unauthenticated { message: String },
+    /// 401: `revoked` when the device was revoked in the console (it must erase its data).
+    Unauthenticated { revoked: bool, message: String },
 }
 
 /// Interpret a `HEAD` answer; `Err` is a reason to retry later (or an auth failure).
@@ -222,9 +224,13 @@ pub fn put_decision(
         413 | 415 | 422 => PutDecision::Rejected {
             message: http_error(status, body).to_string(),
         },
-        401 => PutDecision::Unauthenticated {
-            message: http_error(status, body).to_string(),
-        },
+        401 => {
+            let e = http_error(status, body);
+            PutDecision::Unauthenticated {
+                revoked: matches!(e, Error::DeviceRevoked),
+                message: e.to_string(),
+            }
+        }
         _ => PutDecision::Retry {
             message: http_error(status, body).to_string(),
         },
@@ -413,7 +419,13 @@ mod tests {
         ));
         assert!(matches!(
             put_decision(401, None, b"", 100, 100),
-            PutDecision::Unauthenticated { .. }
+            PutDecision::Unauthenticated { revoked: false, .. }
         ));
+        let revoked = br#"{"code":"device_revoked","message":"x","message_en":"y"}"#;
+        assert!(matches!(
+            put_decision(401, None, revoked, 100, 100),
+            PutDecision::Unauthenticated { revoked: true, .. }
+        ));
+        assert!(matches!(http_error(401, revoked), Error::DeviceRevoked));
     }
 }

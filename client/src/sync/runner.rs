@@ -41,7 +41,7 @@ fn next_wait(
     next_photo: Option<Duration>,
 ) -> Option<Duration> {
     match outcome {
-        Err(e) if e.kind() == ErrorKind::Unauthenticated => None,
+        Err(e) if matches!(e.kind(), ErrorKind::Unauthenticated | ErrorKind::Revoked) => None,
         Err(_) => {
             *failures = failures.saturating_add(1);
             Some(config.backoff.delay(*failures, plan::random_u64()))

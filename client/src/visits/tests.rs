@@ -106,7 +106,7 @@ fn answers_survive_closing_the_app_and_finalising_sends_visit_and_result_togethe
 
     // The app is closed and opened again: the working copy is intact.
     let path = p.store.path().to_path_buf();
-    p.store = LocalStore::open(&path).expect("reopen");
+    p.store = LocalStore::open(&path, &crate::fixtures::test_key()).expect("reopen");
     let view = p.store.visit_view(id, user, &urls()).expect("view");
     assert!(view.unsaved_changes, "answered but never saved as a draft");
     assert_eq!(

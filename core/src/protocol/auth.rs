@@ -70,3 +70,22 @@ impl std::fmt::Debug for LoginResponse {
             .finish()
     }
 }
+
+/// `GET /v1/device/key`: the escrow key the server keeps for the calling device (made on the
+/// first call). The device wraps its store's data key with it, so a worker who forgot the PIN
+/// gets the store back after a password sign-in. Only the device's own live token gets it.
+#[derive(Clone, Serialize, Deserialize)]
+pub struct DeviceKeyResponse {
+    /// 32 random bytes, base64.
+    pub escrow_key: String,
+}
+
+impl std::fmt::Debug for DeviceKeyResponse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("DeviceKeyResponse(***)")
+    }
+}
+
+/// The `code` of the 401 a revoked device gets: it must erase its data, then confirm with
+/// `POST /v1/device/wiped` (the revoked token is accepted there and nowhere else).
+pub const DEVICE_REVOKED: &str = "device_revoked";

@@ -63,8 +63,8 @@ pub async fn photo_stage(
 ) -> Result<StagedPhotoView, CommandError> {
     app.require_unlocked()?;
     let bytes = body_bytes(&request)?;
-    let dir = app.photos_dir.clone();
-    let staged = blocking(move || Ok(process_to_files(&dir, &bytes)?)).await?;
+    let files = app.photo_files().ok_or_else(CommandError::locked)?;
+    let staged = blocking(move || Ok(process_to_files(&files, &bytes)?)).await?;
     let record = staged.clone();
     app.store(move |s| s.stage_photo(&record)).await?;
     Ok(StagedPhotoView {

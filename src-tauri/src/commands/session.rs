@@ -1,7 +1,9 @@
 //! First run, PIN and lock.
 
 use serde::Serialize;
-use tauri::State;
+use tauri::{AppHandle, State};
+use yijian_client::DeviceStage;
+use yijian_client::vault::WipeNote;
 use yijian_client::store::Account;
 use yijian_core::qrcodes::DeviceSetup;
 
@@ -13,6 +15,9 @@ use crate::state::App;
 #[serde(rename_all = "snake_case")]
 pub enum AppStage {
     FirstRun,
+    /// The PIN cannot open the store any more (too many wrong PINs, or never chosen): sign in
+    /// with the password; the phone's unsent work comes back with it.
+    PasswordRequired,
     SetPin,
     Locked,
     Unlocked,
@@ -52,20 +57,37 @@ pub struct AppState {
     pub server: Option<String>,
     pub user: Option<AccountView>,
     pub login_expired: bool,
+    /// Why the phone was emptied (revoked by an administrator), shown on the first screen.
+    pub wiped: Option<WipeNote>,
+    /// Screens lock after this many seconds without use.
+    pub idle_lock_s: u64,
+    /// Wrong PINs so far (the lock screen says how many tries are left).
+    pub pin_failures: u32,
+    pub max_pin_failures: u32,
 }
 
 async fn state_of(app: &App) -> Result<AppState, CommandError> {
-    let (session, has_pin, server) = app
-        .store(|s| {
-            let status = s.status()?;
-            Ok((s.session()?, s.has_pin()?, status.server))
-        })
-        .await?;
-    let stage = match (&session, has_pin, app.is_unlocked()) {
-        (None, _, _) => AppStage::FirstRun,
-        (Some(_), false, _) => AppStage::SetPin,
-        (Some(_), true, false) => AppStage::Locked,
-        (Some(_), true, true) => AppStage::Unlocked,
+    let (stage, wiped, pin_failures) = {
+        let device = app.device.lock().await;
+        (device.stage(), device.wipe_note(), device.pin_failures())
+    };
+    let (session, server) = match app.engine() {
+        Ok(_) => {
+            app.store(|s| {
+                let status = s.status()?;
+                Ok((s.session()?, status.server))
+            })
+            .await?
+        }
+        Err(_) => (None, None),
+    };
+    let stage = match stage {
+        DeviceStage::Empty => AppStage::FirstRun,
+        DeviceStage::NeedsPassword => AppStage::PasswordRequired,
+        DeviceStage::NeedsPin => AppStage::Locked,
+        DeviceStage::NeedsNewPin => AppStage::SetPin,
+        DeviceStage::Open if app.is_unlocked() => AppStage::Unlocked,
+        DeviceStage::Open => AppStage::Locked,
     };
     Ok(AppState {
         stage,
@@ -74,6 +96,10 @@ async fn state_of(app: &App) -> Result<AppState, CommandError> {
         server,
         user: session.as_ref().map(|s| AccountView::from(&s.user)),
         login_expired: session.as_ref().is_some_and(|s| s.token_rejected),
+        wiped,
+        idle_lock_s: app.idle_lock.as_secs(),
+        pin_failures,
+        max_pin_failures: yijian_client::pin::DEFAULT_MAX_FAILURES,
     })
 }
 
@@ -82,25 +108,29 @@ pub async fn app_state(app: State<'_, App>) -> Result<AppState, CommandError> {
     state_of(&app).await
 }
 
-/// Sign in online. A different user than before starts with a new PIN.
+/// Sign in online. Opens the store in every case: a new phone gets a new one, a phone whose PIN
+/// was forgotten or locked out gets its own back (then a new PIN is chosen).
 #[tauri::command(rename_all = "snake_case")]
 pub async fn login(
+    handle: AppHandle,
     app: State<'_, App>,
     server: String,
     login: String,
     password: String,
 ) -> Result<AppState, CommandError> {
-    let previous = app.store(|s| Ok(s.session()?.map(|s| s.user.id))).await?;
-    let device = format!("一键申报（{}）", std::env::consts::OS);
-    // The engine checks the form and names the field at fault.
-    let session = app
-        .engine
-        .login(&server, &login, &password, &device)
-        .await?;
-    if previous != Some(session.user.id) {
-        app.set_unlocked(false);
-        app.store(|s| s.clear_pin()).await?;
+    let device_name = format!("一键申报（{}）", std::env::consts::OS);
+    let engine = {
+        let mut device = app.device.lock().await;
+        // The engine checks the form and names the field at fault.
+        device
+            .login(&server, &login, &password, &device_name)
+            .await?;
+        device.engine()
+    };
+    if let Some(engine) = engine {
+        crate::engine_opened(&handle, &engine);
     }
+    app.set_unlocked(true);
     app.wrote();
     state_of(&app).await
 }
@@ -114,24 +144,32 @@ pub async fn parse_setup_qr(text: String) -> Result<DeviceSetup, CommandError> {
 /// Choose the PIN (right after a login) and unlock.
 #[tauri::command(rename_all = "snake_case")]
 pub async fn set_pin(app: State<'_, App>, pin: String) -> Result<AppState, CommandError> {
-    let (logged_in, has_pin) = app
-        .store(|s| Ok((s.session()?.is_some(), s.has_pin()?)))
-        .await?;
-    if !logged_in {
-        return Err(CommandError::new(ErrorKind::Invalid, "请先登录"));
+    {
+        let mut device = app.device.lock().await;
+        match device.stage() {
+            DeviceStage::NeedsNewPin => {}
+            // Replacing an existing PIN needs the app unlocked (the settings screen).
+            DeviceStage::Open => app.require_unlocked()?,
+            _ => return Err(CommandError::new(ErrorKind::Invalid, "请先登录")),
+        }
+        // Argon2id takes a moment: off the async threads.
+        tokio::task::block_in_place(|| device.set_pin(&pin))?;
     }
-    // Replacing an existing PIN needs the app unlocked (the settings screen).
-    if has_pin {
-        app.require_unlocked()?;
-    }
-    app.store(move |s| s.set_pin(&pin)).await?;
     app.set_unlocked(true);
     state_of(&app).await
 }
 
 #[tauri::command(rename_all = "snake_case")]
-pub async fn unlock(app: State<'_, App>, pin: String) -> Result<AppState, CommandError> {
-    app.store(move |s| s.verify_pin(&pin)).await?;
+pub async fn unlock(
+    handle: AppHandle,
+    app: State<'_, App>,
+    pin: String,
+) -> Result<AppState, CommandError> {
+    let engine = {
+        let mut device = app.device.lock().await;
+        tokio::task::block_in_place(|| device.unlock(&pin))?
+    };
+    crate::engine_opened(&handle, &engine);
     app.set_unlocked(true);
     state_of(&app).await
 }
@@ -142,13 +180,20 @@ pub async fn lock(app: State<'_, App>) -> Result<AppState, CommandError> {
     state_of(&app).await
 }
 
-/// Sign out: the server revokes the token (when reachable); unsent work stays on the phone and
-/// goes out after the next login.
+/// Sign out: the server revokes the token (when reachable) and this phone's store is erased.
+/// With unsent work, nothing is erased unless `erase_unsent` confirms it
+/// (`unsent_work` error otherwise, which the screen turns into the question).
 #[tauri::command(rename_all = "snake_case")]
-pub async fn logout(app: State<'_, App>) -> Result<AppState, CommandError> {
+pub async fn logout(
+    app: State<'_, App>,
+    erase_unsent: Option<bool>,
+) -> Result<AppState, CommandError> {
     app.require_unlocked()?;
-    app.engine.logout().await?;
-    app.store(|s| s.clear_pin()).await?;
-    app.set_unlocked(false);
+    app.device
+        .lock()
+        .await
+        .logout(erase_unsent.unwrap_or(false))
+        .await?;
+    app.closed();
     state_of(&app).await
 }

@@ -130,6 +130,8 @@ pub struct DeviceInfo {
     pub created_at: DateTime<Utc>,
     pub last_seen_at: Option<DateTime<Utc>>,
     pub revoked: bool,
+    /// When the revoked device confirmed it erased its data.
+    pub wiped_at: Option<DateTime<Utc>>,
 }
 
 /// Domain logic to run inside one transaction, written once against [`tx::RecordTx`]. It may
@@ -225,8 +227,23 @@ pub trait Storage: Send + Sync + 'static {
         now: DateTime<Utc>,
     ) -> Result<Option<DeviceSession>, StorageError>;
 
-    /// Revoke a device's token; `false` if there was no such live device.
+    /// Revoke a device's token and forget its escrow key; `false` if there was no such live
+    /// device.
     async fn revoke_device(&self, device_id: DeviceId) -> Result<bool, StorageError>;
+
+    /// The device whose token this is, if it was revoked (it is told to erase its data).
+    async fn revoked_device(&self, token_hash: &str) -> Result<Option<DeviceId>, StorageError>;
+
+    /// The device's escrow key (base64), made from `fresh` on the first call.
+    async fn device_escrow_key(
+        &self,
+        device_id: DeviceId,
+        fresh: &str,
+    ) -> Result<String, StorageError>;
+
+    /// A revoked device says it erased its data.
+    async fn confirm_wipe(&self, device_id: DeviceId, now: DateTime<Utc>)
+    -> Result<(), StorageError>;
 
     async fn list_devices(&self, user_id: UserId) -> Result<Vec<DeviceInfo>, StorageError>;
 

@@ -44,12 +44,16 @@ impl FromRequestParts<AppState> for Authenticated {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let token = bearer(parts).ok_or(ApiError::Unauthenticated)?;
-        let session = state
-            .storage
-            .session(&token_hash(token), chrono::Utc::now())
-            .await?
-            .ok_or(ApiError::Unauthenticated)?;
-        Ok(Authenticated(session))
+        let hash = token_hash(token);
+        match state.storage.session(&hash, chrono::Utc::now()).await? {
+            Some(session) => Ok(Authenticated(session)),
+            // A revoked device is told so (it erases its data); an expired or unknown token
+            // only needs a new sign-in.
+            None if state.storage.revoked_device(&hash).await?.is_some() => {
+                Err(ApiError::DeviceRevoked)
+            }
+            None => Err(ApiError::Unauthenticated),
+        }
     }
 }
 
@@ -69,5 +73,23 @@ impl FromRequestParts<AppState> for CaseReader {
         } else {
             Err(ApiError::Forbidden("this role does not read case records"))
         }
+    }
+}
+
+/// The token of a device an administrator revoked: accepted only to confirm the wipe.
+#[derive(Debug, Clone)]
+pub struct RevokedDevice(pub yijian_core::ids::DeviceId);
+
+impl FromRequestParts<AppState> for RevokedDevice {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let token = bearer(parts).ok_or(ApiError::Unauthenticated)?;
+        state
+            .storage
+            .revoked_device(&token_hash(token))
+            .await?
+            .map(RevokedDevice)
+            .ok_or(ApiError::Unauthenticated)
     }
 }

@@ -6,7 +6,8 @@
 //! `delta_1000` (server-side edits pulled), `push_1000` (1,000 documents made offline, pushed).
 //! `bytes` is everything on the wire, both directions. An anchor measured in the same run —
 //! inserting the 30,000 documents into SQLite in one rusqlite transaction — puts the figures in
-//! proportion on whatever machine runs it. Not a test: it asserts nothing about speed.
+//! proportion on whatever machine runs it; the first sync into a plain store (not the app's
+//! encrypted one) says what encryption costs (`initial_sync_encrypted_over_plain`). Not a test: it asserts nothing about speed.
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -14,7 +15,7 @@ use std::time::Instant;
 use anyhow::{Context, Result, bail};
 use serde_json::{Value, json};
 use yijian_client::store::LocalStore;
-use yijian_client::{EngineConfig, SyncEngine};
+use yijian_client::{Device, DeviceConfig, EngineConfig};
 use yijian_core::division::DivisionCode;
 use yijian_core::hlc::Hlc;
 use yijian_core::role::Role;
@@ -125,16 +126,12 @@ async fn main() -> Result<()> {
     server.storage.import_records(import(&base, 1)?).await?;
     let proxy = FaultProxy::start(server.addr, 0).await?;
 
-    let store = LocalStore::open(&tmp.path().join("device/yijian.db"))?;
-    let engine = SyncEngine::with_config(
-        store,
-        EngineConfig {
-            snapshot_limit: 5000,
-            pull_limit: 5000,
-            push_batch: 1000,
-            ..EngineConfig::default()
-        },
-    )?;
+    let engine_config = EngineConfig {
+        snapshot_limit: 5000,
+        pull_limit: 5000,
+        push_batch: 1000,
+        ..EngineConfig::default()
+    };
     // YIJIAN_BENCH_DIRECT=1 skips the counting proxy (bytes then read 0): to see what the
     // proxy itself costs.
     let url = if std::env::var_os("YIJIAN_BENCH_DIRECT").is_some() {
@@ -142,22 +139,56 @@ async fn main() -> Result<()> {
     } else {
         proxy.url()
     };
-    engine.login(&url, "13800000001", PASSWORD, "bench").await?;
-
     let anchor = anchor_sqlite_insert(tmp.path(), &base)?;
     println!(
         "{}",
         json!({"step": "anchor_sqlite_insert", "records": base.len(), "seconds": (anchor * 10_000.0).round() / 10_000.0})
     );
 
+    // The same first sync into a plain store (not what the app does): what encryption costs.
+    let mut plain = Device::at(
+        &tmp.path().join("plain-device"),
+        DeviceConfig {
+            engine: engine_config.clone(),
+            plain_store_for_benchmark: true,
+            ..DeviceConfig::default()
+        },
+    )?;
+    plain.login(&url, "13800000001", PASSWORD, "bench-plain").await?;
+    let plain_engine = plain.engine().context("plain store")?;
+    proxy.stats.reset_bytes();
+    let t = Instant::now();
+    let r = plain_engine.sync_once().await?;
+    let plain_seconds = t.elapsed().as_secs_f64();
+    line(
+        "initial_sync_plain_store_anchor",
+        r.pulled,
+        plain_seconds,
+        proxy.stats.total_bytes(),
+    );
+    drop(plain_engine);
+    drop(plain);
+
+    // The app's store: encrypted, opened through the device with its PIN.
+    let mut device = Device::at(
+        &tmp.path().join("device"),
+        DeviceConfig {
+            engine: engine_config,
+            ..DeviceConfig::default()
+        },
+    )?;
+    device.login(&url, "13800000001", PASSWORD, "bench").await?;
+    device.set_pin("240517")?;
+    let engine = device.engine().context("store")?;
     proxy.stats.reset_bytes();
     let t = Instant::now();
     let r = engine.sync_once().await?;
-    line(
-        "initial_sync",
-        r.pulled,
-        t.elapsed().as_secs_f64(),
-        proxy.stats.total_bytes(),
+    let seconds = t.elapsed().as_secs_f64();
+    line("initial_sync", r.pulled, seconds, proxy.stats.total_bytes());
+    println!(
+        "{}",
+        json!({"step": "initial_sync_encrypted_over_plain",
+               "ratio": ((seconds / plain_seconds) * 100.0).round() / 100.0})
     );
     if r.pulled != base.len() as u64 {
         bail!(
@@ -190,7 +221,10 @@ async fn main() -> Result<()> {
             t.elapsed(),
             page.records.len()
         );
-        let mut fresh = LocalStore::open(&tmp.path().join("diag/yijian.db"))?;
+        let mut fresh = LocalStore::open(
+            &tmp.path().join("diag/yijian.db"),
+            &yijian_client::vault::DataKey::generate()?,
+        )?;
         let t = Instant::now();
         fresh.apply_changes(
             &page.records,

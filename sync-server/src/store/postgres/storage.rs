@@ -184,7 +184,8 @@ impl Storage for PostgresStorage {
     async fn revoke_device(&self, device_id: DeviceId) -> Result<bool, StorageError> {
         self.with_client(move |c| {
             let n = c.execute(
-                "UPDATE devices SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL",
+                "UPDATE devices SET revoked_at = now(), escrow_key = NULL
+                 WHERE id = $1 AND revoked_at IS NULL",
                 &[&device_id.to_string()],
             )?;
             Ok(n > 0)
@@ -192,10 +193,55 @@ impl Storage for PostgresStorage {
         .await
     }
 
+    async fn revoked_device(&self, token_hash: &str) -> Result<Option<DeviceId>, StorageError> {
+        let token_hash = token_hash.to_owned();
+        self.with_client(move |c| {
+            c.query_opt(
+                "SELECT id FROM devices WHERE token_hash = $1 AND revoked_at IS NOT NULL",
+                &[&token_hash],
+            )?
+            .map(|r| r.get::<_, String>(0).parse().map_err(corrupt("device id")))
+            .transpose()
+        })
+        .await
+    }
+
+    async fn device_escrow_key(
+        &self,
+        device_id: DeviceId,
+        fresh: &str,
+    ) -> Result<String, StorageError> {
+        let fresh = fresh.to_owned();
+        self.with_client(move |c| {
+            Ok(c.query_one(
+                "UPDATE devices SET escrow_key = coalesce(escrow_key, $1) WHERE id = $2
+                 RETURNING escrow_key",
+                &[&fresh, &device_id.to_string()],
+            )?
+            .get(0))
+        })
+        .await
+    }
+
+    async fn confirm_wipe(
+        &self,
+        device_id: DeviceId,
+        now: DateTime<Utc>,
+    ) -> Result<(), StorageError> {
+        self.with_client(move |c| {
+            c.execute(
+                "UPDATE devices SET wiped_at = $1 WHERE id = $2 AND revoked_at IS NOT NULL",
+                &[&now, &device_id.to_string()],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
     async fn list_devices(&self, user_id: UserId) -> Result<Vec<DeviceInfo>, StorageError> {
         self.with_client(move |c| {
             c.query(
-                "SELECT id, name, created_at, last_seen_at, revoked_at IS NOT NULL
+                "SELECT id, name, created_at, last_seen_at, revoked_at IS NOT NULL, wiped_at
                  FROM devices WHERE user_id = $1 ORDER BY created_at",
                 &[&user_id.to_string()],
             )?
@@ -209,6 +255,7 @@ impl Storage for PostgresStorage {
                     created_at: r.get(2),
                     last_seen_at: r.get(3),
                     revoked: r.get(4),
+                    wiped_at: r.get(5),
                 })
             })
             .collect()

@@ -213,7 +213,8 @@ impl Storage for SqliteStorage {
     async fn revoke_device(&self, device_id: DeviceId) -> Result<bool, StorageError> {
         self.write(move |c| {
             let n = c.execute(
-                "UPDATE devices SET revoked_at = ?1 WHERE id = ?2 AND revoked_at IS NULL",
+                "UPDATE devices SET revoked_at = ?1, escrow_key = NULL
+                 WHERE id = ?2 AND revoked_at IS NULL",
                 params![ts(Utc::now()), device_id.to_string()],
             )?;
             Ok(n > 0)
@@ -221,10 +222,58 @@ impl Storage for SqliteStorage {
         .await
     }
 
+    async fn revoked_device(&self, token_hash: &str) -> Result<Option<DeviceId>, StorageError> {
+        let token_hash = token_hash.to_owned();
+        self.read(move |c| {
+            let id: Option<String> = c
+                .query_row(
+                    "SELECT id FROM devices WHERE token_hash = ?1 AND revoked_at IS NOT NULL",
+                    [token_hash],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            id.map(|id| id.parse().map_err(corrupt("device id")))
+                .transpose()
+        })
+        .await
+    }
+
+    async fn device_escrow_key(
+        &self,
+        device_id: DeviceId,
+        fresh: &str,
+    ) -> Result<String, StorageError> {
+        let fresh = fresh.to_owned();
+        self.write(move |c| {
+            Ok(c.query_row(
+                "UPDATE devices SET escrow_key = coalesce(escrow_key, ?1) WHERE id = ?2
+                 RETURNING escrow_key",
+                params![fresh, device_id.to_string()],
+                |r| r.get(0),
+            )?)
+        })
+        .await
+    }
+
+    async fn confirm_wipe(
+        &self,
+        device_id: DeviceId,
+        now: DateTime<Utc>,
+    ) -> Result<(), StorageError> {
+        self.write(move |c| {
+            c.execute(
+                "UPDATE devices SET wiped_at = ?1 WHERE id = ?2 AND revoked_at IS NOT NULL",
+                params![ts(now), device_id.to_string()],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
     async fn list_devices(&self, user_id: UserId) -> Result<Vec<DeviceInfo>, StorageError> {
         self.read(move |c| {
             let mut stmt = c.prepare(
-                "SELECT id, name, created_at, last_seen_at, revoked_at IS NOT NULL
+                "SELECT id, name, created_at, last_seen_at, revoked_at IS NOT NULL, wiped_at
                  FROM devices WHERE user_id = ?1 ORDER BY created_at",
             )?;
             let rows = stmt.query_map([user_id.to_string()], |r| {
@@ -234,10 +283,11 @@ impl Storage for SqliteStorage {
                     r.get::<_, String>(2)?,
                     r.get::<_, Option<String>>(3)?,
                     r.get::<_, bool>(4)?,
+                    r.get::<_, Option<String>>(5)?,
                 ))
             })?;
             rows.map(|row| {
-                let (id, name, created, seen, revoked) = row?;
+                let (id, name, created, seen, revoked, wiped) = row?;
                 Ok(DeviceInfo {
                     id: id.parse().map_err(corrupt("device id"))?,
                     user_id,
@@ -245,6 +295,7 @@ impl Storage for SqliteStorage {
                     created_at: parse_ts(&created)?,
                     last_seen_at: seen.as_deref().map(parse_ts).transpose()?,
                     revoked,
+                    wiped_at: wiped.as_deref().map(parse_ts).transpose()?,
                 })
             })
             .collect()

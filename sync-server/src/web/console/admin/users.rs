@@ -142,6 +142,10 @@ fn users_page(
                                             }
                                             @if d.revoked {
                                                 " " span.badge.muted { "已停用" }
+                                                @match d.wiped_at {
+                                                    Some(at) => { " " span.badge.wiped { "本机数据已清除 " (beijing(at)) } }
+                                                    None => { " " span.muted { "（设备尚未联网确认清除）" } }
+                                                }
                                             } @else {
                                                 form.inline method="post" action={"/console/admin/devices/" (d.id) "/revoke"}
                                                     data-confirm={"停用设备“" (device_name(d)) "”？该设备需重新登录才能同步。"} {

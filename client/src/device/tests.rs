@@ -1,0 +1,1 @@
+//! Device lifecycle tests with cheap key derivation (the logic, not the cost).
