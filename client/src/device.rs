@@ -192,7 +192,8 @@ impl Device {
             self.check_pin(pin)?;
             return Ok(engine);
         }
-        if self.keys.is_none() && self.has_plain_store() {
+        let wrapped = self.keys.as_ref().is_some_and(|k| k.pin.is_some() || k.locked_out);
+        if !wrapped && self.has_plain_store() {
             return self.unlock_legacy(pin);
         }
         let key = self.check_pin(pin)?;

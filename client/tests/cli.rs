@@ -2,11 +2,18 @@
 
 use std::process::Command;
 
+/// Run `yijian` with the PIN in `YIJIAN_PIN`, as scripts do.
 fn yijian(args: &[&str]) -> (bool, serde_json::Value, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_yijian"))
-        .args(args)
-        .output()
-        .expect("run yijian");
+    yijian_with_pin(args, Some("240517"))
+}
+
+fn yijian_with_pin(args: &[&str], pin: Option<&str>) -> (bool, serde_json::Value, String) {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_yijian"));
+    cmd.args(args).env_remove("YIJIAN_PIN").stdin(std::process::Stdio::null());
+    if let Some(pin) = pin {
+        cmd.env("YIJIAN_PIN", pin);
+    }
+    let out = cmd.output().expect("run yijian");
     let stdout = String::from_utf8_lossy(&out.stdout);
     let v = serde_json::from_str(stdout.trim()).unwrap_or(serde_json::Value::Null);
     (
@@ -78,13 +85,24 @@ fn due_dates_in_an_unpublished_year_are_provisional_by_the_due_date() {
 }
 
 #[test]
-fn init_creates_a_migrated_database() {
+fn init_creates_an_encrypted_store_that_needs_the_pin() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let db = dir.path().join("device/yijian.db");
-    let (ok, v, err) = yijian(&["init", "--db", db.to_str().expect("utf8 path")]);
+    let data = dir.path().join("device");
+    let data = data.to_str().expect("utf8 path");
+    let (ok, _, err) = yijian_with_pin(&["init", "--data-dir", data], None);
+    assert!(!ok);
+    assert!(err.contains("YIJIAN_PIN"), "{err}");
+    let (ok, v, err) = yijian(&["init", "--data-dir", data]);
     assert!(ok, "{err}");
     assert_eq!(v["migrations"], yijian_client::store::MIGRATIONS.len());
-    assert!(db.exists());
+    let db = dir.path().join("device/yijian.db");
+    let head = std::fs::read(&db).expect("db");
+    assert!(!head.starts_with(b"SQLite format 3"), "the store is encrypted");
+    let (ok, _, err) = yijian_with_pin(&["status", "--data-dir", data], Some("135790"));
+    assert!(!ok);
+    assert!(err.contains("PIN不正确"), "{err}");
+    let (ok, _, err) = yijian(&["status", "--data-dir", data]);
+    assert!(ok, "{err}");
 }
 
 #[test]

@@ -136,7 +136,7 @@ let server = "http://10.62.1.8:8080";
 const loginExpired = params.get("expired") === "1";
 
 function state(): AppState {
-  return { stage, version: "0.1.0", platform: "linux", server: stage === "first_run" ? null : server, user: stage === "first_run" ? null : user, login_expired: loginExpired };
+  return { stage, version: "0.1.0", platform: "linux", server: stage === "first_run" ? null : server, user: stage === "first_run" ? null : user, login_expired: loginExpired, wiped: null, idle_lock_s: 300, pin_failures: wrongPins, max_pin_failures: 10 };
 }
 
 function fail(kind: CommandError["kind"], message: string, extra: Partial<CommandError> = {}): never {

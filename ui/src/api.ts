@@ -141,8 +141,11 @@ export const app = {
   /** Wrong PIN: kind "invalid"; too many: kind "locked" with retry_after_s. */
   unlock: (pin: string) => invoke<AppState>("unlock", { pin }),
   lock: () => invoke<AppState>("lock"),
-  /** Sign out (the server revokes the token); unsent work stays on the phone. */
-  logout: () => invoke<AppState>("logout"),
+  /** Sign out: the server revokes the token and this phone's data is erased. With unsent
+   * work it fails with kind "unsent_work" unless `eraseUnsent` confirms. */
+  logout: (eraseUnsent = false) => invoke<AppState>("logout", { erase_unsent: eraseUnsent }),
+  /** An administrator revoked this phone: its data is gone (the state says why). */
+  onWiped: (f: () => void): Promise<UnlistenFn> => listen("device-wiped", () => f()),
 };
 
 // ---------------------------------------------------------------------------------------------

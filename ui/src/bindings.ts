@@ -11,9 +11,21 @@ export type AnswerProblem = { item: string, kind: AnswerProblemKind, message_zh:
 
 export type AnswerProblemKind = "unknown_item" | "wrong_type" | "out_of_range" | "unknown_choice" | "duplicate_choice" | "too_long" | "missing" | "missing_photos" | "missing_signature";
 
-export type AppStage = "first_run" | "set_pin" | "locked" | "unlocked";
+export type AppStage = "first_run" | "password_required" | "set_pin" | "locked" | "unlocked";
 
-export type AppState = { stage: AppStage, version: string, platform: string, server: string | null, user: AccountView | null, login_expired: boolean, };
+export type AppState = { stage: AppStage, version: string, platform: string, server: string | null, user: AccountView | null, login_expired: boolean, 
+/**
+ * Why the phone was emptied (revoked by an administrator), shown on the first screen.
+ */
+wiped: WipeNote | null, 
+/**
+ * Screens lock after this many seconds without use.
+ */
+idle_lock_s: number, 
+/**
+ * Wrong PINs so far (the lock screen says how many tries are left).
+ */
+pin_failures: number, max_pin_failures: number, };
 
 export type Aspect = "food" | "clothing" | "compulsory_education" | "basic_medical" | "safe_housing" | "water_quantity" | "water_quality" | "water_convenience" | "water_reliability" | "other";
 
@@ -137,7 +149,7 @@ export type DueInfo = { step: DeadlineStep, step_zh: string, due_on: string, urg
  */
 provisional: boolean, };
 
-export type ErrorKind = "invalid" | "not_found" | "locked" | "network" | "unauthenticated" | "server" | "storage" | "internal";
+export type ErrorKind = "invalid" | "not_found" | "locked" | "network" | "unauthenticated" | "server" | "storage" | "revoked" | "unsent_work" | "internal";
 
 export type Evaluation = { 
 /**
@@ -357,3 +369,5 @@ editable: boolean, template: ChecklistTemplate, answers: { [key in string]?: Ans
 item_photos: { [key in string]?: Array<PhotoView> }, evaluation: Evaluation, outstanding: Array<AnswerProblem>, unsaved_changes: boolean, last_saved_at: string | null, };
 
 export type WaterSafety = "safe" | "unsafe" | "unknown";
+
+export type WipeNote = { at: string, reason_zh: string, };

@@ -81,18 +81,20 @@ async function route(): Promise<void> {
   if (!st) return;
   leaveCurrent();
   let factory: () => View | Promise<View>;
+  const relogin = currentPath()[0] === "relogin";
   switch (st.stage) {
     case "first_run":
-      factory = loginScreen;
+    case "password_required":
+      factory = () => loginScreen("first");
       break;
     case "set_pin":
       factory = setPinScreen;
       break;
     case "locked":
-      factory = lockedScreen;
+      factory = relogin ? () => loginScreen("forgot") : lockedScreen;
       break;
     default:
-      factory = () => screenFor(currentPath());
+      factory = relogin ? () => loginScreen("expired") : () => screenFor(currentPath());
   }
   // Slow screens (a big household file) show a loading line instead of the old screen.
   const slow = window.setTimeout(() => {
@@ -126,6 +128,24 @@ function failedView(e: unknown): View {
   return { el, title: "一键申报", back: ["inbox"], tab: "none" };
 }
 
+/** Lock the screens after the configured idle time (Rust enforces it too, at the next command). */
+function watchIdle(): void {
+  let last = Date.now();
+  const seen = () => {
+    last = Date.now();
+  };
+  for (const ev of ["pointerdown", "keydown", "touchstart", "wheel"]) {
+    window.addEventListener(ev, seen, { passive: true, capture: true });
+  }
+  window.setInterval(() => {
+    const st = appState();
+    if (st?.stage !== "unlocked" || !st.idle_lock_s) return;
+    if (Date.now() - last < st.idle_lock_s * 1000) return;
+    flushCurrent();
+    track(app.lock()).then(setAppState, () => undefined);
+  }, 5000);
+}
+
 function flushCurrent(): void {
   try {
     current?.flush?.();
@@ -140,7 +160,8 @@ async function boot(): Promise<void> {
   watchKeyboard();
   window.addEventListener("hashchange", () => {
     noteHashChange();
-    if (appState()?.stage === "unlocked") void route();
+    const stage = appState()?.stage;
+    if (stage === "unlocked" || stage === "locked") void route();
   });
   window.addEventListener("pagehide", flushCurrent);
   // The phone's own text size can change while the app runs (and arrives as a resize).
@@ -156,6 +177,9 @@ async function boot(): Promise<void> {
   });
   onStageChange(() => {
     const st = appState();
+    if (st?.stage === "unlocked" || st?.stage === "set_pin") {
+      if (currentPath()[0] === "relogin") replaceQuiet("inbox");
+    }
     if (st?.stage === "unlocked") {
       listenSync();
       void refreshStatus();
@@ -164,6 +188,12 @@ async function boot(): Promise<void> {
     // A new sign-in starts at the inbox, not wherever the last user was.
     if (st?.stage === "first_run") replaceQuiet("inbox");
     void route();
+  });
+  watchIdle();
+  // A revoked phone erases itself; the first screen then says why.
+  void app.onWiped(() => {
+    replaceQuiet("inbox");
+    track(app.state()).then(setAppState, () => undefined);
   });
   setSessionLostHandler((kind) => {
     if (kind === "unauthenticated") {

@@ -1,10 +1,8 @@
 // The frame around every screen: header (back, title, settings), the sync line, the
 // login-expired banner, and the bottom navigation with the 同步 badge.
-import { app } from "./api";
 import { h, icon, replaceChildren, type IconName } from "./dom";
-import { track, errorText } from "./ipc";
-import { back as goBack, href } from "./router";
-import { needsAttention, onSyncStatus, setAppState, statusLine } from "./session";
+import { back as goBack, go, href } from "./router";
+import { needsAttention, onSyncStatus, statusLine } from "./session";
 import { banner, onTap } from "./ui/widgets";
 
 export type Tab = "inbox" | "scan" | "proxy" | "sync";
@@ -92,17 +90,8 @@ function navBar(active: Tab | "none"): HTMLElement {
 function expiredBanner(): HTMLElement {
   const b = h("button.btn.btn-danger", { id: "relogin" }, "重新登录");
   const msg = h("p.expired-note", "未上传的记录会保留在手机上，重新登录后继续上传。");
-  onTap(
-    b,
-    async () => {
-      try {
-        setAppState(await track(app.logout()));
-      } catch (e) {
-        msg.textContent = errorText(e);
-      }
-    },
-    "正在退出…",
-  );
+  // The store stays open: signing in again only renews the token.
+  onTap(b, async () => go("relogin"));
   return banner("error", h("strong", "登录已失效，请重新登录"), msg, b);
 }
 

@@ -6,10 +6,13 @@ import { appState, setAppState } from "../session";
 import type { View } from "../shell";
 import { bannerSlot, field, onSubmit, photoButton, setFieldError } from "../ui/widgets";
 
-export function loginScreen(): View {
+/** Why the password is asked for: a first sign-in, a forgotten PIN, an expired login. */
+export type LoginReason = "first" | "forgot" | "expired";
+
+export function loginScreen(reason: LoginReason = "first"): View {
   const st = appState();
   const server = h("input", { id: "login-server", type: "url", inputmode: "url", autocomplete: "url", autocapitalize: "off", spellcheck: "false", value: st?.server || "http://" });
-  const phone = h("input", { id: "login-phone", type: "tel", inputmode: "tel", autocomplete: "username", maxlength: 20 });
+  const phone = h("input", { id: "login-phone", type: "tel", inputmode: "tel", autocomplete: "username", maxlength: 20, value: st?.user?.login ?? "" });
   const password = h("input", { id: "login-password", type: "password", autocomplete: "current-password" });
   const show = h("button.btn.btn-plain.show-pw", { "aria-pressed": "false" }, "显示密码");
   show.addEventListener("click", () => {
@@ -105,10 +108,22 @@ export function loginScreen(): View {
   const el = h(
     "section",
     { "data-screen": "login", class: "screen screen-pad" },
-    h("p.lead", "第一次使用，请联网登录。登录后没有信号也能使用。"),
+    st?.wiped
+      ? h("p.banner.banner-error", { id: "login-wiped", role: "alert" }, st.wiped.reason_zh)
+      : null,
+    h("p.lead", { id: "login-lead" }, leadText(reason, st?.stage)),
     form,
     h("div.divider", h("span", "或者")),
     scan.el,
   );
   return { el, title: "一键申报 · 登录", bare: true };
+}
+
+function leadText(reason: LoginReason, stage: string | undefined): string {
+  if (stage === "password_required") {
+    return "PIN输错次数过多，已不能用PIN打开。请联网用手机号和密码登录，本机未上传的记录都会保留。";
+  }
+  if (reason === "forgot") return "忘记PIN：请联网用手机号和密码登录，本机的记录都会保留，之后设置新的PIN。";
+  if (reason === "expired") return "登录已失效：请用手机号和密码重新登录，未上传的记录会继续上传。";
+  return "第一次使用，请联网登录。登录后没有信号也能使用。";
 }

@@ -5,7 +5,8 @@ import { errorText, toError, track } from "../ipc";
 import { halfWidth } from "../format";
 import { appState, setAppState } from "../session";
 import type { View } from "../shell";
-import { bannerSlot, confirmDialog, field, onSubmit, setFieldError } from "../ui/widgets";
+import { href } from "../router";
+import { bannerSlot, field, onSubmit, setFieldError } from "../ui/widgets";
 
 function pinInput(id: string, autofocus = false): HTMLInputElement {
   const el = h("input.pin-input", { id, type: "password", inputmode: "numeric", autocomplete: "off", maxlength: 6, pattern: "[0-9]*", autofocus });
@@ -129,18 +130,8 @@ export function lockedScreen(): View {
     },
     "正在解锁…",
   );
-  const logout = h("button.btn.btn-link", { id: "locked-logout" }, "退出登录");
-  logout.addEventListener("click", () => {
-    void (async () => {
-      const ok = await confirmDialog("退出登录后需要联网重新登录。未上传的记录会保留在手机上。确定退出吗？", "退出登录", "取消", true);
-      if (!ok) return;
-      try {
-        setAppState(await track(app.logout()));
-      } catch (e) {
-        msg.show("error", errorText(e));
-      }
-    })();
-  });
+  // A forgotten PIN is not a reason to lose anything: the password (online) opens the same store.
+  const logout = h("a.btn.btn-link", { id: "locked-forgot", href: href("relogin") }, "忘记PIN？用密码登录");
   const el = h(
     "section",
     { "data-screen": "locked", class: "screen screen-pad" },

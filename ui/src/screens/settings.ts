@@ -1,7 +1,7 @@
 // 设置: who is signed in, the 字号, lock and sign out.
 import { app } from "../api";
 import { h } from "../dom";
-import { errorText, track } from "../ipc";
+import { errorText, toError, track } from "../ipc";
 import { FONT_SIZES, fontSize, setFontSize } from "../prefs";
 import { appState, setAppState } from "../session";
 import type { View } from "../shell";
@@ -36,12 +36,24 @@ export function settingsScreen(): View {
     "退出登录",
     { id: "settings-logout", kind: "danger" },
     async () => {
-      const ok = await confirmDialog("退出登录后需要联网重新登录。未上传的记录会保留在手机上，重新登录后继续上传。确定退出吗？", "退出登录", "取消", true);
+      const ok = await confirmDialog("退出登录会清除这部手机上保存的全部农户资料和照片，再用时需要联网登录。确定退出吗？", "退出登录", "取消", true);
       if (!ok) return;
       try {
         setAppState(await track(app.logout()));
       } catch (e) {
-        msg.show("error", errorText(e));
+        const err = toError(e);
+        if (err.kind !== "unsent_work") {
+          msg.show("error", errorText(err));
+          return;
+        }
+        // Unsent work: say so plainly, and erase only on a second, explicit yes.
+        const erase = await confirmDialog(`${err.message}。仍要退出并删除吗？`, "删除并退出", "先不退出", true);
+        if (!erase) return;
+        try {
+          setAppState(await track(app.logout(true)));
+        } catch (e2) {
+          msg.show("error", errorText(e2));
+        }
       }
     },
     "正在退出…",

@@ -1,10 +1,11 @@
 // 同步: what is waiting, a big 立即同步, live progress, and the two kinds of problems a worker
 // must decide on (changes the server refused, and fields edited on two phones).
-import { app, sync, type ConflictEntry, type QuarantineEntry, type SyncProgress, type SyncStatus } from "../api";
+import { sync, type ConflictEntry, type QuarantineEntry, type SyncProgress, type SyncStatus } from "../api";
 import { h, replaceChildren } from "../dom";
 import { count, when } from "../format";
 import { errorText, track } from "../ipc";
-import { onSyncDone, onSyncStatus, setAppState, setSyncStatus } from "../session";
+import { go } from "../router";
+import { onSyncDone, onSyncStatus, setSyncStatus } from "../session";
 import type { View } from "../shell";
 import { banner, button, confirmDialog, empty } from "../ui/widgets";
 
@@ -83,12 +84,8 @@ export async function syncScreen(): Promise<View> {
       h("strong", "登录已失效，请重新登录"),
       h("p", "未上传的记录会保留在手机上。"),
       button("重新登录", { kind: "danger", id: "sync-relogin" }, async () => {
-        try {
-          setAppState(await track(app.logout()));
-        } catch (e) {
-          replaceChildren(message, banner("error", errorText(e)));
-        }
-      }, "正在退出…"),
+        go("relogin");
+      }),
     );
   }
 
