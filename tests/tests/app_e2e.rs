@@ -580,6 +580,36 @@ async fn a_worker_day_offline_from_login_to_sync() -> Result<()> {
     s.quit().await?;
     drop(driver);
 
+    // The day was done on an encrypted store: nothing the worker typed or photographed can be
+    // read from the phone's data directory.
+    step("checking the phone's files");
+    let mut seen = 0;
+    let mut stack = vec![phone_dir.clone()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir)? {
+            let path = entry?.path();
+            if path.is_dir() {
+                stack.push(path);
+                continue;
+            }
+            let bytes = std::fs::read(&path)?;
+            seen += 1;
+            for secret in ["马桂兰", "620102198001010017", "驻村干部"] {
+                ensure!(
+                    !bytes.windows(secret.len()).any(|w| w == secret.as_bytes()),
+                    "{} contains {secret}",
+                    path.display()
+                );
+            }
+            ensure!(
+                !bytes.starts_with(b"SQLite format 3") && !bytes.starts_with(&[0xFF, 0xD8, 0xFF]),
+                "{} is a plain database or photo",
+                path.display()
+            );
+        }
+    }
+    ensure!(seen >= 3, "the phone's store, keys and photos were checked ({seen} files)");
+
     // The server holds the visit, its result, both declarations' records and every photo.
     step("checking the server");
     let township = ApiDevice::login(&server.url(), TOWNSHIP_USER, PASSWORD).await?;

@@ -876,6 +876,58 @@ async fn matrix(database: DatabaseLocation) -> Result<Tally> {
             }
         }
     }
+    // -- A device's escrow key and its wipe ---------------------------------------------------
+    // The key is bound to the calling device's token (no parameter can name another device):
+    // every role's device gets its own, the same on every call; nobody without a live token
+    // gets one; a revoked device is told so, gets no key, and only its revoked token can
+    // confirm its wipe.
+    let http = reqwest::Client::new();
+    let key_url = format!("{}/v1/device/key", server.url());
+    let wiped_url = format!("{}/v1/device/wiped", server.url());
+    let mut keys = std::collections::BTreeSet::new();
+    tally.routes += 1;
+    let anonymous = http.get(&key_url).send().await?;
+    if anonymous.status() != 401 {
+        bail!("an escrow key without a token: {}", anonymous.status());
+    }
+    for actor in &actors {
+        let get = || http.get(&key_url).bearer_auth(&actor.api.token).send();
+        tally.routes += 1;
+        let first: serde_json::Value = get().await?.error_for_status()?.json().await?;
+        let again: serde_json::Value = get().await?.error_for_status()?.json().await?;
+        let key = first["escrow_key"].as_str().context("escrow_key")?.to_owned();
+        if again["escrow_key"] != first["escrow_key"] || !keys.insert(key) {
+            bail!("{}: the escrow key is not its device's own", actor.label);
+        }
+        tally.routes += 1;
+        let live_wipe = http.post(&wiped_url).bearer_auth(&actor.api.token).send().await?;
+        if live_wipe.status() != 401 {
+            bail!("{}: a live device confirmed a wipe: {}", actor.label, live_wipe.status());
+        }
+    }
+    for actor in &actors {
+        server.storage.revoke_device(actor.api.device_id).await?;
+        tally.routes += 2;
+        let refused = http.get(&key_url).bearer_auth(&actor.api.token).send().await?;
+        let body: serde_json::Value = refused.json().await?;
+        if body["code"] != "device_revoked" {
+            bail!("{}: a revoked device was not told so: {body}", actor.label);
+        }
+        let wiped = http.post(&wiped_url).bearer_auth(&actor.api.token).send().await?;
+        if wiped.status() != 204 {
+            bail!("{}: the wipe confirmation was refused: {}", actor.label, wiped.status());
+        }
+        let user = serde_json::from_value(actor.api.user["id"].clone())?;
+        let confirmed = server
+            .storage
+            .list_devices(user)
+            .await?
+            .iter()
+            .any(|d| d.id == actor.api.device_id && d.wiped_at.is_some());
+        if !confirmed {
+            bail!("{}: the wipe is not on record", actor.label);
+        }
+    }
     server.stop().await?;
     Ok(tally)
 }
