@@ -160,8 +160,20 @@ impl App {
     }
 
     /// Refuse while the app is locked; a screen left alone longer than [`App::idle_lock`]
-    /// locks here, whatever the webview's own timer did.
+    /// locks here, whatever the webview's own timer did. Counts as the worker's activity.
     pub fn require_unlocked(&self) -> Result<(), CommandError> {
+        self.check_unlocked()?;
+        self.touch();
+        Ok(())
+    }
+
+    /// [`App::require_unlocked`] for what the screens poll on their own (the status line):
+    /// it does not keep an unattended phone open.
+    pub fn require_unlocked_quietly(&self) -> Result<(), CommandError> {
+        self.check_unlocked()
+    }
+
+    fn check_unlocked(&self) -> Result<(), CommandError> {
         let idle = self
             .last_command
             .lock()
@@ -170,7 +182,6 @@ impl App {
             self.unlocked.store(false, Ordering::SeqCst);
         }
         if self.is_unlocked() {
-            self.touch();
             Ok(())
         } else {
             Err(CommandError::locked())
@@ -211,4 +222,28 @@ impl App {
 /// Today in Beijing.
 pub fn today() -> NaiveDate {
     yijian_core::time::china_date(chrono::Utc::now())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn screens_lock_after_the_idle_time_and_polling_does_not_keep_them_open() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut app = App::open(dir.path()).expect("app");
+        app.idle_lock = Duration::from_millis(300);
+        assert!(app.require_unlocked().is_err(), "every start is locked");
+        app.set_unlocked(true);
+        std::thread::sleep(Duration::from_millis(200));
+        app.require_unlocked().expect("a command counts as use");
+        std::thread::sleep(Duration::from_millis(200));
+        app.require_unlocked_quietly().expect("still within the idle time");
+        std::thread::sleep(Duration::from_millis(200));
+        // Only the status poll ran for 400 ms: the phone locks.
+        let e = app.require_unlocked_quietly().expect_err("idle");
+        assert_eq!(e.kind, ErrorKind::Locked);
+        assert!(!app.is_unlocked());
+        assert!(app.engine().is_err(), "no store is open before the PIN");
+    }
 }

@@ -49,7 +49,7 @@ pub async fn status_of(app: &App) -> Result<SyncStatus, CommandError> {
 
 #[tauri::command(rename_all = "snake_case")]
 pub async fn sync_status(app: State<'_, App>) -> Result<SyncStatus, CommandError> {
-    app.require_unlocked()?;
+    app.require_unlocked_quietly()?;
     status_of(&app).await
 }
 
