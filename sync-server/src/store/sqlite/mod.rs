@@ -47,6 +47,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "20261205090000_trust.sql",
         sql: include_str!("../../../../migrations/server-sqlite/20261205090000_trust.sql"),
     },
+    Migration {
+        version: 20261205180000,
+        name: "20261205180000_alerts.sql",
+        sql: include_str!("../../../../migrations/server-sqlite/20261205180000_alerts.sql"),
+    },
 ];
 
 impl From<rusqlite::Error> for StorageError {
