@@ -378,7 +378,9 @@ pub fn parse_id_number(s: &str, today: NaiveDate) -> Result<ResidentIdNumber, Id
                 .chars()
                 .filter(|c| !c.is_whitespace())
                 .map(|c| match c {
-                    '０'..='９' => char::from_u32(c as u32 - '０' as u32 + '0' as u32).unwrap_or(c),
+                    '０'..='９' => {
+                        char::from_u32(c as u32 - '０' as u32 + '0' as u32).unwrap_or(c)
+                    }
                     c => c,
                 })
                 .collect();
@@ -524,7 +526,8 @@ mod tests {
         // 15-digit form of 11010519491231002X (GB 11643's example).
         let n = parse_id_number("110105491231002", today()).expect("upgraded");
         assert_eq!(n.as_str(), "11010519491231002X");
-        let full_width = parse_id_number("１１０１０５１９４９１２３１００２ｘ", today()).expect("fw");
+        let full_width =
+            parse_id_number("１１０１０５１９４９１２３１００２ｘ", today()).expect("fw");
         assert_eq!(full_width, n);
     }
 
@@ -564,7 +567,12 @@ mod tests {
             &policy,
             Population::FormerlyPoor
         ));
-        assert!(!is_warning(&d.matters[0], &line, &policy, Population::Other));
+        assert!(!is_warning(
+            &d.matters[0],
+            &line,
+            &policy,
+            Population::Other
+        ));
     }
 
     #[test]

@@ -11,6 +11,7 @@
 //! - [`accounts`]: users, device sessions, passwords and tokens.
 
 pub mod accounts;
+pub mod alerts;
 pub mod apply;
 pub mod cases;
 pub mod deadlines;

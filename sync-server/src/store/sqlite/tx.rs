@@ -959,9 +959,10 @@ impl RecordTx for SqliteTx<'_> {
                  ON CONFLICT (user_id) DO UPDATE SET department = excluded.department",
                 params![user_id, d],
             )?,
-            None => self
-                .tx
-                .execute("DELETE FROM department_liaisons WHERE user_id = ?1", [user_id])?,
+            None => self.tx.execute(
+                "DELETE FROM department_liaisons WHERE user_id = ?1",
+                [user_id],
+            )?,
         };
         Ok(())
     }
