@@ -50,6 +50,7 @@ fn admin_links(user: &ConsoleUser, current: &str) -> Markup {
         ("/console/admin/calendar", "节假日日历", province),
         ("/console/admin/rules", "办理期限", province),
         ("/console/admin/policy", "政策参数", province),
+        ("/console/admin/alert-rules", "预警规则", province),
         ("/console/admin/sms", "短信记录", true),
     ];
     html! {
