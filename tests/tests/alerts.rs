@@ -305,7 +305,7 @@ async fn a_department_list_in_gbk_on_postgres() -> Result<()> {
     let url = cluster.create_database("alerts").await?;
     let arg = url.clone();
     run(
-        DatabaseLocation::Postgres { url: url.into() },
+        DatabaseLocation::Postgres { url },
         vec!["--database-url".into(), arg],
     )
     .await

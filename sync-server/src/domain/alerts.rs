@@ -190,7 +190,7 @@ pub fn parse_csv(
         .headers()
         .map_err(|e| ImportError::Malformed(e.to_string()))?
         .iter()
-        .map(|h| normalise_header(h))
+        .map(normalise_header)
         .collect();
     let template = rules.headers().join(",");
     let col = |name: &str| headers.iter().position(|h| *h == normalise_header(name));
