@@ -248,6 +248,72 @@ async fn run(database: DatabaseLocation, db_args: Vec<String>) -> Result<()> {
         }
     }
 
+    // The API: a key per department, lines with the department system's own row ids.
+    let (key, secret) = alerts::issue_key(
+        &*server.storage,
+        "medical_security",
+        &DivisionCode::parse("621102")?,
+        "医保局系统",
+        "test",
+        Utc::now(),
+    )
+    .await?;
+    let http = reqwest::Client::new();
+    let body = serde_json::json!({"rows": [
+        {"row_id": "yb-2026-0001", "id_number": li, "name": "李小河", "matter": "医疗自付费用高",
+         "amount": "25,000元", "occurred_on": "2026-11-30", "note": "",
+         "extras": {"医疗总费用（元）": "80000"}},
+        {"row_id": "yb-2026-0002", "id_number": "12", "name": "", "matter": "医疗自付费用高",
+         "amount": "1", "occurred_on": "2026-11-30", "note": ""},
+    ]});
+    let url = format!("{}/v1/alerts", server.url());
+    let mut answers = Vec::new();
+    for _ in 0..2 {
+        let r = http
+            .post(&url)
+            .bearer_auth(&secret)
+            .json(&body)
+            .send()
+            .await?;
+        if r.status() != 200 {
+            bail!("POST /v1/alerts: {} {}", r.status(), r.text().await?);
+        }
+        let v: serde_json::Value = r.json().await?;
+        answers.push(v["summary"].clone());
+    }
+    let s = &answers[0];
+    if answers[0] != answers[1] || s["leads_created"] != 1 || s["rejected"] != 1 || s["rows"] != 2 {
+        bail!("the API's answers: {answers:?}");
+    }
+    if cases(&server).await?.len() != 2 {
+        bail!("a retried request made a second case");
+    }
+    for (token, what) in [("yjdk_0000", "a made-up key"), ("", "no key")] {
+        let r = http
+            .post(&url)
+            .bearer_auth(token)
+            .json(&body)
+            .send()
+            .await?;
+        if r.status() != 401 {
+            bail!("{what}: {}", r.status());
+        }
+    }
+    {
+        let mut k = key.clone();
+        k.revoked_at = Some(Utc::now());
+        yijian_server::store::write(&*server.storage, move |tx| tx.put_department_key(&k)).await?;
+    }
+    let r = http
+        .post(&url)
+        .bearer_auth(&secret)
+        .json(&body)
+        .send()
+        .await?;
+    if r.status() != 401 {
+        bail!("a revoked key: {}", r.status());
+    }
+
     // A file that is not a list at all, and one of another department's template.
     let bad = dir.path().join("bad.csv");
     std::fs::write(&bad, b"\xff\xfe\x00garbage\xff")?;
@@ -279,7 +345,7 @@ async fn run(database: DatabaseLocation, db_args: Vec<String>) -> Result<()> {
     if out.status.success() || !err.contains("表头缺少“身份证号”列") {
         bail!("a wrong header: {} {err}", out.status);
     }
-    if cases(&server).await?.len() != 1 {
+    if cases(&server).await?.len() != 2 {
         bail!("a refused file made a case");
     }
     server.stop().await?;

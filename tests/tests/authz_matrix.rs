@@ -895,6 +895,56 @@ async fn matrix(database: DatabaseLocation) -> Result<Tally> {
             );
         }
 
+        // Department API keys: only administrators issue, and revoke only within their scope.
+        tally.routes += 3;
+        let keys = b.get("/console/admin/keys").await?;
+        if (keys.status == 200) != (actor.role == Role::Admin) {
+            bail!("{} /console/admin/keys: {}", actor.label, keys.status);
+        }
+        let count = || async {
+            Ok::<usize, anyhow::Error>(
+                yijian_server::store::read(&*server.storage, |tx| tx.department_keys())
+                    .await?
+                    .len(),
+            )
+        };
+        let before = count().await?;
+        let p = b
+            .post(
+                "/console/admin/keys",
+                &[
+                    ("csrf", &csrf),
+                    ("department", "medical_security"),
+                    ("label", "医保局系统"),
+                ],
+            )
+            .await?;
+        if (count().await? > before) != (actor.role == Role::Admin) {
+            bail!("{} issuing a department key: {}", actor.label, p.status);
+        }
+        let (foreign_key, _) = yijian_server::domain::alerts::issue_key(
+            &*server.storage,
+            "medical_security",
+            &code("620102"),
+            "外市系统",
+            "matrix",
+            Utc::now(),
+        )
+        .await?;
+        b.post(
+            &format!("/console/admin/keys/{}/revoke", foreign_key.id),
+            &[("csrf", &csrf)],
+        )
+        .await?;
+        let revoked = yijian_server::store::read(&*server.storage, |tx| tx.department_keys())
+            .await?
+            .iter()
+            .any(|k| k.id == foreign_key.id && k.revoked_at.is_some());
+        let may_revoke = actor.role == Role::Admin && code("620102").is_within(&actor.scope);
+        if revoked != may_revoke {
+            bail!("{} revoking a key of another city: {revoked}", actor.label);
+        }
+
         // The SMS log names no case outside the administrator's scope.
         tally.routes += 1;
         let p = b.get("/console/admin/sms").await?;

@@ -714,3 +714,43 @@ pub fn report_zh(report: &[ReportLine]) -> String {
         .collect::<Vec<_>>()
         .join("\n")
 }
+
+/// Issue an API key for a department's system: the key is shown once; only its hash is kept.
+pub async fn issue_key(
+    storage: &dyn Storage,
+    department: &str,
+    scope: &DivisionCode,
+    label: &str,
+    by: &str,
+    now: DateTime<Utc>,
+) -> Result<(crate::store::rows::DepartmentKey, String), StorageError> {
+    let (token, hash) = crate::domain::accounts::new_device_token()
+        .map_err(|e| StorageError::Task(format!("no randomness: {e}")))?;
+    let key = crate::store::rows::DepartmentKey {
+        id: uuid::Uuid::now_v7().to_string(),
+        department: department.to_owned(),
+        scope: scope.to_string(),
+        label: label.trim().to_owned(),
+        key_hash: hash,
+        created_at: now,
+        created_by: by.to_owned(),
+        revoked_at: None,
+    };
+    let k = key.clone();
+    write(storage, move |tx| tx.put_department_key(&k)).await?;
+    Ok((key, format!("yjdk_{token}")))
+}
+
+/// The live key a presented secret belongs to.
+pub async fn key_of(
+    storage: &dyn Storage,
+    secret: &str,
+) -> Result<Option<crate::store::rows::DepartmentKey>, StorageError> {
+    let Some(token) = secret.trim().strip_prefix("yjdk_") else {
+        return Ok(None);
+    };
+    let hash = crate::domain::accounts::token_hash(token);
+    Ok(read(storage, move |tx| tx.department_key_by_hash(&hash))
+        .await?
+        .filter(|k| k.revoked_at.is_none()))
+}

@@ -8,6 +8,7 @@
 //! - [`health`]: `/healthz` for load balancers and tests;
 //! - [`json`]: the JSON extractor whose rejections answer in the API's error shape.
 
+pub mod alerts;
 pub mod auth;
 pub mod blobs;
 pub mod health;
@@ -23,6 +24,7 @@ use crate::AppState;
 pub fn router() -> Router<AppState> {
     Router::new()
         .merge(health::router())
+        .merge(alerts::router())
         .merge(login::router())
         .merge(sync::router())
         // Blob uploads take the raw body, which `DefaultBodyLimit` does not limit: they stream

@@ -64,6 +64,11 @@ pub fn router() -> Router<AppState> {
             get(admin::procedure_page).post(admin::save_procedure),
         )
         .route("/console/admin/contacts", post(admin::save_contact))
+        .route(
+            "/console/admin/keys",
+            get(admin::keys_page).post(admin::issue_key),
+        )
+        .route("/console/admin/keys/{id}/revoke", post(admin::revoke_key))
         .route("/console/admin/sms", get(admin::sms_log))
         .route("/console/admin/print", get(admin::print_village))
         .route(
