@@ -376,3 +376,140 @@ async fn a_department_list_in_gbk_on_postgres() -> Result<()> {
     )
     .await
 }
+
+/// 常态抽查复核 on the demonstration data: two processes' jobs draw a county's month once, the
+/// sample is the seeded one, each drawn case has a re-check visit for a worker who did not work
+/// on it, and a re-check that finds the risk still there takes the household up again.
+async fn spot_checks(database: DatabaseLocation) -> Result<()> {
+    use yijian_server::domain::spot_checks;
+    let server = TestServer::start_with(database, ServerSettings::default()).await?;
+    let blobs = tempfile::tempdir()?;
+    let now = Utc::now();
+    yijian_server::ops::demo::seed(
+        std::sync::Arc::clone(&server.storage),
+        std::sync::Arc::new(
+            yijian_server::blobstore::DiskBlobStore::open(blobs.path().to_path_buf()).await?,
+        ),
+        now,
+    )
+    .await?;
+    let all = read(&*server.storage, |tx| tx.spot_checks_in("62")).await?;
+    if all.is_empty() {
+        bail!("the demo drew no spot check");
+    }
+    // Both "processes" again for the same months: nothing more is drawn.
+    let today = yijian_core::time::china_date(now);
+    for month in [spot_checks::previous_month(today), today] {
+        let (a, b) = tokio::join!(
+            spot_checks::run_month(&*server.storage, month, now),
+            spot_checks::run_month(&*server.storage, month, now)
+        );
+        if a? + b? != 0 {
+            bail!("a month was drawn twice");
+        }
+    }
+    let months = read(&*server.storage, |tx| tx.spot_check_months()).await?;
+    for m in &months {
+        if m.seed != spot_checks::seed_of(&m.county, &m.month) {
+            bail!("month {m:?} not seeded by county and month");
+        }
+        let drawn = all.iter().filter(|c| c.month == m.month).count();
+        if i64::try_from(drawn)? != m.drawn {
+            bail!("{m:?}: {drawn} rows");
+        }
+    }
+    // Re-check the first drawn case with risks still present, as the app records it.
+    let check = all.first().context("a check")?.clone();
+    let worker = read(&*server.storage, {
+        let v = check.village.clone();
+        move |tx| {
+            tx.users_with(
+                Role::VillageWorker,
+                &DivisionCode::parse(&v).expect("village"),
+            )
+        }
+    })
+    .await?
+    .into_iter()
+    .next()
+    .context("a worker in the village")?;
+    if let Some(assigned) = &check.assigned_to {
+        let audit = read(&*server.storage, {
+            let id = check.case_id.clone();
+            move |tx| tx.audit_of(kinds::CASE, &id)
+        })
+        .await?;
+        if audit
+            .iter()
+            .any(|a| a.user_id.as_deref() == Some(assigned.as_str()))
+        {
+            bail!("the re-check went to someone who worked on the case");
+        }
+    }
+    let api = yijian_tests::api::ApiDevice::login(
+        &server.url(),
+        &worker.login,
+        yijian_server::ops::demo::DEMO_PASSWORD,
+    )
+    .await?;
+    let body = server
+        .storage
+        .record(kinds::FOLLOW_UP, &check.follow_up_id)
+        .await?
+        .and_then(|r| r.body)
+        .context("the re-check's follow-up")?;
+    let mut f: yijian_core::support::FollowUp = serde_json::from_str(&body)?;
+    f.done_on = Some(today);
+    f.note = "人均纯收入5200元（监测线7800元），仍存在：住房不安全".into();
+    let mut clock = yijian_core::hlc::HlcClock::new(9);
+    let cmd = yijian_core::protocol::Command {
+        id: yijian_core::ids::CommandId::new(),
+        hlc: clock.tick(u64::try_from(Utc::now().timestamp_millis())?),
+        body: yijian_core::protocol::Wire::Known(yijian_core::protocol::CommandBody::SaveFollowUp(
+            f,
+        )),
+    };
+    let pushed = api.push(&[cmd]).await?;
+    if !matches!(
+        pushed.results[0].outcome,
+        yijian_core::protocol::Wire::Known(yijian_core::protocol::Outcome::Applied)
+    ) {
+        bail!(
+            "the re-check was not applied: {:?}",
+            pushed.results[0].outcome
+        );
+    }
+    let after = read(&*server.storage, |tx| tx.spot_checks_in("62")).await?;
+    let done = after
+        .iter()
+        .find(|c| c.follow_up_id == check.follow_up_id)
+        .context("check")?;
+    let new_case = done.new_case_id.clone().context("no new lead")?;
+    if done.result != "differs" {
+        bail!("result {}", done.result);
+    }
+    let row = read(&*server.storage, move |tx| tx.case_row(&new_case))
+        .await?
+        .context("new case row")?;
+    if !row.open || row.source != CaseSource::WorkerDiscovery {
+        bail!("the new lead: {row:?}");
+    }
+    server.stop().await?;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn spot_checks_on_sqlite() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    spot_checks(DatabaseLocation::Sqlite {
+        data_dir: dir.path().join("data"),
+    })
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn spot_checks_on_postgres() -> Result<()> {
+    let cluster = PgCluster::start()?;
+    let url = cluster.create_database("spotchecks").await?;
+    spot_checks(DatabaseLocation::Postgres { url }).await
+}

@@ -18,3 +18,4 @@ pub mod deadlines;
 pub mod procedure;
 pub mod resident;
 pub mod sign_in;
+pub mod spot_checks;

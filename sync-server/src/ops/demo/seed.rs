@@ -173,6 +173,11 @@ pub async fn seed(
         });
     }
     warning_batches(&storage, &users, &places, now).await?;
+    // A spot-check month: the cases closed this month and last, drawn as the job would.
+    let today = yijian_core::time::china_date(now);
+    for month in [crate::domain::spot_checks::previous_month(today), today] {
+        crate::domain::spot_checks::run_month(&*storage, month, now).await?;
+    }
     // The township's hotline for the printed sheets.
     let contact = crate::store::rows::UnitContact {
         division: "621102105".into(),

@@ -82,6 +82,7 @@ pub async fn batches(
     let count = |b: &AlertBatchRow, o: AlertOutcome| b.counts.get(o.as_str()).copied().unwrap_or(0);
     let content = html! {
         h1 { "部门预警" }
+        @if user.role().reads_case_files() { p { a href="/console/spot-checks" id="spot-checks-link" { "常态抽查复核" } } }
         @if user.role() == Role::DepartmentLiaison && own.is_none() {
             p.alert id="unbound" { "您的账号尚未绑定部门，请联系系统管理员。" }
         }
@@ -314,4 +315,59 @@ fn urlencode(s: &str) -> String {
             _ => format!("%{b:02X}"),
         })
         .collect()
+}
+
+/// `GET /console/spot-checks`: the monthly samples within the user's scope, their results and
+/// the share whose re-check differed.
+pub async fn spot_checks(
+    State(state): State<AppState>,
+    super::authz::CasesInScope(user, scope): super::authz::CasesInScope,
+) -> Result<Response, ApiError> {
+    let s = scope.to_string();
+    let (months, checks) = read(&*state.storage, move |tx| {
+        Ok((tx.spot_check_months()?, tx.spot_checks_in(&s)?))
+    })
+    .await?;
+    let months: Vec<_> = months
+        .into_iter()
+        .filter(|m| {
+            DivisionCode::parse(&m.county).is_ok_and(|c| c.is_within(&scope) || scope.is_within(&c))
+        })
+        .collect();
+    let done = checks.iter().filter(|c| c.result != "pending").count();
+    let differs = checks.iter().filter(|c| c.result == "differs").count();
+    let share = if done == 0 {
+        "—".to_owned()
+    } else {
+        format!("{:.1}%", differs as f64 * 100.0 / done as f64)
+    };
+    let content = html! {
+        h1 { "常态抽查复核" }
+        p.muted { "每月按“预警规则”中的比例，从上月核实不符合、未获批准和风险消除的案件中随机抽取，由未参与办理的网格员回访复核；复核发现风险仍在的，重新作为线索办理。" }
+        p id="spot-check-share" { "已复核" (done) "户，结论不一致" (differs) "户，占" (share) }
+        table id="spot-check-months" {
+            thead { tr { th { "月份" } th { "县（区）" } th { "可抽案件" } th { "抽取" } th { "比例" } } }
+            tbody { @for m in &months {
+                tr { td { (m.month) } td { (super::scope_path(&DivisionCode::parse(&m.county).unwrap_or_else(|_| scope.clone()))) } td { (m.eligible) } td { (m.drawn) } td { (m.percent) "%" } }
+            } }
+        }
+        table id="spot-checks" {
+            thead { tr { th { "月份" } th { "案件" } th { "村" } th { "原结论" } th { "复核人" } th { "结果" } th { "发现" } } }
+            tbody { @for c in &checks {
+                tr data-result=(c.result) {
+                    td { (c.month) }
+                    td { a href={"/console/cases/" (c.case_id)} { "查看" } }
+                    td { (DivisionCode::parse(&c.village).map(|v| crate::domain::resident::village_name(&v)).unwrap_or_default()) }
+                    td { (c.closed_stage.name_zh()) }
+                    td { (c.assigned_name.as_deref().unwrap_or("未分配（本村无其他网格员）")) }
+                    td { (match c.result.as_str() { "same" => "结论一致", "differs" => "结论不一致，已重新立案", _ => "待复核" }) }
+                    td { (c.finding.as_deref().unwrap_or("")) @if let Some(n) = &c.new_case_id { " " a href={"/console/cases/" (n)} { "新线索" } } }
+                }
+            } }
+        }
+    };
+    Ok(page(
+        StatusCode::OK,
+        shell(&user, Nav::Alerts, "常态抽查复核", None, content),
+    ))
 }

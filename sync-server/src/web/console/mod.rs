@@ -54,6 +54,7 @@ pub fn router() -> Router<AppState> {
             get(alerts::template),
         )
         .route("/console/alerts/{batch}/report.csv", get(alerts::report))
+        .route("/console/spot-checks", get(alerts::spot_checks))
         .route("/console/admin", get(admin::users))
         .route("/console/admin/users", post(admin::create_user))
         .route("/console/admin/users/{id}/setup.png", get(admin::setup_qr))
