@@ -859,6 +859,16 @@ async fn matrix(database: DatabaseLocation) -> Result<Tally> {
                 );
             }
         }
+        // The spot checks: only the staff of the chain, only within their scope.
+        tally.routes += 1;
+        let sc = b.get("/console/spot-checks").await?;
+        if (sc.status == 200) != actor.role.reads_case_files() {
+            bail!("{} /console/spot-checks: {}", actor.label, sc.status);
+        }
+        let sc_foreign = b.get("/console/spot-checks?scope=620102").await?;
+        if sc_foreign.status == 200 && !code("620102").is_within(&actor.scope) {
+            bail!("{} sees another city's spot checks", actor.label);
+        }
         tally.routes += 2;
         let t = b.get("/console/alerts/template/medical_security").await?;
         if t.status != 200
