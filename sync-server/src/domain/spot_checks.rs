@@ -180,18 +180,32 @@ fn draw(
         let due = today
             .checked_add_days(chrono::Days::new(DUE_DAYS))
             .unwrap_or(today);
-        let mut f = FollowUp::scheduled(FollowUpId::new(), case_id, household_id, due);
-        f.note = "常态抽查复核".to_owned();
-        let fid = f.id.to_string();
-        tx.put(
-            kinds::FOLLOW_UP,
-            &fid,
-            village.as_str(),
-            Some(&serde_json::to_string(&f)?),
-            server_hlc(now),
-            now,
-        )?;
-        tx.index_follow_up(&fid, &row.case_id, due, None)?;
+        // A return visit already scheduled (常态化关注) is the re-check: the phone does the
+        // earliest open one, and a second would leave the routine schedule without its next.
+        let scheduled = tx
+            .records_in_village(kinds::FOLLOW_UP, village.as_str())?
+            .into_iter()
+            .filter_map(|r| r.body)
+            .filter_map(|b| serde_json::from_str::<FollowUp>(&b).ok())
+            .filter(|f| f.case_id == case_id && f.done_on.is_none())
+            .min_by_key(|f| f.due_on);
+        let (fid, due) = match scheduled {
+            Some(f) => (f.id.to_string(), f.due_on),
+            None => {
+                let f = FollowUp::scheduled(FollowUpId::new(), case_id, household_id, due);
+                let fid = f.id.to_string();
+                tx.put(
+                    kinds::FOLLOW_UP,
+                    &fid,
+                    village.as_str(),
+                    Some(&serde_json::to_string(&f)?),
+                    server_hlc(now),
+                    now,
+                )?;
+                tx.index_follow_up(&fid, &row.case_id, due, None)?;
+                (fid, due)
+            }
+        };
         tx.put_spot_check(&SpotCheckRow {
             county: county.to_owned(),
             month: month.to_owned(),
