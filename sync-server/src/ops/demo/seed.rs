@@ -172,7 +172,24 @@ pub async fn seed(
             village_name: resident::village_name(&c.village),
         });
     }
-    warning_batches(&storage, &users, &places, now).await?;
+    // The leads the departments' lists made are cases of the demo like the others.
+    for case_id in warning_batches(&storage, &users, &places, now).await? {
+        let id = case_id.clone();
+        let row = read(&*storage, move |tx| tx.case_row(&id))
+            .await?
+            .ok_or_else(|| DemoError::Invalid("warning lead not indexed".into()))?;
+        let village =
+            DivisionCode::parse(&row.village).map_err(|e| DemoError::Invalid(e.to_string()))?;
+        cases.push(DemoCase {
+            case_id,
+            receipt_no: row.receipt_no.clone().unwrap_or_default(),
+            applicant: row.applicant_name.clone(),
+            phone: row.phone.clone().unwrap_or_default(),
+            stage: crate::store::codec::enum_text(&row.stage)?,
+            village_name: resident::village_name(&village),
+            village: row.village.clone(),
+        });
+    }
     // A spot-check month: the cases closed this month and last, drawn as the job would.
     let today = yijian_core::time::china_date(now);
     for month in [crate::domain::spot_checks::previous_month(today), today] {
@@ -199,7 +216,7 @@ async fn warning_batches(
     users: &[(Account, String)],
     places: &Places,
     now: DateTime<Utc>,
-) -> Result<(), DemoError> {
+) -> Result<Vec<String>, DemoError> {
     use crate::domain::alerts::{self, Sender};
     let county = places
         .nanchuan
@@ -264,6 +281,7 @@ async fn warning_batches(
          621102750505077,钱多多,辍学,,{date},,初中\n",
         d.1, d.0, c.1, c.0
     );
+    let mut leads = Vec::new();
     for (department, login, file, text) in [
         (
             "medical_security",
@@ -295,9 +313,17 @@ async fn warning_batches(
             channel: "console",
             by: login.to_owned(),
         };
-        alerts::import_file(&**storage, &sender, file, text.as_bytes(), now)
+        let batch = alerts::import_file(&**storage, &sender, file, text.as_bytes(), now)
             .await
-            .map_err(|e| DemoError::Invalid(e.to_string()))?;
+            .map_err(|e| DemoError::Invalid(e.to_string()))?
+            .summary
+            .batch;
+        let rows = read(&**storage, move |tx| tx.alert_rows_of(&batch)).await?;
+        leads.extend(
+            rows.into_iter()
+                .filter(|r| r.outcome == crate::store::rows::AlertOutcome::LeadCreated)
+                .filter_map(|r| r.case_id),
+        );
     }
-    Ok(())
+    Ok(leads)
 }
