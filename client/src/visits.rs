@@ -455,11 +455,13 @@ impl LocalStore {
                     | Stage::Assisting
                     | Stage::RiskEliminated
                     | Stage::NotQualifiedNotified
+                    | Stage::Rejected
+                    | Stage::RejectionUpheld
                     | Stage::Closed),
                 ) => {
                     // During assistance the return visit is also a step of the case; under
-                    // 常态化关注 (after 风险消除, or not included but watched) it is recorded
-                    // alone and the server schedules the next one.
+                    // 常态化关注 (after 风险消除, or not included but watched) and for a
+                    // spot check's re-check of a refused case it is recorded alone.
                     let assisting = matches!(stage, Stage::PlanMade | Stage::Assisting);
                     // The return visit the server scheduled is the one done now (or, during
                     // assistance, if this phone has not received it yet, a new one done today).

@@ -210,6 +210,9 @@ pub enum CaseEventKind {
     Step { step: StepKind },
     /// An overdue case was escalated to the level above (督办).
     Escalated { to: Level },
+    /// A department's warning about the household arrived while the case was open: kept as
+    /// evidence in the case (the note has the facts) instead of opening a second case.
+    DepartmentWarning,
 }
 
 /// One entry of a case's history.
@@ -234,6 +237,7 @@ impl CaseEvent {
             CaseEventKind::Declared => "提交申报".to_owned(),
             CaseEventKind::Step { step } => step.name_zh().to_owned(),
             CaseEventKind::Escalated { to } => format!("逾期督办（报{}级）", to.name_zh()),
+            CaseEventKind::DepartmentWarning => "收到部门预警".to_owned(),
         }
     }
 }

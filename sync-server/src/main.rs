@@ -92,6 +92,32 @@ enum Command {
     },
     /// List users, one JSON object per line (password hashes are never shown).
     ListUsers,
+    /// Bind a department liaison's account to the department it sends warnings for: the
+    /// console then shows it that department's batches and lets it upload its lists.
+    BindLiaison {
+        /// Mobile number the liaison signs in with.
+        #[arg(long, value_name = "PHONE")]
+        login: String,
+        /// The department, by name (医保) or code (medical_security).
+        #[arg(long)]
+        department: String,
+    },
+    /// Import a department's warning list (部门预警): CSV in UTF-8 or GBK with the template's
+    /// header (身份证号,姓名,预警事项,金额（元）,发生日期,备注 + the department's columns).
+    ///
+    /// Prints one JSON summary on stdout and a Chinese report of every rejected or unmatched
+    /// line on stderr. Running the same file again completes an interrupted run and counts
+    /// nothing twice.
+    ImportAlerts {
+        /// The department, by name (医保) or code (medical_security).
+        #[arg(long)]
+        department: String,
+        /// Division whose register the lines are matched against [default: 62, the province].
+        #[arg(long, default_value = "62")]
+        scope: String,
+        /// The CSV file.
+        file: PathBuf,
+    },
     /// Fill an empty database with demonstration staff (every level, password yijian2026)
     /// and cases at every stage, made through the same checks as real use.
     DemoSeed {
@@ -189,6 +215,70 @@ async fn main() -> anyhow::Result<()> {
                 }
                 Err(e) => return Err(e.into()),
             }
+        }
+        Command::ImportAlerts {
+            department,
+            scope,
+            file,
+        } => {
+            use yijian_server::domain::alerts;
+            let scope = yijian_core::division::DivisionCode::parse(&scope)
+                .map_err(|e| anyhow::anyhow!("区划代码“{scope}”不正确 / bad division code: {e}"))?;
+            let bytes =
+                std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
+            let storage = open_storage(config, &env).await?;
+            let procedure = yijian_server::domain::procedure::Procedure::current(&*storage).await?;
+            let Some(code) = alerts::department_of(&department, &procedure.policy) else {
+                anyhow::bail!(
+                    "没有“{department}”这个部门 / no department {department:?} in the policy's list"
+                );
+            };
+            let sender = alerts::Sender {
+                department: code,
+                scope,
+                channel: "cli",
+                by: "command line".to_owned(),
+            };
+            let name = file
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            match alerts::import_file(&*storage, &sender, &name, &bytes, chrono::Utc::now()).await {
+                Ok(done) => {
+                    println!("{}", serde_json::to_string(&done.summary)?);
+                    if !done.report.is_empty() {
+                        eprintln!("{}", alerts::report_zh(&done.report));
+                    }
+                }
+                Err(e) => anyhow::bail!("未导入 / nothing imported: {e}"),
+            }
+        }
+        Command::BindLiaison { login, department } => {
+            let storage = open_storage(config, &env).await?;
+            let procedure = yijian_server::domain::procedure::Procedure::current(&*storage).await?;
+            let Some(code) =
+                yijian_server::domain::alerts::department_of(&department, &procedure.policy)
+            else {
+                anyhow::bail!(
+                    "没有“{department}”这个部门 / no department {department:?} in the policy's list"
+                );
+            };
+            let user = match storage.credentials(&login).await? {
+                Some(c) if c.user.role == yijian_core::role::Role::DepartmentLiaison => c.user,
+                Some(_) => anyhow::bail!(
+                    "{login}不是行业部门联络员账号 / {login} is not a department liaison"
+                ),
+                None => anyhow::bail!("没有账号{login} / no user {login}"),
+            };
+            let (id, dept) = (user.id.to_string(), code.clone());
+            yijian_server::store::write(&*storage, move |tx| {
+                tx.set_liaison_department(&id, Some(&dept))
+            })
+            .await?;
+            println!(
+                "{}",
+                serde_json::json!({ "login": login, "department": code })
+            );
         }
         Command::ListUsers => {
             let storage = open_storage(config, &env).await?;

@@ -107,6 +107,25 @@ impl Browser {
         self.send(req).await
     }
 
+    /// A multipart form with one file `(field, file name, bytes)`.
+    pub async fn post_file(
+        &mut self,
+        path: &str,
+        form: &[(&str, &str)],
+        (field, name, bytes): (&str, &str, &[u8]),
+    ) -> Result<Page> {
+        let mut mp = reqwest::multipart::Form::new();
+        for (k, v) in form {
+            mp = mp.text((*k).to_owned(), (*v).to_owned());
+        }
+        mp = mp.part(
+            field.to_owned(),
+            reqwest::multipart::Part::bytes(bytes.to_vec()).file_name(name.to_owned()),
+        );
+        let req = self.http.post(format!("{}{path}", self.base)).multipart(mp);
+        self.send(req).await
+    }
+
     pub async fn sign_in(&mut self, login: &str) -> Result<()> {
         self.sign_in_with(login, "yijian2026").await
     }

@@ -685,6 +685,42 @@ async fn matrix(database: DatabaseLocation) -> Result<Tally> {
         }
     }
 
+    // -- Department warnings ---------------------------------------------------------------------
+    // A batch of 医保 for the county (sent by the liaison's department) and one for the other
+    // city, each with a line naming someone not in the register.
+    {
+        let liaison_id = actors[7].api.user["id"]
+            .as_str()
+            .context("liaison id")?
+            .to_owned();
+        yijian_server::store::write(&*server.storage, move |tx| {
+            tx.set_liaison_department(&liaison_id, Some("medical_security"))
+        })
+        .await?;
+    }
+    let mut warning_batches = Vec::new();
+    for (scope, who) in [("621102", "本县预警人"), ("620102", "外市预警人")] {
+        let sender = yijian_server::domain::alerts::Sender {
+            department: "medical_security".into(),
+            scope: code(scope),
+            channel: "cli",
+            by: "matrix".into(),
+        };
+        let csv = format!(
+            "身份证号,姓名,预警事项,金额（元）,发生日期,备注\n{},{who},医疗自付费用高,30000,2026-11-30,\n",
+            id_number(900)
+        );
+        let done = yijian_server::domain::alerts::import_file(
+            &*server.storage,
+            &sender,
+            "matrix.csv",
+            csv.as_bytes(),
+            Utc::now(),
+        )
+        .await?;
+        warning_batches.push((code(scope), who, done.summary.batch));
+    }
+
     // -- Console pages and forms ---------------------------------------------------------------
     let mut browsers = BTreeMap::new();
     for (i, actor) in actors.iter().enumerate() {
@@ -799,6 +835,126 @@ async fn matrix(database: DatabaseLocation) -> Result<Tally> {
                 );
             }
         }
+        // Warning batches: only within the user's scope, and for a liaison only its own
+        // department's; uploads only by an administrator or the department's liaison.
+        for (scope, who, batch) in &warning_batches {
+            let may_see = scope.is_within(&actor.scope);
+            tally.routes += 2;
+            let list = b.get("/console/alerts").await?;
+            if list.status != 200 || list.body.contains(batch.as_str()) != may_see {
+                bail!(
+                    "{} /console/alerts and the batch of {scope}: {} (expected shown: {may_see})",
+                    actor.label,
+                    list.status
+                );
+            }
+            let report = b
+                .get(&format!("/console/alerts/{batch}/report.csv"))
+                .await?;
+            if (report.status == 200) != may_see || (!may_see && report.body.contains(who)) {
+                bail!(
+                    "{} report of the batch of {scope}: {}",
+                    actor.label,
+                    report.status
+                );
+            }
+        }
+        // The spot checks: only the staff of the chain, only within their scope.
+        tally.routes += 1;
+        let sc = b.get("/console/spot-checks").await?;
+        if (sc.status == 200) != actor.role.reads_case_files() {
+            bail!("{} /console/spot-checks: {}", actor.label, sc.status);
+        }
+        let sc_foreign = b.get("/console/spot-checks?scope=620102").await?;
+        if sc_foreign.status == 200 && !code("620102").is_within(&actor.scope) {
+            bail!("{} sees another city's spot checks", actor.label);
+        }
+        tally.routes += 2;
+        let t = b.get("/console/alerts/template/medical_security").await?;
+        if t.status != 200
+            || !t
+                .body
+                .contains("身份证号,姓名,预警事项,金额（元）,发生日期,备注")
+        {
+            bail!("{} template: {}", actor.label, t.status);
+        }
+        let before = yijian_server::store::read(&*server.storage, |tx| tx.alert_batches(1000))
+            .await?
+            .len();
+        let upload_csv = format!(
+            "身份证号,姓名,预警事项,金额（元）,发生日期,备注\n{},上传人{},医疗自付费用高,30000,2026-11-30,\n",
+            id_number(901),
+            actor.label
+        );
+        let p = b
+            .post_file(
+                "/console/alerts",
+                &[("csrf", &csrf), ("department", "medical_security")],
+                ("file", "matrix-upload.csv", upload_csv.as_bytes()),
+            )
+            .await?;
+        let after = yijian_server::store::read(&*server.storage, |tx| tx.alert_batches(1000))
+            .await?
+            .len();
+        let may_upload = actor.role == Role::Admin || actor.role == Role::DepartmentLiaison;
+        if (after > before) != may_upload {
+            bail!(
+                "{} uploading a 医保 list: {} (batches {before} → {after})",
+                actor.label,
+                p.status
+            );
+        }
+
+        // Department API keys: only administrators issue, and revoke only within their scope.
+        tally.routes += 3;
+        let keys = b.get("/console/admin/keys").await?;
+        if (keys.status == 200) != (actor.role == Role::Admin) {
+            bail!("{} /console/admin/keys: {}", actor.label, keys.status);
+        }
+        let count = || async {
+            Ok::<usize, anyhow::Error>(
+                yijian_server::store::read(&*server.storage, |tx| tx.department_keys())
+                    .await?
+                    .len(),
+            )
+        };
+        let before = count().await?;
+        let p = b
+            .post(
+                "/console/admin/keys",
+                &[
+                    ("csrf", &csrf),
+                    ("department", "medical_security"),
+                    ("label", "医保局系统"),
+                ],
+            )
+            .await?;
+        if (count().await? > before) != (actor.role == Role::Admin) {
+            bail!("{} issuing a department key: {}", actor.label, p.status);
+        }
+        let (foreign_key, _) = yijian_server::domain::alerts::issue_key(
+            &*server.storage,
+            "medical_security",
+            &code("620102"),
+            "外市系统",
+            "matrix",
+            Utc::now(),
+        )
+        .await?;
+        b.post(
+            &format!("/console/admin/keys/{}/revoke", foreign_key.id),
+            &[("csrf", &csrf)],
+        )
+        .await?;
+        let revoked = yijian_server::store::read(&*server.storage, |tx| tx.department_keys())
+            .await?
+            .iter()
+            .any(|k| k.id == foreign_key.id && k.revoked_at.is_some());
+        let may_revoke = actor.role == Role::Admin && code("620102").is_within(&actor.scope);
+        if revoked != may_revoke {
+            bail!("{} revoking a key of another city: {revoked}", actor.label);
+        }
+
         // The SMS log names no case outside the administrator's scope.
         tally.routes += 1;
         let p = b.get("/console/admin/sms").await?;
@@ -811,7 +967,7 @@ async fn matrix(database: DatabaseLocation) -> Result<Tally> {
             }
         }
         // Province-wide documents: only the province's administrators.
-        for doc in ["calendar", "rules", "policy"] {
+        for doc in ["calendar", "rules", "policy", "alert-rules"] {
             tally.routes += 2;
             let page = b.get(&format!("/console/admin/{doc}")).await?;
             let allowed = actor.role == Role::Admin && actor.scope == province();

@@ -11,6 +11,7 @@ use crate::division::Level;
 use crate::ids::MeasureId;
 
 mod alert;
+mod alert_rules;
 mod appeal;
 mod follow_up;
 mod photo;
@@ -20,6 +21,7 @@ mod proxy;
 mod tests;
 
 pub use alert::*;
+pub use alert_rules::*;
 pub use appeal::*;
 pub use follow_up::*;
 pub use photo::*;

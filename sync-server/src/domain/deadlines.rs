@@ -219,6 +219,12 @@ pub async fn run(
         if let Err(e) = run_once(&*storage, Utc::now()).await {
             tracing::warn!(error = %e, "deadline job failed; will run again");
         }
+        // Last month's 常态抽查复核: drawn once per county, whichever process gets there first.
+        let now = Utc::now();
+        let month = crate::domain::spot_checks::previous_month(yijian_core::time::china_date(now));
+        if let Err(e) = crate::domain::spot_checks::run_month(&*storage, month, now).await {
+            tracing::warn!(error = %e, "spot check draw failed; will run again");
+        }
         tokio::select! {
             _ = tokio::time::sleep(interval) => {}
             _ = shutdown.wait_for(|s| *s) => return,

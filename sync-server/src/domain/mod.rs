@@ -11,9 +11,11 @@
 //! - [`accounts`]: users, device sessions, passwords and tokens.
 
 pub mod accounts;
+pub mod alerts;
 pub mod apply;
 pub mod cases;
 pub mod deadlines;
 pub mod procedure;
 pub mod resident;
 pub mod sign_in;
+pub mod spot_checks;

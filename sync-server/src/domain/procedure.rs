@@ -29,6 +29,8 @@ pub struct Procedure {
     pub rules: DeadlineRules,
     /// Income lines, appeal window, departments and thresholds.
     pub policy: Arc<Policy>,
+    /// Which lines of a department's list are warnings (see [`crate::domain::alerts`]).
+    pub alert_rules: yijian_core::support::AlertRules,
 }
 
 impl Default for Procedure {
@@ -37,6 +39,7 @@ impl Default for Procedure {
             calendar: Arc::new(HolidayCalendar::builtin().clone()),
             rules: DeadlineRules::gansu(),
             policy: Arc::new(Policy::gansu()),
+            alert_rules: yijian_core::support::AlertRules::gansu(),
         }
     }
 }
@@ -83,6 +86,7 @@ impl Procedure {
                 }
             }
         }
+        p.alert_rules = crate::domain::alerts::load_rules(tx, &p.policy)?;
         Ok(p)
     }
 
@@ -163,6 +167,28 @@ pub async fn set_policy(
     write(storage, move |tx| {
         tx.put_setting(POLICY_KEY, &text, Some(&by), now)?;
         tracing::info!("policy figures replaced");
+        Ok(())
+    })
+    .await?;
+    Ok(())
+}
+
+/// Replace the department warning rules (JSON of [`yijian_core::support::AlertRules`]),
+/// checked against the departments of the policy in force.
+pub async fn set_alert_rules(
+    storage: &dyn Storage,
+    json: &str,
+    by: &str,
+    now: DateTime<Utc>,
+) -> Result<(), ProcedureError> {
+    let policy = Procedure::current(storage).await?.policy;
+    let rules = yijian_core::support::AlertRules::from_json(json, &policy)
+        .map_err(|e| ProcedureError::Policy(e.to_string()))?;
+    let text = serde_json::to_string(&rules).map_err(StorageError::from)?;
+    let by = by.to_owned();
+    write(storage, move |tx| {
+        tx.put_setting(crate::domain::alerts::RULES_KEY, &text, Some(&by), now)?;
+        tracing::info!("department warning rules replaced");
         Ok(())
     })
     .await?;

@@ -395,6 +395,7 @@ pub fn lookup(
                 CaseEventKind::Declared => "提交申报".to_owned(),
                 CaseEventKind::Step { step } => step.name_zh().to_owned(),
                 CaseEventKind::Escalated { .. } => "上级督促办理".to_owned(),
+                CaseEventKind::DepartmentWarning => "收到相关部门的信息".to_owned(),
             },
         })
         .collect();

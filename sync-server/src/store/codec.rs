@@ -20,3 +20,21 @@ pub fn enum_parse<T: serde::de::DeserializeOwned>(s: &str) -> Result<T, StorageE
 pub fn scope_range(scope: &DivisionCode) -> (String, String) {
     (scope.to_string(), format!("{scope}:"))
 }
+
+/// The ID numbers of a household body's members, read as plain JSON so that storage needs no
+/// more of the household than this.
+pub fn member_id_numbers(body: Option<&str>) -> Vec<String> {
+    let Some(v) = body.and_then(|b| serde_json::from_str::<serde_json::Value>(b).ok()) else {
+        return Vec::new();
+    };
+    v.get("members")
+        .and_then(|m| m.as_array())
+        .map(|members| {
+            members
+                .iter()
+                .filter_map(|m| m.get("id_number").and_then(|n| n.as_str()))
+                .map(str::to_owned)
+                .collect()
+        })
+        .unwrap_or_default()
+}

@@ -235,3 +235,165 @@ pub struct Throttle {
     pub blocked_until: Option<DateTime<Utc>>,
     pub updated_at: DateTime<Utc>,
 }
+
+// -- Department warnings and spot checks (filled by `crate::domain::alerts`) -----------------
+
+/// What became of one line of a department's list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AlertOutcome {
+    /// Not stored as a warning: the line is malformed; the reason says why.
+    Rejected,
+    /// Well-formed, but nobody in the register has the ID number.
+    Unmatched,
+    /// Matched, but the department's rule says it is not a warning.
+    BelowThreshold,
+    /// The same line earlier in the file, or the same warning taken up within the window.
+    Duplicate,
+    /// The household has an open case: the warning was added to it.
+    Attached,
+    /// A new lead case (source 部门预警) in the household's village.
+    LeadCreated,
+}
+
+impl AlertOutcome {
+    pub const ALL: [AlertOutcome; 6] = [
+        AlertOutcome::LeadCreated,
+        AlertOutcome::Attached,
+        AlertOutcome::Duplicate,
+        AlertOutcome::BelowThreshold,
+        AlertOutcome::Unmatched,
+        AlertOutcome::Rejected,
+    ];
+
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            AlertOutcome::Rejected => "rejected",
+            AlertOutcome::Unmatched => "unmatched",
+            AlertOutcome::BelowThreshold => "below_threshold",
+            AlertOutcome::Duplicate => "duplicate",
+            AlertOutcome::Attached => "attached",
+            AlertOutcome::LeadCreated => "lead_created",
+        }
+    }
+
+    pub const fn name_zh(self) -> &'static str {
+        match self {
+            AlertOutcome::Rejected => "格式有误被退回",
+            AlertOutcome::Unmatched => "未匹配到农户",
+            AlertOutcome::BelowThreshold => "未达预警标准",
+            AlertOutcome::Duplicate => "重复预警",
+            AlertOutcome::Attached => "并入在办案件",
+            AlertOutcome::LeadCreated => "已生成线索",
+        }
+    }
+
+    /// Whether the ID number was found in the register.
+    pub const fn matched(self) -> bool {
+        matches!(
+            self,
+            AlertOutcome::BelowThreshold
+                | AlertOutcome::Attached
+                | AlertOutcome::LeadCreated
+                | AlertOutcome::Duplicate
+        )
+    }
+}
+
+/// One stored line of a department's list, with its outcome.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AlertRowRecord {
+    pub department: String,
+    /// Unique per department: the department system's row id (API), or `<batch>:<line>`
+    /// (files), so a batch sent again is answered from here and never counted twice.
+    pub row_key: String,
+    pub batch_id: String,
+    /// Line in the file (2 = the first line under the header), or position in the request.
+    pub line: i64,
+    /// The canonical ID number, once the line passed the checks.
+    pub id_number: Option<String>,
+    pub matter: Option<String>,
+    pub occurred_on: Option<NaiveDate>,
+    /// Hash of what the line says (ID number, matter, date, amount, extra columns): the same
+    /// line twice in one file is a duplicate.
+    pub fingerprint: Option<String>,
+    pub outcome: AlertOutcome,
+    /// Why, in words (rejected: every problem of the line).
+    pub reason_zh: String,
+    pub village: Option<String>,
+    pub household_id: Option<String>,
+    pub case_id: Option<String>,
+    /// The columns as received.
+    pub raw: yijian_core::support::RawAlertLine,
+    pub received_at: DateTime<Utc>,
+}
+
+/// A batch: one file or one API request of one department.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AlertBatchRow {
+    pub id: String,
+    pub department: String,
+    /// The division whose register the lines were matched against (the sender's scope).
+    pub scope: String,
+    /// `console`, `cli` or `api`.
+    pub channel: String,
+    pub file_name: String,
+    pub received_at: DateTime<Utc>,
+    /// Login of the sender (a user, or the label of an API key).
+    pub by: String,
+    pub rows: i64,
+    /// Counts per outcome (JSON keys are [`AlertOutcome::as_str`]).
+    pub counts: std::collections::BTreeMap<String, i64>,
+    /// Set when every line has been handled; a batch interrupted halfway has none until it is
+    /// sent again.
+    pub completed_at: Option<DateTime<Utc>>,
+}
+
+/// A department system's API credential. Only the SHA-256 of the key is kept.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DepartmentKey {
+    pub id: String,
+    pub department: String,
+    pub scope: String,
+    pub label: String,
+    pub key_hash: String,
+    pub created_at: DateTime<Utc>,
+    pub created_by: String,
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+/// A county's monthly draw of closed cases to re-check (常态抽查复核).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SpotCheckMonth {
+    pub county: String,
+    /// `2026-11`: the month whose closed cases were drawn from.
+    pub month: String,
+    pub seed: u64,
+    pub percent: u32,
+    pub eligible: i64,
+    pub drawn: i64,
+    pub drawn_at: DateTime<Utc>,
+}
+
+/// One case drawn for a re-check.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SpotCheckRow {
+    pub county: String,
+    pub month: String,
+    pub case_id: String,
+    pub village: String,
+    /// How the case had ended (`not_qualified_notified`, `rejected`, `risk_eliminated` …).
+    pub closed_stage: Stage,
+    /// The return visit the worker does in the app.
+    pub follow_up_id: String,
+    /// The grid worker asked to do it (never one who worked on the case); `None` when the
+    /// village and township have no other.
+    pub assigned_to: Option<String>,
+    pub assigned_name: Option<String>,
+    /// `pending`, `same` or `differs`.
+    pub result: String,
+    pub finding: Option<String>,
+    pub done_on: Option<NaiveDate>,
+    /// The lead the differing finding opened.
+    pub new_case_id: Option<String>,
+}

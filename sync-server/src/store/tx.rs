@@ -18,6 +18,9 @@ use super::rows::{
 use crate::store::rows::CaseRow;
 use crate::store::rows::FollowUpFacts;
 use crate::store::rows::StepDone;
+use crate::store::rows::{
+    AlertBatchRow, AlertRowRecord, DepartmentKey, SpotCheckMonth, SpotCheckRow,
+};
 use yijian_core::protocol::auth::Account;
 
 /// A record as stored.
@@ -234,4 +237,83 @@ pub trait RecordTx {
     fn put_throttle(&mut self, t: &Throttle) -> Result<(), StorageError>;
 
     fn clear_throttle(&mut self, key: &str) -> Result<(), StorageError>;
+
+    // -- Department warnings and spot checks (see `crate::domain::alerts`) -------------------
+
+    /// The households (id, village) that have a member with this canonical ID number.
+    fn households_with_member(
+        &mut self,
+        id_number: &str,
+    ) -> Result<Vec<(String, String)>, StorageError>;
+
+    fn alert_row(
+        &mut self,
+        department: &str,
+        row_key: &str,
+    ) -> Result<Option<AlertRowRecord>, StorageError>;
+
+    fn insert_alert_row(&mut self, row: &AlertRowRecord) -> Result<(), StorageError>;
+
+    /// The lines of a batch, by line number.
+    fn alert_rows_of(&mut self, batch_id: &str) -> Result<Vec<AlertRowRecord>, StorageError>;
+
+    /// Whether the batch already has a line with this fingerprint.
+    fn fingerprint_seen(&mut self, batch_id: &str, fingerprint: &str)
+    -> Result<bool, StorageError>;
+
+    /// Whether a warning of this department, person and matter dated within `from..=to` was
+    /// taken up (a lead made, or added to an open case).
+    fn warning_taken_up(
+        &mut self,
+        department: &str,
+        id_number: &str,
+        matter: &str,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<bool, StorageError>;
+
+    /// The (department, case id) of every line that made a lead.
+    fn alert_leads(&mut self) -> Result<Vec<(String, String)>, StorageError>;
+
+    /// Insert or replace a batch.
+    fn put_alert_batch(&mut self, batch: &AlertBatchRow) -> Result<(), StorageError>;
+
+    fn alert_batch(&mut self, id: &str) -> Result<Option<AlertBatchRow>, StorageError>;
+
+    /// The newest batches first.
+    fn alert_batches(&mut self, limit: u32) -> Result<Vec<AlertBatchRow>, StorageError>;
+
+    /// Insert or replace a department's API key (revoking is a replace with `revoked_at`).
+    fn put_department_key(&mut self, key: &DepartmentKey) -> Result<(), StorageError>;
+
+    fn department_key_by_hash(&mut self, hash: &str)
+    -> Result<Option<DepartmentKey>, StorageError>;
+
+    fn department_keys(&mut self) -> Result<Vec<DepartmentKey>, StorageError>;
+
+    /// Set (or with `None` clear) the department a liaison account speaks for.
+    fn set_liaison_department(
+        &mut self,
+        user_id: &str,
+        department: Option<&str>,
+    ) -> Result<(), StorageError>;
+
+    fn liaison_department(&mut self, user_id: &str) -> Result<Option<String>, StorageError>;
+
+    /// Record a county's draw for a month; `false` when it was made before (by this or another
+    /// process): the caller then draws nothing.
+    fn claim_spot_check_month(&mut self, month: &SpotCheckMonth) -> Result<bool, StorageError>;
+
+    fn spot_check_months(&mut self) -> Result<Vec<SpotCheckMonth>, StorageError>;
+
+    /// Insert or replace one drawn case.
+    fn put_spot_check(&mut self, check: &SpotCheckRow) -> Result<(), StorageError>;
+
+    fn spot_check_by_follow_up(
+        &mut self,
+        follow_up_id: &str,
+    ) -> Result<Option<SpotCheckRow>, StorageError>;
+
+    /// The drawn cases whose village is within `scope`.
+    fn spot_checks_in(&mut self, scope: &str) -> Result<Vec<SpotCheckRow>, StorageError>;
 }

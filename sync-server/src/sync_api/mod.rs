@@ -9,6 +9,7 @@
 //! - [`health`]: `/healthz` for load balancers and tests;
 //! - [`json`]: the JSON extractor whose rejections answer in the API's error shape.
 
+pub mod alerts;
 pub mod auth;
 pub mod blobs;
 pub mod device;
@@ -25,6 +26,7 @@ use crate::AppState;
 pub fn router() -> Router<AppState> {
     Router::new()
         .merge(health::router())
+        .merge(alerts::router())
         .merge(login::router())
         .merge(device::router())
         .merge(sync::router())

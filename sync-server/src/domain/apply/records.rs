@@ -133,6 +133,8 @@ pub(super) fn save_follow_up(
     ctx.write(tx, kinds::FOLLOW_UP, &id, &village, f)?;
     tx.index_follow_up(&id, &f.case_id.to_string(), f.due_on, f.done_on)?;
     reindex_case(tx, &f.case_id.to_string(), &ctx.case_write(&village, None))?;
+    // A spot check's re-check visit: its result, and a lead again if the risk is still there.
+    crate::domain::spot_checks::on_follow_up_done(tx, f, ctx.settings)?;
     // A routine-attention visit done (after 风险消除, or not included but watched): the next
     // one is scheduled here, since no step of the procedure follows it.
     if f.done_on.is_some()

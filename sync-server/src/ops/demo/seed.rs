@@ -172,6 +172,29 @@ pub async fn seed(
             village_name: resident::village_name(&c.village),
         });
     }
+    // The leads the departments' lists made are cases of the demo like the others.
+    for case_id in warning_batches(&storage, &users, &places, now).await? {
+        let id = case_id.clone();
+        let row = read(&*storage, move |tx| tx.case_row(&id))
+            .await?
+            .ok_or_else(|| DemoError::Invalid("warning lead not indexed".into()))?;
+        let village =
+            DivisionCode::parse(&row.village).map_err(|e| DemoError::Invalid(e.to_string()))?;
+        cases.push(DemoCase {
+            case_id,
+            receipt_no: row.receipt_no.clone().unwrap_or_default(),
+            applicant: row.applicant_name.clone(),
+            phone: row.phone.clone().unwrap_or_default(),
+            stage: crate::store::codec::enum_text(&row.stage)?,
+            village_name: resident::village_name(&village),
+            village: row.village.clone(),
+        });
+    }
+    // A spot-check month: the cases closed this month and last, drawn as the job would.
+    let today = yijian_core::time::china_date(now);
+    for month in [crate::domain::spot_checks::previous_month(today), today] {
+        crate::domain::spot_checks::run_month(&*storage, month, now).await?;
+    }
     // The township's hotline for the printed sheets.
     let contact = crate::store::rows::UnitContact {
         division: "621102105".into(),
@@ -183,4 +206,124 @@ pub async fn seed(
         users: demo_users,
         cases,
     })
+}
+
+/// Lists of 医保, 住建 and 教育 for the county, sent by their liaisons, with every outcome: a
+/// lead, a warning added to that open case, a duplicate, one below the threshold, one for
+/// somebody not in the register and a malformed line.
+async fn warning_batches(
+    storage: &Arc<dyn Storage>,
+    users: &[(Account, String)],
+    places: &Places,
+    now: DateTime<Utc>,
+) -> Result<Vec<String>, DemoError> {
+    use crate::domain::alerts::{self, Sender};
+    let county = places
+        .nanchuan
+        .at_level(yijian_core::division::Level::County)
+        .ok_or_else(|| DemoError::Invalid("no county".into()))?;
+    // Register households of 紫云村 with no case yet, and their heads' ID numbers.
+    let village = places.ziyun.to_string();
+    let heads: Vec<(String, String)> = read(&**storage, move |tx| {
+        let mut out = Vec::new();
+        for r in tx.records_in_village(yijian_core::protocol::kinds::HOUSEHOLD, &village)? {
+            let Some(body) = r.body else { continue };
+            let h: yijian_core::household::Household = serde_json::from_str(&body)?;
+            let open = tx
+                .case_rows(&crate::store::rows::CaseQuery {
+                    scope: village.clone(),
+                    open_only: false,
+                    due_by: None,
+                    limit: None,
+                })?
+                .iter()
+                .any(|c| c.household_id.as_deref() == Some(&h.id.to_string()));
+            if let Some(m) = h.head_member()
+                && let Some(n) = &m.id_number
+                && !open
+            {
+                out.push((m.name.clone(), n.as_str().to_owned()));
+            }
+        }
+        Ok(out)
+    })
+    .await?;
+    let [a, b, c, d, ..] = heads.as_slice() else {
+        return Err(DemoError::Invalid("too few register households".into()));
+    };
+    let stranger = super::staff::id_number("621102", "19750505", 77)?;
+    let date = yijian_core::time::china_date(now) - Duration::days(5);
+    // 医保: a lead for a (over every population's threshold), the same line again, b below the
+    // threshold of his population, someone not in the register, a malformed line.
+    let yibao = format!(
+        "身份证号,姓名,预警事项,金额（元）,发生日期,备注,医疗总费用（元）\n\
+         {},{},医疗自付费用高,\"25,151.81元\",{date},住院,\"70,447.56\"\n\
+         {},{},医疗自付费用高,\"25,151.81元\",{date},住院,\"70,447.56\"\n\
+         {},{},医疗自付费用高,1200,{date},门诊,3000\n\
+         {stranger},钱多多,医疗自付费用高,26000,{date},,52000\n\
+         6211021980,孙某,医疗自付费用高,很多,昨天,,\n",
+        a.1, a.0, a.1, a.0, b.1, b.0
+    );
+    // 住建: a's house rated C (added to the 医保 lead), c's rated B (below), a bad rating line.
+    let zhujian = format!(
+        "身份证号,姓名,预警事项,金额（元）,发生日期,备注,房屋等级\n\
+         {},{},房屋安全鉴定,,{date},墙体开裂,C级\n\
+         {},{},房屋安全鉴定,,{date},,B级\n\
+         {},{},危房,,{date},,D级\n",
+        a.1, a.0, c.1, c.0, d.1, d.0
+    );
+    // 教育: d's child out of school (a lead), c's spending below the figure, an old 15-digit
+    // number of someone not in the register.
+    let jiaoyu = format!(
+        "身份证号,姓名,预警事项,金额（元）,发生日期,备注,学段\n\
+         {},{},辍学,,{date},子女初二辍学,初中\n\
+         {},{},教育支出高,3000,{date},,高中\n\
+         621102750505077,钱多多,辍学,,{date},,初中\n",
+        d.1, d.0, c.1, c.0
+    );
+    let mut leads = Vec::new();
+    for (department, login, file, text) in [
+        (
+            "medical_security",
+            "13800000051",
+            "医保局2026年11月预警名单.csv",
+            yibao,
+        ),
+        (
+            "housing_construction",
+            "13800000052",
+            "住建局危房排查.csv",
+            zhujian,
+        ),
+        ("education", "13800000053", "教育局控辍保学.csv", jiaoyu),
+    ] {
+        let user = users
+            .iter()
+            .find(|(u, _)| u.login == login)
+            .map(|(u, _)| u.id.to_string())
+            .ok_or_else(|| DemoError::Invalid(format!("no liaison {login}")))?;
+        let dept = department.to_owned();
+        write(&**storage, move |tx| {
+            tx.set_liaison_department(&user, Some(&dept))
+        })
+        .await?;
+        let sender = Sender {
+            department: department.to_owned(),
+            scope: county.clone(),
+            channel: "console",
+            by: login.to_owned(),
+        };
+        let batch = alerts::import_file(&**storage, &sender, file, text.as_bytes(), now)
+            .await
+            .map_err(|e| DemoError::Invalid(e.to_string()))?
+            .summary
+            .batch;
+        let rows = read(&**storage, move |tx| tx.alert_rows_of(&batch)).await?;
+        leads.extend(
+            rows.into_iter()
+                .filter(|r| r.outcome == crate::store::rows::AlertOutcome::LeadCreated)
+                .filter_map(|r| r.case_id),
+        );
+    }
+    Ok(leads)
 }

@@ -120,6 +120,25 @@ pub(super) fn staff_list(
             up(&p.nanchuan, Level::City)?,
         ),
         ("13800000041", "孙立新", Role::Province, code("62")?),
+        // The county's liaisons of the three departments whose lists the demo imports.
+        (
+            "13800000051",
+            "医保局联络员",
+            Role::DepartmentLiaison,
+            up(&p.nanchuan, Level::County)?,
+        ),
+        (
+            "13800000052",
+            "住建局联络员",
+            Role::DepartmentLiaison,
+            up(&p.nanchuan, Level::County)?,
+        ),
+        (
+            "13800000053",
+            "教育局联络员",
+            Role::DepartmentLiaison,
+            up(&p.nanchuan, Level::County)?,
+        ),
     ])
 }
 

@@ -6,6 +6,9 @@ use crate::store::rows::CaseRow;
 use crate::store::rows::FollowUpFacts;
 use crate::store::rows::StepDone;
 use crate::store::rows::{
+    AlertBatchRow, AlertRowRecord, DepartmentKey, SpotCheckMonth, SpotCheckRow,
+};
+use crate::store::rows::{
     CaseQuery, DeadlineNotice, NewSms, Notification, SmsRow, SmsStatus, SmsUpdate, Throttle,
     UnitContact,
 };
@@ -38,6 +41,52 @@ impl PgTx<'_, '_> {
             &[&key],
         )?;
         Ok(())
+    }
+}
+
+impl PgTx<'_, '_> {
+    /// Keep `member_ids` in step with a household's members (see the migration).
+    fn index_members(
+        &mut self,
+        household_id: &str,
+        village: &str,
+        body: Option<&str>,
+    ) -> Result<(), StorageError> {
+        self.tx.execute(
+            "DELETE FROM member_ids WHERE household_id = $1",
+            &[&household_id],
+        )?;
+        for id_number in crate::store::codec::member_id_numbers(body) {
+            self.tx.execute(
+                "INSERT INTO member_ids (id_number, household_id, village) VALUES ($1, $2, $3)
+                 ON CONFLICT DO NOTHING",
+                &[&id_number, &household_id, &village],
+            )?;
+        }
+        Ok(())
+    }
+
+    fn bodies<T: serde::de::DeserializeOwned>(
+        &mut self,
+        sql: &str,
+        params: &[&(dyn postgres::types::ToSql + Sync)],
+    ) -> Result<Vec<T>, StorageError> {
+        self.tx
+            .query(sql, params)?
+            .iter()
+            .map(|r| Ok(serde_json::from_str(&r.get::<_, String>(0))?))
+            .collect()
+    }
+
+    fn body<T: serde::de::DeserializeOwned>(
+        &mut self,
+        sql: &str,
+        params: &[&(dyn postgres::types::ToSql + Sync)],
+    ) -> Result<Option<T>, StorageError> {
+        self.tx
+            .query_opt(sql, params)?
+            .map(|r| Ok(serde_json::from_str(&r.get::<_, String>(0))?))
+            .transpose()
     }
 }
 
@@ -86,11 +135,16 @@ impl RecordTx for PgTx<'_, '_> {
              RETURNING version",
             &[&kind, &id, &village, &body, &hlc.to_string(), &now],
         )?;
-        row.map(|r| r.get(0))
+        let version = row
+            .map(|r| r.get(0))
             .ok_or_else(|| StorageError::VillageChange {
                 kind: kind.to_owned(),
                 id: id.to_owned(),
-            })
+            })?;
+        if kind == yijian_core::protocol::kinds::HOUSEHOLD {
+            self.index_members(id, village, body)?;
+        }
+        Ok(version)
     }
 
     fn applied(
@@ -722,5 +776,247 @@ impl RecordTx for PgTx<'_, '_> {
         self.tx
             .execute("DELETE FROM login_throttle WHERE key = $1", &[&key])?;
         Ok(())
+    }
+
+    fn households_with_member(
+        &mut self,
+        id_number: &str,
+    ) -> Result<Vec<(String, String)>, StorageError> {
+        Ok(self
+            .tx
+            .query(
+                "SELECT household_id, village FROM member_ids WHERE id_number = $1 ORDER BY household_id",
+                &[&id_number],
+            )?
+            .iter()
+            .map(|r| (r.get(0), r.get(1)))
+            .collect())
+    }
+
+    fn alert_row(
+        &mut self,
+        department: &str,
+        row_key: &str,
+    ) -> Result<Option<AlertRowRecord>, StorageError> {
+        // Two processes handling the same line: the second waits here, then finds the first's.
+        self.lock(&format!("alert:{department}:{row_key}"))?;
+        self.body(
+            "SELECT body FROM alert_rows WHERE department = $1 AND row_key = $2",
+            &[&department, &row_key],
+        )
+    }
+
+    fn insert_alert_row(&mut self, row: &AlertRowRecord) -> Result<(), StorageError> {
+        self.tx.execute(
+            "INSERT INTO alert_rows (department, row_key, batch_id, line, id_number, matter,
+                                     occurred_on, fingerprint, outcome, case_id, body)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+            &[
+                &row.department,
+                &row.row_key,
+                &row.batch_id,
+                &row.line,
+                &row.id_number,
+                &row.matter,
+                &row.occurred_on,
+                &row.fingerprint,
+                &row.outcome.as_str(),
+                &row.case_id,
+                &serde_json::to_string(row)?,
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn alert_rows_of(&mut self, batch_id: &str) -> Result<Vec<AlertRowRecord>, StorageError> {
+        self.bodies(
+            "SELECT body FROM alert_rows WHERE batch_id = $1 ORDER BY line",
+            &[&batch_id],
+        )
+    }
+
+    fn fingerprint_seen(
+        &mut self,
+        batch_id: &str,
+        fingerprint: &str,
+    ) -> Result<bool, StorageError> {
+        Ok(self
+            .tx
+            .query_one(
+                "SELECT EXISTS (SELECT 1 FROM alert_rows WHERE batch_id = $1 AND fingerprint = $2)",
+                &[&batch_id, &fingerprint],
+            )?
+            .get(0))
+    }
+
+    fn warning_taken_up(
+        &mut self,
+        department: &str,
+        id_number: &str,
+        matter: &str,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<bool, StorageError> {
+        // Two lines about one person in one run: the second waits for the first.
+        self.lock(&format!("warning:{department}:{id_number}:{matter}"))?;
+        Ok(self
+            .tx
+            .query_one(
+                "SELECT EXISTS (SELECT 1 FROM alert_rows
+                                 WHERE department = $1 AND id_number = $2 AND matter = $3
+                                   AND occurred_on >= $4 AND occurred_on <= $5
+                                   AND outcome IN ('lead_created', 'attached'))",
+                &[&department, &id_number, &matter, &from, &to],
+            )?
+            .get(0))
+    }
+
+    fn alert_leads(&mut self) -> Result<Vec<(String, String)>, StorageError> {
+        Ok(self
+            .tx
+            .query(
+                "SELECT department, case_id FROM alert_rows
+                  WHERE outcome = 'lead_created' AND case_id IS NOT NULL",
+                &[],
+            )?
+            .iter()
+            .map(|r| (r.get(0), r.get(1)))
+            .collect())
+    }
+
+    fn put_alert_batch(&mut self, b: &AlertBatchRow) -> Result<(), StorageError> {
+        self.tx.execute(
+            "INSERT INTO alert_batches (id, department, scope, received_at, body)
+             VALUES ($1, $2, $3, $4, $5)
+             ON CONFLICT (id) DO UPDATE SET body = excluded.body",
+            &[
+                &b.id,
+                &b.department,
+                &b.scope,
+                &b.received_at,
+                &serde_json::to_string(b)?,
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn alert_batch(&mut self, id: &str) -> Result<Option<AlertBatchRow>, StorageError> {
+        self.body("SELECT body FROM alert_batches WHERE id = $1", &[&id])
+    }
+
+    fn alert_batches(&mut self, limit: u32) -> Result<Vec<AlertBatchRow>, StorageError> {
+        self.bodies(
+            "SELECT body FROM alert_batches ORDER BY received_at DESC, id LIMIT $1",
+            &[&i64::from(limit)],
+        )
+    }
+
+    fn put_department_key(&mut self, k: &DepartmentKey) -> Result<(), StorageError> {
+        self.tx.execute(
+            "INSERT INTO department_keys (id, key_hash, revoked_at, body) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (id) DO UPDATE SET revoked_at = excluded.revoked_at, body = excluded.body",
+            &[
+                &k.id,
+                &k.key_hash,
+                &k.revoked_at,
+                &serde_json::to_string(k)?,
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn department_key_by_hash(
+        &mut self,
+        hash: &str,
+    ) -> Result<Option<DepartmentKey>, StorageError> {
+        self.body(
+            "SELECT body FROM department_keys WHERE key_hash = $1",
+            &[&hash],
+        )
+    }
+
+    fn department_keys(&mut self) -> Result<Vec<DepartmentKey>, StorageError> {
+        self.bodies("SELECT body FROM department_keys ORDER BY id", &[])
+    }
+
+    fn set_liaison_department(
+        &mut self,
+        user_id: &str,
+        department: Option<&str>,
+    ) -> Result<(), StorageError> {
+        match department {
+            Some(d) => self.tx.execute(
+                "INSERT INTO department_liaisons (user_id, department) VALUES ($1, $2)
+                 ON CONFLICT (user_id) DO UPDATE SET department = excluded.department",
+                &[&user_id, &d],
+            )?,
+            None => self.tx.execute(
+                "DELETE FROM department_liaisons WHERE user_id = $1",
+                &[&user_id],
+            )?,
+        };
+        Ok(())
+    }
+
+    fn liaison_department(&mut self, user_id: &str) -> Result<Option<String>, StorageError> {
+        Ok(self
+            .tx
+            .query_opt(
+                "SELECT department FROM department_liaisons WHERE user_id = $1",
+                &[&user_id],
+            )?
+            .map(|r| r.get(0)))
+    }
+
+    fn claim_spot_check_month(&mut self, m: &SpotCheckMonth) -> Result<bool, StorageError> {
+        let inserted = self.tx.execute(
+            "INSERT INTO spot_check_months (county, month, body) VALUES ($1, $2, $3)
+             ON CONFLICT DO NOTHING",
+            &[&m.county, &m.month, &serde_json::to_string(m)?],
+        )?;
+        Ok(inserted == 1)
+    }
+
+    fn spot_check_months(&mut self) -> Result<Vec<SpotCheckMonth>, StorageError> {
+        self.bodies(
+            "SELECT body FROM spot_check_months ORDER BY month DESC, county",
+            &[],
+        )
+    }
+
+    fn put_spot_check(&mut self, c: &SpotCheckRow) -> Result<(), StorageError> {
+        self.tx.execute(
+            "INSERT INTO spot_checks (case_id, month, village, follow_up_id, body)
+             VALUES ($1, $2, $3, $4, $5)
+             ON CONFLICT (case_id, month) DO UPDATE SET body = excluded.body",
+            &[
+                &c.case_id,
+                &c.month,
+                &c.village,
+                &c.follow_up_id,
+                &serde_json::to_string(c)?,
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn spot_check_by_follow_up(
+        &mut self,
+        follow_up_id: &str,
+    ) -> Result<Option<SpotCheckRow>, StorageError> {
+        self.body(
+            "SELECT body FROM spot_checks WHERE follow_up_id = $1",
+            &[&follow_up_id],
+        )
+    }
+
+    fn spot_checks_in(&mut self, scope: &str) -> Result<Vec<SpotCheckRow>, StorageError> {
+        let scope = DivisionCode::parse(scope).map_err(corrupt("spot check scope"))?;
+        let (lo, hi) = scope_range(&scope);
+        self.bodies(
+            "SELECT body FROM spot_checks WHERE village >= $1 AND village < $2
+              ORDER BY month DESC, village, case_id",
+            &[&lo, &hi],
+        )
     }
 }

@@ -48,6 +48,11 @@ pub const MIGRATIONS: &[Migration] = &[
         sql: include_str!("../../../../migrations/server-sqlite/20261205090000_trust.sql"),
     },
     Migration {
+        version: 20261205180000,
+        name: "20261205180000_alerts.sql",
+        sql: include_str!("../../../../migrations/server-sqlite/20261205180000_alerts.sql"),
+    },
+    Migration {
         version: 20261205190000,
         name: "20261205190000_device_keys.sql",
         sql: include_str!("../../../../migrations/server-sqlite/20261205190000_device_keys.sql"),

@@ -14,6 +14,7 @@
 
 pub mod actions;
 pub mod admin;
+pub mod alerts;
 pub mod authz;
 pub mod pages;
 pub mod session;
@@ -47,6 +48,13 @@ pub fn router() -> Router<AppState> {
         .route("/console/cases/{id}/step", post(actions::step))
         .route("/console/photos/{sha}", get(pages::photo))
         .route("/console/notifications", get(pages::notifications))
+        .route("/console/alerts", get(alerts::batches).post(alerts::upload))
+        .route(
+            "/console/alerts/template/{department}",
+            get(alerts::template),
+        )
+        .route("/console/alerts/{batch}/report.csv", get(alerts::report))
+        .route("/console/spot-checks", get(alerts::spot_checks))
         .route("/console/admin", get(admin::users))
         .route("/console/admin/users", post(admin::create_user))
         .route("/console/admin/users/{id}/setup.png", get(admin::setup_qr))
@@ -57,6 +65,11 @@ pub fn router() -> Router<AppState> {
             get(admin::procedure_page).post(admin::save_procedure),
         )
         .route("/console/admin/contacts", post(admin::save_contact))
+        .route(
+            "/console/admin/keys",
+            get(admin::keys_page).post(admin::issue_key),
+        )
+        .route("/console/admin/keys/{id}/revoke", post(admin::revoke_key))
         .route("/console/admin/sms", get(admin::sms_log))
         .route("/console/admin/print", get(admin::print_village))
         .route(
@@ -99,6 +112,7 @@ pub enum Nav {
     Overdue,
     Cases,
     Notifications,
+    Alerts,
     Admin,
 }
 
@@ -123,7 +137,7 @@ pub fn shell_with(
     charts: bool,
 ) -> Markup {
     let u = user.user();
-    let items: [(Nav, &str, &str, &str); 5] = [
+    let items: [(Nav, &str, &str, &str); 6] = [
         (Nav::Dashboard, "dashboard", "/console", "工作概览"),
         (Nav::Overdue, "overdue", "/console/overdue", "逾期督办"),
         (Nav::Cases, "cases", "/console/cases", "案件查询"),
@@ -133,6 +147,7 @@ pub fn shell_with(
             "/console/notifications",
             "消息通知",
         ),
+        (Nav::Alerts, "alerts", "/console/alerts", "部门预警"),
         (Nav::Admin, "admin", "/console/admin", "系统管理"),
     ];
     html! {

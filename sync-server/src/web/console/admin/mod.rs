@@ -13,6 +13,7 @@ use chrono::{DateTime, Utc};
 use maud::{Markup, html};
 
 mod contacts;
+mod keys;
 mod procedure_editor;
 mod sms_log;
 #[cfg(test)]
@@ -20,6 +21,7 @@ mod tests;
 mod users;
 
 pub use contacts::*;
+pub use keys::*;
 pub use procedure_editor::*;
 pub use sms_log::*;
 pub use users::*;
@@ -50,6 +52,8 @@ fn admin_links(user: &ConsoleUser, current: &str) -> Markup {
         ("/console/admin/calendar", "节假日日历", province),
         ("/console/admin/rules", "办理期限", province),
         ("/console/admin/policy", "政策参数", province),
+        ("/console/admin/alert-rules", "预警规则", province),
+        ("/console/admin/keys", "部门接口密钥", true),
         ("/console/admin/sms", "短信记录", true),
     ];
     html! {

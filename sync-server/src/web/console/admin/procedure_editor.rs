@@ -33,6 +33,9 @@ pub enum Document {
     Rules,
     /// 政策参数: the yearly income line, the appeal window, the departments, the thresholds.
     Policy,
+    /// 预警规则: which lines of each department's list are warnings, the duplicate window and
+    /// the spot-check share.
+    AlertRules,
 }
 
 impl Document {
@@ -41,6 +44,7 @@ impl Document {
             "calendar" => Some(Document::Calendar),
             "rules" => Some(Document::Rules),
             "policy" => Some(Document::Policy),
+            "alert-rules" => Some(Document::AlertRules),
             _ => None,
         }
     }
@@ -51,6 +55,7 @@ impl Document {
             Document::Calendar => "calendar",
             Document::Rules => "rules",
             Document::Policy => "policy",
+            Document::AlertRules => "alert-rules",
         }
     }
 
@@ -59,6 +64,7 @@ impl Document {
             Document::Calendar => "节假日日历",
             Document::Rules => "办理期限",
             Document::Policy => "政策参数",
+            Document::AlertRules => "预警规则",
         }
     }
 
@@ -67,6 +73,7 @@ impl Document {
             Document::Calendar => "保存日历",
             Document::Rules => "保存期限",
             Document::Policy => "保存政策参数",
+            Document::AlertRules => "保存预警规则",
         }
     }
 
@@ -75,6 +82,7 @@ impl Document {
             Document::Calendar => "节假日日历已保存，在办案件期限已重新计算",
             Document::Rules => "办理期限已保存，在办案件期限已重新计算",
             Document::Policy => "政策参数已保存，此后的核查结论按新标准计算，手机端下次同步时更新",
+            Document::AlertRules => "预警规则已保存，此后导入的部门预警按新规则判定",
         }
     }
 
@@ -83,6 +91,7 @@ impl Document {
             Document::Calendar => serde_json::to_string_pretty(&*p.calendar),
             Document::Rules => serde_json::to_string_pretty(&p.rules),
             Document::Policy => serde_json::to_string_pretty(&*p.policy),
+            Document::AlertRules => serde_json::to_string_pretty(&p.alert_rules),
         }
         .unwrap_or_default()
     }
@@ -126,6 +135,7 @@ impl Document {
                     p.muted id="rules-accept-source" { (ACCEPT_DEFAULT_SOURCE_ZH) }
                 }
             },
+            Document::AlertRules => Document::alert_rules_summary(p),
             Document::Policy => html! {
                 p.muted { "监测收入标准每年由省里公布；某年尚未公布时，暂按最近一年的标准计算，核查结论会注明“暂按某年标准”。每项数字都应写明出处。" }
                 table id="income-lines" {
@@ -148,13 +158,54 @@ impl Document {
         }
     }
 
+    fn alert_rules_summary(p: &Procedure) -> Markup {
+        html! {
+            p.muted { "各部门推送名单中，哪些行属于预警由此规则判定；每项标准都应写明出处。模板表头为“身份证号,姓名,预警事项,金额（元）,发生日期,备注”加各部门的附加列。" }
+            table id="alert-rules" {
+                thead { tr { th { "部门" } th { "预警事项" } th { "判定标准" } th { "出处" } } }
+                tbody {
+                    @for d in &p.alert_rules.departments {
+                        @for m in &d.matters {
+                            tr data-department=(d.department) {
+                                td { (p.policy.department_name(&d.department)) }
+                                td { (m.matter) }
+                                td { (criterion_zh(&m.criterion)) }
+                                td { (m.source) }
+                            }
+                        }
+                    }
+                }
+            }
+            table id="alert-other" {
+                tbody {
+                    tr { th { "重复预警" } td { (p.alert_rules.duplicate_window_days) "天内同一人同一事项" } td { (p.alert_rules.duplicate_window_source) } }
+                    tr { th { "常态抽查比例" } td { (p.alert_rules.spot_check_percent) "%" } td { (p.alert_rules.spot_check_source) } }
+                }
+            }
+        }
+    }
+
     async fn save(self, state: &AppState, json: &str, by: &str) -> Result<(), ProcedureError> {
         let now = Utc::now();
         match self {
             Document::Calendar => procedure::set_calendar(&*state.storage, json, by, now).await,
             Document::Rules => procedure::set_rules(&*state.storage, json, by, now).await,
             Document::Policy => procedure::set_policy(&*state.storage, json, by, now).await,
+            Document::AlertRules => {
+                procedure::set_alert_rules(&*state.storage, json, by, now).await
+            }
         }
+    }
+}
+
+/// A rule's criterion in words.
+fn criterion_zh(c: &yijian_core::support::Criterion) -> String {
+    use yijian_core::support::Criterion;
+    match c {
+        Criterion::Always => "每条均为预警".to_owned(),
+        Criterion::AmountAtLeast { yuan } => format!("金额超（含）{yuan}元"),
+        Criterion::MedicalThreshold => "按政策参数中的医疗自付预警标准（分人群）".to_owned(),
+        Criterion::ColumnIn { column, values } => format!("“{column}”为{}", values.join("、")),
     }
 }
 
