@@ -125,8 +125,11 @@ impl Device {
                 DeviceStage::NeedsNewPin
             };
         }
-        let locked_out = self.keys.as_ref().is_some_and(|k| k.locked_out);
-        if pin_usable || (self.has_plain_store() && !locked_out && self.legacy_has_pin()) {
+        let wrapped = self
+            .keys
+            .as_ref()
+            .is_some_and(|k| k.locked_out || k.escrow.is_some());
+        if pin_usable || (self.has_plain_store() && !wrapped && self.legacy_has_pin()) {
             DeviceStage::NeedsPin
         } else if self.keys.is_some() || self.db_path().exists() {
             DeviceStage::NeedsPassword
@@ -192,7 +195,10 @@ impl Device {
             self.check_pin(pin)?;
             return Ok(engine);
         }
-        let wrapped = self.keys.as_ref().is_some_and(|k| k.pin.is_some() || k.locked_out);
+        let wrapped = self
+            .keys
+            .as_ref()
+            .is_some_and(|k| k.pin.is_some() || k.locked_out || k.escrow.is_some());
         if !wrapped && self.has_plain_store() {
             return self.unlock_legacy(pin);
         }
@@ -241,6 +247,10 @@ impl Device {
             keys.pin = None;
             keys.locked_out = true;
             keys.wait_until = None;
+            // Also out of this process's memory: an idle-locked app that was open needs the
+            // password now, like a closed one.
+            self.engine = None;
+            self.key = None;
             tracing::warn!(failures, "too many wrong PINs: the PIN wrap is erased");
             return self.save_keys().err().unwrap_or(Error::LockedOut);
         }
@@ -252,7 +262,10 @@ impl Device {
             }
         } else {
             let left = FREE_ATTEMPTS - failures;
-            Error::field("pin", format!("PIN不正确，还可以再试{left}次，之后需要等待"))
+            Error::field(
+                "pin",
+                format!("PIN不正确，还可以再试{left}次，之后需要等待"),
+            )
         };
         self.save_keys().err().unwrap_or(error)
     }
@@ -302,10 +315,7 @@ impl Device {
     /// Choose (or change) the PIN: the store must be open.
     pub fn set_pin(&mut self, pin: &str) -> Result<()> {
         let pin = normalise_pin(pin)?;
-        let key = self
-            .key
-            .clone()
-            .ok_or_else(|| Error::invalid("请先登录"))?;
+        let key = self.key.clone().ok_or_else(|| Error::invalid("请先登录"))?;
         let mut keys = self.keys.take().unwrap_or_default();
         let result = keys.wrap_pin(&key, &pin, self.config.kdf);
         self.keys = Some(keys);
@@ -356,7 +366,14 @@ impl Device {
         let escrow_key = authed.device_key().await?;
         let device_id = session.device_id.to_string();
         let user_id = session.user.id.to_string();
-        let was_open = self.engine.is_some();
+        // An open store takes the session first: another user's sign-in is refused while the
+        // first user's work is unsent, before anything about the keys changes.
+        if let Some(engine) = &self.engine
+            && let Err(e) = engine.adopt_session(&session)
+        {
+            let _ = authed.logout().await;
+            return Err(e);
+        }
         let key = match (&self.key, &self.keys) {
             (Some(key), _) => key.clone(),
             (None, Some(keys))
@@ -364,9 +381,27 @@ impl Device {
                     e.server == server && e.device_id == device_id && e.user_id == user_id
                 }) =>
             {
-                keys.unwrap_escrow(&escrow_key)?.ok_or_else(|| {
-                    Error::Corrupt("服务器保管的密钥与本机数据不符，无法恢复本机数据".into())
-                })?
+                match keys.unwrap_escrow(&escrow_key)? {
+                    Some(key) => key,
+                    // The server dropped this device's escrow key: an administrator revoked
+                    // it (the sign-in lifted the revocation). A PIN that still works keeps the
+                    // store; otherwise it can never be opened again: erase it and start anew.
+                    None if keys.pin.is_some() && !keys.locked_out => {
+                        let _ = authed.logout().await;
+                        return Err(Error::invalid(
+                            "服务器已不再保管本机的密钥（本机可能被停用过）。请用PIN解锁后同步",
+                        ));
+                    }
+                    None => {
+                        self.erase(Some(&WipeNote {
+                            at: (self.clock)(),
+                            reason_zh: "本机曾被管理员停用，原有数据已无法打开，已清除；\
+                                        请重新开始使用。"
+                                .into(),
+                        }))?;
+                        DataKey::generate()?
+                    }
+                }
             }
             (None, _)
                 if self.db_path().exists()
@@ -381,29 +416,54 @@ impl Device {
             }
             (None, _) => DataKey::generate()?,
         };
-        let previous_user = self
-            .keys
-            .as_ref()
-            .and_then(|k| k.escrow.as_ref())
-            .map(|e| e.user_id.clone());
         let mut keys = self.keys.take().unwrap_or_default();
         keys.wrap_escrow(&key, &escrow_key, &server, &device_id, &user_id)?;
         keys.failures = 0;
         keys.wait_until = None;
         keys.locked_out = false;
-        // A password sign-in from a locked phone (forgotten PIN) or by another user: a new PIN.
-        if !was_open || previous_user.as_deref() != Some(user_id.as_str()) {
-            keys.pin = None;
-        }
+        // After a password sign-in a new PIN is chosen (a forgotten one, another user's, or
+        // one that was being guessed is never kept).
+        keys.pin = None;
         self.keys = Some(keys);
         self.save_keys()?;
-        let engine = match &self.engine {
-            Some(e) => Arc::clone(e),
-            None => self.open_store(&key)?,
-        };
-        engine.adopt_session(&session)?;
+        if self.engine.is_none() {
+            let engine = self.open_store(&key)?;
+            engine.adopt_session(&session)?;
+        }
         let _ = std::fs::remove_file(self.dir.join(vault::WIPE_NOTE));
         Ok(session)
+    }
+
+    /// A store opened with the PIN that has no escrow wrap yet (upgraded from a plain store,
+    /// or made offline): add it with the session's token, so a forgotten PIN never loses it.
+    /// Best effort; needs the network.
+    pub async fn ensure_escrow(&mut self) -> Result<()> {
+        let (Some(engine), Some(key)) = (&self.engine, &self.key) else {
+            return Ok(());
+        };
+        if self.keys.as_ref().is_some_and(|k| k.escrow.is_some()) {
+            return Ok(());
+        }
+        let Some(session) = engine.with_store(|s| s.session())? else {
+            return Ok(());
+        };
+        if session.token_rejected {
+            return Ok(());
+        }
+        let Some(api) = engine.session_api()? else {
+            return Ok(());
+        };
+        let escrow_key = api.device_key().await?;
+        let key = key.clone();
+        let keys = self.keys.get_or_insert_with(KeyFile::default);
+        keys.wrap_escrow(
+            &key,
+            &escrow_key,
+            &session.server,
+            &session.device_id.to_string(),
+            &session.user.id.to_string(),
+        )?;
+        self.save_keys()
     }
 
     /// Records, photos and commands that would be lost by erasing the store now.
@@ -411,7 +471,8 @@ impl Device {
         match &self.engine {
             Some(e) => e.with_store(|s| {
                 let st = s.status()?;
-                Ok(st.outbox + st.quarantine + st.photos_pending + st.photos_failed)
+                let unsaved = s.unsaved_work()?;
+                Ok(st.outbox + st.quarantine + st.photos_pending + st.photos_failed + unsaved)
             }),
             None => Ok(0),
         }
@@ -460,6 +521,11 @@ impl Device {
         Ok(())
     }
 
+    /// Whether `engine` is this device's open store (not one erased or replaced since).
+    pub fn is_current(&self, engine: &Arc<SyncEngine>) -> bool {
+        self.engine.as_ref().is_some_and(|e| Arc::ptr_eq(e, engine))
+    }
+
     /// After any engine call: a revocation erases the store at once.
     pub async fn on_error(&mut self, e: &Error) -> Result<()> {
         if e.kind() == ErrorKind::Revoked && self.engine.is_some() {
@@ -491,6 +557,11 @@ fn encrypt_in_place(dir: &Path, key: &DataKey) -> Result<()> {
             "ATTACH DATABASE ?1 AS encrypted KEY ?2",
             rusqlite::params![tmp.to_string_lossy(), key.raw_key_literal().as_str()],
         )?;
+        plain.execute_batch(&format!(
+            "PRAGMA encrypted.cipher_page_size = {}; PRAGMA encrypted.cipher_hmac_algorithm = {};",
+            crate::store::CIPHER_PAGE_SIZE,
+            crate::store::CIPHER_HMAC
+        ))?;
         plain.query_row("SELECT sqlcipher_export('encrypted')", [], |_| Ok(()))?;
         plain.execute_batch("DETACH DATABASE encrypted;")?;
     }
@@ -509,9 +580,24 @@ fn encrypt_in_place(dir: &Path, key: &DataKey) -> Result<()> {
                 continue;
             };
             let bytes = std::fs::read(&path).map_err(|e| Error::io(&path, e))?;
+            // A sealed copy left by an earlier, interrupted attempt may be under another key.
+            let _ = std::fs::remove_file(photos.path(&sha));
             photos.write(&sha, &bytes)?;
             plain_photos.push(path);
         }
+    }
+    // The sealed copies are on disk: the plain photos (and half-written ones) go before the
+    // plain database does, so no crash leaves a plain photo behind an encrypted store.
+    if let Ok(entries) = std::fs::read_dir(photos.dir()) {
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.to_string_lossy().ends_with(".jpg.part") {
+                plain_photos.push(path);
+            }
+        }
+    }
+    for p in &plain_photos {
+        std::fs::remove_file(p).map_err(|e| Error::io(p, e))?;
     }
     for suffix in ["-wal", "-shm"] {
         let _ = std::fs::remove_file(dir.join(format!("{DB_FILE}{suffix}")));
@@ -523,9 +609,6 @@ fn encrypt_in_place(dir: &Path, key: &DataKey) -> Result<()> {
         for k in [pin::LEGACY_HASH_KEY, "pin_failures", "pin_locked_until"] {
             store.delete_meta(k)?;
         }
-    }
-    for p in plain_photos {
-        let _ = std::fs::remove_file(p);
     }
     Ok(())
 }

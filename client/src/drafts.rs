@@ -43,6 +43,16 @@ impl LocalStore {
         Ok(())
     }
 
+    /// Drafts and staged photos not yet part of any record: typed or taken, not yet saved.
+    pub fn unsaved_work(&self) -> Result<u64> {
+        let n: i64 = self.conn().query_row(
+            "SELECT (SELECT count(*) FROM form_drafts) + (SELECT count(*) FROM staged_photos)",
+            [],
+            |r| r.get(0),
+        )?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+
     pub fn clear_draft(&self, key: &str) -> Result<()> {
         self.conn()
             .execute("DELETE FROM form_drafts WHERE key = ?1", [key])?;

@@ -91,7 +91,9 @@ pub enum Error {
     #[error("本机数据无法解密")]
     WrongKey,
     /// Too many wrong PINs: the PIN no longer opens the store; sign in with the password.
-    #[error("PIN错误次数过多，已停止用PIN解锁。请联网后用手机号和密码登录，本机未同步的记录不会丢失")]
+    #[error(
+        "PIN错误次数过多，已停止用PIN解锁。请联网后用手机号和密码登录，本机未同步的记录不会丢失"
+    )]
     LockedOut,
     /// An administrator revoked this device: its data is erased.
     #[error("本机已被管理员停用，本机保存的数据已清除")]
@@ -114,9 +116,7 @@ impl Error {
             | Error::Open(_)
             | Error::Io { .. }
             | Error::Corrupt(_)
-            | Error::WrongKey => {
-                ErrorKind::Storage
-            }
+            | Error::WrongKey => ErrorKind::Storage,
             Error::Invalid(_) | Error::Photo(_) | Error::Field { .. } | Error::Fields(_) => {
                 ErrorKind::Invalid
             }

@@ -53,9 +53,10 @@ impl Phone {
                 .expect("time"),
         ));
         let clock = Arc::clone(&now);
-        let mut store = LocalStore::open(&dir.path().join("yijian.db"), &crate::fixtures::test_key())
-            .expect("open")
-            .with_clock(move || *clock.lock().expect("clock"));
+        let mut store =
+            LocalStore::open(&dir.path().join("yijian.db"), &crate::fixtures::test_key())
+                .expect("open")
+                .with_clock(move || *clock.lock().expect("clock"));
         let user = Account {
             id: UserId::from_parts(1_700_000_000_000, 77),
             login: "13800000001".into(),

@@ -30,7 +30,7 @@ pub mod vault;
 pub mod views;
 pub mod visits;
 
-pub use error::{Error, ErrorKind, Result};
 pub use device::{Device, DeviceConfig, DeviceStage};
+pub use error::{Error, ErrorKind, Result};
 pub use store::LocalStore;
 pub use sync::{EngineConfig, SyncEngine, SyncProgress, SyncReport};

@@ -134,7 +134,8 @@ fn unlocked(data_dir: &Path) -> Result<(Device, Arc<SyncEngine>), String> {
         DeviceStage::Empty => device.create_offline(&pin()?),
         DeviceStage::NeedsPassword => {
             return Err(
-                "PIN已不能打开本机数据（错误次数过多或尚未设置）：请用 yijian login 以密码登录".into(),
+                "PIN已不能打开本机数据（错误次数过多或尚未设置）：请用 yijian login 以密码登录"
+                    .into(),
             );
         }
         _ => device.unlock(&pin()?),
@@ -353,13 +354,8 @@ fn run(cli: Cli) -> Result<serde_json::Value, String> {
             device_name,
         } => {
             let mut device = device(&data_dir)?;
-            // An existing store is opened with the PIN when it can be (same user signing in
-            // again); a locked-out or forgotten one comes back through the server's escrow.
-            if device.stage() == DeviceStage::NeedsPin
-                && let Ok(pin) = pin()
-            {
-                let _ = device.unlock(&pin);
-            }
+            // The store (if any) comes back through the server's escrow; the PIN is chosen
+            // anew from YIJIAN_PIN.
             let session = runtime()?
                 .block_on(device.login(&server, &login, &password, &device_name))
                 .map_err(|e| format!("登录失败：{e}"))?;
@@ -390,19 +386,19 @@ fn run(cli: Cli) -> Result<serde_json::Value, String> {
                 return Err(format!("“{village}”不是已知的村级区划代码"));
             }
             let (_device, engine) = unlocked(&data_dir)?;
-            engine.with_store(|store| {
-            let visitor = store
-                .session()
-                ?
-                .map(|s| s.user.id);
-            let report = store.seed_households(&village, households, visitor)?;
-            let mut out = serde_json::to_value(&report)?;
-            out["outbox"] = json!(store.outbox_len()?);
-            if visitor.is_none() {
-                out["note"] = json!("未登录，只生成了农户档案；登录后再生成可附带入户核查草稿");
-            }
-            Ok(out)
-            }).map_err(|e| e.to_string())
+            engine
+                .with_store(|store| {
+                    let visitor = store.session()?.map(|s| s.user.id);
+                    let report = store.seed_households(&village, households, visitor)?;
+                    let mut out = serde_json::to_value(report)?;
+                    out["outbox"] = json!(store.outbox_len()?);
+                    if visitor.is_none() {
+                        out["note"] =
+                            json!("未登录，只生成了农户档案；登录后再生成可附带入户核查草稿");
+                    }
+                    Ok(out)
+                })
+                .map_err(|e| e.to_string())
         }
         Command::Sync => {
             let (mut device, engine) = unlocked(&data_dir)?;
@@ -415,20 +411,31 @@ fn run(cli: Cli) -> Result<serde_json::Value, String> {
             let rt = runtime()?;
             let result = rt.block_on(engine.sync_once());
             bar.finish();
-            if let Err(e) = &result {
+            match &result {
                 // A revoked device erases its store before saying so.
-                rt.block_on(device.on_error(e)).map_err(|e| e.to_string())?;
+                Err(e) => rt.block_on(device.on_error(e)).map_err(|e| e.to_string())?,
+                Ok(_) => {
+                    let _ = rt.block_on(device.ensure_escrow());
+                }
             }
             let report = result.map_err(|e| format!("同步失败：{e}"))?;
             to_json(&report)
         }
         Command::Status => {
             let (_device, engine) = unlocked(&data_dir)?;
-            to_json(&engine.with_store(|s| s.status()).map_err(|e| e.to_string())?)
+            to_json(
+                &engine
+                    .with_store(|s| s.status())
+                    .map_err(|e| e.to_string())?,
+            )
         }
         Command::Quarantine => {
             let (_device, engine) = unlocked(&data_dir)?;
-            to_json(&engine.with_store(|s| s.quarantine()).map_err(|e| e.to_string())?)
+            to_json(
+                &engine
+                    .with_store(|s| s.quarantine())
+                    .map_err(|e| e.to_string())?,
+            )
         }
         Command::Retry { id } => {
             let (_device, engine) = unlocked(&data_dir)?;

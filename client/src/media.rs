@@ -90,7 +90,15 @@ impl PhotoFiles {
             None => plain.to_vec(),
         };
         let tmp = path.with_extension("part");
-        std::fs::write(&tmp, bytes).map_err(|e| Error::io(&tmp, e))?;
+        {
+            use std::io::Write;
+            // Synced before the rename: a power cut never leaves an empty sealed photo (the
+            // plain original may already be gone).
+            let mut f = std::fs::File::create(&tmp).map_err(|e| Error::io(&tmp, e))?;
+            f.write_all(&bytes)
+                .and_then(|()| f.sync_all())
+                .map_err(|e| Error::io(&tmp, e))?;
+        }
         std::fs::rename(&tmp, &path).map_err(|e| Error::io(&path, e))
     }
 

@@ -143,7 +143,9 @@ mod tests {
     #[test]
     fn kept_once_listed_newest_first_and_read_stays_read() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let mut store = LocalStore::open(&dir.path().join("device.db"), &crate::fixtures::test_key()).expect("open");
+        let mut store =
+            LocalStore::open(&dir.path().join("device.db"), &crate::fixtures::test_key())
+                .expect("open");
         assert_eq!(store.last_notice_id().expect("max"), 0);
         assert_eq!(
             store

@@ -70,7 +70,10 @@ impl DataKey {
     /// The `PRAGMA key` value: a raw 256-bit key, so SQLCipher skips its own key derivation
     /// (the PIN's Argon2id already did the slow part, once, at unlock).
     pub(crate) fn sqlcipher_pragma(&self) -> Zeroizing<String> {
-        Zeroizing::new(format!("PRAGMA key = \"{}\";", self.raw_key_literal().as_str()))
+        Zeroizing::new(format!(
+            "PRAGMA key = \"{}\";",
+            self.raw_key_literal().as_str()
+        ))
     }
 
     /// `x'<64 hex digits>'`: SQLCipher's notation for a raw key.
@@ -92,10 +95,11 @@ impl DataKey {
 
 fn hex(b: &[u8]) -> String {
     use std::fmt::Write;
-    b.iter().fold(String::with_capacity(b.len() * 2), |mut s, x| {
-        let _ = write!(s, "{x:02x}");
-        s
-    })
+    b.iter()
+        .fold(String::with_capacity(b.len() * 2), |mut s, x| {
+            let _ = write!(s, "{x:02x}");
+            s
+        })
 }
 
 /// Seals and opens photo files: `YJP1 ‖ nonce(24) ‖ ciphertext+tag`.
@@ -176,7 +180,8 @@ impl KdfParams {
     fn derive(&self, pin: &str, salt: &[u8]) -> Result<Zeroizing<[u8; 32]>> {
         let params = argon2::Params::new(self.m_kib, self.t, self.p, Some(32))
             .map_err(|e| Error::Corrupt(format!("argon2 params: {e}")))?;
-        let argon = argon2::Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params);
+        let argon =
+            argon2::Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params);
         let mut out = Zeroizing::new([0u8; 32]);
         argon
             .hash_password_into(pin.as_bytes(), salt, &mut *out)
@@ -221,10 +226,9 @@ impl Sealed {
         if nonce.len() != 24 {
             return Err(Error::Corrupt("key file: nonce".into()));
         }
-        let Ok(mut plain) = XChaCha20Poly1305::new(kek.into()).decrypt(
-            XNonce::from_slice(&nonce),
-            Payload { msg: &data, aad },
-        ) else {
+        let Ok(mut plain) = XChaCha20Poly1305::new(kek.into())
+            .decrypt(XNonce::from_slice(&nonce), Payload { msg: &data, aad })
+        else {
             return Ok(None);
         };
         let key = <[u8; 32]>::try_from(plain.as_slice())
@@ -398,7 +402,8 @@ pub fn wipe_dir(dir: &Path, note: Option<&WipeNote>) -> Result<()> {
         Err(e) => Err(Error::io(p, e)),
     };
     remove(KeyFile::path(dir))?;
-    for suffix in ["", "-wal", "-shm", "-journal"] {
+    remove(dir.join(format!("{KEY_FILE}.tmp")))?;
+    for suffix in ["", "-wal", "-shm", "-journal", ".encrypting"] {
         remove(dir.join(format!("{DB_FILE}{suffix}")))?;
     }
     let photos = dir.join("photos");
@@ -446,11 +451,17 @@ mod tests {
         let key = DataKey::generate().expect("key");
         let mut file = KeyFile::default();
         file.wrap_pin(&key, "240517", TEST_KDF).expect("wrap");
-        let back = file.unwrap_pin("240517").expect("unwrap").expect("right pin");
+        let back = file
+            .unwrap_pin("240517")
+            .expect("unwrap")
+            .expect("right pin");
         assert_eq!(*back.0, *key.0);
         assert!(file.unwrap_pin("240518").expect("unwrap").is_none());
         let text = serde_json::to_string(&file).expect("json");
-        assert!(!text.contains(&hex(&key.0[..])), "the key itself is never written");
+        assert!(
+            !text.contains(&hex(&key.0[..])),
+            "the key itself is never written"
+        );
     }
 
     #[test]
@@ -460,7 +471,10 @@ mod tests {
         let mut file = KeyFile::default();
         file.wrap_escrow(&key, &escrow, "http://s/", "dev", "user")
             .expect("wrap");
-        assert_eq!(file.escrow.as_ref().map(|e| e.server.as_str()), Some("http://s"));
+        assert_eq!(
+            file.escrow.as_ref().map(|e| e.server.as_str()),
+            Some("http://s")
+        );
         let back = file.unwrap_escrow(&escrow).expect("unwrap").expect("fits");
         assert_eq!(*back.0, *key.0);
         let other = random::<32>().expect("other");

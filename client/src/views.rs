@@ -470,7 +470,8 @@ mod tests {
     #[test]
     fn published_rules_replace_the_built_in_ones() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let store = LocalStore::open(&dir.path().join("y.db"), &crate::fixtures::test_key()).expect("open");
+        let store =
+            LocalStore::open(&dir.path().join("y.db"), &crate::fixtures::test_key()).expect("open");
         let default = store.procedure_rules().expect("rules");
         assert_eq!(default.rules, DeadlineRules::gansu());
         let mut rules = DeadlineRules::gansu();

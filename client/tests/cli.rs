@@ -9,7 +9,9 @@ fn yijian(args: &[&str]) -> (bool, serde_json::Value, String) {
 
 fn yijian_with_pin(args: &[&str], pin: Option<&str>) -> (bool, serde_json::Value, String) {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_yijian"));
-    cmd.args(args).env_remove("YIJIAN_PIN").stdin(std::process::Stdio::null());
+    cmd.args(args)
+        .env_remove("YIJIAN_PIN")
+        .stdin(std::process::Stdio::null());
     if let Some(pin) = pin {
         cmd.env("YIJIAN_PIN", pin);
     }
@@ -97,7 +99,10 @@ fn init_creates_an_encrypted_store_that_needs_the_pin() {
     assert_eq!(v["migrations"], yijian_client::store::MIGRATIONS.len());
     let db = dir.path().join("device/yijian.db");
     let head = std::fs::read(&db).expect("db");
-    assert!(!head.starts_with(b"SQLite format 3"), "the store is encrypted");
+    assert!(
+        !head.starts_with(b"SQLite format 3"),
+        "the store is encrypted"
+    );
     let (ok, _, err) = yijian_with_pin(&["status", "--data-dir", data], Some("135790"));
     assert!(!ok);
     assert!(err.contains("PIN不正确"), "{err}");

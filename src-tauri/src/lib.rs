@@ -88,12 +88,22 @@ pub(crate) fn engine_opened(handle: &AppHandle, engine: &Arc<SyncEngine>) {
 
 /// After an engine error: a revoked device erases its store at once and the screens are told
 /// why ("device-wiped").
-pub(crate) async fn after_error(handle: &AppHandle, error: &yijian_client::Error) {
+pub(crate) async fn after_error(
+    handle: &AppHandle,
+    engine: &Arc<SyncEngine>,
+    error: &yijian_client::Error,
+) {
     if error.kind() != yijian_client::ErrorKind::Revoked {
         return;
     }
     let app = handle.state::<App>();
-    let wiped = app.device.lock().await.wipe_revoked().await;
+    let mut device = app.device.lock().await;
+    // Only the store that was told: not one erased by a logout meanwhile, nor a new one.
+    if !device.is_current(engine) {
+        return;
+    }
+    let wiped = device.wipe_revoked().await;
+    drop(device);
     app.closed();
     match wiped {
         Ok(()) => {
@@ -112,6 +122,7 @@ fn start_sync(handle: &AppHandle, app: &App, engine: &Arc<SyncEngine>) {
     });
     let done_handle = handle.clone();
     let engine = Arc::clone(engine);
+    let told = Arc::clone(&engine);
     let trigger = Arc::clone(&app.trigger);
     let (stop, stopped) = watch::channel(false);
     if let Some(previous) = app.stop_sync.lock().ok().and_then(|mut s| s.replace(stop)) {
@@ -140,9 +151,10 @@ fn start_sync(handle: &AppHandle, app: &App, engine: &Arc<SyncEngine>) {
                 // The inbox and every open screen may show something new; the counts are read
                 // off the sync loop, on the blocking pool.
                 let handle = done_handle.clone();
+                let told = Arc::clone(&told);
                 tauri::async_runtime::spawn(async move {
                     if revoked {
-                        after_error(&handle, &yijian_client::Error::DeviceRevoked).await;
+                        after_error(&handle, &told, &yijian_client::Error::DeviceRevoked).await;
                         return;
                     }
                     let status = commands::sync::status_of(&handle.state::<App>()).await.ok();
@@ -180,7 +192,9 @@ pub fn run() {
             Ok(())
         })
         .register_asynchronous_uri_scheme_protocol(PHOTO_SCHEME, |ctx, request, responder| {
-            let files = ctx.app_handle().state::<App>().photo_files();
+            // Nothing is served while the screens are locked.
+            let app = ctx.app_handle().state::<App>();
+            let files = app.is_unlocked().then(|| app.photo_files()).flatten();
             tauri::async_runtime::spawn_blocking(move || {
                 responder.respond(photo_response(files.as_ref(), &request));
             });
@@ -255,7 +269,11 @@ mod tests {
         let key = yijian_client::vault::DataKey::generate().expect("key");
         let files = PhotoFiles::new(dir.path().to_path_buf(), Some(key.photo_cipher()));
         files.write(&sha, b"\xff\xd8jpeg").expect("write");
-        assert!(!std::fs::read(files.path(&sha)).expect("read").starts_with(b"\xff\xd8"));
+        assert!(
+            !std::fs::read(files.path(&sha))
+                .expect("read")
+                .starts_with(b"\xff\xd8")
+        );
         let get = |path: &str| {
             let req = Request::builder()
                 .uri(format!("yjphoto://localhost{path}"))

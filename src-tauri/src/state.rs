@@ -238,7 +238,8 @@ mod tests {
         std::thread::sleep(Duration::from_millis(200));
         app.require_unlocked().expect("a command counts as use");
         std::thread::sleep(Duration::from_millis(200));
-        app.require_unlocked_quietly().expect("still within the idle time");
+        app.require_unlocked_quietly()
+            .expect("still within the idle time");
         std::thread::sleep(Duration::from_millis(200));
         // Only the status poll ran for 400 ms: the phone locks.
         let e = app.require_unlocked_quietly().expect_err("idle");

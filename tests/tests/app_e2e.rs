@@ -608,7 +608,10 @@ async fn a_worker_day_offline_from_login_to_sync() -> Result<()> {
             );
         }
     }
-    ensure!(seen >= 3, "the phone's store, keys and photos were checked ({seen} files)");
+    ensure!(
+        seen >= 3,
+        "the phone's store, keys and photos were checked ({seen} files)"
+    );
 
     // The server holds the visit, its result, both declarations' records and every photo.
     step("checking the server");

@@ -1051,27 +1051,50 @@ async fn matrix(database: DatabaseLocation) -> Result<Tally> {
         tally.routes += 1;
         let first: serde_json::Value = get().await?.error_for_status()?.json().await?;
         let again: serde_json::Value = get().await?.error_for_status()?.json().await?;
-        let key = first["escrow_key"].as_str().context("escrow_key")?.to_owned();
+        let key = first["escrow_key"]
+            .as_str()
+            .context("escrow_key")?
+            .to_owned();
         if again["escrow_key"] != first["escrow_key"] || !keys.insert(key) {
             bail!("{}: the escrow key is not its device's own", actor.label);
         }
         tally.routes += 1;
-        let live_wipe = http.post(&wiped_url).bearer_auth(&actor.api.token).send().await?;
+        let live_wipe = http
+            .post(&wiped_url)
+            .bearer_auth(&actor.api.token)
+            .send()
+            .await?;
         if live_wipe.status() != 401 {
-            bail!("{}: a live device confirmed a wipe: {}", actor.label, live_wipe.status());
+            bail!(
+                "{}: a live device confirmed a wipe: {}",
+                actor.label,
+                live_wipe.status()
+            );
         }
     }
     for actor in &actors {
         server.storage.revoke_device(actor.api.device_id).await?;
         tally.routes += 2;
-        let refused = http.get(&key_url).bearer_auth(&actor.api.token).send().await?;
+        let refused = http
+            .get(&key_url)
+            .bearer_auth(&actor.api.token)
+            .send()
+            .await?;
         let body: serde_json::Value = refused.json().await?;
         if body["code"] != "device_revoked" {
             bail!("{}: a revoked device was not told so: {body}", actor.label);
         }
-        let wiped = http.post(&wiped_url).bearer_auth(&actor.api.token).send().await?;
+        let wiped = http
+            .post(&wiped_url)
+            .bearer_auth(&actor.api.token)
+            .send()
+            .await?;
         if wiped.status() != 204 {
-            bail!("{}: the wipe confirmation was refused: {}", actor.label, wiped.status());
+            bail!(
+                "{}: the wipe confirmation was refused: {}",
+                actor.label,
+                wiped.status()
+            );
         }
         let user = serde_json::from_value(actor.api.user["id"].clone())?;
         let confirmed = server

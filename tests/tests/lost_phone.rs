@@ -142,7 +142,11 @@ async fn a_lost_phone_holds_no_readable_household_data(backend: Backend) -> Resu
 
     let dir = d.dir.path().to_path_buf();
     let files = files_under(&dir)?;
-    ensure!(files.len() >= 4, "db, keys and photos: {files:?}", files = files.iter().map(|f| &f.0).collect::<Vec<_>>());
+    ensure!(
+        files.len() >= 4,
+        "db, keys and photos: {files:?}",
+        files = files.iter().map(|f| &f.0).collect::<Vec<_>>()
+    );
     let head_number = head_id();
     let secrets: [(&str, &[u8]); 6] = [
         ("applicant name", NAME.as_bytes()),
@@ -156,9 +160,18 @@ async fn a_lost_phone_holds_no_readable_household_data(backend: Backend) -> Resu
         for (what, secret) in &secrets {
             ensure!(!contains(bytes, secret), "{path} contains the {what}");
         }
-        ensure!(!contains(bytes, &waiting[1000..1064]), "{path} holds the waiting photo");
-        ensure!(!bytes.starts_with(&[0xFF, 0xD8, 0xFF]), "{path} is a plain JPEG");
-        ensure!(!bytes.starts_with(b"SQLite format 3"), "{path} is a plain SQLite file");
+        ensure!(
+            !contains(bytes, &waiting[1000..1064]),
+            "{path} holds the waiting photo"
+        );
+        ensure!(
+            !bytes.starts_with(&[0xFF, 0xD8, 0xFF]),
+            "{path} is a plain JPEG"
+        );
+        ensure!(
+            !bytes.starts_with(b"SQLite format 3"),
+            "{path} is a plain SQLite file"
+        );
     }
     ensure!(
         files.iter().any(|(p, _)| p.ends_with("yijian.db-wal")),
@@ -168,7 +181,8 @@ async fn a_lost_phone_holds_no_readable_household_data(backend: Backend) -> Resu
     // Without the key the database does not open; with a wrong PIN neither.
     let conn = rusqlite::Connection::open(dir.join("yijian.db"))?;
     ensure!(
-        conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get::<_, i64>(0))
+        conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| r
+            .get::<_, i64>(0))
             .is_err()
     );
     drop(conn);
@@ -206,10 +220,21 @@ async fn a_forgotten_pin_comes_back_with_the_password_and_the_unsent_work_syncs(
     phone
         .login(&server.url(), "13800000001", PASSWORD, "测试手机")
         .await?;
-    assert_eq!(phone.stage(), DeviceStage::NeedsNewPin, "a new PIN is chosen");
+    assert_eq!(
+        phone.stage(),
+        DeviceStage::NeedsNewPin,
+        "a new PIN is chosen"
+    );
     let engine = phone.engine().context("open")?;
-    assert_eq!(engine.with_store(|s| s.outbox_len())?, 1, "the unsent work is intact");
-    let again = engine.with_store(|s| s.session())?.context("session")?.device_id;
+    assert_eq!(
+        engine.with_store(|s| s.outbox_len())?,
+        1,
+        "the unsent work is intact"
+    );
+    let again = engine
+        .with_store(|s| s.session())?
+        .context("session")?
+        .device_id;
     assert_eq!(again, device_id, "still the same device on the server");
     phone.set_pin("975310")?;
     let report = engine.sync_once().await?;
@@ -290,21 +315,35 @@ async fn a_revoked_phone_erases_itself_and_the_console_sees_the_wipe(
     d.store(|s| s.create_household(&h))?;
     let file = photo.path().join("house.jpg");
     std::fs::write(&file, jpeg_like(30_000, 5))?;
-    d.store(|s| s.record_photo(&file, PhotoOwner::Household { household_id: h.id }, 1600, 1200, None))?;
+    d.store(|s| {
+        s.record_photo(
+            &file,
+            PhotoOwner::Household { household_id: h.id },
+            1600,
+            1200,
+            None,
+        )
+    })?;
     let device_id = d.store(|s| s.session())?.context("session")?.device_id;
     assert!(server.storage.revoke_device(device_id).await?);
 
     let err = d.engine.sync_once().await.expect_err("revoked");
     assert_eq!(err.kind(), ErrorKind::Revoked, "{err:?}");
     d.phone.on_error(&err).await?;
-    let left: Vec<String> = files_under(d.dir.path())?.into_iter().map(|(p, _)| p).collect();
+    let left: Vec<String> = files_under(d.dir.path())?
+        .into_iter()
+        .map(|(p, _)| p)
+        .collect();
     assert_eq!(left.len(), 1, "only the note of why: {left:?}");
     ensure!(left[0].ends_with("wiped.json"));
     let note = d.phone.wipe_note().context("wipe note")?;
     ensure!(note.reason_zh.contains("停用"));
     assert_eq!(d.phone.stage(), DeviceStage::Empty);
     let devices = server.storage.list_devices(user.id).await?;
-    let row = devices.iter().find(|x| x.id == device_id).context("device row")?;
+    let row = devices
+        .iter()
+        .find(|x| x.id == device_id)
+        .context("device row")?;
     ensure!(row.revoked && row.wiped_at.is_some(), "{row:?}");
     server.stop().await
 }

@@ -86,7 +86,10 @@ fn ms(d: Duration) -> f64 {
 }
 
 /// Write the 30,000 cases and their households as a pull does.
-fn load(store: &mut LocalStore, now: chrono::DateTime<Utc>) -> Result<(), Box<dyn std::error::Error>> {
+fn load(
+    store: &mut LocalStore,
+    now: chrono::DateTime<Utc>,
+) -> Result<(), Box<dyn std::error::Error>> {
     let village = DivisionCode::parse(VILLAGE)?;
 
     let mut batch = Vec::with_capacity(2000);
@@ -212,7 +215,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut device = Device::at(&secure_dir, DeviceConfig::default())?;
     let engine = device.create_offline(PIN)?;
     let started = Instant::now();
-    engine.with_store(|s| load(s, now).map_err(|e| yijian_client::Error::Corrupt(e.to_string())))?;
+    engine
+        .with_store(|s| load(s, now).map_err(|e| yijian_client::Error::Corrupt(e.to_string())))?;
     let load_encrypted = started.elapsed();
     drop(engine);
     drop(device);
@@ -236,7 +240,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
     let mut index = None;
     let build = median_of(3, || {
-        index = Some(engine.with_store(|s| InboxIndex::build(s, today)).expect("index"));
+        index = Some(
+            engine
+                .with_store(|s| InboxIndex::build(s, today))
+                .expect("index"),
+        );
     });
     let index = index.ok_or("no index")?;
     println!(

@@ -49,16 +49,33 @@ fn a_store_from_before_encryption_is_encrypted_in_place_with_nothing_lost() {
     assert_eq!(device.stage(), DeviceStage::NeedsPin);
     let e = device.unlock("135790").expect_err("wrong pin");
     assert_eq!(e.field_name(), Some("pin"));
-    assert!(vault::is_plain_sqlite(&dir.path().join(DB_FILE)), "nothing changed on a wrong PIN");
+    assert!(
+        vault::is_plain_sqlite(&dir.path().join(DB_FILE)),
+        "nothing changed on a wrong PIN"
+    );
     let engine = device.unlock("240517").expect("upgrade");
     assert!(!vault::is_plain_sqlite(&dir.path().join(DB_FILE)));
-    assert_eq!(engine.with_store(|s| s.outbox_len()).expect("outbox"), outbox);
+    assert_eq!(
+        engine.with_store(|s| s.outbox_len()).expect("outbox"),
+        outbox
+    );
     let files = engine.with_store(|s| Ok(s.photo_files())).expect("files");
     assert_eq!(files.read(&sha).expect("sealed photo"), photo);
-    assert!(!dir.path().join("photos").join(format!("{sha}.jpg")).exists());
-    assert!(!std::fs::read(files.path(&sha)).expect("file").starts_with(b"\xff\xd8"));
+    assert!(
+        !dir.path()
+            .join("photos")
+            .join(format!("{sha}.jpg"))
+            .exists()
+    );
+    assert!(
+        !std::fs::read(files.path(&sha))
+            .expect("file")
+            .starts_with(b"\xff\xd8")
+    );
     assert_eq!(
-        engine.with_store(|s| s.meta(pin::LEGACY_HASH_KEY)).expect("meta"),
+        engine
+            .with_store(|s| s.meta(pin::LEGACY_HASH_KEY))
+            .expect("meta"),
         None,
         "the old hash is gone"
     );
@@ -67,7 +84,10 @@ fn a_store_from_before_encryption_is_encrypted_in_place_with_nothing_lost() {
     let mut device = Device::at(dir.path(), cheap()).expect("device");
     assert_eq!(device.stage(), DeviceStage::NeedsPin);
     let engine = device.unlock("240517").expect("reopen");
-    assert_eq!(engine.with_store(|s| s.outbox_len()).expect("outbox"), outbox);
+    assert_eq!(
+        engine.with_store(|s| s.outbox_len()).expect("outbox"),
+        outbox
+    );
 }
 
 #[test]
@@ -82,7 +102,9 @@ fn an_offline_store_opens_only_with_its_pin_and_a_bad_key_file_never_opens_it() 
     let mut device = Device::at(dir.path(), cheap()).expect("device");
     assert!(matches!(device.unlock("24051"), Err(Error::Field { .. })));
     assert_eq!(device.pin_failures(), 1);
-    device.unlock("２４０５１７").expect("full-width digits are the same PIN");
+    device
+        .unlock("２４０５１７")
+        .expect("full-width digits are the same PIN");
     assert_eq!(device.pin_failures(), 0);
     // Another device's key never opens this store.
     let other = DataKey::generate().expect("key");
@@ -105,10 +127,39 @@ async fn logout_asks_before_erasing_unsent_work() {
     let e = device.logout(false).await.expect_err("unsent");
     assert!(matches!(e, Error::UnsentWork(1)), "{e:?}");
     assert_eq!(e.kind(), ErrorKind::UnsentWork);
-    assert!(dir.path().join(DB_FILE).exists(), "nothing erased without a yes");
+    assert!(
+        dir.path().join(DB_FILE).exists(),
+        "nothing erased without a yes"
+    );
     device.logout(true).await.expect("erase");
     assert!(!dir.path().join(DB_FILE).exists());
     assert!(!dir.path().join(vault::KEY_FILE).exists());
     assert_eq!(device.stage(), DeviceStage::Empty);
     assert_eq!(device.wipe_note(), None, "a logout is not a revocation");
+}
+
+#[test]
+fn ten_wrong_pins_at_the_screen_lock_close_the_open_store_too() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let now = std::sync::Arc::new(std::sync::Mutex::new(chrono::Utc::now()));
+    let clock = {
+        let now = std::sync::Arc::clone(&now);
+        move || *now.lock().expect("clock")
+    };
+    let mut device = Device::at(dir.path(), cheap())
+        .expect("device")
+        .with_clock(clock);
+    device.create_offline("240517").expect("create");
+    assert_eq!(device.stage(), DeviceStage::Open);
+    for _ in 0..DEFAULT_MAX_FAILURES {
+        let _ = device.unlock("000001");
+        *now.lock().expect("clock") += chrono::Duration::hours(1);
+    }
+    assert!(device.engine().is_none(), "the key left memory");
+    assert_eq!(device.stage(), DeviceStage::NeedsPassword);
+    assert!(matches!(device.unlock("240517"), Err(Error::LockedOut)));
+    assert!(
+        device.set_pin("975310").is_err(),
+        "no new PIN without the password"
+    );
 }

@@ -6,7 +6,6 @@
 //! waits out its own backoff; one the server will never take (too large, not an image,
 //! damaged) is marked failed with the server's reason. Neither holds up the next photo.
 
-
 use chrono::Utc;
 
 use super::api::Api;

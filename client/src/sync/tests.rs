@@ -257,7 +257,8 @@ fn account() -> Account {
 }
 
 fn device_engine(dir: &tempfile::TempDir, server: &str, config: EngineConfig) -> SyncEngine {
-    let mut store = LocalStore::open(&dir.path().join("yijian.db"), &crate::fixtures::test_key()).expect("open");
+    let mut store = LocalStore::open(&dir.path().join("yijian.db"), &crate::fixtures::test_key())
+        .expect("open");
     store
         .save_session(&Session {
             server: server.into(),

@@ -1,10 +1,10 @@
 //! First run, PIN and lock.
 
 use serde::Serialize;
-use tauri::{AppHandle, State};
+use tauri::{AppHandle, Manager, State};
 use yijian_client::DeviceStage;
-use yijian_client::vault::WipeNote;
 use yijian_client::store::Account;
+use yijian_client::vault::WipeNote;
 use yijian_core::qrcodes::DeviceSetup;
 
 use crate::error::{CommandError, ErrorKind};
@@ -165,12 +165,30 @@ pub async fn unlock(
     app: State<'_, App>,
     pin: String,
 ) -> Result<AppState, CommandError> {
-    let engine = {
+    let unlocked = {
         let mut device = app.device.lock().await;
-        tokio::task::block_in_place(|| device.unlock(&pin))?
+        tokio::task::block_in_place(|| device.unlock(&pin))
+    };
+    let engine = match unlocked {
+        Ok(engine) => engine,
+        Err(e) => {
+            if matches!(e, yijian_client::Error::LockedOut) {
+                // The store left memory too: only the password opens it now.
+                app.closed();
+            }
+            return Err(e.into());
+        }
     };
     crate::engine_opened(&handle, &engine);
     app.set_unlocked(true);
+    // A store upgraded from plain (or made offline) gets its escrow wrap when online.
+    let background = handle.clone();
+    tauri::async_runtime::spawn(async move {
+        let app = background.state::<App>();
+        if let Err(e) = app.device.lock().await.ensure_escrow().await {
+            tracing::info!(error = %e, "escrow wrap not made yet");
+        }
+    });
     state_of(&app).await
 }
 

@@ -242,8 +242,11 @@ pub trait Storage: Send + Sync + 'static {
     ) -> Result<String, StorageError>;
 
     /// A revoked device says it erased its data.
-    async fn confirm_wipe(&self, device_id: DeviceId, now: DateTime<Utc>)
-    -> Result<(), StorageError>;
+    async fn confirm_wipe(
+        &self,
+        device_id: DeviceId,
+        now: DateTime<Utc>,
+    ) -> Result<(), StorageError>;
 
     async fn list_devices(&self, user_id: UserId) -> Result<Vec<DeviceInfo>, StorageError>;
 

@@ -43,7 +43,10 @@ async fn wiped(
     State(state): State<AppState>,
     RevokedDevice(device): RevokedDevice,
 ) -> Result<StatusCode, ApiError> {
-    state.storage.confirm_wipe(device, chrono::Utc::now()).await?;
+    state
+        .storage
+        .confirm_wipe(device, chrono::Utc::now())
+        .await?;
     tracing::info!(device = %device, "revoked device confirmed its wipe");
     Ok(StatusCode::NO_CONTENT)
 }

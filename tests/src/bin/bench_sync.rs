@@ -154,7 +154,9 @@ async fn main() -> Result<()> {
             ..DeviceConfig::default()
         },
     )?;
-    plain.login(&url, "13800000001", PASSWORD, "bench-plain").await?;
+    plain
+        .login(&url, "13800000001", PASSWORD, "bench-plain")
+        .await?;
     let plain_engine = plain.engine().context("plain store")?;
     proxy.stats.reset_bytes();
     let t = Instant::now();
