@@ -9,7 +9,7 @@ CARGO ?= cargo
 CARGO_FLAGS ?= --locked
 
 .PHONY: run test deps ui app server android-check fmt-check clippy cargo-test browser-test fmt \
-	bench-sync bench-media bench-form bench-inbox
+	bench-sync bench-media bench-form bench-inbox bench-alerts
 
 SERVER := ./target/debug/yijian-server
 
@@ -75,6 +75,13 @@ bench-inbox: deps
 # second and p99, with GET /healthz by the same clients as the anchor.
 bench-form: deps
 	$(CARGO) run $(CARGO_FLAGS) --release -p yijian-tests --bin bench-form
+
+# The department-warning benchmark (not a test): a 100,000-line 医保 list matched against a
+# 500,000-household city through `yijian-server import-alerts`; one JSON line per step.
+bench-alerts: deps
+	$(CARGO) build $(CARGO_FLAGS) --release -p yijian-server --bin yijian-server
+	$(CARGO) build $(CARGO_FLAGS) --release -p yijian-tests --bin bench-alerts
+	./target/release/bench-alerts
 
 # The sync benchmark (not a test): prints one JSON line per step. See bench/README.md.
 bench-sync: deps

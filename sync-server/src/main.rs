@@ -115,7 +115,7 @@ enum Command {
         /// Division whose register the lines are matched against [default: 62, the province].
         #[arg(long, default_value = "62")]
         scope: String,
-        /// The CSV file.
+        /// The list: an Excel workbook (.xlsx/.xls, first sheet) or a CSV in UTF-8 or GBK.
         file: PathBuf,
     },
     /// Fill an empty database with demonstration staff (every level, password yijian2026)

@@ -4,6 +4,7 @@
 //! binaries; [`server::TestServer`] runs the real `yijian-server` application on `127.0.0.1:0`
 //! and waits for `/healthz` instead of sleeping.
 
+pub mod alert_lists;
 pub mod api;
 pub mod device;
 pub mod http;

@@ -513,3 +513,155 @@ async fn spot_checks_on_postgres() -> Result<()> {
     let url = cluster.create_database("spotchecks").await?;
     spot_checks(DatabaseLocation::Postgres { url }).await
 }
+
+/// A 100,000-line list as a department's Excel export (a title row, number and date cells,
+/// amounts as `25,000.00元`, dates as `2026/11/30` and `20261130`) against a register of 3,000
+/// households: every outcome's count is the one the generator built in, every lead is one case,
+/// and the same workbook sent again changes nothing. A cut-off workbook is refused whole.
+async fn hundred_thousand_lines(database: DatabaseLocation, db_args: Vec<String>) -> Result<()> {
+    use yijian_tests::alert_lists;
+    let server = TestServer::start_with(database, ServerSettings::default()).await?;
+    let county = DivisionCode::parse("621102")?;
+    let villages: Vec<DivisionCode> = yijian_core::regions::Regions::gansu()
+        .iter()
+        .filter(|r| r.level == yijian_core::division::Level::Village && r.code.is_within(&county))
+        .map(|r| r.code.clone())
+        .collect();
+    let today = yijian_core::time::china_date(Utc::now());
+    let households = 3_000;
+    let hlc = yijian_core::hlc::Hlc {
+        wall_ms: 1,
+        counter: 0,
+        node: 0,
+    };
+    let register = (0..households)
+        .map(|h| {
+            let hh = alert_lists::household(h, &villages, today)?;
+            Ok(ImportRecord {
+                kind: kinds::HOUSEHOLD.into(),
+                id: hh.id.to_string(),
+                village: hh.village.to_string(),
+                body: Some(serde_json::to_string(&hh)?),
+                hlc,
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    server.storage.import_records(register).await?;
+
+    let (lines, want) = alert_lists::medical_list(100_000, households, &villages, today);
+    let dir = tempfile::tempdir()?;
+    let file = dir.path().join("医保预警名单.xlsx");
+    let xlsx = alert_lists::to_xlsx(&lines)?;
+    std::fs::write(&file, &xlsx)?;
+    let path = file.to_str().context("path")?;
+
+    // Cut off halfway through the upload: refused whole, nothing stored.
+    let cut = dir.path().join("cut.xlsx");
+    std::fs::write(&cut, &xlsx[..xlsx.len() / 2])?;
+    let out = Command::new(server_binary()?)
+        .args(&db_args)
+        .args([
+            "import-alerts",
+            "--department",
+            "医保",
+            cut.to_str().context("p")?,
+        ])
+        .output()?;
+    let err = String::from_utf8_lossy(&out.stderr);
+    if out.status.success() || !err.contains("Excel文件无法读取") {
+        bail!("a cut-off workbook: {} {err}", out.status);
+    }
+    let all_cases = |server: &TestServer| {
+        let storage = std::sync::Arc::clone(&server.storage);
+        async move {
+            Ok::<_, anyhow::Error>(
+                read(&*storage, |tx| {
+                    tx.case_rows(&CaseQuery {
+                        scope: "621102".to_owned(),
+                        open_only: false,
+                        due_by: None,
+                        limit: None,
+                    })
+                })
+                .await?,
+            )
+        }
+    };
+    if !all_cases(&server).await?.is_empty() {
+        bail!("a refused workbook made cases");
+    }
+
+    let expected = |summary: &serde_json::Value| -> Result<()> {
+        for (field, n) in [
+            ("rows", want.rows),
+            ("matched", want.matched()),
+            ("leads_created", want.leads_created),
+            ("attached_to_open_cases", want.attached_to_open_cases),
+            ("duplicates", want.duplicates),
+            ("below_threshold", want.below_threshold),
+            ("unmatched", want.unmatched),
+            ("rejected", want.rejected),
+        ] {
+            if summary[field] != n {
+                bail!("{field}: {} instead of {n} ({summary})", summary[field]);
+            }
+        }
+        Ok(())
+    };
+    let (first, report) = cli(&db_args, &["--department", "医保", path])?;
+    expected(&first)?;
+    // The report names every rejected and unmatched line, by its row in the workbook.
+    let reported = report.lines().filter(|l| l.starts_with('第')).count();
+    if reported != want.rejected + want.unmatched {
+        bail!(
+            "{reported} lines reported, {} expected",
+            want.rejected + want.unmatched
+        );
+    }
+    let leads = all_cases(&server).await?;
+    if leads.len() != want.leads_created
+        || leads
+            .iter()
+            .any(|c| c.source != CaseSource::DepartmentAlert || !c.open)
+    {
+        bail!(
+            "{} cases for {} leads, or one not an open 部门预警 case",
+            leads.len(),
+            want.leads_created
+        );
+    }
+    let (again, _) = cli(&db_args, &["--department", "医保", path])?;
+    if again != first {
+        bail!("the same workbook again: {again} != {first}");
+    }
+    if all_cases(&server).await?.len() != want.leads_created {
+        bail!("the same workbook again made cases");
+    }
+    server.stop().await?;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_hundred_thousand_line_workbook_on_sqlite() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let data = dir.path().join("data");
+    hundred_thousand_lines(
+        DatabaseLocation::Sqlite {
+            data_dir: data.clone(),
+        },
+        vec!["--data-dir".into(), data.to_string_lossy().into_owned()],
+    )
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_hundred_thousand_line_workbook_on_postgres() -> Result<()> {
+    let cluster = PgCluster::start()?;
+    let url = cluster.create_database("alerts100k").await?;
+    let arg = url.clone();
+    hundred_thousand_lines(
+        DatabaseLocation::Postgres { url },
+        vec!["--database-url".into(), arg],
+    )
+    .await
+}

@@ -1,7 +1,8 @@
 //! The second intake: a department's warning list (部门预警) matched into the same procedure as
 //! residents' declarations.
 //!
-//! A list arrives as a file (CSV in UTF-8 or GBK, what Excel in China writes). Every line is
+//! A list arrives as a file (an Excel workbook, or CSV in UTF-8 or GBK, what Excel in China
+//! writes). Every line is
 //! checked ([`yijian_core::support::check_line`]), matched by ID number against every member of
 //! every household in the sender's scope (the `member_ids` index the record store keeps), judged
 //! by the department's rule (data an administrator edits, see [`RULES_KEY`]), and ends as one
@@ -14,7 +15,7 @@
 //! interrupted halfway is completed by running the same file again, without a line counted
 //! twice.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
@@ -99,9 +100,11 @@ pub struct Summary {
 }
 
 impl Summary {
-    fn count(&mut self, o: AlertOutcome) {
+    fn count(&mut self, row: &AlertRowRecord) {
+        let o = row.outcome;
         self.rows += 1;
-        if o.matched() {
+        // A line repeated within the file counts as matched only if its person is in the register.
+        if o.matched() && (o != AlertOutcome::Duplicate || row.household_id.is_some()) {
             self.matched += 1;
         }
         match o {
@@ -177,6 +180,24 @@ pub fn decode(bytes: &[u8]) -> Result<String, ImportError> {
     Ok(text.into_owned())
 }
 
+/// The lines of a file as a department sends it: an Excel workbook (`.xlsx`, or the older `.xls`,
+/// first sheet) or a CSV in UTF-8 or GBK, told apart by content rather than by name.
+pub fn parse_file(
+    bytes: &[u8],
+    rules: &DepartmentRules,
+) -> Result<Vec<(i64, RawAlertLine)>, ImportError> {
+    if is_workbook(bytes) {
+        parse_workbook(bytes, rules)
+    } else {
+        parse_csv(&decode(bytes)?, rules)
+    }
+}
+
+/// A zip (xlsx, ods) or an OLE compound file (xls).
+fn is_workbook(bytes: &[u8]) -> bool {
+    bytes.starts_with(b"PK\x03\x04") || bytes.starts_with(b"\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1")
+}
+
 /// The lines of a CSV file under the department's template header: (line number, columns).
 pub fn parse_csv(
     text: &str,
@@ -190,8 +211,94 @@ pub fn parse_csv(
         .headers()
         .map_err(|e| ImportError::Malformed(e.to_string()))?
         .iter()
-        .map(normalise_header)
+        .map(str::to_owned)
         .collect();
+    let records = reader.records().enumerate().map(|(i, record)| {
+        let record = record.map_err(|e| ImportError::Malformed(e.to_string()))?;
+        // Line 1 is the header.
+        let line = i64::try_from(i).unwrap_or(i64::MAX).saturating_add(2);
+        Ok((line, record.iter().map(str::to_owned).collect()))
+    });
+    lines_under(&headers, records, rules)
+}
+
+/// The lines of the first sheet of a workbook. Cells are read as Excel shows them: whole numbers
+/// without ".0", dates as `yyyy-mm-dd` (a date typed as a number stays a serial day, which
+/// [`yijian_core::support::check_line`] also reads), so
+/// a file typed in Excel and one exported by a department's system come out alike.
+pub fn parse_workbook(
+    bytes: &[u8],
+    rules: &DepartmentRules,
+) -> Result<Vec<(i64, RawAlertLine)>, ImportError> {
+    use calamine::Reader;
+    let unreadable = |e: &dyn std::fmt::Display| {
+        ImportError::Malformed(format!("Excel文件无法读取（{e}），请另存为xlsx或csv后再试"))
+    };
+    let mut book = calamine::open_workbook_auto_from_rs(std::io::Cursor::new(bytes))
+        .map_err(|e| unreadable(&e))?;
+    let range = book
+        .worksheet_range_at(0)
+        .ok_or(ImportError::Empty)?
+        .map_err(|e| unreadable(&e))?;
+    let first_row = i64::from(range.start().map_or(0, |(r, _)| r));
+    let width = range.width();
+    let mut rows = range.rows().enumerate().map(|(i, row)| {
+        let line = first_row
+            .saturating_add(i64::try_from(i).unwrap_or(i64::MAX))
+            .saturating_add(1);
+        let mut cells: Vec<String> = row.iter().map(cell_text).collect();
+        cells.resize(width, String::new());
+        (line, cells)
+    });
+    // Title rows above the header (a department's name, a date) are skipped.
+    let header_name = normalise_header(BASE_HEADERS[0]);
+    let headers = loop {
+        let Some((_, cells)) = rows.next() else {
+            return Err(ImportError::MissingHeader(
+                BASE_HEADERS[0].to_owned(),
+                rules.headers().join(","),
+            ));
+        };
+        if cells.iter().any(|c| normalise_header(c) == header_name) {
+            break cells;
+        }
+    };
+    lines_under(&headers, rows.map(Ok), rules)
+}
+
+/// A cell's text as a person reads it in Excel.
+fn cell_text(cell: &calamine::Data) -> String {
+    use calamine::Data;
+    match cell {
+        Data::Empty | Data::Error(_) => String::new(),
+        Data::String(s) | Data::DateTimeIso(s) | Data::DurationIso(s) => s.clone(),
+        Data::Int(i) => i.to_string(),
+        Data::Float(f) => float_text(*f),
+        Data::Bool(b) => if *b { "是" } else { "否" }.to_owned(),
+        Data::DateTime(d) => {
+            // The day alone counts; calamine knows the workbook's epoch (1900 or 1904).
+            let (y, m, day, ..) = d.to_ymd_hms_milli();
+            format!("{y:04}-{m:02}-{day:02}")
+        }
+    }
+}
+
+/// Whole numbers without a fraction; others as Rust prints them (shortest exact form).
+fn float_text(f: f64) -> String {
+    if f.fract() == 0.0 && f.abs() < 1e15 {
+        format!("{f:.0}")
+    } else {
+        f.to_string()
+    }
+}
+
+/// Rows under a header row, as lines of the department's template.
+fn lines_under(
+    headers: &[String],
+    records: impl Iterator<Item = Result<(i64, Vec<String>), ImportError>>,
+    rules: &DepartmentRules,
+) -> Result<Vec<(i64, RawAlertLine)>, ImportError> {
+    let headers: Vec<String> = headers.iter().map(|h| normalise_header(h)).collect();
     let template = rules.headers().join(",");
     let col = |name: &str| headers.iter().position(|h| *h == normalise_header(name));
     let mut base = Vec::new();
@@ -206,29 +313,30 @@ pub fn parse_csv(
         .map(|c| (c.clone(), col(c)))
         .collect();
     let mut out = Vec::new();
-    for (i, record) in reader.records().enumerate() {
-        let record = record.map_err(|e| ImportError::Malformed(e.to_string()))?;
+    for record in records {
+        let (line, record) = record?;
         if record.iter().all(|c| c.trim().is_empty()) {
             continue;
         }
         if out.len() >= MAX_LINES {
             return Err(ImportError::TooLong(out.len() + 1));
         }
-        let get = |j: usize| record.get(j).unwrap_or("").to_owned();
-        let line = RawAlertLine {
-            id_number: get(base[0]),
-            name: get(base[1]),
-            matter: get(base[2]),
-            amount: get(base[3]),
-            occurred_on: get(base[4]),
-            note: get(base[5]),
-            extras: extras
-                .iter()
-                .filter_map(|(name, j)| j.map(|j| (name.clone(), get(j))))
-                .collect(),
-        };
-        // Line 1 is the header.
-        out.push((i64::try_from(i).unwrap_or(i64::MAX).saturating_add(2), line));
+        let get = |j: usize| record.get(j).cloned().unwrap_or_default();
+        out.push((
+            line,
+            RawAlertLine {
+                id_number: get(base[0]),
+                name: get(base[1]),
+                matter: get(base[2]),
+                amount: get(base[3]),
+                occurred_on: get(base[4]),
+                note: get(base[5]),
+                extras: extras
+                    .iter()
+                    .filter_map(|(name, j)| j.map(|j| (name.clone(), get(j))))
+                    .collect(),
+            },
+        ));
     }
     if out.is_empty() {
         return Err(ImportError::Empty);
@@ -272,8 +380,7 @@ pub async fn import_file(
                 .to_owned(),
         ));
     };
-    let text = decode(bytes)?;
-    let lines = parse_csv(&text, &dept_rules)?;
+    let lines = parse_file(bytes, &dept_rules)?;
     let batch_id = file_batch_id(sender, bytes);
     let keyed = keyed_lines(&batch_id, lines);
     import_lines(
@@ -343,6 +450,11 @@ pub async fn import_lines(
         ..Summary::default()
     };
     let mut report = Vec::new();
+    // Lines already stored (a run resumed) count for "the same line twice in one file".
+    let mut seen = {
+        let id = batch_id.to_owned();
+        std::sync::Arc::new(read(storage, move |tx| tx.batch_fingerprints(&id)).await?)
+    };
     for chunk in lines.chunks(CHUNK) {
         let chunk = chunk.to_vec();
         let ctx = LineCtx {
@@ -351,15 +463,14 @@ pub async fn import_lines(
             rules: rules.clone(),
             settings: settings.clone(),
         };
-        let outcomes = write(storage, move |tx| {
-            chunk
-                .iter()
-                .map(|(key, n, raw)| ctx.handle(tx, key, *n, raw))
-                .collect::<Result<Vec<_>, _>>()
+        let seen_before = std::sync::Arc::clone(&seen);
+        let (rows, fingerprints) = write(storage, move |tx| {
+            ctx.handle_chunk(tx, &chunk, &seen_before)
         })
         .await?;
-        for row in outcomes {
-            summary.count(row.outcome);
+        std::sync::Arc::make_mut(&mut seen).extend(fingerprints);
+        for row in rows {
+            summary.count(&row);
             if matches!(
                 row.outcome,
                 AlertOutcome::Rejected | AlertOutcome::Unmatched
@@ -387,57 +498,110 @@ struct LineCtx {
 }
 
 impl LineCtx {
-    fn handle(
+    /// One chunk in one transaction: what the chunk needs from the register is read in a few
+    /// statements, then each line is decided in order. Returns the lines and the fingerprints
+    /// this chunk added.
+    fn handle_chunk(
         &self,
         tx: &mut dyn RecordTx,
-        key: &str,
-        n: i64,
-        raw: &RawAlertLine,
-    ) -> Result<AlertRowRecord, StorageError> {
+        chunk: &[(String, i64, RawAlertLine)],
+        seen: &HashSet<String>,
+    ) -> Result<(Vec<AlertRowRecord>, Vec<String>), StorageError> {
         let department = &self.sender.department;
-        if let Some(done) = tx.alert_row(department, key)? {
-            return Ok(done);
-        }
-        let mut row = AlertRowRecord {
-            department: department.clone(),
-            row_key: key.to_owned(),
-            batch_id: self.batch_id.clone(),
-            line: n,
-            id_number: None,
-            matter: None,
-            occurred_on: None,
-            fingerprint: None,
-            outcome: AlertOutcome::Rejected,
-            reason_zh: String::new(),
-            village: None,
-            household_id: None,
-            case_id: None,
-            raw: raw.clone(),
-            received_at: self.settings.now,
+        let keys: Vec<String> = chunk.iter().map(|(k, _, _)| k.clone()).collect();
+        let mut done = tx.alert_rows_among(department, &keys)?;
+        let dept_rules = self.rules.department(department);
+        let checked: Vec<Option<Result<AlertLine, Vec<String>>>> = chunk
+            .iter()
+            .map(|(key, _, raw)| {
+                (!done.contains_key(key))
+                    .then(|| dept_rules.map(|r| check_line(r, raw, self.settings.today)))
+                    .flatten()
+            })
+            .collect();
+        let id_numbers: Vec<String> = checked
+            .iter()
+            .filter_map(|c| match c {
+                Some(Ok(line)) => Some(line.id_number.as_str().to_owned()),
+                _ => None,
+            })
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let members = tx.households_with_members(&id_numbers)?;
+        let in_scope = |found: &Vec<(String, String)>| {
+            found
+                .iter()
+                .find(|(_, village)| {
+                    DivisionCode::parse(village).is_ok_and(|v| v.is_within(&self.sender.scope))
+                })
+                .cloned()
         };
-        let Some(dept_rules) = self.rules.department(department) else {
-            row.reason_zh = "本部门没有预警规则".to_owned();
-            tx.insert_alert_row(&row)?;
-            return Ok(row);
-        };
-        let line = match check_line(dept_rules, raw, self.settings.today) {
-            Ok(l) => l,
-            Err(problems) => {
-                row.reason_zh = problems.join("；");
-                tx.insert_alert_row(&row)?;
-                return Ok(row);
+        let household_ids: Vec<String> = members
+            .values()
+            .filter_map(in_scope)
+            .map(|(h, _)| h)
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let households = tx.record_bodies(kinds::HOUSEHOLD, &household_ids)?;
+        let mut added = HashSet::new();
+        let mut rows = Vec::with_capacity(chunk.len());
+        for ((key, n, raw), checked) in chunk.iter().zip(checked) {
+            if let Some(row) = done.remove(key) {
+                rows.push(row);
+                continue;
             }
-        };
-        row.id_number = Some(line.id_number.as_str().to_owned());
-        row.matter = Some(line.matter.clone());
-        row.occurred_on = Some(line.occurred_on);
-        let fingerprint = fingerprint(&line);
-        row.fingerprint = Some(fingerprint.clone());
-        let (outcome, reason) = self.decide(tx, dept_rules, &line, &fingerprint, &mut row)?;
-        row.outcome = outcome;
-        row.reason_zh = reason;
-        tx.insert_alert_row(&row)?;
-        Ok(row)
+            let mut row = AlertRowRecord {
+                department: department.clone(),
+                row_key: key.to_owned(),
+                batch_id: self.batch_id.clone(),
+                line: *n,
+                id_number: None,
+                matter: None,
+                occurred_on: None,
+                fingerprint: None,
+                outcome: AlertOutcome::Rejected,
+                reason_zh: String::new(),
+                village: None,
+                household_id: None,
+                case_id: None,
+                raw: raw.clone(),
+                received_at: self.settings.now,
+            };
+            match (dept_rules, checked) {
+                (None, _) | (_, None) => row.reason_zh = "本部门没有预警规则".to_owned(),
+                (Some(_), Some(Err(problems))) => row.reason_zh = problems.join("；"),
+                (Some(dept_rules), Some(Ok(line))) => {
+                    row.id_number = Some(line.id_number.as_str().to_owned());
+                    row.matter = Some(line.matter.clone());
+                    row.occurred_on = Some(line.occurred_on);
+                    let fingerprint = fingerprint(&line);
+                    row.fingerprint = Some(fingerprint.clone());
+                    let found = members.get(line.id_number.as_str()).and_then(in_scope);
+                    let household = found
+                        .as_ref()
+                        .and_then(|(h, _)| households.get(h))
+                        .map(|b| serde_json::from_str::<Household>(b))
+                        .transpose()?;
+                    let repeated = seen.contains(&fingerprint) || added.contains(&fingerprint);
+                    let (outcome, reason) = self.decide(
+                        tx,
+                        dept_rules,
+                        &line,
+                        (found, household),
+                        repeated,
+                        &mut row,
+                    )?;
+                    row.outcome = outcome;
+                    row.reason_zh = reason;
+                    added.insert(fingerprint);
+                }
+            }
+            tx.insert_alert_row(&row)?;
+            rows.push(row);
+        }
+        Ok((rows, added.into_iter().collect()))
     }
 
     fn decide(
@@ -445,21 +609,20 @@ impl LineCtx {
         tx: &mut dyn RecordTx,
         dept_rules: &DepartmentRules,
         line: &AlertLine,
-        fingerprint: &str,
+        (found, household): (Option<(String, String)>, Option<Household>),
+        repeated: bool,
         row: &mut AlertRowRecord,
     ) -> Result<(AlertOutcome, String), StorageError> {
-        if tx.fingerprint_seen(&self.batch_id, fingerprint)? {
+        if let Some((household_id, village)) = &found {
+            row.village = Some(village.clone());
+            row.household_id = Some(household_id.clone());
+        }
+        if repeated {
             return Ok((
                 AlertOutcome::Duplicate,
                 "与本批次前面的一行完全相同".to_owned(),
             ));
         }
-        let found = tx
-            .households_with_member(line.id_number.as_str())?
-            .into_iter()
-            .find(|(_, village)| {
-                DivisionCode::parse(village).is_ok_and(|v| v.is_within(&self.sender.scope))
-            });
         let Some((household_id, village)) = found else {
             return Ok((
                 AlertOutcome::Unmatched,
@@ -471,14 +634,7 @@ impl LineCtx {
                 ),
             ));
         };
-        row.village = Some(village.clone());
-        row.household_id = Some(household_id.clone());
-        let Some(household) = tx
-            .get(kinds::HOUSEHOLD, &household_id)?
-            .and_then(|r| r.body)
-            .map(|b| serde_json::from_str::<Household>(&b))
-            .transpose()?
-        else {
+        let Some(household) = household else {
             return Ok((AlertOutcome::Unmatched, "农户档案已删除".to_owned()));
         };
         let population = if household.formerly_poor {

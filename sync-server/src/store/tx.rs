@@ -257,9 +257,64 @@ pub trait RecordTx {
     /// The lines of a batch, by line number.
     fn alert_rows_of(&mut self, batch_id: &str) -> Result<Vec<AlertRowRecord>, StorageError>;
 
-    /// Whether the batch already has a line with this fingerprint.
-    fn fingerprint_seen(&mut self, batch_id: &str, fingerprint: &str)
-    -> Result<bool, StorageError>;
+    /// The stored lines among `row_keys` of a department: a chunk at a time, so a database
+    /// across a network answers in one round trip. Handling the same lines in two processes at
+    /// once, the second waits for the first here (where the database can lock).
+    fn alert_rows_among(
+        &mut self,
+        department: &str,
+        row_keys: &[String],
+    ) -> Result<std::collections::HashMap<String, AlertRowRecord>, StorageError> {
+        let mut out = std::collections::HashMap::new();
+        for k in row_keys {
+            if let Some(r) = self.alert_row(department, k)? {
+                out.insert(k.clone(), r);
+            }
+        }
+        Ok(out)
+    }
+
+    /// [`RecordTx::households_with_member`] for many ID numbers at once.
+    fn households_with_members(
+        &mut self,
+        id_numbers: &[String],
+    ) -> Result<std::collections::HashMap<String, Vec<(String, String)>>, StorageError> {
+        let mut out = std::collections::HashMap::new();
+        for n in id_numbers {
+            let found = self.households_with_member(n)?;
+            if !found.is_empty() {
+                out.insert(n.clone(), found);
+            }
+        }
+        Ok(out)
+    }
+
+    /// The bodies of records of one kind, to read (no lock taken on them).
+    fn record_bodies(
+        &mut self,
+        kind: &str,
+        ids: &[String],
+    ) -> Result<std::collections::HashMap<String, String>, StorageError> {
+        let mut out = std::collections::HashMap::new();
+        for id in ids {
+            if let Some(body) = self.get(kind, id)?.and_then(|r| r.body) {
+                out.insert(id.clone(), body);
+            }
+        }
+        Ok(out)
+    }
+
+    /// The fingerprints of a batch's stored lines (a batch resumed after an interruption).
+    fn batch_fingerprints(
+        &mut self,
+        batch_id: &str,
+    ) -> Result<std::collections::HashSet<String>, StorageError> {
+        Ok(self
+            .alert_rows_of(batch_id)?
+            .into_iter()
+            .filter_map(|r| r.fingerprint)
+            .collect())
+    }
 
     /// Whether a warning of this department, person and matter dated within `from..=to` was
     /// taken up (a lead made, or added to an open case).

@@ -806,6 +806,78 @@ impl RecordTx for PgTx<'_, '_> {
         )
     }
 
+    fn alert_rows_among(
+        &mut self,
+        department: &str,
+        row_keys: &[String],
+    ) -> Result<std::collections::HashMap<String, AlertRowRecord>, StorageError> {
+        if self.locking {
+            // In one order, so that two processes with overlapping lines cannot deadlock.
+            let mut keys: Vec<String> = row_keys
+                .iter()
+                .map(|k| format!("alert:{department}:{k}"))
+                .collect();
+            keys.sort();
+            self.tx.execute(
+                "SELECT pg_advisory_xact_lock(hashtextextended(k, 0))
+                   FROM unnest($1::text[]) WITH ORDINALITY AS t(k, n) ORDER BY n",
+                &[&keys],
+            )?;
+        }
+        let rows: Vec<AlertRowRecord> = self.bodies(
+            "SELECT body FROM alert_rows WHERE department = $1 AND row_key = ANY($2)",
+            &[&department, &row_keys],
+        )?;
+        Ok(rows.into_iter().map(|r| (r.row_key.clone(), r)).collect())
+    }
+
+    fn households_with_members(
+        &mut self,
+        id_numbers: &[String],
+    ) -> Result<std::collections::HashMap<String, Vec<(String, String)>>, StorageError> {
+        let mut out: std::collections::HashMap<String, Vec<(String, String)>> =
+            std::collections::HashMap::new();
+        for r in self.tx.query(
+            "SELECT id_number, household_id, village FROM member_ids
+              WHERE id_number = ANY($1) ORDER BY id_number, household_id",
+            &[&id_numbers],
+        )? {
+            out.entry(r.get(0)).or_default().push((r.get(1), r.get(2)));
+        }
+        Ok(out)
+    }
+
+    fn record_bodies(
+        &mut self,
+        kind: &str,
+        ids: &[String],
+    ) -> Result<std::collections::HashMap<String, String>, StorageError> {
+        Ok(self
+            .tx
+            .query(
+                "SELECT id, body FROM records WHERE kind = $1 AND id = ANY($2) AND body IS NOT NULL",
+                &[&kind, &ids],
+            )?
+            .iter()
+            .map(|r| (r.get(0), r.get(1)))
+            .collect())
+    }
+
+    fn batch_fingerprints(
+        &mut self,
+        batch_id: &str,
+    ) -> Result<std::collections::HashSet<String>, StorageError> {
+        Ok(self
+            .tx
+            .query(
+                "SELECT fingerprint FROM alert_rows WHERE batch_id = $1 AND fingerprint IS NOT NULL",
+                &[&batch_id],
+            )?
+            .iter()
+            .map(|r| r.get(0))
+            .collect())
+    }
+
     fn insert_alert_row(&mut self, row: &AlertRowRecord) -> Result<(), StorageError> {
         self.tx.execute(
             "INSERT INTO alert_rows (department, row_key, batch_id, line, id_number, matter,
@@ -833,20 +905,6 @@ impl RecordTx for PgTx<'_, '_> {
             "SELECT body FROM alert_rows WHERE batch_id = $1 ORDER BY line",
             &[&batch_id],
         )
-    }
-
-    fn fingerprint_seen(
-        &mut self,
-        batch_id: &str,
-        fingerprint: &str,
-    ) -> Result<bool, StorageError> {
-        Ok(self
-            .tx
-            .query_one(
-                "SELECT EXISTS (SELECT 1 FROM alert_rows WHERE batch_id = $1 AND fingerprint = $2)",
-                &[&batch_id, &fingerprint],
-            )?
-            .get(0))
     }
 
     fn warning_taken_up(

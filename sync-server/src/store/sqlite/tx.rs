@@ -838,18 +838,6 @@ impl RecordTx for SqliteTx<'_> {
         rows.map(|b| Ok(serde_json::from_str(&b?)?)).collect()
     }
 
-    fn fingerprint_seen(
-        &mut self,
-        batch_id: &str,
-        fingerprint: &str,
-    ) -> Result<bool, StorageError> {
-        Ok(self.tx.query_row(
-            "SELECT EXISTS (SELECT 1 FROM alert_rows WHERE batch_id = ?1 AND fingerprint = ?2)",
-            params![batch_id, fingerprint],
-            |r| r.get(0),
-        )?)
-    }
-
     fn warning_taken_up(
         &mut self,
         department: &str,

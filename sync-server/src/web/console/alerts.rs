@@ -89,7 +89,7 @@ pub async fn batches(
         @if may_upload {
             section.card {
                 h2 { "导入预警名单" }
-                p.muted { "CSV文件（UTF-8或GBK编码），表头须与模板一致。每一行的处理结果见下表；格式有误或未匹配的行可下载后修改重报。" }
+                p.muted { "Excel文件（xlsx、xls，读第一个工作表）或CSV文件（UTF-8或GBK编码），表头须与模板一致。每一行的处理结果见下表；格式有误或未匹配的行可下载后修改重报。" }
                 form id="alert-upload" method="post" action="/console/alerts" enctype="multipart/form-data" {
                     input type="hidden" name="csrf" value=(user.form_token());
                     label { "部门 "
@@ -97,7 +97,7 @@ pub async fn batches(
                             @for (code, name) in &departments { option value=(code) { (name) } }
                         }
                     }
-                    input type="file" name="file" accept=".csv,text/csv";
+                    input type="file" name="file" accept=".csv,.xlsx,.xls,text/csv,application/vnd.openxmlformats-officedocument.spreadsheetml.sheet,application/vnd.ms-excel";
                     button type="submit" id="upload-alerts" { "导入" }
                 }
                 p { "下载模板："
