@@ -348,6 +348,68 @@ async fn run(database: DatabaseLocation, db_args: Vec<String>) -> Result<()> {
     if cases(&server).await?.len() != 2 {
         bail!("a refused file made a case");
     }
+
+    // The township's dashboard counts 医保's warnings and what became of them; the person the
+    // register lacks is listed to the township and becomes a lead in one of its villages.
+    let mut b = yijian_tests::web::Browser::new(&server.url())?;
+    b.sign_in_with("13700002222", PASSWORD).await?;
+    let dash = b.get("/console").await?;
+    let row = dash
+        .body
+        .split("data-department=\"medical_security\"")
+        .nth(1)
+        .and_then(|r| r.split("</tr>").next())
+        .context("no 医保 row on the dashboard")?;
+    // matched 5 (lead, attached, duplicate, below, and the API's lead), warnings 3, leads 2,
+    // attached 1, cases 2, none approved yet.
+    if !row.contains("<td>5</td><td>3</td><td>2</td><td>1</td><td>2</td><td>0</td>") {
+        bail!("the dashboard's 医保 row: {row}");
+    }
+    let list = b.get("/console/alerts/unmatched").await?;
+    if list.status != 200 || !list.body.contains("赵四") || !list.body.contains(&stranger) {
+        bail!("the unmatched list: {} {}", list.status, list.body);
+    }
+    let csrf = yijian_tests::web::input_value(&list.body, "csrf").context("csrf")?;
+    let row_key = list
+        .body
+        .split("name=\"row_key\" value=\"")
+        .nth(1)
+        .and_then(|r| r.split('"').next())
+        .context("no row to turn into a lead")?
+        .to_owned();
+    for (village, should) in [("620102001001", false), (VILLAGE, true), (VILLAGE, false)] {
+        let before = cases(&server).await?.len();
+        let p = b
+            .post(
+                "/console/alerts/unmatched/lead",
+                &[
+                    ("csrf", &csrf),
+                    ("department", "medical_security"),
+                    ("row_key", &row_key),
+                    ("village", village),
+                ],
+            )
+            .await?;
+        let made = cases(&server).await?.len() > before;
+        if made != should {
+            bail!("a lead in {village}: made {made}, {:?}", p.location);
+        }
+    }
+    let lead = cases(&server)
+        .await?
+        .into_iter()
+        .find(|c| c.household_id.is_none())
+        .context("the lead from the unmatched line")?;
+    if lead.source != CaseSource::DepartmentAlert || lead.applicant_name != "赵四" || !lead.open {
+        bail!("the unmatched lead: {lead:?}");
+    }
+    let list = b.get("/console/alerts/unmatched").await?;
+    if !list
+        .body
+        .contains(&format!("/console/cases/{}", lead.case_id))
+    {
+        bail!("the list does not link the new lead");
+    }
     server.stop().await?;
     Ok(())
 }

@@ -859,6 +859,54 @@ async fn matrix(database: DatabaseLocation) -> Result<Tally> {
                 );
             }
         }
+        // People the register lacks: listed to the chain's staff of the county where they are
+        // registered, turned into a lead only by the township or the county, only in a
+        // village of their own.
+        tally.routes += 2;
+        let list = b.get("/console/alerts/unmatched").await?;
+        let reads = actor.role.reads_case_files();
+        if (list.status == 200) != reads || list.body.contains("本县预警人") != reads {
+            bail!("{} /console/alerts/unmatched: {}", actor.label, list.status);
+        }
+        let foreign = b.get("/console/alerts/unmatched?scope=620102").await?;
+        if foreign.status == 200 && !code("620102").is_within(&actor.scope) {
+            bail!("{} lists another city's unmatched people", actor.label);
+        }
+        let county_line = format!("{}:2", warning_batches[0].2);
+        for t in &targets {
+            tally.routes += 1;
+            let row_of = || {
+                let key = county_line.clone();
+                yijian_server::store::read(&*server.storage, move |tx| {
+                    tx.alert_row("medical_security", &key)
+                })
+            };
+            let before = row_of().await?.context("the county's unmatched line")?;
+            b.post(
+                "/console/alerts/unmatched/lead",
+                &[
+                    ("csrf", &csrf),
+                    ("department", "medical_security"),
+                    ("row_key", &county_line),
+                    ("village", t.village.as_str()),
+                ],
+            )
+            .await?;
+            let after = row_of().await?.context("the line")?;
+            let made = before.case_id.is_none() && after.case_id.is_some();
+            let may = matches!(actor.role, Role::Township | Role::County)
+                && t.village.is_within(&actor.scope);
+            if made && !may {
+                bail!(
+                    "{} made a lead in {} from an unmatched line",
+                    actor.label,
+                    t.place
+                );
+            }
+            if may && after.case_id.is_none() {
+                bail!("{} could not make the lead in {}", actor.label, t.place);
+            }
+        }
         // The spot checks: only the staff of the chain, only within their scope.
         tally.routes += 1;
         let sc = b.get("/console/spot-checks").await?;

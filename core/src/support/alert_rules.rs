@@ -46,6 +46,46 @@ pub enum Criterion {
     MedicalThreshold,
     /// A column of the department's template holds one of these values (住建: 房屋等级 C or D).
     ColumnIn { column: String, values: Vec<String> },
+    /// The amount reaches `percent` % of the household's annual income, as the line's
+    /// `income_column` gives it. A line without that figure does not meet this criterion: no
+    /// estimate of a household's income is made up here.
+    ShareOfIncome { percent: u32, income_column: String },
+    /// Any one of these (医保: over the amount for the person's population, or over a share of
+    /// the household's income).
+    AnyOf { any_of: Vec<Criterion> },
+}
+
+impl Criterion {
+    /// Why the criterion cannot work with a department's template, if it cannot.
+    fn problem(&self, extra_columns: &[String]) -> Option<&'static str> {
+        match self {
+            Criterion::AmountAtLeast { yuan } if *yuan <= 0 => Some("金额标准应大于0"),
+            Criterion::ColumnIn { column, values } => {
+                if !extra_columns.iter().any(|c| c == column) {
+                    Some("所依据的列不在该部门模板的附加列中")
+                } else if values.is_empty() {
+                    Some("至少要有一个取值")
+                } else {
+                    None
+                }
+            }
+            Criterion::ShareOfIncome {
+                percent,
+                income_column,
+            } => {
+                if !extra_columns.iter().any(|c| c == income_column) {
+                    Some("所依据的收入列不在该部门模板的附加列中")
+                } else if !(1..=1000).contains(percent) {
+                    Some("收入占比应在1%到1000%之间")
+                } else {
+                    None
+                }
+            }
+            Criterion::AnyOf { any_of } if any_of.is_empty() => Some("“任一条件”至少要有一项"),
+            Criterion::AnyOf { any_of } => any_of.iter().find_map(|c| c.problem(extra_columns)),
+            _ => None,
+        }
+    }
 }
 
 /// The rule of one matter (预警事项) of a department.
@@ -145,19 +185,8 @@ impl AlertRules {
                 if m.source.trim().is_empty() {
                     return Err(bad(m, "没有写明出处"));
                 }
-                match &m.criterion {
-                    Criterion::AmountAtLeast { yuan } if *yuan <= 0 => {
-                        return Err(bad(m, "金额标准应大于0"));
-                    }
-                    Criterion::ColumnIn { column, values } => {
-                        if !d.extra_columns.iter().any(|c| c == column) {
-                            return Err(bad(m, "所依据的列不在该部门模板的附加列中"));
-                        }
-                        if values.is_empty() {
-                            return Err(bad(m, "至少要有一个取值"));
-                        }
-                    }
-                    _ => {}
+                if let Some(why) = m.criterion.problem(&d.extra_columns) {
+                    return Err(bad(m, why));
                 }
             }
         }
@@ -352,7 +381,11 @@ pub fn is_warning(
     policy: &Policy,
     population: Population,
 ) -> bool {
-    match &rule.criterion {
+    meets(&rule.criterion, line, policy, population)
+}
+
+fn meets(criterion: &Criterion, line: &AlertLine, policy: &Policy, population: Population) -> bool {
+    match criterion {
         Criterion::Always => true,
         Criterion::AmountAtLeast { yuan } => line
             .amount_fen
@@ -364,6 +397,24 @@ pub fn is_warning(
             let v = v.trim().trim_end_matches('级').to_uppercase();
             values.iter().any(|x| x.trim().to_uppercase() == v)
         }),
+        Criterion::ShareOfIncome {
+            percent,
+            income_column,
+        } => {
+            let income = line
+                .extras
+                .get(income_column)
+                .and_then(|v| parse_amount_fen(v).ok())
+                .filter(|f| *f > 0);
+            match (line.amount_fen, income) {
+                // amount ≥ income × percent / 100, in integers.
+                (Some(amount), Some(income)) => {
+                    i128::from(amount) * 100 >= i128::from(income) * i128::from(*percent)
+                }
+                _ => false,
+            }
+        }
+        Criterion::AnyOf { any_of } => any_of.iter().any(|c| meets(c, line, policy, population)),
     }
 }
 
@@ -573,6 +624,52 @@ mod tests {
             &policy,
             Population::Other
         ));
+    }
+
+    #[test]
+    fn an_ordinary_household_is_warned_when_the_cost_is_half_its_income() {
+        let rules = AlertRules::gansu();
+        let d = rules.department("medical_security").expect("医保");
+        let mut raw = RawAlertLine {
+            id_number: "11010519491231002X".into(),
+            name: "张三".into(),
+            matter: d.matters[0].matter.clone(),
+            amount: "19,151.81".into(),
+            occurred_on: "2026-11-30".into(),
+            ..RawAlertLine::default()
+        };
+        let policy = Policy::gansu();
+        let warned = |raw: &RawAlertLine| {
+            let line = check_line(d, raw, today()).expect("ok");
+            is_warning(&d.matters[0], &line, &policy, Population::Other)
+        };
+        // Below 20,000 元 and no income on the line: not a warning.
+        assert!(!warned(&raw));
+        // 19,151.81 of 38,303.62 is 50 %: a warning; of 38,303.64 just under: not.
+        raw.extras
+            .insert("家庭年收入（元）".into(), "38,303.62元".into());
+        assert!(warned(&raw));
+        raw.extras
+            .insert("家庭年收入（元）".into(), "38303.64".into());
+        assert!(!warned(&raw));
+        // An unreadable or zero income is no income.
+        for bad in ["", "0", "不详"] {
+            raw.extras.insert("家庭年收入（元）".into(), bad.into());
+            assert!(!warned(&raw), "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_share_of_income_must_name_a_column_of_the_template() {
+        let mut rules = AlertRules::gansu();
+        let d = rules
+            .departments
+            .iter_mut()
+            .find(|d| d.department == "medical_security")
+            .expect("医保");
+        d.extra_columns.retain(|c| c != "家庭年收入（元）");
+        let err = rules.validate(&Policy::gansu()).expect_err("column gone");
+        assert!(err.to_string().contains("收入列"), "{err}");
     }
 
     #[test]

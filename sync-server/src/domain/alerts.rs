@@ -723,73 +723,20 @@ impl LineCtx {
             address: household.address.clone(),
             household_size: u32::try_from(household.members.len()).ok(),
         };
-        let mut case = Case::declared(Declaration {
-            case_id: CaseId::new(),
-            household_id: Some(household.id),
-            village: village_code.clone(),
-            source: CaseSource::DepartmentAlert,
-            risk_types: vec![rule.risk_type],
-            description: facts.clone(),
-            applicant,
-            proxy: None,
-            declared_at: self.settings.now,
-        });
-        let receipt = receipt_number(&village_code, tx.next_receipt(&village)?);
-        case.receipt_no = Some(receipt.clone());
-        let case_id = case.id().to_string();
-        let mut write = self.case_write(&village_code, hlc, (dept_name.clone(), facts));
-        write.event = Some((
-            CaseEventKind::Declared,
-            Some(format!("{dept_name}（部门预警）")),
-            None,
-        ));
-        save_case(tx, &mut case, &write)?;
-        self.audit(tx, "alert_lead", &case_id, &village, row)?;
-        row.case_id = Some(case_id.clone());
-        let name = mask_name(&case.declaration.applicant.name);
-        let place = village_name(&village_code);
-        let source = format!("{dept_name}部门预警");
-        let risks = rule.risk_type.name_zh();
-        let due = yijian_core::clocks::running_clocks(
-            &case.state,
-            &crate::domain::cases::clock_facts(tx, &case)?,
-            &self.settings.rules,
-            &self.settings.calendar,
-        )
-        .into_iter()
-        .find(|c| c.step == yijian_core::deadline::Step::HomeVerification)
-        .map(|c| crate::domain::resident::date_zh(c.due_on))
-        .unwrap_or_default();
-        let params = [
-            ("village", place.as_str()),
-            ("name", name.as_str()),
-            ("source", source.as_str()),
-            ("risks", risks),
-            ("receipt", receipt.as_str()),
-            ("due", due.as_str()),
-        ];
-        tell_staff(
+        let case_id = open_lead(
             tx,
-            Role::VillageWorker,
-            &village_code,
-            Template::NewDeclaration,
-            &params,
-            &case_id,
-            "new",
-            self.settings.now,
+            &self.settings,
+            Lead {
+                village: &village_code,
+                household_id: Some(household.id),
+                applicant,
+                risk: rule.risk_type,
+                department_name: &dept_name,
+                facts,
+            },
         )?;
-        if let Some(township) = village_code.at_level(Level::Township) {
-            tell_staff(
-                tx,
-                Role::Township,
-                &township,
-                Template::NewDeclaration,
-                &params,
-                &case_id,
-                "new",
-                self.settings.now,
-            )?;
-        }
+        self.audit(tx, "alert_lead", &case_id, &village, row)?;
+        row.case_id = Some(case_id);
         Ok((
             AlertOutcome::LeadCreated,
             "已生成线索，进入村级待办".to_owned(),
@@ -800,18 +747,9 @@ impl LineCtx {
         &'a self,
         village: &'a DivisionCode,
         hlc: yijian_core::hlc::Hlc,
-        (by, facts): (String, String),
+        by_and_facts: (String, String),
     ) -> CaseWrite<'a> {
-        CaseWrite {
-            village,
-            hlc,
-            now: self.settings.now,
-            today: self.settings.today,
-            rules: &self.settings.rules,
-            calendar: &self.settings.calendar,
-            event: Some((CaseEventKind::DepartmentWarning, Some(by), Some(facts))),
-            work_done_on: None,
-        }
+        case_write(&self.settings, village, hlc, by_and_facts)
     }
 
     fn audit(
@@ -841,6 +779,233 @@ impl LineCtx {
             .to_string(),
         })
     }
+}
+
+fn case_write<'a>(
+    settings: &'a ApplySettings,
+    village: &'a DivisionCode,
+    hlc: yijian_core::hlc::Hlc,
+    (by, facts): (String, String),
+) -> CaseWrite<'a> {
+    CaseWrite {
+        village,
+        hlc,
+        now: settings.now,
+        today: settings.today,
+        rules: &settings.rules,
+        calendar: &settings.calendar,
+        event: Some((CaseEventKind::DepartmentWarning, Some(by), Some(facts))),
+        work_done_on: None,
+    }
+}
+
+/// A new lead case from a warning.
+struct Lead<'a> {
+    village: &'a DivisionCode,
+    household_id: Option<yijian_core::ids::HouseholdId>,
+    applicant: Applicant,
+    risk: yijian_core::case::RiskType,
+    department_name: &'a str,
+    facts: String,
+}
+
+/// Open a lead (source 部门预警) in the village's queue with its clock and a text to the
+/// village's and the township's grid workers. Returns the case id.
+fn open_lead(
+    tx: &mut dyn RecordTx,
+    settings: &ApplySettings,
+    lead: Lead<'_>,
+) -> Result<String, StorageError> {
+    let village = lead.village;
+    let dept_name = lead.department_name;
+    let mut case = Case::declared(Declaration {
+        case_id: CaseId::new(),
+        household_id: lead.household_id,
+        village: village.clone(),
+        source: CaseSource::DepartmentAlert,
+        risk_types: vec![lead.risk],
+        description: lead.facts.clone(),
+        applicant: lead.applicant,
+        proxy: None,
+        declared_at: settings.now,
+    });
+    let receipt = receipt_number(village, tx.next_receipt(village.as_str())?);
+    case.receipt_no = Some(receipt.clone());
+    let case_id = case.id().to_string();
+    let mut write = case_write(
+        settings,
+        village,
+        server_hlc(settings.now),
+        (dept_name.to_owned(), lead.facts),
+    );
+    write.event = Some((
+        CaseEventKind::Declared,
+        Some(format!("{dept_name}（部门预警）")),
+        None,
+    ));
+    save_case(tx, &mut case, &write)?;
+    let name = mask_name(&case.declaration.applicant.name);
+    let place = village_name(village);
+    let source = format!("{dept_name}部门预警");
+    let risks = lead.risk.name_zh();
+    let due = yijian_core::clocks::running_clocks(
+        &case.state,
+        &crate::domain::cases::clock_facts(tx, &case)?,
+        &settings.rules,
+        &settings.calendar,
+    )
+    .into_iter()
+    .find(|c| c.step == yijian_core::deadline::Step::HomeVerification)
+    .map(|c| crate::domain::resident::date_zh(c.due_on))
+    .unwrap_or_default();
+    let params = [
+        ("village", place.as_str()),
+        ("name", name.as_str()),
+        ("source", source.as_str()),
+        ("risks", risks),
+        ("receipt", receipt.as_str()),
+        ("due", due.as_str()),
+    ];
+    tell_staff(
+        tx,
+        Role::VillageWorker,
+        village,
+        Template::NewDeclaration,
+        &params,
+        &case_id,
+        "new",
+        settings.now,
+    )?;
+    if let Some(township) = village.at_level(Level::Township) {
+        tell_staff(
+            tx,
+            Role::Township,
+            &township,
+            Template::NewDeclaration,
+            &params,
+            &case_id,
+            "new",
+            settings.now,
+        )?;
+    }
+    Ok(case_id)
+}
+
+/// The staff member turning a line into a lead.
+#[derive(Debug, Clone)]
+pub struct Staff {
+    pub user_id: String,
+    /// As shown in the case's history (the login).
+    pub name: String,
+    pub scope: DivisionCode,
+}
+
+/// Why an unmatched line could not become a lead.
+#[derive(Debug, thiserror::Error)]
+pub enum UnmatchedLeadError {
+    #[error("没有找到这一行")]
+    NotFound,
+    #[error("这一行不是“未匹配到农户”的行")]
+    NotUnmatched,
+    #[error("这一行已经转为线索")]
+    AlreadyLead(String),
+    #[error("所选的村不在您的管辖范围内")]
+    OutOfScope,
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+}
+
+/// The township's answer to a warning about someone not in the register: a lead in `village`
+/// for a household to be found and registered at the home visit (no household yet). The line
+/// keeps its outcome (the batch's figures do not change) and names the case.
+pub async fn lead_from_unmatched(
+    storage: &dyn Storage,
+    department: &str,
+    row_key: &str,
+    village: &DivisionCode,
+    by: &Staff,
+    now: DateTime<Utc>,
+) -> Result<String, UnmatchedLeadError> {
+    if village.level() != Level::Village || !village.is_within(&by.scope) {
+        return Err(UnmatchedLeadError::OutOfScope);
+    }
+    let procedure = Procedure::current(storage).await?;
+    let settings = ApplySettings::with(now, &procedure);
+    let rules = procedure.alert_rules.clone();
+    let (department, row_key, village, by) = (
+        department.to_owned(),
+        row_key.to_owned(),
+        village.clone(),
+        by.clone(),
+    );
+    write(storage, move |tx| {
+        let Some(mut row) = tx.alert_row(&department, &row_key)? else {
+            return Ok(Err(UnmatchedLeadError::NotFound));
+        };
+        if row.outcome != AlertOutcome::Unmatched {
+            return Ok(Err(UnmatchedLeadError::NotUnmatched));
+        }
+        if let Some(case_id) = row.case_id.clone() {
+            return Ok(Err(UnmatchedLeadError::AlreadyLead(case_id)));
+        }
+        let dept_name = settings.policy.department_name(&department).to_owned();
+        let dept_rules = rules.department(&department);
+        let line = dept_rules.and_then(|r| check_line(r, &row.raw, settings.today).ok());
+        let risk = dept_rules
+            .and_then(|r| r.matter(&row.raw.matter))
+            .map_or(yijian_core::case::RiskType::Other, |m| m.risk_type);
+        let facts = line.as_ref().map_or_else(
+            || format!("{dept_name}预警：{}", row.raw.matter),
+            |l| l.facts_zh(&dept_name),
+        );
+        let applicant = Applicant {
+            name: row.raw.name.trim().to_owned(),
+            id_number: row
+                .id_number
+                .clone()
+                .unwrap_or_else(|| row.raw.id_number.trim().to_owned()),
+            phone: None,
+            address: String::new(),
+            household_size: None,
+        };
+        let case_id = open_lead(
+            tx,
+            &settings,
+            Lead {
+                village: &village,
+                household_id: None,
+                applicant,
+                risk,
+                department_name: &dept_name,
+                facts: format!(
+                    "{facts}；不在农户档案中，由{}转为线索，入户核查时建档",
+                    by.name
+                ),
+            },
+        )?;
+        tx.audit(&AuditEntry {
+            at: settings.now,
+            user_id: Some(by.user_id.clone()),
+            device_id: None,
+            command_id: None,
+            action: "alert_unmatched_lead".to_owned(),
+            kind: kinds::CASE.to_owned(),
+            record_id: case_id.clone(),
+            village: village.to_string(),
+            detail: serde_json::json!({
+                "department": row.department,
+                "batch": row.batch_id,
+                "line": row.line,
+            })
+            .to_string(),
+        })?;
+        row.case_id = Some(case_id.clone());
+        row.village = Some(village.to_string());
+        row.reason_zh = format!("{}（已由{}转为线索）", row.reason_zh, by.name);
+        tx.update_alert_row(&row)?;
+        Ok(Ok(case_id))
+    })
+    .await?
 }
 
 /// What a line says, hashed: the same line twice in one file is a duplicate.

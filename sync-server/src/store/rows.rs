@@ -266,6 +266,11 @@ impl AlertOutcome {
         AlertOutcome::Rejected,
     ];
 
+    /// The outcome stored as [`AlertOutcome::as_str`].
+    pub fn parse(s: &str) -> Option<AlertOutcome> {
+        AlertOutcome::ALL.into_iter().find(|o| o.as_str() == s)
+    }
+
     pub const fn as_str(self) -> &'static str {
         match self {
             AlertOutcome::Rejected => "rejected",
@@ -326,6 +331,15 @@ pub struct AlertRowRecord {
     /// The columns as received.
     pub raw: yijian_core::support::RawAlertLine,
     pub received_at: DateTime<Utc>,
+}
+
+/// What became of a division's matched warnings, per department (the dashboard's 部门预警).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AlertTakeUp {
+    /// (department, outcome, lines) of lines matched to households in the division.
+    pub counts: Vec<(String, AlertOutcome, i64)>,
+    /// (department, case) for every case a warning made or was added to.
+    pub cases: Vec<(String, String)>,
 }
 
 /// A batch: one file or one API request of one department.

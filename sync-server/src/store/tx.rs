@@ -254,6 +254,18 @@ pub trait RecordTx {
 
     fn insert_alert_row(&mut self, row: &AlertRowRecord) -> Result<(), StorageError>;
 
+    /// Rewrite a stored line (an unmatched line turned into a lead names its case).
+    fn update_alert_row(&mut self, row: &AlertRowRecord) -> Result<(), StorageError>;
+
+    /// Unmatched lines of people whose ID number lies in `lo..hi` (where they are registered),
+    /// by ID number.
+    fn unmatched_alert_rows(
+        &mut self,
+        lo: &str,
+        hi: &str,
+        limit: i64,
+    ) -> Result<Vec<AlertRowRecord>, StorageError>;
+
     /// The lines of a batch, by line number.
     fn alert_rows_of(&mut self, batch_id: &str) -> Result<Vec<AlertRowRecord>, StorageError>;
 
@@ -315,6 +327,13 @@ pub trait RecordTx {
             .filter_map(|r| r.fingerprint)
             .collect())
     }
+
+    /// Per department, the outcomes of warnings matched to households in `scope` and the
+    /// cases they made or joined.
+    fn alert_take_up_in(
+        &mut self,
+        scope: &DivisionCode,
+    ) -> Result<crate::store::rows::AlertTakeUp, StorageError>;
 
     /// Whether a warning of this department, person and matter dated within `from..=to` was
     /// taken up (a lead made, or added to an open case).

@@ -61,6 +61,13 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "20261205190000_device_keys.sql",
         sql: include_str!("../../../../migrations/server-postgres/20261205190000_device_keys.sql"),
     },
+    Migration {
+        version: 20261206000000,
+        name: "20261206000000_alert_village.sql",
+        sql: include_str!(
+            "../../../../migrations/server-postgres/20261206000000_alert_village.sql"
+        ),
+    },
 ];
 
 /// Arbitrary constant naming the migration lock ("yijian" in ASCII).

@@ -6,7 +6,7 @@ use crate::store::rows::CaseRow;
 use crate::store::rows::FollowUpFacts;
 use crate::store::rows::StepDone;
 use crate::store::rows::{
-    AlertBatchRow, AlertRowRecord, DepartmentKey, SpotCheckMonth, SpotCheckRow,
+    AlertBatchRow, AlertOutcome, AlertRowRecord, DepartmentKey, SpotCheckMonth, SpotCheckRow,
 };
 use crate::store::rows::{
     CaseQuery, DeadlineNotice, NewSms, Notification, SmsRow, SmsStatus, SmsUpdate, Throttle,
@@ -881,8 +881,8 @@ impl RecordTx for PgTx<'_, '_> {
     fn insert_alert_row(&mut self, row: &AlertRowRecord) -> Result<(), StorageError> {
         self.tx.execute(
             "INSERT INTO alert_rows (department, row_key, batch_id, line, id_number, matter,
-                                     occurred_on, fingerprint, outcome, case_id, body)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+                                     occurred_on, fingerprint, outcome, case_id, body, village)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
             &[
                 &row.department,
                 &row.row_key,
@@ -895,9 +895,39 @@ impl RecordTx for PgTx<'_, '_> {
                 &row.outcome.as_str(),
                 &row.case_id,
                 &serde_json::to_string(row)?,
+                &row.village,
             ],
         )?;
         Ok(())
+    }
+
+    fn update_alert_row(&mut self, row: &AlertRowRecord) -> Result<(), StorageError> {
+        self.tx.execute(
+            "UPDATE alert_rows SET case_id = $3, village = $4, body = $5
+              WHERE department = $1 AND row_key = $2",
+            &[
+                &row.department,
+                &row.row_key,
+                &row.case_id,
+                &row.village,
+                &serde_json::to_string(row)?,
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn unmatched_alert_rows(
+        &mut self,
+        lo: &str,
+        hi: &str,
+        limit: i64,
+    ) -> Result<Vec<AlertRowRecord>, StorageError> {
+        self.bodies(
+            "SELECT body FROM alert_rows
+              WHERE outcome = 'unmatched' AND id_number >= $1 AND id_number < $2
+              ORDER BY id_number LIMIT $3",
+            &[&lo, &hi, &limit],
+        )
     }
 
     fn alert_rows_of(&mut self, batch_id: &str) -> Result<Vec<AlertRowRecord>, StorageError> {
@@ -905,6 +935,36 @@ impl RecordTx for PgTx<'_, '_> {
             "SELECT body FROM alert_rows WHERE batch_id = $1 ORDER BY line",
             &[&batch_id],
         )
+    }
+
+    fn alert_take_up_in(
+        &mut self,
+        scope: &DivisionCode,
+    ) -> Result<crate::store::rows::AlertTakeUp, StorageError> {
+        let (lo, hi) = scope_range(scope);
+        let mut take_up = crate::store::rows::AlertTakeUp::default();
+        for r in self.tx.query(
+            "SELECT department, outcome, COUNT(*) FROM alert_rows
+              WHERE village >= $1 AND village < $2 GROUP BY department, outcome",
+            &[&lo, &hi],
+        )? {
+            let outcome: String = r.get(1);
+            let outcome = AlertOutcome::parse(&outcome)
+                .ok_or_else(|| StorageError::Corrupt(format!("alert outcome {outcome}")))?;
+            take_up.counts.push((r.get(0), outcome, r.get(2)));
+        }
+        take_up.cases = self
+            .tx
+            .query(
+                "SELECT DISTINCT department, case_id FROM alert_rows
+                  WHERE village >= $1 AND village < $2 AND case_id IS NOT NULL
+                    AND outcome IN ('lead_created', 'attached')",
+                &[&lo, &hi],
+            )?
+            .iter()
+            .map(|r| (r.get(0), r.get(1)))
+            .collect();
+        Ok(take_up)
     }
 
     fn warning_taken_up(

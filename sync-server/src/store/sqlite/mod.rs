@@ -57,6 +57,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "20261205190000_device_keys.sql",
         sql: include_str!("../../../../migrations/server-sqlite/20261205190000_device_keys.sql"),
     },
+    Migration {
+        version: 20261206000000,
+        name: "20261206000000_alert_village.sql",
+        sql: include_str!("../../../../migrations/server-sqlite/20261206000000_alert_village.sql"),
+    },
 ];
 
 impl From<rusqlite::Error> for StorageError {

@@ -82,7 +82,13 @@ pub async fn batches(
     let count = |b: &AlertBatchRow, o: AlertOutcome| b.counts.get(o.as_str()).copied().unwrap_or(0);
     let content = html! {
         h1 { "部门预警" }
-        @if user.role().reads_case_files() { p { a href="/console/spot-checks" id="spot-checks-link" { "常态抽查复核" } } }
+        @if user.role().reads_case_files() {
+            p {
+                a href="/console/spot-checks" id="spot-checks-link" { "常态抽查复核" }
+                " · "
+                a href="/console/alerts/unmatched" id="unmatched-link" { "未匹配到农户的预警人员（可转为线索）" }
+            }
+        }
         @if user.role() == Role::DepartmentLiaison && own.is_none() {
             p.alert id="unbound" { "您的账号尚未绑定部门，请联系系统管理员。" }
         }
@@ -370,4 +376,159 @@ pub async fn spot_checks(
         StatusCode::OK,
         shell(&user, Nav::Alerts, "常态抽查复核", None, content),
     ))
+}
+
+/// The part of the register a user answers for, as the leading digits of ID numbers: people
+/// are listed where they are registered (户籍), and a township or village answers for its
+/// county's people as the county does.
+fn id_prefix(scope: &DivisionCode) -> DivisionCode {
+    scope
+        .at_level(yijian_core::division::Level::County)
+        .unwrap_or_else(|| scope.clone())
+}
+
+/// Whether the role turns unmatched lines into leads (the township and the county, as the
+/// procedure has them verify people the register lacks).
+fn makes_leads(role: Role) -> bool {
+    matches!(role, Role::Township | Role::County)
+}
+
+/// `GET /console/alerts/unmatched`: warnings about people the register lacks, registered
+/// within the user's county, each with the form that makes it a lead in one of the user's
+/// villages (应纳未纳: they still need a home check).
+pub async fn unmatched(
+    State(state): State<AppState>,
+    super::authz::CasesInScope(user, scope): super::authz::CasesInScope,
+    axum::extract::Query(q): axum::extract::Query<FlashQuery>,
+) -> Result<Response, ApiError> {
+    let prefix = id_prefix(&scope);
+    let (lo, hi) = (prefix.to_string(), format!("{prefix}:"));
+    let rows = read(&*state.storage, move |tx| {
+        tx.unmatched_alert_rows(&lo, &hi, 500)
+    })
+    .await?;
+    let procedure = Procedure::current(&*state.storage).await?;
+    let may_lead = makes_leads(user.role());
+    let villages: Vec<(String, String)> = if may_lead {
+        yijian_core::regions::Regions::gansu()
+            .iter()
+            .filter(|r| {
+                r.level == yijian_core::division::Level::Village && r.code.is_within(&scope)
+            })
+            .map(|r| (r.code.to_string(), super::scope_path(&r.code)))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let content = html! {
+        h1 { "未匹配到农户的预警人员" }
+        p.muted { "以下人员的户籍在" (super::scope_path(&prefix)) "，部门推送了预警，但不在农户档案中。监测对象应以户籍为依据、统筹实际居住，确需核查的请转为线索，由网格员入户核查并建档。" }
+        @if rows.is_empty() {
+            p id="no-unmatched" { "暂无未匹配的预警人员。" }
+        } @else {
+            table id="unmatched" class="data" {
+                thead { tr { th { "部门" } th { "姓名" } th { "身份证号" } th { "预警事项" } th { "金额" } th { "发生日期" } th { "处理" } } }
+                tbody {
+                    @for r in &rows {
+                        tr data-row=(r.row_key) {
+                            td { (procedure.policy.department_name(&r.department)) }
+                            td { (r.raw.name) }
+                            td { (r.id_number.as_deref().unwrap_or(&r.raw.id_number)) }
+                            td { (r.raw.matter) }
+                            td { (r.raw.amount) }
+                            td { (r.raw.occurred_on) }
+                            td {
+                                @if let Some(case_id) = &r.case_id {
+                                    a href={"/console/cases/" (case_id)} { "已转为线索" }
+                                } @else if may_lead {
+                                    form.inline method="post" action="/console/alerts/unmatched/lead" {
+                                        input type="hidden" name="csrf" value=(user.form_token());
+                                        input type="hidden" name="department" value=(r.department);
+                                        input type="hidden" name="row_key" value=(r.row_key);
+                                        label { "实际居住村 "
+                                            select name="village" required {
+                                                option value="" { "请选择" }
+                                                @for (code, name) in &villages { option value=(code) { (name) } }
+                                            }
+                                        }
+                                        button type="submit" { "转为线索" }
+                                    }
+                                } @else {
+                                    "由乡镇或县级转为线索"
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    };
+    Ok(page(
+        StatusCode::OK,
+        shell(
+            &user,
+            Nav::Alerts,
+            "未匹配的预警人员",
+            q.flash().as_ref(),
+            content,
+        ),
+    ))
+}
+
+#[derive(Debug, serde::Deserialize)]
+pub struct UnmatchedLeadForm {
+    csrf: String,
+    department: String,
+    row_key: String,
+    village: String,
+}
+
+/// `POST /console/alerts/unmatched/lead`: an unmatched line becomes a lead in a village of the
+/// user's scope.
+pub async fn unmatched_lead(
+    State(state): State<AppState>,
+    user: ConsoleUser,
+    axum::extract::Form(form): axum::extract::Form<UnmatchedLeadForm>,
+) -> Result<Response, ApiError> {
+    user.check_form(&form.csrf)?;
+    let back_to = |ok: bool, text: &str| {
+        let key = if ok { "ok" } else { "err" };
+        let mut r = StatusCode::SEE_OTHER.into_response();
+        let location = format!("/console/alerts/unmatched?{key}={}", urlencode(text));
+        if let Ok(v) = HeaderValue::from_str(&location) {
+            r.headers_mut().insert(header::LOCATION, v);
+        }
+        r
+    };
+    if !makes_leads(user.role()) {
+        return Ok(back_to(
+            false,
+            "只有乡镇和县级工作人员可以把未匹配的人员转为线索",
+        ));
+    }
+    let Ok(village) = DivisionCode::parse(form.village.trim()) else {
+        return Ok(back_to(false, "请选择实际居住的村"));
+    };
+    let staff = alerts::Staff {
+        user_id: user.user().id.to_string(),
+        name: user.user().login.clone(),
+        scope: user.scope().clone(),
+    };
+    match alerts::lead_from_unmatched(
+        &*state.storage,
+        &form.department,
+        &form.row_key,
+        &village,
+        &staff,
+        Utc::now(),
+    )
+    .await
+    {
+        Ok(_) => Ok(back_to(
+            true,
+            "已转为线索，进入该村待办，并已短信通知网格员",
+        )),
+        Err(alerts::UnmatchedLeadError::Storage(e)) => Err(e.into()),
+        Err(e) => Ok(back_to(false, &e.to_string())),
+    }
 }

@@ -54,6 +54,11 @@ pub fn router() -> Router<AppState> {
             get(alerts::template),
         )
         .route("/console/alerts/{batch}/report.csv", get(alerts::report))
+        .route("/console/alerts/unmatched", get(alerts::unmatched))
+        .route(
+            "/console/alerts/unmatched/lead",
+            axum::routing::post(alerts::unmatched_lead),
+        )
         .route("/console/spot-checks", get(alerts::spot_checks))
         .route("/console/admin", get(admin::users))
         .route("/console/admin/users", post(admin::create_user))

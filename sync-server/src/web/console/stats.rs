@@ -22,8 +22,8 @@ use yijian_core::division::DivisionCode;
 use yijian_core::regions::Regions;
 use yijian_core::workflow::Stage;
 
-use crate::store::rows::CaseRow;
 use crate::store::rows::StepDone;
+use crate::store::rows::{AlertOutcome, AlertTakeUp, CaseRow};
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct StageCount {
@@ -76,6 +76,25 @@ pub struct ChildFigures {
     pub on_time_rate: Option<f64>,
 }
 
+/// One department's warnings in a division and what became of them (部门预警转化).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DepartmentFigures {
+    pub department: String,
+    pub label: String,
+    /// Lines matched to a household of the division (every outcome but unmatched/rejected).
+    pub matched: u64,
+    /// Lines that met the department's rule and were taken up: a lead or evidence on a case.
+    pub warnings: u64,
+    pub leads: u64,
+    pub attached: u64,
+    /// Distinct cases those warnings made or joined.
+    pub cases: u64,
+    /// Of those cases, the ones the county approved: households taken into monitoring.
+    pub included: u64,
+    /// `included ÷ cases`: how many warned households ended as 监测对象.
+    pub conversion: Option<f64>,
+}
+
 /// Everything the dashboard shows for one scope.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Dashboard {
@@ -97,6 +116,8 @@ pub struct Dashboard {
     pub median_days_to_approval: Option<f64>,
     pub by_stage: Vec<StageCount>,
     pub by_source: Vec<SourceCount>,
+    /// 部门预警 per department (filled by [`department_figures`]; empty when none came).
+    pub by_department: Vec<DepartmentFigures>,
     pub by_risk: Vec<RiskCount>,
     pub on_time: Vec<OnTime>,
     pub weekly: Vec<Week>,
@@ -167,6 +188,7 @@ pub fn dashboard(
         median_days_to_approval: None,
         by_stage: Vec::new(),
         by_source: Vec::new(),
+        by_department: Vec::new(),
         by_risk: Vec::new(),
         on_time: Vec::new(),
         weekly: Vec::new(),
@@ -260,6 +282,55 @@ pub fn dashboard(
         .collect();
     d.children = children(scope, rows, done, today, calendar);
     d
+}
+
+/// Per department, the warnings matched in a division and how many of the cases they made or
+/// joined were approved (`rows`: the division's case index). Departments in the order of
+/// `names` (the policy's list), those with nothing left out.
+pub fn department_figures(
+    take_up: &AlertTakeUp,
+    rows: &[CaseRow],
+    names: &[(String, String)],
+) -> Vec<DepartmentFigures> {
+    let approved: std::collections::HashSet<&str> = rows
+        .iter()
+        .filter(|r| included(r))
+        .map(|r| r.case_id.as_str())
+        .collect();
+    names
+        .iter()
+        .filter_map(|(code, name)| {
+            let mut f = DepartmentFigures {
+                department: code.clone(),
+                label: name.clone(),
+                matched: 0,
+                warnings: 0,
+                leads: 0,
+                attached: 0,
+                cases: 0,
+                included: 0,
+                conversion: None,
+            };
+            for (_, outcome, n) in take_up.counts.iter().filter(|(d, ..)| d == code) {
+                let n = u64::try_from(*n).unwrap_or(0);
+                if outcome.matched() {
+                    f.matched += n;
+                }
+                match outcome {
+                    AlertOutcome::LeadCreated => f.leads += n,
+                    AlertOutcome::Attached => f.attached += n,
+                    _ => {}
+                }
+            }
+            f.warnings = f.leads + f.attached;
+            for (_, case_id) in take_up.cases.iter().filter(|(d, _)| d == code) {
+                f.cases += 1;
+                f.included += u64::from(approved.contains(case_id.as_str()));
+            }
+            f.conversion = share(f.included, f.cases);
+            (f.matched > 0).then_some(f)
+        })
+        .collect()
 }
 
 /// Whether a case made its household a 监测对象: the county approved it. An approved case
@@ -577,5 +648,59 @@ mod tests {
             HolidayCalendar::builtin(),
         );
         assert_eq!((none.included, none.included_self_share), (0, None));
+    }
+
+    #[test]
+    fn a_department_s_conversion_counts_approved_cases_once() {
+        let village = "621102105201";
+        let mut approved = row(
+            1,
+            village,
+            Stage::Approved,
+            CaseSource::DepartmentAlert,
+            "2026-11-01",
+        );
+        approved.approved_on = Some(d("2026-11-10"));
+        let open = row(
+            2,
+            village,
+            Stage::Declared,
+            CaseSource::DepartmentAlert,
+            "2026-11-02",
+        );
+        let take_up = AlertTakeUp {
+            counts: vec![
+                ("medical_security".into(), AlertOutcome::LeadCreated, 2),
+                ("medical_security".into(), AlertOutcome::Attached, 1),
+                ("medical_security".into(), AlertOutcome::BelowThreshold, 7),
+                ("medical_security".into(), AlertOutcome::Duplicate, 1),
+                ("education".into(), AlertOutcome::BelowThreshold, 3),
+            ],
+            // c1 had a lead and an attached warning: one household.
+            cases: vec![
+                ("medical_security".into(), "c1".into()),
+                ("medical_security".into(), "c2".into()),
+            ],
+        };
+        let names = vec![
+            ("education".to_owned(), "教育".to_owned()),
+            ("housing_construction".to_owned(), "住建".to_owned()),
+            ("medical_security".to_owned(), "医保".to_owned()),
+        ];
+        let f = department_figures(&take_up, &[approved, open], &names);
+        assert_eq!(f.len(), 2, "住建 sent nothing and is left out");
+        assert_eq!(
+            (f[0].label.as_str(), f[0].matched, f[0].warnings),
+            ("教育", 3, 0)
+        );
+        assert_eq!(f[0].conversion, None);
+        let m = &f[1];
+        assert_eq!(
+            (
+                m.matched, m.warnings, m.leads, m.attached, m.cases, m.included
+            ),
+            (11, 3, 2, 1, 2, 1)
+        );
+        assert_eq!(m.conversion, Some(0.5));
     }
 }

@@ -206,6 +206,15 @@ fn criterion_zh(c: &yijian_core::support::Criterion) -> String {
         Criterion::AmountAtLeast { yuan } => format!("金额超（含）{yuan}元"),
         Criterion::MedicalThreshold => "按政策参数中的医疗自付预警标准（分人群）".to_owned(),
         Criterion::ColumnIn { column, values } => format!("“{column}”为{}", values.join("、")),
+        Criterion::ShareOfIncome {
+            percent,
+            income_column,
+        } => format!("金额达到“{income_column}”的{percent}%（该列为空时不按此项）"),
+        Criterion::AnyOf { any_of } => any_of
+            .iter()
+            .map(criterion_zh)
+            .collect::<Vec<_>>()
+            .join("；或"),
     }
 }
 

@@ -44,7 +44,18 @@ pub async fn dashboard(
     let since = today() - chrono::Duration::days(365);
     let s2 = scope.to_string();
     let done = read(&*state.storage, move |tx| tx.steps_done(&s2, since)).await?;
-    let d = stats::dashboard(&scope, &rows, &done, today(), &procedure.calendar);
+    let mut d = stats::dashboard(&scope, &rows, &done, today(), &procedure.calendar);
+    let take_up = {
+        let scope = scope.clone();
+        read(&*state.storage, move |tx| tx.alert_take_up_in(&scope)).await?
+    };
+    let names: Vec<(String, String)> = procedure
+        .policy
+        .departments
+        .iter()
+        .map(|dep| (dep.code.clone(), dep.name_zh.clone()))
+        .collect();
+    d.by_department = stats::department_figures(&take_up, &rows, &names);
     let content = html! {
         (breadcrumb(&user, &scope, "/console"))
         h1 { (d.scope_name) " 工作概览" }
@@ -67,6 +78,23 @@ pub async fn dashboard(
                 h2 { "案件来源" }
                 div.chart id="chart-source" {}
                 table.fallback.data { tr { th { "来源" } th { "件数" } } @for s in &d.by_source { tr { td { (s.label) } td { (s.count) } } } }
+            }
+            @if !d.by_department.is_empty() {
+                section.panel.wide {
+                    h2 { "部门预警（按部门）" }
+                    table id="by-department" class="data" {
+                        thead { tr { th { "部门" } th { "匹配到农户" } th { "达到预警" } th { "生成线索" } th { "并入在办" } th { "涉及案件" } th { "纳入监测" } th { "转化率" } } }
+                        tbody {
+                            @for f in &d.by_department {
+                                tr data-department=(f.department) {
+                                    td { (f.label) } td { (f.matched) } td { (f.warnings) } td { (f.leads) }
+                                    td { (f.attached) } td { (f.cases) } td { (f.included) } td { (pct(f.conversion)) }
+                                }
+                            }
+                        }
+                    }
+                    p.muted { "转化率＝审批纳入监测的户数÷预警涉及的案件数；明细见" a href="/console/alerts" { "部门预警" } "。" }
+                }
             }
             section.panel {
                 h2 { "风险类型" }
