@@ -423,6 +423,12 @@ pub async fn unmatched(
     let content = html! {
         h1 { "未匹配到农户的预警人员" }
         p.muted { "以下人员的户籍在" (super::scope_path(&prefix)) "，部门推送了预警，但不在农户档案中。监测对象应以户籍为依据、统筹实际居住，确需核查的请转为线索，由网格员入户核查并建档。" }
+        @if may_lead {
+            // One list of the user's villages for every line (a county has hundreds).
+            datalist id="villages" {
+                @for (code, name) in &villages { option value=(code) label=(name) { (name) } }
+            }
+        }
         @if rows.is_empty() {
             p id="no-unmatched" { "暂无未匹配的预警人员。" }
         } @else {
@@ -446,10 +452,7 @@ pub async fn unmatched(
                                         input type="hidden" name="department" value=(r.department);
                                         input type="hidden" name="row_key" value=(r.row_key);
                                         label { "实际居住村 "
-                                            select name="village" required {
-                                                option value="" { "请选择" }
-                                                @for (code, name) in &villages { option value=(code) { (name) } }
-                                            }
+                                            input name="village" list="villages" required placeholder="输入村名或代码后选择";
                                         }
                                         button type="submit" { "转为线索" }
                                     }
