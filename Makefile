@@ -49,6 +49,8 @@ app: ui
 android-check: deps
 	CC_aarch64_linux_android=aarch64-linux-gnu-gcc AR_aarch64_linux_android=aarch64-linux-gnu-ar \
 		$(CARGO) check $(CARGO_FLAGS) --target aarch64-linux-android -p yijian-app
+	@# CI builds once: the Android check's artefacts are not needed again and disk is scarce there.
+	@if [ "$${CI:-}" = true ]; then rm -rf target/aarch64-linux-android; fi
 
 cargo-test: app
 	$(CARGO) test $(CARGO_FLAGS) --workspace
