@@ -9,7 +9,7 @@ CARGO ?= cargo
 CARGO_FLAGS ?= --locked
 
 .PHONY: run test deps ui app server android-check fmt-check clippy cargo-test browser-test fmt \
-	bench-sync bench-media bench-form bench-inbox bench-alerts
+	bench-sync bench-media bench-form bench-inbox bench-alerts bench-qr
 
 SERVER := ./target/debug/yijian-server
 
@@ -84,6 +84,16 @@ bench-alerts: deps
 	$(CARGO) build $(CARGO_FLAGS) --release -p yijian-server --bin yijian-server
 	$(CARGO) build $(CARGO_FLAGS) --release -p yijian-tests --bin bench-alerts
 	./target/release/bench-alerts
+
+# The QR decoder on seeded field-like photos (12 MP, 3–4 px per module, damaged) and on zxing's
+# blackbox set, beside zxing-cpp (PyPI) in the same run (not a test).
+BENCH_VENV := target/bench-venv
+bench-qr: deps
+	@test -x $(BENCH_VENV)/bin/python || python3 -m venv $(BENCH_VENV)
+	@$(BENCH_VENV)/bin/python -c 'import zxingcpp, PIL, numpy' 2>/dev/null || \
+		$(BENCH_VENV)/bin/pip install -q 'zxing-cpp>=2.2' pillow numpy
+	$(CARGO) build $(CARGO_FLAGS) --release -p yijian-tests --bin bench-qr
+	YIJIAN_BENCH_PYTHON=$(BENCH_VENV)/bin/python ./target/release/bench-qr
 
 # The sync benchmark (not a test): prints one JSON line per step. See bench/README.md.
 bench-sync: deps

@@ -19,6 +19,8 @@ const COMMANDS: &[&str] = &[
     "lookup_door_plate",
     "visit_start",
     "visit_open",
+    "visit_locate",
+    "visit_set_present",
     "visit_answer",
     "visit_attach_photo",
     "visit_detach_photo",

@@ -15,6 +15,12 @@
 //!   inverted image. Those passes run on the photo downscaled to 1024 px, then at full size, with
 //!   a white quiet zone added (codes cropped to their edge), at double size (small modules), and
 //!   at half size (blurry, large modules);
+//! * a large frame (a 12 MP photo of a door plate from arm's length, where the code is a few
+//!   hundred pixels with 3–4 px modules) loses the code in that downscale, and the passes at
+//!   full size would cost seconds: the frame is first scored in tiles (on a half-size copy) for
+//!   dense strong edges, and the busiest few regions are cut out at full resolution and read,
+//!   then read again at twice the size; only then is the frame read at the work size (a code
+//!   that fills it). A frame with no code costs a bounded ~0.2 s (`make bench-qr`);
 //! * payload bytes that are not UTF-8 are read as Shift_JIS (Kanji mode, Japanese generators),
 //!   else ISO-8859-1, as zxing does.
 //!
@@ -102,26 +108,67 @@ pub fn decode_qr_luma(luma: Vec<u8>, width: u32, height: u32) -> Result<Option<S
 
 /// Decodes the first QR code found in a greyscale image.
 pub fn decode_qr_gray(gray: &GrayImage) -> Option<String> {
+    let long = gray.width().max(gray.height());
+    let large = long >= REGION_SEARCH_LONG_SIDE;
+    if large {
+        // A door plate photographed from arm's length is a few hundred pixels of a 12 MP
+        // frame, with 3–4 px modules, and vanishes in the downscale: read the busiest regions
+        // at full resolution first.
+        let half = halve(gray);
+        for region in busy_regions(&half).into_iter().take(MAX_REGIONS) {
+            let img = region.image(gray);
+            if let Some(text) = try_passes(&img) {
+                return Some(text);
+            }
+            // Blurred 3 px modules bind better at twice the size.
+            let big = imageops::resize(
+                &img,
+                img.width() * 2,
+                img.height() * 2,
+                imageops::FilterType::Triangle,
+            );
+            if let Some(text) = try_passes(&big) {
+                return Some(text);
+            }
+        }
+        // A code that fills much of the frame: the work size, from the half-size copy.
+        let f = long.div_ceil(WORK_LONG_SIDE);
+        let work = if f % 2 == 0 {
+            box_shrink(&half, f / 2)
+        } else {
+            box_shrink(gray, f)
+        };
+        return decode_work(gray, &work, false);
+    }
     let work = downscale(gray, WORK_LONG_SIDE);
-    if let Some(text) = try_passes(&work) {
+    decode_work(gray, &work, true)
+}
+
+/// The passes on the work-size image, and the fallbacks for codes printed without a quiet
+/// zone, with tiny or with blurred modules. `full_size` also reads the original once (a
+/// mid-sized photo whose small code vanished in the downscale).
+fn decode_work(gray: &GrayImage, work: &GrayImage, full_size: bool) -> Option<String> {
+    if let Some(text) = try_passes(work) {
         return Some(text);
     }
-    // Small codes in a large photo can vanish in the downscale: try the full size once.
-    if work.dimensions() != gray.dimensions()
+    // Small codes in a mid-sized photo can vanish in the downscale: try the full size once
+    // (large frames were searched region by region instead, which bounds the time).
+    if full_size
+        && work.dimensions() != gray.dimensions()
         && let Some(text) = try_passes(gray)
     {
         return Some(text);
     }
     // Codes printed or cropped without a quiet zone: rqrr needs white around the finder
     // patterns.
-    let padded = pad(&work, 255);
+    let padded = pad(work, 255);
     if let Some(text) = try_passes(&padded) {
         return Some(text);
     }
     // Small codes: modules of 1–2 px are too fine for rqrr's capstone scan; double the size.
     let (w, h) = work.dimensions();
     if w.max(h) <= 800 {
-        let big = imageops::resize(&work, w * 2, h * 2, imageops::FilterType::Triangle);
+        let big = imageops::resize(work, w * 2, h * 2, imageops::FilterType::Triangle);
         if let Some(text) = try_passes(&big) {
             return Some(text);
         }
@@ -129,7 +176,7 @@ pub fn decode_qr_gray(gray: &GrayImage) -> Option<String> {
     // Very blurry or oversized modules bind better at a coarser scale.
     let (w, h) = work.dimensions();
     if w.min(h) >= 200 {
-        let half = downscale(&work, w.max(h) / 2);
+        let half = downscale(work, w.max(h) / 2);
         if let Some(text) = try_passes(&half) {
             return Some(text);
         }
@@ -172,6 +219,173 @@ fn downscale(img: &GrayImage, max_long: u32) -> GrayImage {
     }
     let (nw, nh) = crate::photo::fit_within(w, h, max_long);
     imageops::resize(img, nw, nh, imageops::FilterType::Triangle)
+}
+
+/// `img` at half size, each output pixel the mean of a 2×2 block: the cheapest honest
+/// downscale of a camera frame (and it halves the sensor noise).
+fn halve(img: &GrayImage) -> GrayImage {
+    let (w, h) = (img.width() as usize, img.height() as usize);
+    let (ow, oh) = ((w / 2).max(1), (h / 2).max(1));
+    if w < 2 || h < 2 {
+        return img.clone();
+    }
+    let raw = img.as_raw();
+    let mut out = vec![0u8; ow * oh];
+    for (oy, o) in out.chunks_exact_mut(ow).enumerate() {
+        let r0 = &raw[2 * oy * w..2 * oy * w + 2 * ow];
+        let r1 = &raw[(2 * oy + 1) * w..(2 * oy + 1) * w + 2 * ow];
+        for ((o, a), b) in o.iter_mut().zip(r0.chunks_exact(2)).zip(r1.chunks_exact(2)) {
+            let sum = u16::from(a[0]) + u16::from(a[1]) + u16::from(b[0]) + u16::from(b[1]);
+            *o = ((sum + 2) >> 2) as u8;
+        }
+    }
+    GrayImage::from_raw(ow as u32, oh as u32, out).unwrap_or_else(|| img.clone())
+}
+
+/// `img` shrunk by the integer factor `f`, each output pixel the mean of an `f × f` block
+/// (the last partial row and column of blocks are dropped).
+fn box_shrink(img: &GrayImage, f: u32) -> GrayImage {
+    let (w, h) = (img.width() as usize, img.height() as usize);
+    let f = f as usize;
+    let (ow, oh) = ((w / f).max(1), (h / f).max(1));
+    let raw = img.as_raw();
+    let mut sums = vec![0u32; ow];
+    let mut out = Vec::with_capacity(ow * oh);
+    let n = (f * f) as u32;
+    for oy in 0..oh {
+        sums.fill(0);
+        for y in oy * f..(oy * f + f).min(h) {
+            let row = &raw[y * w..y * w + ow * f];
+            for (sum, block) in sums.iter_mut().zip(row.chunks_exact(f)) {
+                *sum += block.iter().map(|&p| u32::from(p)).sum::<u32>();
+            }
+        }
+        out.extend(sums.iter().map(|&s| (s / n) as u8));
+    }
+    GrayImage::from_raw(ow as u32, oh as u32, out).unwrap_or_else(|| img.clone())
+}
+
+/// Frames with a long side of at least this many pixels are searched for small codes region
+/// by region (a 12 MP photo is 4000; the live preview's frames are 640).
+const REGION_SEARCH_LONG_SIDE: u32 = 1600;
+/// Regions read per frame, busiest first: bounds the time on a frame without a code.
+const MAX_REGIONS: usize = 4;
+/// Side of the squares the frame is scored in, in full-resolution pixels.
+const TILE: usize = 32;
+
+/// A part of the frame that looks like a small printed code: many strong edges at the scale
+/// of 2–5 px modules.
+#[derive(Debug, Clone, PartialEq)]
+struct Region {
+    x: u32,
+    y: u32,
+    w: u32,
+    h: u32,
+    score: f64,
+}
+
+impl Region {
+    /// The region cut from `gray` at full resolution (3–4 px modules suit rqrr's scan).
+    fn image(&self, gray: &GrayImage) -> GrayImage {
+        imageops::crop_imm(gray, self.x, self.y, self.w, self.h).to_image()
+    }
+}
+
+/// The frame's busy regions, busiest first. Each tile is scored on a half-size copy (averaging
+/// 2×2 halves the sensor noise): the mean absolute difference between neighbours, which a
+/// code's modules make large and a wall, sky or skin keep small. Tiles well above the frame's
+/// median are grouped with their neighbours; each group's bounding box, with a margin, is a
+/// region. Groups too small for a code, or too large to be a small one (a large code is read at
+/// the work size), are left out.
+fn busy_regions(half: &GrayImage) -> Vec<Region> {
+    let (w, h) = (half.width() as usize, half.height() as usize);
+    let t = TILE / 2;
+    let (tw, th) = (w / t, h / t);
+    if tw < 3 || th < 3 {
+        return Vec::new();
+    }
+    let raw = half.as_raw();
+    let mut score = vec![0f32; tw * th];
+    for ty in 0..th {
+        for tx in 0..tw {
+            let mut sum = 0u32;
+            for y in ty * t..(ty + 1) * t - 1 {
+                let row = &raw[y * w + tx * t..y * w + (tx + 1) * t];
+                let below = &raw[(y + 1) * w + tx * t..(y + 1) * w + (tx + 1) * t];
+                for x in 0..t - 1 {
+                    sum += u32::from(row[x].abs_diff(row[x + 1]))
+                        + u32::from(row[x].abs_diff(below[x]));
+                }
+            }
+            score[ty * tw + tx] = sum as f32 / ((t - 1) * (t - 1) * 2) as f32;
+        }
+    }
+    let mut sorted = score.clone();
+    sorted.sort_by(f32::total_cmp);
+    let median = sorted[sorted.len() / 2];
+    let threshold = (median * 2.2).max(4.0);
+    let busy: Vec<bool> = score.iter().map(|&s| s > threshold).collect();
+
+    // Group busy tiles (8-connected, bridging one-tile gaps: a quiet zone or a plate's border
+    // can split a code from its own print).
+    let mut label = vec![usize::MAX; tw * th];
+    let mut regions = Vec::new();
+    for start in 0..tw * th {
+        if !busy[start] || label[start] != usize::MAX {
+            continue;
+        }
+        let id = regions.len();
+        let (mut x0, mut y0, mut x1, mut y1) = (tw, th, 0, 0);
+        let (mut total, mut tiles) = (0f64, 0usize);
+        let mut stack = vec![start];
+        label[start] = id;
+        while let Some(i) = stack.pop() {
+            let (x, y) = (i % tw, i / tw);
+            (x0, y0, x1, y1) = (x0.min(x), y0.min(y), x1.max(x), y1.max(y));
+            total += f64::from(score[i] - threshold);
+            tiles += 1;
+            for dy in -2i64..=2 {
+                for dx in -2i64..=2 {
+                    let (nx, ny) = (x as i64 + dx, y as i64 + dy);
+                    if nx < 0 || ny < 0 || nx >= tw as i64 || ny >= th as i64 {
+                        continue;
+                    }
+                    let j = ny as usize * tw + nx as usize;
+                    if busy[j] && label[j] == usize::MAX {
+                        label[j] = id;
+                        stack.push(j);
+                    }
+                }
+            }
+        }
+        regions.push((x0, y0, x1, y1, total, tiles));
+    }
+    let (fw, fh) = (half.width() * 2, half.height() * 2);
+    let mut out: Vec<Region> = regions
+        .into_iter()
+        .filter(|&(x0, y0, x1, y1, _, tiles)| {
+            let (gw, gh) = (x1 - x0 + 1, y1 - y0 + 1);
+            // A code of 21+ modules at 2 px or more covers at least 2×2 tiles; more than 28
+            // tiles (900 px) across is not a small code.
+            tiles >= 3 && gw >= 2 && gh >= 2 && gw <= 28 && gh <= 28
+        })
+        .map(|(x0, y0, x1, y1, total, _)| {
+            let margin = TILE as u32;
+            let x = ((x0 * TILE) as u32).saturating_sub(margin);
+            let y = ((y0 * TILE) as u32).saturating_sub(margin);
+            let right = (((x1 + 1) * TILE) as u32 + margin).min(fw);
+            let bottom = (((y1 + 1) * TILE) as u32 + margin).min(fh);
+            Region {
+                x,
+                y,
+                w: right - x,
+                h: bottom - y,
+                score: total,
+            }
+        })
+        .collect();
+    out.sort_by(|a, b| b.score.total_cmp(&a.score));
+    out
 }
 
 fn try_passes(gray: &GrayImage) -> Option<String> {

@@ -26,7 +26,9 @@ use yijian_core::ids::{CaseId, FollowUpId, HouseholdId, PhotoId, UserId, VisitId
 use yijian_core::policy::Policy;
 use yijian_core::protocol::CommandBody;
 use yijian_core::support::{FollowUp, PhotoOwner};
-use yijian_core::visit::{Visit, VisitError, VisitPurpose};
+use yijian_core::visit::{
+    Attendee, CadreRole, GeoPoint, NoFix, Visit, VisitError, VisitPlace, VisitPurpose,
+};
 use yijian_core::workflow::{Stage, Step, VerificationOutcome, VisitEvidence};
 
 use crate::error::{Error, Result};
@@ -61,6 +63,70 @@ pub struct VisitView {
     pub outstanding: Vec<AnswerProblem>,
     pub unsaved_changes: bool,
     pub last_saved_at: Option<String>,
+    /// Where the visit was made, as recorded (none until the device has tried).
+    pub place: Option<PlaceView>,
+    /// Who was present, as recorded.
+    pub present: Vec<Attendee>,
+    /// The household's members as the phone holds them, to tick who is present.
+    pub members: Vec<MemberChoice>,
+    /// The cadres' parts the screen offers.
+    pub cadre_roles: Vec<CadreRoleOption>,
+}
+
+/// The visit's place as the screen shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, ts_rs::TS)]
+pub struct PlaceView {
+    pub fixed: bool,
+    pub lat: Option<f64>,
+    pub lng: Option<f64>,
+    pub accuracy_m: Option<f64>,
+    pub no_fix: Option<NoFix>,
+    /// When the fix was taken or its absence noted.
+    pub at: DateTime<Utc>,
+    /// "已定位（精度约12米）" or why there is no fix.
+    pub describe_zh: String,
+}
+
+impl From<&VisitPlace> for PlaceView {
+    fn from(p: &VisitPlace) -> PlaceView {
+        let describe_zh = p.describe_zh();
+        match p {
+            VisitPlace::Fixed { point, fixed_at } => PlaceView {
+                fixed: true,
+                lat: Some(point.lat()),
+                lng: Some(point.lng()),
+                accuracy_m: Some(point.accuracy_m()),
+                no_fix: None,
+                at: *fixed_at,
+                describe_zh,
+            },
+            VisitPlace::Unavailable { reason, noted_at } => PlaceView {
+                fixed: false,
+                lat: None,
+                lng: None,
+                accuracy_m: None,
+                no_fix: Some(*reason),
+                at: *noted_at,
+                describe_zh,
+            },
+        }
+    }
+}
+
+/// A household member the worker may tick as present.
+#[derive(Debug, Clone, PartialEq, Serialize, ts_rs::TS)]
+pub struct MemberChoice {
+    pub member_id: yijian_core::ids::MemberId,
+    pub name: String,
+    pub relation: yijian_core::household::Relation,
+    pub relation_zh: &'static str,
+}
+
+/// A cadre's part, with its Chinese name.
+#[derive(Debug, Clone, PartialEq, Serialize, ts_rs::TS)]
+pub struct CadreRoleOption {
+    pub role: CadreRole,
+    pub name_zh: &'static str,
 }
 
 fn visit_error(e: VisitError) -> Error {
@@ -346,6 +412,63 @@ impl LocalStore {
         Ok(photo_id)
     }
 
+    /// Record where the visit is being made: the device's fix, or why it has none. Kept in the
+    /// working copy and sent with the next save or the finalised visit.
+    pub fn visit_record_place(
+        &mut self,
+        id: VisitId,
+        user: UserId,
+        reading: std::result::Result<(GeoPoint, DateTime<Utc>), NoFix>,
+    ) -> Result<()> {
+        let mut visit = self.editable_working(id, user)?;
+        let place = match reading {
+            Ok((point, fixed_at)) => VisitPlace::Fixed { point, fixed_at },
+            Err(reason) => VisitPlace::Unavailable {
+                reason,
+                noted_at: self.now(),
+            },
+        };
+        visit.set_location(place).map_err(visit_error)?;
+        self.put_working(&visit)
+    }
+
+    /// Record who is present (the whole list). Household members are checked against the
+    /// household the phone holds, and their names and relations taken from it, so a tick
+    /// cannot name someone of another household.
+    pub fn visit_set_present(
+        &mut self,
+        id: VisitId,
+        user: UserId,
+        present: Vec<Attendee>,
+    ) -> Result<()> {
+        let mut visit = self.editable_working(id, user)?;
+        let household: Option<Household> = self.household(visit.household_id())?;
+        let mut checked = Vec::with_capacity(present.len());
+        for a in present {
+            checked.push(match a {
+                Attendee::Member { member_id, .. } => {
+                    let m = household
+                        .as_ref()
+                        .and_then(|h| h.members.iter().find(|m| m.id == member_id))
+                        .ok_or_else(|| Error::invalid("所选在场人员不是该户成员，请刷新后重选"))?;
+                    Attendee::Member {
+                        member_id,
+                        name: m.name.clone(),
+                        relation: m.relation,
+                    }
+                }
+                Attendee::Cadre { name, role } => Attendee::Cadre {
+                    name: name.trim().to_owned(),
+                    role,
+                },
+            });
+        }
+        visit
+            .set_present(checked)
+            .map_err(|e| Error::field("present", e.to_string()))?;
+        self.put_working(&visit)
+    }
+
     /// Take a photo off an item (its record stays: evidence is never deleted).
     pub fn visit_detach_photo(
         &mut self,
@@ -595,6 +718,20 @@ impl LocalStore {
                 item_photos.insert(item.key.clone(), views);
             }
         }
+        let members = household
+            .as_ref()
+            .map(|h| {
+                h.members
+                    .iter()
+                    .map(|m| MemberChoice {
+                        member_id: m.id,
+                        name: m.name.clone(),
+                        relation: m.relation,
+                        relation_zh: m.relation.name_zh(),
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
         let unsaved_changes = working
             .as_ref()
             .is_some_and(|w| w.saved.as_deref() != Some(w.body.as_str()));
@@ -619,6 +756,16 @@ impl LocalStore {
             outstanding,
             unsaved_changes,
             last_saved_at: working.and_then(|w| w.saved_at),
+            place: visit.location().map(PlaceView::from),
+            present: visit.present().to_vec(),
+            members,
+            cadre_roles: CadreRole::ALL
+                .iter()
+                .map(|r| CadreRoleOption {
+                    role: *r,
+                    name_zh: r.name_zh(),
+                })
+                .collect(),
             template,
         })
     }

@@ -213,6 +213,8 @@ pub fn run() {
             commands::household::lookup_door_plate,
             commands::visit::visit_start,
             commands::visit::visit_open,
+            commands::visit::visit_locate,
+            commands::visit::visit_set_present,
             commands::visit::visit_answer,
             commands::visit::visit_attach_photo,
             commands::visit::visit_detach_photo,

@@ -7,6 +7,7 @@
 pub mod alert_lists;
 pub mod api;
 pub mod device;
+pub mod field_qr;
 pub mod http;
 pub mod pg;
 pub mod process;

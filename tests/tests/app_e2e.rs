@@ -364,6 +364,31 @@ async fn a_worker_day_offline_from_login_to_sync() -> Result<()> {
     s.screenshot("app-06-household").await?;
     s.click_css("#start-visit").await?;
     s.screen("visit").await?;
+    // Where and before whom: a desktop has no position and the visit says so plainly; the
+    // head of household is ticked present and a cadre added.
+    step("place and people present");
+    s.wait_for("the place to be noted", || async {
+        Ok(s.text("#visit-place")
+            .await?
+            .contains("电脑版")
+            .then_some(()))
+    })
+    .await?;
+    s.click_css("#visit-present-members [data-member]").await?;
+    s.wait_for("the head to be ticked", || async {
+        s.try_find("#visit-present-members [data-member][aria-pressed=\"true\"]")
+            .await
+    })
+    .await?;
+    s.type_into("#visit-cadre-name", "马永成").await?;
+    s.click_css("#visit-cadre-add").await?;
+    s.wait_for("the cadre to be listed", || async {
+        Ok(s.text("#visit-present-cadres")
+            .await?
+            .contains("马永成（村干部）")
+            .then_some(()))
+    })
+    .await?;
     s.screenshot("app-07-visit-first-section").await?;
     let visit_id = s
         .execute(
@@ -623,6 +648,16 @@ async fn a_worker_day_offline_from_login_to_sync() -> Result<()> {
         .3;
     ensure!(visit["status"]["state"] == "final", "{visit}");
     ensure!(visit["answers"]["household_size"]["value"] == 4, "{visit}");
+    ensure!(
+        visit["location"]["state"] == "unavailable"
+            && visit["location"]["reason"] == "no_location_service",
+        "the desktop's missing position is on record: {visit}"
+    );
+    ensure!(
+        visit["present"].as_array().map(Vec::len) == Some(2)
+            && visit["present"][1]["name"] == "马永成",
+        "{visit}"
+    );
     let case_body = &records[&("case".to_owned(), case.to_string())].3;
     ensure!(
         case_body["state"]["stage"] == "verified_qualifies",

@@ -591,3 +591,122 @@ async fn a_province_administrator_sets_the_years_income_line_and_cases_show_it()
     assert!(page.body.contains("2026年监测线8300元"), "{}", page.body);
     Ok(())
 }
+
+/// The case page shows where and before whom the verification visit was made, and warns when
+/// the fix is far from the village's other visits; a list of people present that the app
+/// would refuse is refused by the server too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_case_page_weighs_the_visits_place_and_people_present() -> Result<()> {
+    use yijian_core::protocol::CommandBody;
+    use yijian_core::visit::{Attendee, CadreRole, GeoPoint, Visit, VisitPlace};
+    use yijian_tests::api::ApiDevice;
+
+    let (server, _dir, data) = seeded().await?;
+    let case_id = |name: &str| -> Result<String> {
+        Ok(data
+            .cases
+            .iter()
+            .find(|c| c.applicant == name)
+            .with_context(|| format!("demo case {name}"))?
+            .case_id
+            .clone())
+    };
+    let mut county = Browser::new(&server.url())?;
+    county.sign_in("13800000021").await?;
+
+    // A finished demonstration visit: fixed in the village, the head and a cadre present.
+    let verified = county
+        .get(&format!("/console/cases/{}", case_id("赵永红")?))
+        .await?;
+    assert_eq!(verified.status, 200);
+    let place = section(&verified.body, "id=\"visit-place\"");
+    assert!(
+        place.contains("北纬") && place.contains("精度约"),
+        "{place}"
+    );
+    assert!(
+        place.contains("距本村其他"),
+        "compared with the village: {place}"
+    );
+    let present = section(&verified.body, "id=\"visit-present\"");
+    assert!(present.contains("赵永红（户主）"), "{present}");
+    assert!(present.contains("马永成（村干部）"), "{present}");
+    assert!(
+        !verified.body.contains("id=\"evidence-warnings\""),
+        "nothing to warn about"
+    );
+
+    // 张有财's visit has started (a draft). The worker records a fix ~30 km away and only a
+    // cadre present.
+    let zhang = case_id("张有财")?;
+    let case: Case = serde_json::from_str(
+        &server
+            .storage
+            .record("case", &zhang)
+            .await?
+            .and_then(|r| r.body)
+            .context("case")?,
+    )?;
+    let visit_id = case.state.verification_visit.context("visit started")?;
+    let mut visit: Visit = serde_json::from_str(
+        &server
+            .storage
+            .record("visit", &visit_id.to_string())
+            .await?
+            .and_then(|r| r.body)
+            .context("visit")?,
+    )?;
+    let worker = ApiDevice::login(&server.url(), "13800000001", "yijian2026").await?;
+    let cadre = |name: &str| Attendee::Cadre {
+        name: name.into(),
+        role: CadreRole::WorkTeam,
+    };
+    // The server refuses a blank name (a client that skipped the app's check).
+    let mut blank = visit.clone();
+    blank.set_present(vec![cadre("王队长")])?;
+    let mut json = serde_json::to_value(&blank)?;
+    json["present"][0]["name"] = serde_json::Value::String("  ".into());
+    let blank: Visit = serde_json::from_value(json)?;
+    let out = worker
+        .push_bodies(vec![CommandBody::SaveVisit(blank)])
+        .await?;
+    assert!(
+        out[0].starts_with("refused") && out[0].contains("present"),
+        "{out:?}"
+    );
+
+    let far = GeoPoint::new(35.95, 104.95, 15.0)?;
+    visit.set_location(VisitPlace::Fixed {
+        point: far,
+        fixed_at: visit.started_at() + chrono::Duration::minutes(1),
+    })?;
+    visit.set_present(vec![cadre("王队长")])?;
+    let out = worker
+        .push_bodies(vec![CommandBody::SaveVisit(visit)])
+        .await?;
+    assert_eq!(out, vec!["applied"]);
+    let page = county.get(&format!("/console/cases/{zhang}")).await?;
+    assert_eq!(page.status, 200);
+    let warnings = section(&page.body, "id=\"evidence-warnings\"");
+    assert!(
+        warnings.contains("data-code=\"far_from_village\"") && warnings.contains("公里"),
+        "{warnings}"
+    );
+    // A draft is not blamed for people it may still record.
+    assert!(!warnings.contains("no_member_present"), "{warnings}");
+    let present = section(&page.body, "id=\"visit-present\"");
+    assert!(present.contains("王队长（驻村工作队员）"), "{present}");
+    Ok(())
+}
+
+/// The element that starts at `marker` up to its closing tag's line (enough for a check).
+fn section<'a>(body: &'a str, marker: &str) -> &'a str {
+    let from = body.find(marker).unwrap_or(body.len());
+    let rest = &body[from..];
+    let to = ["</p>", "</ul>"]
+        .iter()
+        .filter_map(|end| rest.find(end))
+        .min()
+        .unwrap_or(rest.len());
+    &rest[..to]
+}

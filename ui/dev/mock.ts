@@ -11,7 +11,7 @@ import type {
   Account, Answer, AnswerProblem, AppState, CaseView, CommandError, ConflictEntry, DueInfo, Evaluation, HouseholdFile, InboxQuery, InboxRow,
   MemberView, PhotoView, ProxyForm, QuarantineEntry, ReadBackLine, StagedPhoto, SyncStatus, Verdict, VisitSummary, VisitView,
 } from "../src/api";
-import type { DeadlineStep, Stage } from "../src/bindings";
+import type { Attendee, CadreRole, DeadlineStep, Stage } from "../src/bindings";
 import { RISKS, TEMPLATE, type Aspect, type Condition } from "./template";
 
 const params = new URLSearchParams(location.search);
@@ -202,6 +202,8 @@ interface MockVisit {
   item_photos: Record<string, PhotoView[]>;
   saved: string;
   last_saved_at: string | null;
+  place: VisitView["place"];
+  present: Attendee[];
 }
 
 function caseView(c: MockCase): CaseView {
@@ -322,6 +324,8 @@ function newVisit(hid: string, caseId: string | null, purpose = "verification", 
     item_photos: {},
     saved: "{}",
     last_saved_at: null,
+    place: null,
+    present: [],
   };
   visits.set(v.id, v);
   return v;
@@ -463,8 +467,20 @@ function visitView(v: MockVisit): VisitView {
     visit_id: v.id, household_id: v.household_id, case_id: v.case_id, purpose: v.purpose, purpose_zh: v.purpose_zh, editable: !v.final, household_name: v.household_name, address: v.address,
     final: v.final, finalized_at: v.finalized_at, supersedes: v.supersedes, template: TEMPLATE, answers: { ...v.answers }, item_photos: JSON.parse(JSON.stringify(v.item_photos)),
     evaluation, outstanding, unsaved_changes: JSON.stringify(v.answers) + JSON.stringify(v.item_photos) !== v.saved, last_saved_at: v.last_saved_at,
+    place: v.place, present: v.present.map((a) => ({ ...a })),
+    members: [{ member_id: `M-${v.household_id}`, name: v.household_name || "户主", relation: "head", relation_zh: "户主" }],
+    cadre_roles: CADRE_ROLES.map(([role, name_zh]) => ({ role, name_zh })),
   };
 }
+
+const CADRE_ROLES: [CadreRole, string][] = [
+  ["village_cadre", "村干部"],
+  ["work_team", "驻村工作队员"],
+  ["help_responsible", "帮扶责任人"],
+  ["grid_worker", "网格员"],
+  ["township_cadre", "乡镇干部"],
+  ["other", "其他人员"],
+];
 
 function visitOf(id: string): MockVisit {
   const v = visits.get(id);
@@ -736,11 +752,26 @@ function handle(cmd: string, a: any): unknown {
       status.outbox++;
       return visitView(v);
     }
+    case "visit_locate": {
+      // The preview stands for a phone that got a fix near 鲁家沟镇.
+      const v = editable(a.visit_id);
+      v.place = { fixed: true, lat: 35.7521, lng: 104.6412, accuracy_m: 12, no_fix: null, at: iso(new Date()), describe_zh: "已定位（精度约12米）" };
+      return visitView(v);
+    }
+    case "visit_set_present": {
+      const v = editable(a.visit_id);
+      const list = a.present as Attendee[];
+      if (list.some((x) => !x.name.trim())) fail("invalid", "在场人员的姓名不能为空", { field: "present" });
+      v.present = list.map((x) => ({ ...x, name: x.name.trim() }));
+      return visitView(v);
+    }
     case "visit_correct": {
       const old = visitOf(a.visit_id);
       const v = newVisit(old.household_id, old.case_id, "verification", old.id);
       v.answers = JSON.parse(JSON.stringify(old.answers));
       v.item_photos = JSON.parse(JSON.stringify(old.item_photos));
+      v.place = old.place;
+      v.present = old.present.map((x) => ({ ...x }));
       return visitView(v);
     }
 

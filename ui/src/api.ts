@@ -11,6 +11,7 @@ import type {
   AccountView,
   Answer,
   AppState,
+  Attendee,
   CaseView,
   CommandError,
   ConflictEntry,
@@ -39,6 +40,8 @@ export type {
   AppStage,
   AppState,
   Aspect,
+  Attendee,
+  CadreRole,
   CaseId,
   CaseView,
   Check,
@@ -229,16 +232,6 @@ export const qr = {
 // Home visit (入户核查)
 // ---------------------------------------------------------------------------------------------
 
-
-
-
-
-
-
-
-
-
-
 export const visit = {
   /** Start a home visit (入户核查) of a household, optionally for a case. */
   start: (householdId: string, caseId: string | null, purpose: VisitPurpose) =>
@@ -257,6 +250,11 @@ export const visit = {
   finalise: (visitId: string) => invoke<VisitView>("visit_finalise", { visit_id: visitId }),
   /** A new draft correcting a finalised visit, linked to it. */
   correct: (visitId: string) => invoke<VisitView>("visit_correct", { visit_id: visitId }),
+  /** Record where the visit is made (the phone's position, or why there is none). */
+  locate: (visitId: string) => invoke<VisitView>("visit_locate", { visit_id: visitId }),
+  /** Record who is present (the whole list). */
+  setPresent: (visitId: string, present: Attendee[]) =>
+    invoke<VisitView>("visit_set_present", { visit_id: visitId, present }),
 };
 
 // ---------------------------------------------------------------------------------------------

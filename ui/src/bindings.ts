@@ -29,6 +29,12 @@ pin_failures: number, max_pin_failures: number, };
 
 export type Aspect = "food" | "clothing" | "compulsory_education" | "basic_medical" | "safe_housing" | "water_quantity" | "water_quality" | "water_convenience" | "water_reliability" | "other";
 
+export type Attendee = { "kind": "member", member_id: MemberId, name: string, relation: Relation, } | { "kind": "cadre", name: string, role: CadreRole, };
+
+export type CadreRole = "village_cadre" | "work_team" | "help_responsible" | "grid_worker" | "township_cadre" | "other";
+
+export type CadreRoleOption = { role: CadreRole, name_zh: string, };
+
 export type CaseId = string;
 
 export type CaseView = { case_id: CaseId, household_id: HouseholdId | null, receipt_no: string | null, stage: Stage, stage_zh: string, source_zh: string, risks_zh: Array<string>, description: string, applicant_name: string, applicant_phone_masked: string | null, address: string, village_name: string, declared_at: string, green_channel: boolean, category_zh: string | null, due: DueInfo | null, timeline: Array<TimelineEntry>, proxy: ProxyView | null, plan: PlanView | null, follow_ups: Array<FollowUpView>, 
@@ -260,9 +266,15 @@ export type LineStatus = "below" | "at_or_above";
 
 export type MeasureView = { kind_zh: string, description: string, amount_yuan: string | null, responsible: string, due_on: string | null, done_on: string | null, };
 
+export type MemberChoice = { member_id: MemberId, name: string, relation: Relation, relation_zh: string, };
+
+export type MemberId = string;
+
 export type MemberView = { id: string, name: string, relation_zh: string, id_number_masked: string | null, age: number | null, health_zh: string, work_zh: string, schooling_zh: string | null, medical_insurance: boolean, living_together: boolean, };
 
 export type MonitoringCategory = "unstable_formerly_poor" | "marginal_at_risk" | "sudden_severe_hardship";
+
+export type NoFix = "no_location_service" | "permission_denied" | "no_signal";
 
 export type NoticeList = { unread: number, notices: Array<NoticeView>, };
 
@@ -292,6 +304,16 @@ export type PhotoView = { id: PhotoId,
  */
 url: string | null, thumb_url: string | null, caption_zh: string, taken_at: string | null, upload: UploadState, };
 
+export type PlaceView = { fixed: boolean, lat: number | null, lng: number | null, accuracy_m: number | null, no_fix: NoFix | null, 
+/**
+ * When the fix was taken or its absence noted.
+ */
+at: string, 
+/**
+ * "已定位（精度约12米）" or why there is no fix.
+ */
+describe_zh: string, };
+
 export type PlanView = { made_on: string, measures: Array<MeasureView>, };
 
 export type ProxyForm = { 
@@ -313,6 +335,8 @@ export type QuarantineEntry = { command_id: string,
 what_zh: string, reason_zh: string, code: string, quarantined_at: string, };
 
 export type ReadBackLine = { label_zh: string, value_zh: string, };
+
+export type Relation = "head" | "spouse" | "son" | "daughter" | "daughter_in_law" | "son_in_law" | "parent" | "grandchild" | "sibling" | "other";
 
 export type RiskOption = { value: string, label_zh: string, };
 
@@ -366,7 +390,23 @@ editable: boolean, template: ChecklistTemplate, answers: { [key in string]?: Ans
 /**
  * Photos per item key, photo and signature items included, in the order taken.
  */
-item_photos: { [key in string]?: Array<PhotoView> }, evaluation: Evaluation, outstanding: Array<AnswerProblem>, unsaved_changes: boolean, last_saved_at: string | null, };
+item_photos: { [key in string]?: Array<PhotoView> }, evaluation: Evaluation, outstanding: Array<AnswerProblem>, unsaved_changes: boolean, last_saved_at: string | null, 
+/**
+ * Where the visit was made, as recorded (none until the device has tried).
+ */
+place: PlaceView | null, 
+/**
+ * Who was present, as recorded.
+ */
+present: Array<Attendee>, 
+/**
+ * The household's members as the phone holds them, to tick who is present.
+ */
+members: Array<MemberChoice>, 
+/**
+ * The cadres' parts the screen offers.
+ */
+cadre_roles: Array<CadreRoleOption>, };
 
 export type WaterSafety = "safe" | "unsafe" | "unknown";
 

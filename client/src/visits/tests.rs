@@ -430,3 +430,134 @@ fn a_risk_elimination_check_proposes_only_when_the_risk_is_gone() {
         }
     }
 }
+
+#[test]
+fn place_and_people_present_are_kept_through_a_restart_and_travel_with_the_visit() {
+    let (mut p, household, case) = phone_with_case();
+    let user = p.user.id;
+    let id = p
+        .store
+        .start_visit(household, Some(case), VisitPurpose::Verification, user)
+        .expect("start");
+    let view = p.store.visit_view(id, user, &urls()).expect("view");
+    assert_eq!(view.place, None, "not located yet");
+    assert_eq!(view.members.len(), 1);
+    assert_eq!(view.members[0].relation_zh, "户主");
+    assert_eq!(view.cadre_roles.len(), 6);
+
+    // A desktop (or a phone without permission) records why there is no fix.
+    p.store
+        .visit_record_place(id, user, Err(NoFix::NoLocationService))
+        .expect("no fix");
+    let view = p.store.visit_view(id, user, &urls()).expect("view");
+    let place = view.place.expect("recorded");
+    assert!(!place.fixed && place.no_fix == Some(NoFix::NoLocationService));
+    assert_eq!(place.at, p.now());
+    // A later fix replaces it.
+    let point = GeoPoint::new(36.0611, 103.8342, 9.5).expect("valid");
+    p.store
+        .visit_record_place(id, user, Ok((point, p.now())))
+        .expect("fix");
+
+    // Members are ticked by id: the name and relation come from the phone's register, not
+    // from what the screen sent.
+    let head = view.members[0].member_id;
+    p.store
+        .visit_set_present(
+            id,
+            user,
+            vec![
+                Attendee::Member {
+                    member_id: head,
+                    name: "别人".into(),
+                    relation: yijian_core::household::Relation::Son,
+                },
+                Attendee::Cadre {
+                    name: " 李村长 ".into(),
+                    role: CadreRole::VillageCadre,
+                },
+            ],
+        )
+        .expect("present");
+    // Someone not of this household is refused, and the list stays as it was.
+    let stranger = yijian_core::ids::MemberId::from_parts(1_760_000_000_000, 999);
+    let err = p
+        .store
+        .visit_set_present(
+            id,
+            user,
+            vec![Attendee::Member {
+                member_id: stranger,
+                name: "外人".into(),
+                relation: yijian_core::household::Relation::Head,
+            }],
+        )
+        .expect_err("not a member");
+    assert!(err.to_string().contains("不是该户成员"), "{err}");
+    let err = p
+        .store
+        .visit_set_present(
+            id,
+            user,
+            vec![Attendee::Cadre {
+                name: String::new(),
+                role: CadreRole::WorkTeam,
+            }],
+        )
+        .expect_err("blank");
+    assert_eq!(err.field_name(), Some("present"));
+
+    // The app is closed and opened again.
+    let path = p.store.path().to_path_buf();
+    p.store = LocalStore::open(&path, &crate::fixtures::test_key()).expect("reopen");
+    let view = p.store.visit_view(id, user, &urls()).expect("view");
+    let place = view.place.expect("kept");
+    assert!(place.fixed);
+    assert_eq!(
+        (place.lat, place.lng, place.accuracy_m),
+        (Some(36.0611), Some(103.8342), Some(9.5))
+    );
+    assert_eq!(
+        view.present
+            .iter()
+            .map(Attendee::describe_zh)
+            .collect::<Vec<_>>(),
+        vec!["王建国（户主）", "李村长（村干部）"]
+    );
+
+    fill(&mut p, id);
+    p.store.visit_finalise(id, user).expect("finalise");
+    let sent = outbox(&p.store)
+        .into_iter()
+        .filter_map(|b| match b {
+            CommandBody::SaveVisit(v) if v.is_final() => Some(v),
+            _ => None,
+        })
+        .next()
+        .expect("the finalised visit is queued");
+    assert_eq!(sent.location().and_then(|l| l.point()), Some(point));
+    assert_eq!(sent.present().len(), 2);
+    // Locked: neither can change any more.
+    assert!(
+        p.store
+            .visit_record_place(id, user, Err(NoFix::NoSignal))
+            .is_err()
+    );
+    assert!(p.store.visit_set_present(id, user, vec![]).is_err());
+}
+
+#[test]
+fn another_workers_visit_cannot_be_located_or_given_people() {
+    let (mut p, household, case) = phone_with_case();
+    let id = p
+        .store
+        .start_visit(household, Some(case), VisitPurpose::Verification, p.user.id)
+        .expect("start");
+    let other = UserId::from_parts(1_760_000_000_000, 77);
+    let err = p
+        .store
+        .visit_record_place(id, other, Err(NoFix::NoSignal))
+        .expect_err("not theirs");
+    assert!(err.to_string().contains("其他同事"), "{err}");
+    assert!(p.store.visit_set_present(id, other, vec![]).is_err());
+}

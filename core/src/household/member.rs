@@ -9,7 +9,7 @@ use serde_json::Value;
 use super::*;
 
 /// 与户主关系: a member's relation to the head of household.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ts_rs::TS)]
 #[serde(rename_all = "snake_case")]
 pub enum Relation {
     /// 户主

@@ -18,6 +18,9 @@ use crate::checklist::{
 };
 use crate::ids::{CaseId, HouseholdId, PhotoId, TemplateId, UserId, VisitId};
 
+mod evidence;
+pub use evidence::*;
+
 /// Why the visit happened.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ts_rs::TS)]
 #[serde(rename_all = "snake_case")]
@@ -159,6 +162,9 @@ pub enum VisitError {
     /// Photos cannot be attached to this item.
     #[error("“{0}”这一项不需要拍照")]
     PhotosNotAllowed(String),
+    /// The list of people present is not acceptable (a blank name, someone twice).
+    #[error("{0}")]
+    Attendee(String),
     /// Finalising refused: what is still missing or wrong, item by item.
     #[error("核查表还没有填完，不能定稿：{}", join_problems(.0))]
     Incomplete(Vec<AnswerProblem>),
@@ -174,6 +180,7 @@ impl VisitError {
             VisitError::UnknownItem(_) => "unknown_item",
             VisitError::InvalidAnswer(_) => "invalid_answer",
             VisitError::PhotosNotAllowed(_) => "photos_not_allowed",
+            VisitError::Attendee(_) => "attendee",
             VisitError::Incomplete(_) => "incomplete",
         }
     }
@@ -202,7 +209,12 @@ pub struct Visit {
     answers: Answers,
     /// Photos attached to items that are not photo items (e.g. the house under 住房安全等级).
     item_photos: ItemPhotos,
-    location: Option<GeoPoint>,
+    /// Where it was made (a fix, or why there is none); `None` until the device has tried.
+    #[serde(default)]
+    location: Option<VisitPlace>,
+    /// Who was present (household members, cadres).
+    #[serde(default)]
+    present: Vec<Attendee>,
     /// The finalised visit this one corrects.
     supersedes: Option<VisitId>,
 }
@@ -231,6 +243,7 @@ impl Visit {
             answers: Answers::new(),
             item_photos: ItemPhotos::new(),
             location: None,
+            present: Vec::new(),
             supersedes: None,
         }
     }
@@ -290,8 +303,12 @@ impl Visit {
         &self.item_photos
     }
 
-    pub fn location(&self) -> Option<GeoPoint> {
-        self.location
+    pub fn location(&self) -> Option<&VisitPlace> {
+        self.location.as_ref()
+    }
+
+    pub fn present(&self) -> &[Attendee] {
+        &self.present
     }
 
     pub fn supersedes(&self) -> Option<VisitId> {
@@ -415,12 +432,23 @@ impl Visit {
         Ok(())
     }
 
-    /// Record where the visit took place.
-    pub fn set_location(&mut self, location: GeoPoint) -> Result<(), VisitError> {
+    /// Record where the visit took place (or why the device could not tell). A later reading
+    /// replaces an earlier one: the worker may try again outside the house.
+    pub fn set_location(&mut self, location: VisitPlace) -> Result<(), VisitError> {
         if self.is_final() {
             return Err(VisitError::Finalized);
         }
         self.location = Some(location);
+        Ok(())
+    }
+
+    /// Record who is present (the whole list, replacing the previous one).
+    pub fn set_present(&mut self, present: Vec<Attendee>) -> Result<(), VisitError> {
+        if self.is_final() {
+            return Err(VisitError::Finalized);
+        }
+        check_attendees(&present).map_err(VisitError::Attendee)?;
+        self.present = present;
         Ok(())
     }
 
@@ -477,8 +505,8 @@ impl Visit {
         Ok(())
     }
 
-    /// A new draft correcting this finalised visit: same household, case, purpose, template
-    /// and location, a copy of the answers and photos, started `at` by `visitor`, and
+    /// A new draft correcting this finalised visit: same household, case, purpose, template,
+    /// location and people present, a copy of the answers and photos, started `at` by `visitor`, and
     /// [`supersedes`](Visit::supersedes) this visit. Refused for a draft (edit it instead).
     pub fn correction(
         &self,

@@ -13,6 +13,28 @@ fn at(h: u32) -> DateTime<Utc> {
         .expect("valid time")
 }
 
+fn fixed(lat: f64, lng: f64, accuracy_m: f64, fixed_at: DateTime<Utc>) -> VisitPlace {
+    VisitPlace::Fixed {
+        point: GeoPoint::new(lat, lng, accuracy_m).expect("valid"),
+        fixed_at,
+    }
+}
+
+fn member(n: u128, name: &str) -> Attendee {
+    Attendee::Member {
+        member_id: crate::ids::MemberId::from_parts(1_772_400_000_000, n),
+        name: name.into(),
+        relation: crate::household::Relation::Head,
+    }
+}
+
+fn cadre(name: &str) -> Attendee {
+    Attendee::Cadre {
+        name: name.into(),
+        role: CadreRole::VillageCadre,
+    }
+}
+
 fn photo(n: u128) -> PhotoId {
     PhotoId::from_parts(1_750_000_000_000, n)
 }
@@ -162,8 +184,12 @@ fn finalized_visit_cannot_be_edited() {
         v.detach_photo(HOUSING_RATING, photo(3), &t),
         Err(VisitError::Finalized)
     );
-    let here = GeoPoint::new(35.6, 104.6, 8.0).expect("valid");
+    let here = fixed(35.6, 104.6, 8.0, at(2));
     assert_eq!(v.set_location(here), Err(VisitError::Finalized));
+    assert_eq!(
+        v.set_present(vec![cadre("王五")]),
+        Err(VisitError::Finalized)
+    );
     assert_eq!(v.finalize(at(3), &t), Err(VisitError::Finalized));
     assert_eq!(v, before);
 }
@@ -193,7 +219,9 @@ fn correction_links_to_the_finalized_visit() {
     );
     assert_eq!(VisitError::NotFinal.code(), "not_final");
 
-    v.set_location(GeoPoint::new(35.58, 104.62, 12.5).expect("valid"))
+    v.set_location(fixed(35.58, 104.62, 12.5, at(1)))
+        .expect("draft");
+    v.set_present(vec![member(1, "张三"), cadre("王五")])
         .expect("draft");
     v.finalize(at(2), &t).expect("complete");
     let mut c = v.correction(new_id, at(5), corrector).expect("final");
@@ -205,8 +233,20 @@ fn correction_links_to_the_finalized_visit() {
     assert_eq!(c.answers(), v.answers());
     assert_eq!(c.item_photos(), v.item_photos());
     assert_eq!(
-        (c.household_id(), c.case_id(), c.purpose(), c.location()),
-        (v.household_id(), v.case_id(), v.purpose(), v.location())
+        (
+            c.household_id(),
+            c.case_id(),
+            c.purpose(),
+            c.location(),
+            c.present()
+        ),
+        (
+            v.household_id(),
+            v.case_id(),
+            v.purpose(),
+            v.location(),
+            v.present()
+        )
     );
     assert!(c.uses(&t));
 
@@ -282,7 +322,9 @@ fn geo_point_serde_validates() {
 #[test]
 fn visit_json_round_trip() {
     let (mut v, t) = filled_draft();
-    v.set_location(GeoPoint::new(35.58, 104.62, 12.5).expect("valid"))
+    v.set_location(fixed(35.58, 104.62, 12.5, at(1)))
+        .expect("draft");
+    v.set_present(vec![member(1, "张三"), cadre("王五")])
         .expect("draft");
     v.finalize(at(2), &t).expect("complete");
     let json = serde_json::to_string(&v).expect("ser");
@@ -296,4 +338,184 @@ fn visit_json_round_trip() {
 fn purposes_have_chinese_names() {
     let names: Vec<&str> = VisitPurpose::ALL.iter().map(|p| p.name_zh()).collect();
     assert_eq!(names, ["入户核查", "帮扶回访", "风险消除核查"]);
+}
+
+#[test]
+fn visits_stored_before_places_and_attendees_still_read() {
+    let (v, _) = filled_draft();
+    let mut json: serde_json::Value = serde_json::to_value(&v).expect("ser");
+    let obj = json.as_object_mut().expect("object");
+    obj.insert("location".into(), serde_json::Value::Null);
+    obj.remove("present");
+    let back: Visit = serde_json::from_value(json).expect("old record reads");
+    assert_eq!(back.location(), None);
+    assert!(back.present().is_empty());
+}
+
+#[test]
+fn place_and_attendees_round_trip_and_bad_ones_are_refused() {
+    let (mut v, _) = draft();
+    v.set_location(fixed(35.58, 104.62, 12.5, at(1)))
+        .expect("draft");
+    v.set_present(vec![member(1, "张三"), cadre("王五")])
+        .expect("valid list");
+    let json = serde_json::to_string(&v).expect("ser");
+    assert_eq!(serde_json::from_str::<Visit>(&json).expect("de"), v);
+    assert!(json.contains(r#""state":"fixed""#), "{json}");
+
+    for (list, says) in [
+        (vec![cadre("")], "不能为空"),
+        (vec![cadre(" 王五")], "前后不能有空格"),
+        (vec![cadre(&"名".repeat(31))], "不能超过30个字"),
+        (vec![member(1, "张三"), member(1, "张三")], "重复"),
+        (vec![cadre("王五"), cadre("王五")], "重复"),
+        (vec![cadre("王\u{7}五")], "无法显示"),
+    ] {
+        let err = v.set_present(list).expect_err("refused");
+        assert_eq!(err.code(), "attendee");
+        assert!(err.to_string().contains(says), "{err} lacks {says}");
+    }
+    // The same name in two roles is two people (a 村干部 who is also 网格员 is entered once,
+    // but two cadres may share a name).
+    v.set_present(vec![
+        cadre("王五"),
+        Attendee::Cadre {
+            name: "王五".into(),
+            role: CadreRole::GridWorker,
+        },
+    ])
+    .expect("different roles");
+    // A place without a fix says why.
+    let none = VisitPlace::Unavailable {
+        reason: NoFix::NoLocationService,
+        noted_at: at(1),
+    };
+    v.set_location(none).expect("draft");
+    assert_eq!(v.location(), Some(&none));
+    assert!(none.describe_zh().contains("电脑版"));
+}
+
+/// Points around a village centre in 兰州's hills, a few hundred metres apart.
+fn village_fixes() -> Vec<GeoPoint> {
+    [
+        (36.0600, 103.8300),
+        (36.0620, 103.8320),
+        (36.0580, 103.8290),
+        (36.0610, 103.8270),
+        // One wrong fix far away does not move the median.
+        (36.5000, 104.5000),
+    ]
+    .into_iter()
+    .map(|(a, b)| GeoPoint::new(a, b, 15.0).expect("valid"))
+    .collect()
+}
+
+fn final_visit_at(place: Option<VisitPlace>, present: Vec<Attendee>) -> Visit {
+    let (mut v, t) = filled_draft();
+    if let Some(p) = place {
+        v.set_location(p).expect("draft");
+    }
+    v.set_present(present).expect("valid");
+    v.finalize(at(2), &t).expect("complete");
+    v
+}
+
+fn codes(c: &EvidenceCheck) -> Vec<&'static str> {
+    c.warnings.iter().map(|w| w.code()).collect()
+}
+
+#[test]
+fn a_fix_in_the_village_with_a_member_present_raises_nothing() {
+    let v = final_visit_at(
+        Some(fixed(36.0605, 103.8305, 10.0, at(1))),
+        vec![member(1, "张三")],
+    );
+    let c = check_evidence(&v, &village_fixes());
+    assert_eq!(codes(&c), Vec::<&str>::new());
+    assert_eq!(c.compared_with, 5);
+    let d = c.distance_to_village_m.expect("compared");
+    assert!(d < 300.0, "{d}");
+}
+
+#[test]
+fn a_fix_far_from_the_village_is_flagged_with_its_distance() {
+    // About 11 km north of the village.
+    let v = final_visit_at(
+        Some(fixed(36.1600, 103.8300, 20.0, at(1))),
+        vec![member(1, "张三")],
+    );
+    let c = check_evidence(&v, &village_fixes());
+    assert_eq!(codes(&c), vec!["far_from_village"]);
+    let msg = c.warnings[0].message_zh();
+    assert!(msg.contains("约11.0公里"), "{msg}");
+    // A wide fix whose circle reaches the village is not called far.
+    let wide = final_visit_at(
+        Some(fixed(36.0900, 103.8300, 4_000.0, at(1))),
+        vec![member(1, "张三")],
+    );
+    assert_eq!(
+        codes(&check_evidence(&wide, &village_fixes())),
+        vec!["imprecise"]
+    );
+}
+
+#[test]
+fn too_few_other_fixes_are_not_compared() {
+    let v = final_visit_at(
+        Some(fixed(36.1600, 103.8300, 20.0, at(1))),
+        vec![member(1, "张三")],
+    );
+    let few = &village_fixes()[..2];
+    let c = check_evidence(&v, few);
+    assert_eq!(codes(&c), Vec::<&str>::new());
+    assert_eq!(c.distance_to_village_m, None);
+    // Imprecise fixes of others do not count towards the comparison.
+    let vague: Vec<GeoPoint> = village_fixes()
+        .iter()
+        .map(|p| GeoPoint::new(p.lat(), p.lng(), 2_000.0).expect("valid"))
+        .collect();
+    assert_eq!(check_evidence(&v, &vague).compared_with, 0);
+}
+
+#[test]
+fn missing_place_time_and_people_are_each_named() {
+    let none = final_visit_at(None, vec![]);
+    assert_eq!(
+        codes(&check_evidence(&none, &[])),
+        vec!["place_not_recorded", "nobody_present"]
+    );
+    let no_fix = final_visit_at(
+        Some(VisitPlace::Unavailable {
+            reason: NoFix::PermissionDenied,
+            noted_at: at(1),
+        }),
+        vec![cadre("王五")],
+    );
+    let c = check_evidence(&no_fix, &[]);
+    assert_eq!(codes(&c), vec!["no_fix", "no_member_present"]);
+    assert!(c.warnings[0].message_zh().contains("未允许"));
+    // Fixed three hours before the visit started at 01:00.
+    let early = VisitPlace::Fixed {
+        point: GeoPoint::new(36.06, 103.83, 10.0).expect("valid"),
+        fixed_at: at(1) - chrono::Duration::hours(3),
+    };
+    let c = check_evidence(&final_visit_at(Some(early), vec![member(1, "张三")]), &[]);
+    assert_eq!(codes(&c), vec!["time_apart"]);
+    assert!(c.warnings[0].message_zh().contains("180分钟"));
+    // A draft is not blamed for what it may still record.
+    let (draft, _) = draft();
+    assert!(check_evidence(&draft, &[]).warnings.is_empty());
+}
+
+#[test]
+fn distance_is_the_great_circle() {
+    let a = GeoPoint::new(36.06, 103.83, 0.0).expect("valid");
+    let b = GeoPoint::new(36.16, 103.83, 0.0).expect("valid");
+    // 0.1° of latitude ≈ 11.12 km.
+    assert!(
+        (distance_m(a, b) - 11_119.5).abs() < 5.0,
+        "{}",
+        distance_m(a, b)
+    );
+    assert_eq!(distance_m(a, a), 0.0);
 }

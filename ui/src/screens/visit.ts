@@ -10,6 +10,7 @@ import { statusSoon } from "../session";
 import type { View } from "../shell";
 import { banner, bannerSlot, button } from "../ui/widgets";
 import { buildItem, type ItemCtx, type ItemWidget } from "./visit-items";
+import { VisitEvidence } from "./visit-evidence";
 import { VisitResults } from "./visit-results";
 
 // The view visit.start / visit.correct already returned, so opening the screen needs no
@@ -117,6 +118,11 @@ export async function visitScreen(id: string, sectionParam?: string): Promise<Vi
 
   // --- the screen -----------------------------------------------------------------------
   const results = new VisitResults();
+  const evidence = new VisitEvidence(view, {
+    locate: () => enqueue(() => track(visit.locate(id))),
+    setPresent: (list) => enqueue(() => track(visit.setPresent(id, list))),
+    applied: (v) => apply(v),
+  });
   const title = h("h2", { id: "section-title", class: "section-title" });
   const tocBtn = h("button.btn.btn-plain.toc-btn", { "aria-expanded": "false", "aria-controls": "visit-toc" }, "目录");
   const toc = h("ol.toc", { id: "visit-toc", hidden: true });
@@ -128,7 +134,7 @@ export async function visitScreen(id: string, sectionParam?: string): Promise<Vi
   const noneNote = h("p.empty", { hidden: true }, "根据前面的回答，本部分不需要填写，请点“下一部分”。");
   const outstandingEl = h("div.outstanding", { id: "outstanding" });
   const savedRow = h("div.saved-row", saved);
-  const body = h("div.visit-body", h("div.sec-head", title, tocBtn), toc, progress, savedRow, finalNote, msg.el, itemsEl, noneNote, outstandingEl);
+  const body = h("div.visit-body", h("div.sec-head", title, tocBtn), toc, progress, savedRow, finalNote, msg.el, evidence.el, itemsEl, noneNote, outstandingEl);
   const footer = h("div.visit-foot");
 
   tocBtn.addEventListener("click", () => {
@@ -221,6 +227,10 @@ export async function visitScreen(id: string, sectionParam?: string): Promise<Vi
     noneNote.hidden = wanted.length > 0;
   }
 
+  function paintEvidence(): void {
+    evidence.el.hidden = si !== 0;
+  }
+
   function paintTitle(): void {
     title.textContent = `第${si + 1}/${sections.length}部分 ${sections[si].title_zh}`;
     (progress.firstChild as HTMLElement).style.width = `${((si + 1) / sections.length) * 100}%`;
@@ -297,6 +307,7 @@ export async function visitScreen(id: string, sectionParam?: string): Promise<Vi
   function apply(v: VisitView): void {
     view = v;
     results.update(v.evaluation);
+    evidence.update(v);
     paintSaved();
     renderItems();
     paintOutstanding();
@@ -323,6 +334,7 @@ export async function visitScreen(id: string, sectionParam?: string): Promise<Vi
     widgets.clear();
     msg.clear();
     paintTitle();
+    paintEvidence();
     renderItems();
     paintOutstanding();
     paintFooter();
@@ -353,8 +365,11 @@ export async function visitScreen(id: string, sectionParam?: string): Promise<Vi
 
   results.update(view.evaluation);
   paintTitle();
+  paintEvidence();
   paintSaved();
   rebuild();
+  evidence.update(view);
+  evidence.locateIfMissing();
 
   const onHide = (): void => {
     if (document.visibilityState === "hidden") flushAll();

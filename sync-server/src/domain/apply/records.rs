@@ -30,6 +30,14 @@ pub(super) fn save_visit(
             "the visitor must be the signed-in user",
         );
     }
+    // The app checks the list of people present; a client that does not is refused here.
+    if let Err(problem) = yijian_core::visit::check_attendees(v.present()) {
+        return refuse(
+            "invalid",
+            &problem,
+            "the list of people present at the visit is invalid",
+        );
+    }
     let id = v.id().to_string();
     if let Some((old, _)) = load::<Visit>(tx, kinds::VISIT, &id)?
         && old.is_final()

@@ -24,7 +24,7 @@ use yijian_core::checklist::{Answer, ChecklistTemplate, ItemKind, default_templa
 use yijian_core::division::DivisionCode;
 use yijian_core::role::Actor;
 use yijian_core::support::{Appeal, FollowUp, PhotoMeta, PhotoOwner, Plan, Sha256Hex};
-use yijian_core::visit::Visit;
+use yijian_core::visit::{EvidenceCheck, Visit, VisitPlace, check_evidence};
 use yijian_core::workflow::{Stage, available_steps};
 
 use super::*;
@@ -37,6 +37,8 @@ struct CaseFile {
     row: Option<CaseRow>,
     audit: Vec<AuditEntry>,
     visit: Option<(Visit, ChecklistTemplate)>,
+    /// The visit's place and people weighed against the village's other visits.
+    evidence: Option<EvidenceCheck>,
     photos: Vec<PhotoMeta>,
     plan: Option<Plan>,
     follow_ups: Vec<FollowUp>,
@@ -76,6 +78,20 @@ fn read_case_file(
             visit = Some((v, t));
         }
     }
+    let evidence = match &visit {
+        Some((v, _)) => {
+            let others: Vec<_> = tx
+                .records_in_village("visit", village.as_str())?
+                .into_iter()
+                .filter_map(|r| r.body.and_then(|b| serde_json::from_str::<Visit>(&b).ok()))
+                // The visit and the corrections of one visit are one place, not several.
+                .filter(|o| o.id() != v.id() && o.supersedes().is_none())
+                .filter_map(|o| o.location().and_then(|p| p.point()))
+                .collect();
+            Some(check_evidence(v, &others))
+        }
+        None => None,
+    };
     let case_id = case.id();
     let visit_id = case.state.verification_visit;
     let photos: Vec<PhotoMeta> = tx
@@ -137,6 +153,7 @@ fn read_case_file(
         row,
         audit,
         visit,
+        evidence,
         photos,
         plan,
         follow_ups,
@@ -311,6 +328,34 @@ pub async fn case_page(
             section class="panel" {
                 h2 { "入户核查表" @if v.is_final() { " " span.tag { "已定稿" } } }
                 @let eval = v.evaluate_under(t, &procedure.policy).unwrap_or_else(|_| yijian_core::checklist::evaluate(t, v.answers()));
+                div id="visit-evidence" {
+                    p id="visit-place" {
+                        span.label { "核查地点" }
+                        @match v.location() {
+                            Some(VisitPlace::Fixed { point, fixed_at }) => {
+                                (format!("北纬{:.5}°，东经{:.5}°", point.lat(), point.lng()))
+                                "，精度约" (point.accuracy_m().round() as i64) "米，定位于" (beijing(*fixed_at))
+                                @if let Some(d) = file.evidence.as_ref().and_then(|e| e.distance_to_village_m) {
+                                    span.muted { "（距本村其他" (file.evidence.as_ref().map(|e| e.compared_with).unwrap_or(0)) "次核查地点的中心约" (format!("{:.1}", d / 1000.0)) "公里）" }
+                                }
+                            }
+                            Some(VisitPlace::Unavailable { reason, noted_at }) => { "未定位：" (reason.name_zh()) "（" (beijing(*noted_at)) "）" }
+                            None => { "未记录" }
+                        }
+                    }
+                    p id="visit-present" {
+                        span.label { "在场人员" }
+                        @if v.present().is_empty() { "未记录" }
+                        @else { (v.present().iter().map(|a| a.describe_zh()).collect::<Vec<_>>().join("、")) }
+                    }
+                    @if let Some(e) = &file.evidence {
+                        @if !e.warnings.is_empty() {
+                            ul.warnings id="evidence-warnings" {
+                                @for w in &e.warnings { li.bad data-code=(w.code()) { (w.message_zh()) } }
+                            }
+                        }
+                    }
+                }
                 @if let Some(inc) = &eval.income {
                     p id="income" { "家庭年人均纯收入 " strong { (inc.per_person_yuan) "元" } "，扣除刚性支出后 " (inc.per_person_after_rigid_yuan) "元，" (inc.line_zh()) "（" (if matches!(inc.line_status, yijian_core::checklist::LineStatus::Below) { "低于监测线" } else { "不低于监测线" }) "）；饮水安全：" (match eval.water { yijian_core::checklist::WaterSafety::Safe => "安全", yijian_core::checklist::WaterSafety::Unsafe => "不安全", yijian_core::checklist::WaterSafety::Unknown => "待核" }) }
                 }
