@@ -8,7 +8,7 @@ SHELL := /bin/bash
 CARGO ?= cargo
 CARGO_FLAGS ?= --locked
 
-.PHONY: run test deps ui app server android-check fmt-check clippy cargo-test browser-test fmt \
+.PHONY: run test deps ui app server android-check fmt-check clippy cargo-test browser-deps browser-test fmt \
 	bench-sync bench-media bench-form bench-inbox bench-alerts bench-qr
 
 SERVER := ./target/debug/yijian-server
@@ -52,12 +52,16 @@ android-check: deps
 	@# CI builds once: the Android check's artefacts are not needed again and disk is scarce there.
 	@if [ "$${CI:-}" = true ]; then rm -rf target/aarch64-linux-android; fi
 
-cargo-test: app
+# The app's WebDriver run measures contrast with axe-core from tests/browser's packages.
+cargo-test: app browser-deps
 	$(CARGO) test $(CARGO_FLAGS) --workspace
 
+browser-deps: deps
+	cd tests/browser && npm ci --no-audit --no-fund
+
 # The server's web pages in Debian's Chromium (playwright-core; no browser is downloaded).
-browser-test: server
-	cd tests/browser && npm ci --no-audit --no-fund && YIJIAN_SERVER_BIN=$(CURDIR)/target/debug/yijian-server npm test
+browser-test: server browser-deps
+	cd tests/browser && YIJIAN_SERVER_BIN=$(CURDIR)/target/debug/yijian-server npm test
 
 fmt:
 	$(CARGO) fmt --all

@@ -602,6 +602,73 @@ async fn a_worker_day_offline_from_login_to_sync() -> Result<()> {
         "no progress was shown"
     );
     s.screenshot(&format!("app-{shot:02}-sync-done")).await?;
+
+    // Old eyes: every screen at the phone's 200 % text setting holds (nothing runs off the
+    // screen, no control covers another); at the normal size, text contrast is at least 4.5:1
+    // (axe-core, measured on the rendered screen) and every control is at least 48 px.
+    step("200 % text");
+    let axe = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("browser/node_modules/axe-core/axe.min.js"),
+    )
+    .context("axe-core (make test installs it into tests/browser first)")?;
+    let screens = [
+        ("inbox", "inbox".to_owned()),
+        ("household", format!("household/{household}")),
+        ("visit", format!("visit/{visit_id}/1")),
+        ("proxy-form", "proxy".to_owned()),
+        ("sync", "sync".to_owned()),
+        ("notices", "notices".to_owned()),
+        ("settings", "settings".to_owned()),
+    ];
+    let mut problems = Vec::new();
+    for (screen, route) in &screens {
+        s.execute(
+            "location.hash = '#/' + arguments[0];",
+            vec![Value::String(route.clone())],
+        )
+        .await?;
+        s.screen(screen).await?;
+        s.idle().await?;
+        let found = s.execute(LARGE_TEXT_CHECKS, vec![]).await?;
+        let small = found["small"].as_array().cloned().unwrap_or_default();
+        if !small.is_empty() {
+            problems.push(format!("{screen}: targets under 48 px: {small:?}"));
+        }
+        let contrast = s
+            .execute(
+                &format!(
+                    "{axe}\n;return axe.run(document, {{runOnly: {{type: 'rule', values: ['color-contrast']}}}})\
+                     .then(r => r.violations.flatMap(v => v.nodes.map(n => n.target.join(' ') + ': ' + n.failureSummary)));"
+                ),
+                vec![],
+            )
+            .await?;
+        if contrast.as_array().is_some_and(|a| !a.is_empty()) {
+            problems.push(format!("{screen}: contrast under 4.5:1: {contrast}"));
+        }
+        s.execute(
+            // The phone's 200 % doubles the webview's base size; the app's own rule
+            // (ui/src/prefs.ts) then turns on its big-text layout from 28 px up.
+            "const root = document.documentElement; root.dataset.normalSize = root.style.fontSize; \
+             const px = parseFloat(getComputedStyle(root).fontSize) * 2; \
+             root.style.fontSize = px + 'px'; root.classList.toggle('big-text', px >= 28);",
+            vec![],
+        )
+        .await?;
+        s.screenshot(&format!("app-200-{screen}")).await?;
+        let found = s.execute(LARGE_TEXT_CHECKS, vec![]).await?;
+        let layout = found["layout"].as_array().cloned().unwrap_or_default();
+        if !layout.is_empty() {
+            problems.push(format!("{screen} at 200 %: {layout:?}"));
+        }
+        s.execute(
+            "const root = document.documentElement; root.style.fontSize = root.dataset.normalSize; \
+             root.classList.toggle('big-text', parseFloat(getComputedStyle(root).fontSize) >= 28);",
+            vec![],
+        )
+        .await?;
+    }
+    ensure!(problems.is_empty(), "large text: {problems:#?}");
     s.quit().await?;
     drop(driver);
 
@@ -711,6 +778,45 @@ async fn a_worker_day_offline_from_login_to_sync() -> Result<()> {
     );
     server.stop().await
 }
+
+/// Run in the webview: `small` lists controls under 48×48 CSS px; `layout` lists what runs off
+/// the screen's right edge and controls that overlap another (not their own child).
+const LARGE_TEXT_CHECKS: &str = r#"
+const doc = document.scrollingElement;
+const width = document.documentElement.clientWidth;
+const visible = (e) => e.getClientRects().length && getComputedStyle(e).visibility !== 'hidden';
+const name = (e) => e.tagName.toLowerCase() + (e.id ? '#' + e.id : '') + '.' + e.className + ' "' + (e.innerText || e.value || e.getAttribute('aria-label') || '').trim().slice(0, 12) + '"';
+// Inside a row that scrolls sideways (the stage chips), an element past the edge is reached by
+// scrolling the row.
+const inScroller = (e) => { for (let p = e.parentElement; p; p = p.parentElement) { const o = getComputedStyle(p).overflowX; if (o === 'auto' || o === 'scroll') return true; } return false; };
+// A bar fixed to the screen (top bar, footer, tabs) covers content the content scrolls out from under.
+const inBar = (e) => { for (let p = e; p; p = p.parentElement) { const pos = getComputedStyle(p).position; if (pos === 'fixed' || pos === 'sticky') return true; } return false; };
+const barOf = (e) => e.closest('header, footer, nav, .visit-foot, .action-bar, .bottomnav');
+const controls = [...document.querySelectorAll('button, a[href], input:not([type=hidden]), select, textarea')].filter(visible);
+const small = [];
+for (const e of controls) {
+  const target = (e.type === 'checkbox' || e.type === 'radio') && e.closest('label') ? e.closest('label') : e;
+  const r = target.getBoundingClientRect();
+  if (r.width < 47.5 || r.height < 47.5) small.push(name(e) + ' ' + Math.round(r.width) + 'x' + Math.round(r.height));
+}
+const layout = [];
+if (doc.scrollWidth > doc.clientWidth + 1) layout.push('scrolls sideways: ' + doc.scrollWidth);
+for (const e of [...document.querySelectorAll('button, a[href], input, select, textarea, label, h1, h2, h3, p, li')].filter(visible)) {
+  const r = e.getBoundingClientRect();
+  if (r.right > width + 1 && !inScroller(e)) layout.push(name(e) + ' runs off the right edge (' + Math.round(r.right) + ')');
+}
+for (let i = 0; i < controls.length; i++) {
+  for (let j = i + 1; j < controls.length; j++) {
+    const a = controls[i].getBoundingClientRect(), b = controls[j].getBoundingClientRect();
+    const ix = Math.min(a.right, b.right) - Math.max(a.left, b.left);
+    const iy = Math.min(a.bottom, b.bottom) - Math.max(a.top, b.top);
+    const sameLayer = (barOf(controls[i]) === barOf(controls[j])) && (inBar(controls[i]) === inBar(controls[j]));
+    if (ix > 2 && iy > 2 && sameLayer && !controls[i].contains(controls[j]) && !controls[j].contains(controls[i]))
+      layout.push(name(controls[i]) + ' overlaps ' + name(controls[j]));
+  }
+}
+return { small, layout };
+"#;
 
 /// Progress on stderr: a test of minutes says where it is.
 fn step(what: &str) {
