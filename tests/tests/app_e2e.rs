@@ -244,9 +244,10 @@ async fn photo_count(s: &Session, key: &str) -> Result<u64> {
     Ok(n.as_u64().unwrap_or(0))
 }
 
-async fn login_and_set_pin(s: &Session, server_url: &str) -> Result<()> {
+async fn login_and_set_pin(s: &Session, server_url: &str, large_text: &LargeText) -> Result<()> {
     s.set_size(360, 740).await?;
     s.screen("login").await?;
+    large_text.check(s, "login").await?;
     s.screenshot("app-01-login").await?;
     s.type_into("#login-server", server_url).await?;
     s.type_into("#login-phone", WORKER).await?;
@@ -264,6 +265,7 @@ async fn login_and_set_pin(s: &Session, server_url: &str) -> Result<()> {
     s.type_into("#login-password", PASSWORD).await?;
     s.click_css("#login-submit").await?;
     s.screen("set-pin").await?;
+    large_text.check(s, "set-pin").await?;
     s.screenshot("app-03-set-pin").await?;
     s.type_into("#pin-new", PIN).await?;
     s.type_into("#pin-repeat", PIN).await?;
@@ -300,7 +302,8 @@ async fn a_worker_day_offline_from_login_to_sync() -> Result<()> {
     // First run: login (a wrong password first), PIN, the inbox fills from the server.
     step("first run");
     let s = driver.session(&app).await?;
-    login_and_set_pin(&s, &url).await?;
+    let large_text = LargeText::new()?;
+    login_and_set_pin(&s, &url, &large_text).await?;
     s.wait_for("three synced cases in the inbox", || async {
         Ok((inbox_rows(&s).await? == 3).then_some(()))
     })
@@ -431,6 +434,7 @@ async fn a_worker_day_offline_from_login_to_sync() -> Result<()> {
     let s = driver.session(&app).await?;
     s.set_size(360, 740).await?;
     s.screen("locked").await?;
+    large_text.check(&s, "locked").await?;
     s.screenshot(&format!("app-{shot:02}-locked")).await?;
     shot += 1;
     s.type_into("#pin-unlock", "135791").await?;
@@ -513,6 +517,7 @@ async fn a_worker_day_offline_from_login_to_sync() -> Result<()> {
     s.type_into("#pf-id", "620102198001010017").await?;
     s.click_css("#pf-next").await?;
     s.screen("proxy-readback").await?;
+    large_text.check(&s, "proxy-readback").await?;
     let readback = s.text("#readback").await?;
     ensure!(
         readback.contains("马桂兰") && readback.contains("驻村干部"),
@@ -523,6 +528,7 @@ async fn a_worker_day_offline_from_login_to_sync() -> Result<()> {
     shot += 1;
     s.click_css("#readback-ok").await?;
     s.screen("proxy-confirm").await?;
+    large_text.check(&s, "proxy-confirm").await?;
     s.upload("#pf-photo-input", &photo("orientation/Portrait_3.jpg"))
         .await?;
     s.find("#pf-photo-preview img").await?;
@@ -531,6 +537,7 @@ async fn a_worker_day_offline_from_login_to_sync() -> Result<()> {
     shot += 1;
     s.click_css("#pf-submit").await?;
     s.screen("proxy-done").await?;
+    large_text.check(&s, "proxy-done").await?;
     let proxy_case = s
         .execute(
             "return document.querySelector('#pf-done-case').dataset.caseId;",
@@ -556,6 +563,7 @@ async fn a_worker_day_offline_from_login_to_sync() -> Result<()> {
     )?;
     s.click_css("#nav-scan").await?;
     s.screen("scan").await?;
+    large_text.check(&s, "scan").await?;
     s.screenshot(&format!("app-{shot:02}-scan")).await?;
     shot += 1;
     s.upload("#scan-file", &unknown).await?;
@@ -607,10 +615,6 @@ async fn a_worker_day_offline_from_login_to_sync() -> Result<()> {
     // screen, no control covers another); at the normal size, text contrast is at least 4.5:1
     // (axe-core, measured on the rendered screen) and every control is at least 48 px.
     step("200 % text");
-    let axe = std::fs::read_to_string(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("browser/node_modules/axe-core/axe.min.js"),
-    )
-    .context("axe-core (make test installs it into tests/browser first)")?;
     let screens = [
         ("inbox", "inbox".to_owned()),
         ("household", format!("household/{household}")),
@@ -620,7 +624,6 @@ async fn a_worker_day_offline_from_login_to_sync() -> Result<()> {
         ("notices", "notices".to_owned()),
         ("settings", "settings".to_owned()),
     ];
-    let mut problems = Vec::new();
     for (screen, route) in &screens {
         s.execute(
             "location.hash = '#/' + arguments[0];",
@@ -629,45 +632,13 @@ async fn a_worker_day_offline_from_login_to_sync() -> Result<()> {
         .await?;
         s.screen(screen).await?;
         s.idle().await?;
-        let found = s.execute(LARGE_TEXT_CHECKS, vec![]).await?;
-        let small = found["small"].as_array().cloned().unwrap_or_default();
-        if !small.is_empty() {
-            problems.push(format!("{screen}: targets under 48 px: {small:?}"));
-        }
-        let contrast = s
-            .execute(
-                &format!(
-                    "{axe}\n;return axe.run(document, {{runOnly: {{type: 'rule', values: ['color-contrast']}}}})\
-                     .then(r => r.violations.flatMap(v => v.nodes.map(n => n.target.join(' ') + ': ' + n.failureSummary)));"
-                ),
-                vec![],
-            )
-            .await?;
-        if contrast.as_array().is_some_and(|a| !a.is_empty()) {
-            problems.push(format!("{screen}: contrast under 4.5:1: {contrast}"));
-        }
-        s.execute(
-            // The phone's 200 % doubles the webview's base size; the app's own rule
-            // (ui/src/prefs.ts) then turns on its big-text layout from 28 px up.
-            "const root = document.documentElement; root.dataset.normalSize = root.style.fontSize; \
-             const px = parseFloat(getComputedStyle(root).fontSize) * 2; \
-             root.style.fontSize = px + 'px'; root.classList.toggle('big-text', px >= 28);",
-            vec![],
-        )
-        .await?;
-        s.screenshot(&format!("app-200-{screen}")).await?;
-        let found = s.execute(LARGE_TEXT_CHECKS, vec![]).await?;
-        let layout = found["layout"].as_array().cloned().unwrap_or_default();
-        if !layout.is_empty() {
-            problems.push(format!("{screen} at 200 %: {layout:?}"));
-        }
-        s.execute(
-            "const root = document.documentElement; root.style.fontSize = root.dataset.normalSize; \
-             root.classList.toggle('big-text', parseFloat(getComputedStyle(root).fontSize) >= 28);",
-            vec![],
-        )
-        .await?;
+        large_text.check(&s, screen).await?;
     }
+    let problems = large_text
+        .problems
+        .lock()
+        .map(|p| p.clone())
+        .unwrap_or_default();
     ensure!(problems.is_empty(), "large text: {problems:#?}");
     s.quit().await?;
     drop(driver);
@@ -777,6 +748,76 @@ async fn a_worker_day_offline_from_login_to_sync() -> Result<()> {
         "the server numbered it: {proxy}"
     );
     server.stop().await
+}
+
+/// The large-text checks of one screen as shown now (see [`LARGE_TEXT_CHECKS`]): targets and
+/// contrast at the normal size, then layout at the phone's 200 % with a screenshot. Problems are
+/// collected, so one run names them all.
+struct LargeText {
+    axe: String,
+    problems: std::sync::Mutex<Vec<String>>,
+}
+
+impl LargeText {
+    fn new() -> Result<LargeText> {
+        let axe = std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("browser/node_modules/axe-core/axe.min.js"),
+        )
+        .context("axe-core (make test installs it into tests/browser first)")?;
+        Ok(LargeText {
+            axe,
+            problems: std::sync::Mutex::new(Vec::new()),
+        })
+    }
+
+    fn note(&self, problem: String) {
+        if let Ok(mut p) = self.problems.lock() {
+            p.push(problem);
+        }
+    }
+
+    async fn check(&self, s: &Session, screen: &str) -> Result<()> {
+        let found = s.execute(LARGE_TEXT_CHECKS, vec![]).await?;
+        let small = found["small"].as_array().cloned().unwrap_or_default();
+        if !small.is_empty() {
+            self.note(format!("{screen}: targets under 48 px: {small:?}"));
+        }
+        let axe = &self.axe;
+        let contrast = s
+            .execute(
+                &format!(
+                    "{axe}\n;return axe.run(document, {{runOnly: {{type: 'rule', values: ['color-contrast']}}}})\
+                     .then(r => r.violations.flatMap(v => v.nodes.map(n => n.target.join(' ') + ': ' + n.failureSummary)));"
+                ),
+                vec![],
+            )
+            .await?;
+        if contrast.as_array().is_some_and(|a| !a.is_empty()) {
+            self.note(format!("{screen}: contrast under 4.5:1: {contrast}"));
+        }
+        s.execute(
+            // The phone's 200 % doubles the webview's base size; the app's own rule
+            // (ui/src/prefs.ts) then turns on its big-text layout from 28 px up.
+            "const root = document.documentElement; root.dataset.normalSize = root.style.fontSize; \
+             const px = parseFloat(getComputedStyle(root).fontSize) * 2; \
+             root.style.fontSize = px + 'px'; root.classList.toggle('big-text', px >= 28);",
+            vec![],
+        )
+        .await?;
+        s.screenshot(&format!("app-200-{screen}")).await?;
+        let found = s.execute(LARGE_TEXT_CHECKS, vec![]).await?;
+        let layout = found["layout"].as_array().cloned().unwrap_or_default();
+        if !layout.is_empty() {
+            self.note(format!("{screen} at 200 %: {layout:?}"));
+        }
+        s.execute(
+            "const root = document.documentElement; root.style.fontSize = root.dataset.normalSize; \
+             root.classList.toggle('big-text', parseFloat(getComputedStyle(root).fontSize) >= 28);",
+            vec![],
+        )
+        .await?;
+        Ok(())
+    }
 }
 
 /// Run in the webview: `small` lists controls under 48×48 CSS px; `layout` lists what runs off
