@@ -57,6 +57,32 @@ pub fn formerly_poor(h: usize) -> bool {
     h.wrapping_mul(2_654_435_761) % 10 < 3
 }
 
+/// Households `range` of the register, as the records `import_records` takes (the test and the
+/// benchmark load the register this way, in batches).
+pub fn register_records(
+    range: std::ops::Range<usize>,
+    villages: &[DivisionCode],
+    today: NaiveDate,
+) -> Result<Vec<yijian_server::store::ImportRecord>> {
+    let hlc = yijian_core::hlc::Hlc {
+        wall_ms: 1,
+        counter: 0,
+        node: 0,
+    };
+    range
+        .map(|i| {
+            let hh = household(i, villages, today)?;
+            Ok(yijian_server::store::ImportRecord {
+                kind: yijian_core::protocol::kinds::HOUSEHOLD.into(),
+                id: hh.id.to_string(),
+                village: hh.village.to_string(),
+                body: Some(serde_json::to_string(&hh)?),
+                hlc,
+            })
+        })
+        .collect()
+}
+
 /// Household `h` of the register.
 pub fn household(h: usize, villages: &[DivisionCode], today: NaiveDate) -> Result<Household> {
     let village = villages[h % villages.len()].clone();

@@ -72,9 +72,18 @@ fn cli(db: &[String], args: &[&str]) -> Result<(serde_json::Value, String)> {
 }
 
 async fn cases(server: &TestServer) -> Result<Vec<yijian_server::store::rows::CaseRow>> {
-    Ok(read(&*server.storage, |tx| {
+    cases_in(server, VILLAGE).await
+}
+
+/// Every case (open or closed) under `scope`.
+async fn cases_in(
+    server: &TestServer,
+    scope: &str,
+) -> Result<Vec<yijian_server::store::rows::CaseRow>> {
+    let scope = scope.to_owned();
+    Ok(read(&*server.storage, move |tx| {
         tx.case_rows(&CaseQuery {
-            scope: VILLAGE.to_owned(),
+            scope: scope.clone(),
             open_only: false,
             due_by: None,
             limit: None,
@@ -591,23 +600,7 @@ async fn hundred_thousand_lines(database: DatabaseLocation, db_args: Vec<String>
         .collect();
     let today = yijian_core::time::china_date(Utc::now());
     let households = 3_000;
-    let hlc = yijian_core::hlc::Hlc {
-        wall_ms: 1,
-        counter: 0,
-        node: 0,
-    };
-    let register = (0..households)
-        .map(|h| {
-            let hh = alert_lists::household(h, &villages, today)?;
-            Ok(ImportRecord {
-                kind: kinds::HOUSEHOLD.into(),
-                id: hh.id.to_string(),
-                village: hh.village.to_string(),
-                body: Some(serde_json::to_string(&hh)?),
-                hlc,
-            })
-        })
-        .collect::<Result<Vec<_>>>()?;
+    let register = alert_lists::register_records(0..households, &villages, today)?;
     server.storage.import_records(register).await?;
 
     let (lines, want) = alert_lists::medical_list(100_000, households, &villages, today);
@@ -633,23 +626,7 @@ async fn hundred_thousand_lines(database: DatabaseLocation, db_args: Vec<String>
     if out.status.success() || !err.contains("Excel文件无法读取") {
         bail!("a cut-off workbook: {} {err}", out.status);
     }
-    let all_cases = |server: &TestServer| {
-        let storage = std::sync::Arc::clone(&server.storage);
-        async move {
-            Ok::<_, anyhow::Error>(
-                read(&*storage, |tx| {
-                    tx.case_rows(&CaseQuery {
-                        scope: "621102".to_owned(),
-                        open_only: false,
-                        due_by: None,
-                        limit: None,
-                    })
-                })
-                .await?,
-            )
-        }
-    };
-    if !all_cases(&server).await?.is_empty() {
+    if !cases_in(&server, "621102").await?.is_empty() {
         bail!("a refused workbook made cases");
     }
 
@@ -680,7 +657,7 @@ async fn hundred_thousand_lines(database: DatabaseLocation, db_args: Vec<String>
             want.rejected + want.unmatched
         );
     }
-    let leads = all_cases(&server).await?;
+    let leads = cases_in(&server, "621102").await?;
     if leads.len() != want.leads_created
         || leads
             .iter()
@@ -696,7 +673,7 @@ async fn hundred_thousand_lines(database: DatabaseLocation, db_args: Vec<String>
     if again != first {
         bail!("the same workbook again: {again} != {first}");
     }
-    if all_cases(&server).await?.len() != want.leads_created {
+    if cases_in(&server, "621102").await?.len() != want.leads_created {
         bail!("the same workbook again made cases");
     }
     server.stop().await?;

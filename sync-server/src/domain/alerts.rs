@@ -26,7 +26,6 @@ use yijian_core::household::{Household, MonitoringStatus};
 use yijian_core::ids::CaseId;
 use yijian_core::policy::{Policy, Population};
 use yijian_core::protocol::kinds;
-use yijian_core::role::Role;
 use yijian_core::support::{
     AlertLine, AlertRules, BASE_HEADERS, DepartmentRules, RawAlertLine, check_line, is_warning,
 };
@@ -35,8 +34,7 @@ use yijian_core::validation::mask_name;
 use crate::domain::apply::{ApplySettings, receipt_number};
 use crate::domain::cases::{CaseWrite, save_case};
 use crate::domain::procedure::Procedure;
-use crate::domain::resident::{server_hlc, tell_staff, village_name};
-use crate::sms::Template;
+use crate::domain::resident::{server_hlc, tell_village_and_township, village_name};
 use crate::store::rows::{AlertBatchRow, AlertOutcome, AlertRowRecord, CaseQuery};
 use crate::store::tx::{AuditEntry, RecordTx};
 use crate::store::{Storage, StorageError, read, write};
@@ -866,28 +864,7 @@ fn open_lead(
         ("receipt", receipt.as_str()),
         ("due", due.as_str()),
     ];
-    tell_staff(
-        tx,
-        Role::VillageWorker,
-        village,
-        Template::NewDeclaration,
-        &params,
-        &case_id,
-        "new",
-        settings.now,
-    )?;
-    if let Some(township) = village.at_level(Level::Township) {
-        tell_staff(
-            tx,
-            Role::Township,
-            &township,
-            Template::NewDeclaration,
-            &params,
-            &case_id,
-            "new",
-            settings.now,
-        )?;
-    }
+    tell_village_and_township(tx, village, &params, &case_id, settings.now)?;
     Ok(case_id)
 }
 

@@ -124,6 +124,29 @@ pub fn tell_staff(
     Ok(())
 }
 
+/// Tell a new case's village grid workers and its township (console and text), as a
+/// declaration and a department lead both do.
+pub fn tell_village_and_township(
+    tx: &mut dyn RecordTx,
+    village: &DivisionCode,
+    params: &[(&str, &str)],
+    case_id: &str,
+    now: DateTime<Utc>,
+) -> Result<(), StorageError> {
+    let township = village.at_level(Level::Township);
+    let staff = [
+        (Role::VillageWorker, Some(village.clone())),
+        (Role::Township, township),
+    ];
+    for (role, scope) in staff {
+        if let Some(scope) = scope {
+            let template = Template::NewDeclaration;
+            tell_staff(tx, role, &scope, template, params, case_id, "new", now)?;
+        }
+    }
+    Ok(())
+}
+
 /// File a resident's declaration from the public form (see the module docs).
 pub fn declare(
     tx: &mut dyn RecordTx,
@@ -253,28 +276,7 @@ pub fn declare(
         ("receipt", receipt.as_str()),
         ("due", due.as_str()),
     ];
-    tell_staff(
-        tx,
-        Role::VillageWorker,
-        &village,
-        Template::NewDeclaration,
-        &params,
-        &case_id,
-        "new",
-        now,
-    )?;
-    if let Some(township) = village.at_level(Level::Township) {
-        tell_staff(
-            tx,
-            Role::Township,
-            &township,
-            Template::NewDeclaration,
-            &params,
-            &case_id,
-            "new",
-            now,
-        )?;
-    }
+    tell_village_and_township(tx, &village, &params, &case_id, now)?;
     Ok(Declared::New {
         case_id,
         receipt_no: receipt,

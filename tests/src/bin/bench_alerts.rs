@@ -15,10 +15,8 @@ use std::time::Instant;
 use anyhow::{Context, Result, bail};
 use chrono::Utc;
 use yijian_core::division::{DivisionCode, Level};
-use yijian_core::protocol::kinds;
 use yijian_core::regions::Regions;
 use yijian_server::config::DatabaseLocation;
-use yijian_server::store::ImportRecord;
 use yijian_tests::alert_lists;
 
 fn env_usize(name: &str, default: usize) -> Result<usize> {
@@ -104,26 +102,10 @@ async fn main() -> Result<()> {
             data_dir: data.clone(),
         })
         .await?;
-        let hlc = yijian_core::hlc::Hlc {
-            wall_ms: 1,
-            counter: 0,
-            node: 0,
-        };
         let mut h = 0;
         while h < households {
             let end = (h + 10_000).min(households);
-            let batch = (h..end)
-                .map(|i| {
-                    let hh = alert_lists::household(i, &villages, today)?;
-                    Ok(ImportRecord {
-                        kind: kinds::HOUSEHOLD.into(),
-                        id: hh.id.to_string(),
-                        village: hh.village.to_string(),
-                        body: Some(serde_json::to_string(&hh)?),
-                        hlc,
-                    })
-                })
-                .collect::<Result<Vec<_>>>()?;
+            let batch = alert_lists::register_records(h..end, &villages, today)?;
             storage.import_records(batch).await?;
             h = end;
         }
