@@ -18,6 +18,8 @@
 use image::{GrayImage, Luma};
 use yijian_core::ids::HouseholdId;
 
+use crate::proxy::SplitMix64;
+
 /// One damage a photo may carry (every photo is turned, tilted, noisy and compressed).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Damage {
@@ -107,40 +109,6 @@ impl FieldPhoto {
     }
 }
 
-/// splitmix64: small, fast, and the same on every machine.
-#[derive(Debug)]
-pub struct Rng(u64);
-
-impl Rng {
-    pub fn new(seed: u64) -> Rng {
-        Rng(seed)
-    }
-
-    pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform in [0, 1).
-    pub fn unit(&mut self) -> f64 {
-        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
-    }
-
-    pub fn range(&mut self, lo: f64, hi: f64) -> f64 {
-        lo + (hi - lo) * self.unit()
-    }
-
-    /// Standard normal (Box–Muller).
-    pub fn normal(&mut self) -> f64 {
-        let u = self.unit().max(1e-12);
-        let v = self.unit();
-        (-2.0 * u.ln()).sqrt() * (std::f64::consts::TAU * v).cos()
-    }
-}
-
 /// The photos' size: a 12 MP phone camera.
 pub const WIDTH: u32 = 4000;
 pub const HEIGHT: u32 = 3000;
@@ -148,10 +116,10 @@ pub const HEIGHT: u32 = 3000;
 /// `count` photos from `seed`, of `width × height`. Texts alternate between door plates and
 /// sheet addresses; damages cycle so every kind and every pair appears.
 pub fn generate(seed: u64, count: usize, width: u32, height: u32) -> Vec<FieldPhoto> {
-    let mut rng = Rng::new(seed);
+    let mut rng = SplitMix64::new(seed);
     (0..count)
         .map(|i| {
-            let mut r = Rng::new(rng.next_u64());
+            let mut r = SplitMix64::new(rng.next_u64());
             photo(&mut r, i, width, height)
         })
         .collect()
@@ -169,7 +137,7 @@ const DAMAGE_CYCLE: [&[Damage]; 7] = [
 
 /// The texts the system prints: a door plate (a household id, UUIDv7) or the village sheet's
 /// address of the declaration form.
-fn code_text(rng: &mut Rng, i: usize) -> (String, &'static str) {
+fn code_text(rng: &mut SplitMix64, i: usize) -> (String, &'static str) {
     if i % 3 == 2 {
         let village = 621_102_105_201u64 + rng.next_u64() % 500;
         let host = ["http://10.62.11.5:8080", "https://yj.dingxi.gov.cn"][i % 2];
@@ -182,7 +150,7 @@ fn code_text(rng: &mut Rng, i: usize) -> (String, &'static str) {
     }
 }
 
-fn photo(rng: &mut Rng, i: usize, width: u32, height: u32) -> FieldPhoto {
+fn photo(rng: &mut SplitMix64, i: usize, width: u32, height: u32) -> FieldPhoto {
     let (text, source) = code_text(rng, i);
     let damage = DAMAGE_CYCLE[i % DAMAGE_CYCLE.len()].to_vec();
     let matrix = yijian_server::web::print::sheet::qr_image(&text, 1).expect("code fits");
@@ -259,7 +227,7 @@ fn photo(rng: &mut Rng, i: usize, width: u32, height: u32) -> FieldPhoto {
 }
 
 /// A plastered wall: a base tone with blotches (bilinear value noise on a coarse grid).
-fn wall(rng: &mut Rng, width: u32, height: u32) -> GrayImage {
+fn wall(rng: &mut SplitMix64, width: u32, height: u32) -> GrayImage {
     let base = rng.range(120.0, 190.0);
     let (gw, gh) = (17usize, 13usize);
     let grid: Vec<f64> = (0..gw * gh).map(|_| rng.range(-25.0, 25.0)).collect();
@@ -296,7 +264,7 @@ struct Plate<'a> {
 }
 
 impl<'a> Plate<'a> {
-    fn new(matrix: &'a GrayImage, rng: &mut Rng) -> Plate<'a> {
+    fn new(matrix: &'a GrayImage, rng: &mut SplitMix64) -> Plate<'a> {
         let n = f64::from(matrix.width());
         let margin = 3.0;
         let text_rows = 3;
@@ -355,7 +323,7 @@ impl<'a> Plate<'a> {
         module_px: f64,
         rotation: f64,
         tilt: f64,
-        rng: &mut Rng,
+        rng: &mut SplitMix64,
     ) -> (f64, f64, f64, f64) {
         let (fw, fh) = (f64::from(frame.width()), f64::from(frame.height()));
         let (pw, ph) = (self.w * module_px, self.h * module_px);
@@ -591,7 +559,7 @@ mod tests {
     /// with no code at all, must still come out right.
     #[test]
     fn large_frames_read_a_close_up_and_find_nothing_in_a_bare_wall() {
-        let mut rng = Rng::new(3);
+        let mut rng = SplitMix64::new(3);
         let (w, h) = (2000, 1500);
         let mut frame = wall(&mut rng, w, h);
         let text = yijian_core::qrcodes::door_plate_text(HouseholdId::from_parts(1, 2));
