@@ -9,7 +9,7 @@ CARGO ?= cargo
 CARGO_FLAGS ?= --locked
 
 .PHONY: run test deps ui app server android-check fmt-check clippy cargo-test browser-deps browser-test fmt \
-	bench-sync bench-media bench-form bench-inbox bench-alerts bench-qr
+	bench-sync bench-media bench-form bench-inbox bench-alerts bench-qr fonts
 
 SERVER := ./target/debug/yijian-server
 
@@ -102,3 +102,14 @@ bench-qr: deps
 # The sync benchmark (not a test): prints one JSON line per step. See bench/README.md.
 bench-sync: deps
 	$(CARGO) run $(CARGO_FLAGS) --release -p yijian-tests --bin bench-sync
+
+# The Tibetan fonts the pages ship (not part of `make test`: the built fonts are committed). Run it
+# after changing sync-server/i18n/resident.bo.toml; a test fails until the form's subset matches.
+FONT_VENV := target/font-venv
+fonts: deps
+	@test -f /usr/share/fonts/truetype/noto/NotoSerifTibetan-Regular.ttf || \
+		{ apt-get update -q && apt-get install -y -q fonts-noto-core; }
+	@test -x $(FONT_VENV)/bin/python || python3 -m venv $(FONT_VENV)
+	@$(FONT_VENV)/bin/python -c 'import fontTools, brotli, uharfbuzz' 2>/dev/null || \
+		$(FONT_VENV)/bin/pip install -q 'fonttools>=4.47' brotli 'uharfbuzz>=0.39'
+	$(FONT_VENV)/bin/python tools/subset_tibetan_font.py

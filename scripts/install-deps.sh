@@ -11,6 +11,8 @@ cd "$(dirname "$0")/.."
 # - xvfb, webkit2gtk-driver: driving the real app under a virtual display (WebKitWebDriver)
 # - fonts-wqy-microhei: a Chinese font, so the app and the pages render (and their
 #   screenshots show) Chinese text instead of empty boxes
+# - hunspell, hunspell-bo: the Tibetan catalogues' syllables are checked against Debian's
+#   Tibetan dictionary (a test; it catches typing slips, not wrong translations)
 # - chromium: the browser tests of the server's pages (driven by playwright-core)
 # - postgresql: throwaway clusters for the PostgreSQL backend tests
 # - gcc-aarch64-linux-gnu, libc6-dev-arm64-cross: a C compiler for the bundled SQLite and zstd
@@ -20,6 +22,7 @@ APT_PACKAGES=(
   build-essential pkg-config file
   libwebkit2gtk-4.1-dev libxdo-dev libssl-dev libayatana-appindicator3-dev librsvg2-dev
   xvfb webkit2gtk-driver fonts-wqy-microhei
+  hunspell hunspell-bo
   chromium
   postgresql
   gcc-aarch64-linux-gnu libc6-dev-arm64-cross

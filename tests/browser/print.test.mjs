@@ -6,37 +6,27 @@
 // web-print-sheet-server.png (the server's PNG, saved as it came).
 
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
-import { VILLAGE, startServer } from './lib/server.mjs';
-import { A4, launch, saveShot, shot } from './lib/browser.mjs';
+import { test } from 'node:test';
+import { VILLAGE } from './lib/server.mjs';
+import { A4, saveShot, shot } from './lib/browser.mjs';
+import { serverAndBrowser } from './lib/suite.mjs';
 import { consoleSession } from './lib/console.mjs';
 
 const T = { timeout: 120_000 };
 const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
 
-let server;
-let browser;
-
-before(async () => {
-  server = await startServer();
-  browser = await launch();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+const ctx = serverAndBrowser();
 
 test('staff only: without signing in the sheet is not shown', T, async () => {
-  const res = await fetch(`${server.url}/print/village/${VILLAGE}/sheet.png`, { redirect: 'manual' });
+  const res = await fetch(`${ctx.server.url}/print/village/${VILLAGE}/sheet.png`, { redirect: 'manual' });
   assert.notEqual(res.status, 200, 'the sheet was served without a sign-in');
   assert.doesNotMatch(res.headers.get('content-type') ?? '', /^image\//);
 });
 
 test('the village sheet prints on A4 with the form QR code as inline SVG', T, async () => {
-  const { context, page } = await consoleSession(browser, server, 'county', A4);
+  const { context, page } = await consoleSession(ctx.browser, ctx.server, 'county', A4);
   try {
-    const res = await page.goto(`${server.url}/print/village/${VILLAGE}`);
+    const res = await page.goto(`${ctx.server.url}/print/village/${VILLAGE}`);
     assert.equal(res.status(), 200, `GET /print/village/${VILLAGE} → ${res.status()}`);
     assert.match(res.headers()['content-type'] ?? '', /text\/html/);
     const svg = page.locator('svg');
@@ -59,9 +49,9 @@ test('the village sheet prints on A4 with the form QR code as inline SVG', T, as
 });
 
 test('the village sheet is also a PNG (A4 proportions)', T, async () => {
-  const { context } = await consoleSession(browser, server, 'county');
+  const { context } = await consoleSession(ctx.browser, ctx.server, 'county');
   // The browser context's own request client carries its session cookie.
-  const res = await context.request.get(`${server.url}/print/village/${VILLAGE}/sheet.png`);
+  const res = await context.request.get(`${ctx.server.url}/print/village/${VILLAGE}/sheet.png`);
   const png = await res.body();
   await context.close();
   assert.equal(res.status(), 200, `GET …/sheet.png → ${res.status()}`);

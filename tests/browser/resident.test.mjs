@@ -5,9 +5,10 @@
 // Screenshots: <repo>/target/screenshots/web-resident-*.png
 
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { VILLAGE, api, startServer, waitForSms } from './lib/server.mjs';
-import { PHONE, emulate2G, launch, recordTraffic, shot } from './lib/browser.mjs';
+import { PHONE, emulate2G, recordTraffic, shot } from './lib/browser.mjs';
+import { serverAndBrowser } from './lib/suite.mjs';
 import { applicant, assertFormHolds, fieldError, fillForm, submit } from './lib/resident.mjs';
 
 // (g) needs `yijian-server demo-seed --json` (a case in stage township_reviewed). A binary
@@ -20,21 +21,10 @@ const T = { timeout: 120_000 };
 
 const RECEIPT = /^\d{6}-\d{3}-\d{3}-\d{4}$/;
 
-let server;
-let browser;
-
-before(async () => {
-  server = await startServer();
-  browser = await launch();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+const ctx = serverAndBrowser();
 
 async function phonePage(extra = {}) {
-  const context = await browser.newContext({ ...PHONE, ...extra });
+  const context = await ctx.browser.newContext({ ...PHONE, ...extra });
   const page = await context.newPage();
   page.setDefaultTimeout(30_000);
   return { context, page };
@@ -42,7 +32,7 @@ async function phonePage(extra = {}) {
 
 /** Declare through the form; returns the receipt number shown. */
 async function declare(page, a) {
-  await page.goto(`${server.url}/d/${VILLAGE}`);
+  await page.goto(`${ctx.server.url}/d/${VILLAGE}`);
   await fillForm(page, a);
   await submit(page);
   assert.match(new URL(page.url()).pathname, new RegExp(`^/d/${VILLAGE}/receipt/`), `not on a receipt page: ${page.url()}`);
@@ -54,7 +44,7 @@ describe('declaration form', () => {
     const { context, page } = await phonePage();
     try {
       const a = applicant();
-      await page.goto(`${server.url}/d/${VILLAGE}`);
+      await page.goto(`${ctx.server.url}/d/${VILLAGE}`);
       for (const f of ['applicant_name', 'phone', 'id_number', 'address', 'household_size', 'description', 'consent', 'submit']) {
         assert.ok(await page.locator(`#${f}`).isVisible(), `#${f} is not shown`);
       }
@@ -71,7 +61,7 @@ describe('declaration form', () => {
       assert.ok(receipt.startsWith('621102-105-201-'), receipt);
       await shot(page, 'resident-receipt');
 
-      const sms = await waitForSms(server.dataDir, (t) => t.template === 'receipt' && t.text.includes(receipt));
+      const sms = await waitForSms(ctx.server.dataDir, (t) => t.template === 'receipt' && t.text.includes(receipt));
       assert.equal(sms.phone.replace(/^\+?86/, ''), a.phone, 'the receipt went to another phone');
       assert.ok(sms.out_id, 'the text has no out_id');
     } finally {
@@ -81,7 +71,7 @@ describe('declaration form', () => {
 
   async function wrongIdAndPhone(page, name) {
     const a = applicant({ id_number: '110105194912310021', phone: '1380013800' });
-    await page.goto(`${server.url}/d/${VILLAGE}`);
+    await page.goto(`${ctx.server.url}/d/${VILLAGE}`);
     await fillForm(page, a);
     await submit(page);
     // Still the form, with the two problems written beside their fields and nothing lost.
@@ -126,7 +116,7 @@ describe('declaration form', () => {
       await emulate2G(page);
       const a = applicant();
       const t0 = performance.now();
-      await page.goto(`${server.url}/d/${VILLAGE}`, { waitUntil: 'load', timeout: 120_000 });
+      await page.goto(`${ctx.server.url}/d/${VILLAGE}`, { waitUntil: 'load', timeout: 120_000 });
       const loaded = performance.now();
       await fillForm(page, a);
       const t1 = performance.now();
@@ -146,7 +136,7 @@ describe('declaration form', () => {
     const { context, page } = await phonePage();
     try {
       const traffic = await recordTraffic(page);
-      await page.goto(`${server.url}/d/${VILLAGE}`, { waitUntil: 'load' });
+      await page.goto(`${ctx.server.url}/d/${VILLAGE}`, { waitUntil: 'load' });
       await page.waitForLoadState('networkidle');
       const res = traffic.responses();
       await traffic.stop();
@@ -171,7 +161,7 @@ describe('declaration form', () => {
       const first = await declare(page, a);
       // Later, maybe from a son's phone, maybe a stranger who knows the ID number: same
       // person, different number. The page must not show the receipt or the first phone.
-      await page.goto(`${server.url}/d/${VILLAGE}`);
+      await page.goto(`${ctx.server.url}/d/${VILLAGE}`);
       await fillForm(page, { ...a, phone: a.phone.replace(/\d{4}$/, '7777'), description: '' });
       await submit(page);
       assert.ok(await page.locator('#already-declared').isVisible(), 'not told it is declared already');
@@ -195,7 +185,7 @@ describe('status lookup and appeal', () => {
       const a = applicant();
       const receipt = await declare(page, a);
 
-      await page.goto(`${server.url}/s`);
+      await page.goto(`${ctx.server.url}/s`);
       await page.locator('#receipt').fill(receipt);
       await page.locator('#last4').fill(a.phone.slice(-4));
       await submit(page, '#lookup');
@@ -208,7 +198,7 @@ describe('status lookup and appeal', () => {
       assert.match(done.join('\n'), /申报/, `done list: ${done}`);
       await shot(page, 'resident-status');
 
-      await page.goto(`${server.url}/s`);
+      await page.goto(`${ctx.server.url}/s`);
       await page.locator('#receipt').fill(receipt);
       const wrong = String((Number(a.phone.slice(-4)) + 1) % 10000).padStart(4, '0');
       await page.locator('#last4').fill(wrong);

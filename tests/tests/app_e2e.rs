@@ -634,6 +634,50 @@ async fn a_worker_day_offline_from_login_to_sync() -> Result<()> {
         s.idle().await?;
         large_text.check(&s, screen).await?;
     }
+    // Tibetan beside Chinese (设置 → 语言): the screens' texts as Tibetan with their Chinese,
+    // drawn in WebKit with the app's own Tibetan font, holding at 200 % as well; then back.
+    step("Tibetan");
+    s.click_css("#lang-bo").await?;
+    ensure!(
+        s.execute("return document.documentElement.lang;", vec![])
+            .await?
+            == "bo",
+        "the app did not switch to Tibetan"
+    );
+    for (screen, route) in [
+        ("inbox", "inbox"),
+        ("sync", "sync"),
+        ("settings", "settings"),
+    ] {
+        s.execute(
+            "location.hash = '#/' + arguments[0];",
+            vec![Value::String(route.to_owned())],
+        )
+        .await?;
+        s.screen(screen).await?;
+        s.idle().await?;
+        let found = s.execute(TIBETAN_CHECK, vec![]).await?;
+        ensure!(
+            found["pairs"].as_u64().unwrap_or(0) >= 3
+                && found["font"] == true
+                && found["alone"].as_array().is_some_and(Vec::is_empty)
+                && found["digits"] == false,
+            "{screen} in Tibetan: {found}"
+        );
+        s.screenshot(&format!("app-bo-{screen}")).await?;
+        large_text.check(&s, &format!("bo-{screen}")).await?;
+    }
+    s.click_css("#lang-zh").await?;
+    let left = s
+        .execute(
+            "return [document.documentElement.lang, document.querySelectorAll('.bi').length];",
+            vec![],
+        )
+        .await?;
+    ensure!(
+        left == serde_json::json!(["zh-CN", 0]),
+        "back to Chinese: {left}"
+    );
     let problems = large_text
         .problems
         .lock()
@@ -819,6 +863,18 @@ impl LargeText {
         Ok(())
     }
 }
+
+/// Run in the webview on a Tibetan screen: how many Tibetan-and-Chinese pairs it shows, whether
+/// the app's Tibetan font loaded and matches Tibetan letters, Tibetan shown without its Chinese,
+/// and whether Tibetan digits appear (numbers stay Arabic).
+const TIBETAN_CHECK: &str = r#"
+return document.fonts.load('20px "Yijian Tibetan"', 'ཀ').then((faces) => ({
+  pairs: document.querySelectorAll('.bi').length,
+  font: faces.length > 0 && document.fonts.check('20px "Yijian Tibetan"', 'ཀ'),
+  alone: [...document.querySelectorAll('.bi')].filter((b) => !(b.querySelector('.zh') || {}).textContent).map((b) => b.textContent),
+  digits: /[\u0f20-\u0f33]/.test(document.body.innerText),
+}));
+"#;
 
 /// Run in the webview: `small` lists controls under 48×48 CSS px; `layout` lists what runs off
 /// the screen's right edge and controls that overlap another (not their own child).

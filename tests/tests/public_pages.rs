@@ -710,3 +710,183 @@ fn section<'a>(body: &'a str, marker: &str) -> &'a str {
         .unwrap_or(rest.len());
     &rest[..to]
 }
+
+/// 贡玛村, 玛曲县, 甘南藏族自治州: a village whose pages open in Tibetan.
+const GANNAN_VILLAGE: &str = "623025100200";
+
+/// Tibetan letters (U+0F00–0FFF) in a text.
+fn tibetan_letters(s: &str) -> usize {
+    s.chars()
+        .filter(|c| ('\u{0F00}'..='\u{0FFF}').contains(c))
+        .count()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gannan_pages_speak_tibetan_beside_chinese_and_the_choice_keeps_what_was_typed()
+-> Result<()> {
+    let (server, _dir) = server(ServerSettings::default()).await?;
+    let mut b = Browser::new(&server.url())?;
+
+    // A 甘南 village opens in Tibetan, the Chinese beside every text, with the note that the
+    // translation awaits review and the page's own font.
+    let form = b.get(&format!("/d/{GANNAN_VILLAGE}")).await?;
+    assert_eq!(form.status, 200);
+    assert!(form.body.contains("<html lang=\"bo\">"), "{}", form.body);
+    assert!(form.body.contains("贡玛村"), "the village is named");
+    for (bo, zh) in [
+        ("དཀའ་ངལ་ཅན་གྱི་མང་ཚོགས་ཀྱི་མཐེབ་གཅིག་ཞུ་འབུལ།", "困难群众一键申报"),
+        ("ཞུ་འབུལ་སྤྲོད་པ།", "提交申报"),
+        ("ངོ་སྤྲོད་ལག་ཁྱེར་ཨང་།", "身份证号"),
+    ] {
+        let pair = format!(
+            "<span class=\"bi\"><span class=\"bo\" lang=\"bo\">{bo}</span><span class=\"zh\" lang=\"zh-CN\">{zh}</span></span>"
+        );
+        assert!(
+            form.body.contains(&pair),
+            "{zh} is not shown beside its Tibetan"
+        );
+    }
+    assert!(
+        form.body.contains("id=\"review-note\""),
+        "unreviewed text is said to be so"
+    );
+    // Numbers stay in Arabic digits.
+    assert!(
+        !form
+            .body
+            .chars()
+            .any(|c| ('\u{0F20}'..='\u{0F33}').contains(&c)),
+        "Tibetan digits on the page"
+    );
+    let font_url = form
+        .body
+        .split("src:url(\"")
+        .nth(1)
+        .and_then(|r| r.split('"').next())
+        .context("the page names its font")?
+        .to_owned();
+    let font = b.get(&font_url).await?;
+    assert_eq!(font.status, 200);
+    assert_eq!(font.content_type, "font/woff2");
+    assert_eq!(&font.bytes[..4], b"wOF2");
+    let total = form.bytes.len() + font.bytes.len();
+    println!(
+        "Tibetan form {} bytes + font {} bytes = {total} bytes (uncompressed)",
+        form.bytes.len(),
+        font.bytes.len()
+    );
+    assert!(
+        total <= 60 * 1024,
+        "the Tibetan form and its font are {total} bytes"
+    );
+    assert_eq!(b.get("/assets/tibetan-form-0000.woff2").await?.status, 404);
+
+    // A village elsewhere opens in Chinese, with the switch to Tibetan.
+    let mut zh = Browser::new(&server.url())?;
+    let other = zh.get(&format!("/d/{VILLAGE}")).await?;
+    assert!(other.body.contains("<html lang=\"zh-CN\">"));
+    assert_eq!(tibetan_letters(&other.body), "བོད་ཡིག".chars().count());
+    assert!(other.body.contains("id=\"lang-switch\""));
+    assert!(
+        !other.body.contains("@font-face"),
+        "no font on Chinese pages"
+    );
+
+    // Mistakes in Tibetan: the check's words in Tibetan beside the Chinese, everything kept.
+    let token = input_value(&form.body, "t").context("token")?;
+    let mut bad = declaration("才让卓玛", "", "13900000102", &token);
+    bad.retain(|(k, _)| *k != "consent");
+    let p = b.post(&format!("/d/{GANNAN_VILLAGE}"), &bad).await?;
+    assert_eq!(p.status, 422);
+    assert!(p.body.contains("value=\"才让卓玛\""));
+    assert!(
+        p.body.contains("ངོ་སྤྲོད་ལག་ཁྱེར་ཨང་འབྲི་རོགས།") && p.body.contains("请填写身份证号"),
+        "{}",
+        p.body
+    );
+    assert!(
+        p.body.contains("བཟོ་བཅོས་བྱ་དགོས་པ་2ཡོད།"),
+        "the count of mistakes"
+    );
+
+    // Switching language posts the form: what was typed comes back, in Chinese, nothing is
+    // stored, and the choice is remembered.
+    let token = input_value(&p.body, "t").context("token")?;
+    let mut switch = declaration("才让卓玛", "", "13900000102", &token);
+    switch.push(("lang", "zh"));
+    let p = b.post(&format!("/d/{GANNAN_VILLAGE}"), &switch).await?;
+    assert_eq!(p.status, 200);
+    assert!(p.body.contains("<html lang=\"zh-CN\">"));
+    assert!(p.body.contains("value=\"才让卓玛\"") && p.body.contains("老伴住院"));
+    assert!(
+        !p.body.contains("请填写身份证号"),
+        "switching checks nothing"
+    );
+    assert_eq!(b.cookies.get("yj_lang").map(String::as_str), Some("zh"));
+    assert_eq!(case_count(&server).await?, 0);
+    let again = b.get(&format!("/d/{GANNAN_VILLAGE}")).await?;
+    assert!(
+        again.body.contains("<html lang=\"zh-CN\">"),
+        "the choice is kept"
+    );
+    let back = b.get(&format!("/d/{GANNAN_VILLAGE}?lang=bo")).await?;
+    assert!(back.body.contains("<html lang=\"bo\">"));
+    assert_eq!(b.cookies.get("yj_lang").map(String::as_str), Some("bo"));
+
+    // Declared in Tibetan: receipt and status in Tibetan, the receipt number in Arabic digits.
+    let token = input_value(&back.body, "t").context("token")?;
+    let good = declaration("才让卓玛", "620102198001010017", "13900000102", &token);
+    let p = b.post(&format!("/d/{GANNAN_VILLAGE}"), &good).await?;
+    assert_eq!(p.status, 303, "{}", p.body);
+    let receipt_url = p.location.context("redirect")?;
+    let receipt = b.get(&receipt_url).await?;
+    assert!(receipt.body.contains("<html lang=\"bo\">"));
+    assert!(receipt.body.contains("ཞུ་འབུལ་ལེགས་པར་སྤྲོད་ཟིན།"));
+    assert!(receipt.body.contains("ལས་ཀའི་ཉིན་"), "the days to the visit");
+    let receipt_no = receipt_url
+        .split("/receipt/")
+        .nth(1)
+        .and_then(|r| r.split('?').next())
+        .context("receipt number")?
+        .to_owned();
+    assert!(receipt.body.replace("<wbr>", "").contains(&receipt_no));
+
+    // A fresh phone (no cookie) looks the case up: the page follows the case's village.
+    let mut fresh = Browser::new(&server.url())?;
+    let s = fresh.get("/s").await?;
+    assert!(
+        s.body.contains("<html lang=\"zh-CN\">"),
+        "no village yet: Chinese"
+    );
+    let token = input_value(&s.body, "t").context("status token")?;
+    let found = fresh
+        .post(
+            "/s",
+            &[("t", &token), ("receipt", &receipt_no), ("last4", "0102")],
+        )
+        .await?;
+    assert_eq!(found.status, 200, "{}", found.body);
+    assert!(found.body.contains("<html lang=\"bo\">"));
+    assert!(
+        found.body.contains("ཞུ་འབུལ་འབྱོར་ཟིན།") && found.body.contains("等待乡镇受理"),
+        "the stage in both"
+    );
+    assert!(
+        found.body.contains("སྤྱི་ལོ་"),
+        "dates in Tibetan words, Arabic digits"
+    );
+    // Its switch brings the lookup back in Chinese, the receipt number kept, nothing looked up.
+    let back = fresh
+        .post(
+            "/s",
+            &[("receipt", &receipt_no), ("last4", "0102"), ("lang", "zh")],
+        )
+        .await?;
+    assert_eq!(back.status, 200);
+    assert!(back.body.contains("<html lang=\"zh-CN\">"));
+    assert_eq!(
+        input_value(&back.body, "receipt").as_deref(),
+        Some(receipt_no.as_str())
+    );
+    Ok(())
+}

@@ -5,6 +5,7 @@ import { app } from "./api";
 import { h } from "./dom";
 import { errorText, setSessionLostHandler, track } from "./ipc";
 import { applyFontSize } from "./prefs";
+import { applyLang } from "./i18n";
 import { currentPath, noteHashChange, replace, replaceQuiet } from "./router";
 import { appState, listenSync, onStageChange, refreshStatus, setAppState, setSyncStatus, syncStatus } from "./session";
 import { mount, watchKeyboard, type View } from "./shell";
@@ -157,6 +158,7 @@ function flushCurrent(): void {
 async function boot(): Promise<void> {
   document.body.dataset.busy = "0";
   applyFontSize();
+  applyLang();
   watchKeyboard();
   window.addEventListener("hashchange", () => {
     noteHashChange();

@@ -301,6 +301,8 @@ pub struct ProgressLine {
 pub struct CaseStatus {
     pub receipt_no: String,
     pub applicant_masked: String,
+    /// The village, which picks the page's language (Tibetan for 甘南).
+    pub village: Option<DivisionCode>,
     pub village_name: String,
     pub stage: Stage,
     /// The stage in a resident's words.
@@ -443,6 +445,7 @@ pub fn lookup(
         CaseStatus {
             receipt_no: row.receipt_no.clone().unwrap_or_default(),
             applicant_masked: mask_name(&row.applicant_name),
+            village: DivisionCode::parse(&row.village).ok(),
             village_name: DivisionCode::parse(&row.village)
                 .map(|v| village_name(&v))
                 .unwrap_or_default(),

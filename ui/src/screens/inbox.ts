@@ -176,6 +176,9 @@ function renderRow(r: InboxRow): HTMLElement {
       role: "listitem",
       href: r.household_id ? href("household", r.household_id) : href("case", r.case_id),
       "data-case-id": r.case_id,
+      // Rows have a fixed height (the list is virtual): a Tibetan line above each text would
+      // not fit, so rows stay Chinese (they are mostly names and places anyway).
+      translate: "no",
     },
     h("div.row-l1", h("span.row-name", r.name), r.id_last4 ? h("span.row-id", `身份证后4位 ${r.id_last4}`) : null, r.pending ? pendingMark() : null),
     h("div.row-l2", dueBadge(r.due), h("span.row-stage", r.stage_zh)),

@@ -3,6 +3,7 @@ import { app } from "../api";
 import { h } from "../dom";
 import { errorText, toError, track } from "../ipc";
 import { FONT_SIZES, fontSize, setFontSize } from "../prefs";
+import { type Lang, lang, setLang } from "../i18n";
 import { appState, setAppState } from "../session";
 import type { View } from "../shell";
 import { bannerSlot, button, confirmDialog, kv, optButton, press } from "../ui/widgets";
@@ -20,6 +21,23 @@ export function settingsScreen(): View {
     });
     return b;
   });
+  // The language's own name on each choice: a Tibetan reader finds 藏文 by its Tibetan name.
+  const LANGS: { value: Lang; label: Node }[] = [
+    { value: "zh", label: h("span", { translate: "no" }, "中文") },
+    { value: "bo", label: h("span", { translate: "no" }, h("span", { lang: "bo" }, "བོད་ཡིག"), " 藏文＋中文") },
+  ];
+  const langs = LANGS.map((l) => {
+    const b = optButton(l.label, { id: `lang-${l.value}`, "data-lang": l.value });
+    press(b, lang() === l.value);
+    b.addEventListener("click", () => {
+      setLang(l.value);
+      for (const x of langs) press(x, x.dataset.lang === l.value);
+      note.hidden = l.value !== "bo";
+    });
+    return b;
+  });
+  const note = h("p.lang-note", { id: "lang-note" }, `藏文译文尚未经母语人士审校，以中文为准。`);
+  note.hidden = lang() !== "bo";
   const lock = button(
     "锁定",
     { id: "settings-lock" },
@@ -70,6 +88,10 @@ export function settingsScreen(): View {
     h("h2.sec-title", "字号"),
     h("div.opts.opts-yn.opts-3", { role: "group", "aria-label": "字号" }, sizes),
     h("p.hint", "字号会保存在这部手机上。"),
+    h("h2.sec-title", "语言"),
+    h("div.opts.opts-yn", { role: "group", "aria-label": "语言" }, langs),
+    h("p.hint", "语言会保存在这部手机上。藏文旁边始终显示中文。"),
+    note,
     msg.el,
     h("div.stack.settings-actions", lock, h("p.hint", "锁定后需要输入PIN才能打开。"), logout),
     h("p.about", `一键申报 版本 ${st?.version ?? ""}`),

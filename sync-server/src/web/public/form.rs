@@ -7,7 +7,8 @@ use crate::domain::resident::{self, Declared, village_name};
 use crate::error::ApiError;
 use crate::store::write;
 use crate::web::guard::{self, COOKIE};
-use crate::web::public::layout::{field, receipt_markup, resident_message, resident_page};
+use crate::web::public::i18n::{self, Lang, LangQuery};
+use crate::web::public::layout::{Switch, field, receipt_markup, resident_message, resident_page};
 use axum::Form;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -25,6 +26,7 @@ use super::*;
 
 /// What the form shows: values typed so far, problems per field, a banner.
 struct FormView<'a> {
+    lang: Lang,
     village: &'a DivisionCode,
     values: &'a DeclarationForm,
     consent: bool,
@@ -57,68 +59,69 @@ fn field_label(field: &str) -> &'static str {
 }
 
 fn declaration_form(v: &FormView<'_>) -> Markup {
+    let l = v.lang;
     let e = |f: &str| v.errors.get(f).map(String::as_str);
     let described = |f: &str| v.errors.contains_key(f).then(|| format!("err-{f}"));
     let place = village_name(v.village);
     let body = html! {
-        @if let Some(b) = v.banner { p.alert role="alert" { (b) } }
+        @if let Some(b) = v.banner { p.alert role="alert" { (l.t(b)) } }
         @if !v.errors.is_empty() {
             div.alert role="alert" id="error-summary" {
-                p style="margin:0 0 6px" { "有" (v.errors.len()) "处需要修改，您填写的内容都还在：" }
+                p style="margin:0 0 6px" { (l.f("有{n}处需要修改，您填写的内容都还在：", &[("n", &v.errors.len().to_string())])) }
                 ul style="margin:0;padding-left:1.2em" {
                     @for (f, msg) in v.errors.iter() {
-                        li { a href={"#" (field_anchor(f))} { (field_label(f)) } "：" (msg) }
+                        li { a href={"#" (field_anchor(f))} { (l.t(field_label(f))) } "：" (l.t(msg)) }
                     }
                 }
             }
         }
-        form method="post" action={"/d/" (v.village)} novalidate {
+        form id="declaration" method="post" action={"/d/" (v.village)} novalidate {
             input type="hidden" name="t" value=(v.token);
             div.card {
-                h2 { "申请人" }
-                (field(form::fields::NAME, "姓名", None, e(form::fields::NAME), html! {
+                h2 { (l.t("申请人")) }
+                (field(l, form::fields::NAME, "姓名", None, e(form::fields::NAME), html! {
                     input type="text" id="applicant_name" name="applicant_name" value=(v.values.applicant_name)
                         maxlength="30" autocomplete="name" aria-describedby=[described(form::fields::NAME)];
                 }))
-                (field(form::fields::PHONE, "手机号", Some("用于接收回执短信和查询进度"), e(form::fields::PHONE), html! {
+                (field(l, form::fields::PHONE, "手机号", Some("用于接收回执短信和查询进度"), e(form::fields::PHONE), html! {
                     input type="tel" id="phone" name="phone" value=(v.values.phone) maxlength="20"
                         inputmode="tel" autocomplete="tel" aria-describedby=[described(form::fields::PHONE)];
                 }))
-                (field(form::fields::ID_NUMBER, "身份证号", Some("18位，最后一位可以是X"), e(form::fields::ID_NUMBER), html! {
+                (field(l, form::fields::ID_NUMBER, "身份证号", Some("18位，最后一位可以是X"), e(form::fields::ID_NUMBER), html! {
                     input type="text" id="id_number" name="id_number" value=(v.values.id_number) maxlength="24"
                         autocomplete="off" autocapitalize="characters" aria-describedby=[described(form::fields::ID_NUMBER)];
                 }))
             }
             div.card {
-                h2 { "家庭住址" }
-                p { "所在村：" strong { (place) } }
+                h2 { (l.t("家庭住址")) }
+                p { (l.t("所在村：")) " " strong translate="no" { (place) } }
                 input type="hidden" name="village" value=(v.village);
-                (field(form::fields::ADDRESS, "详细地址", Some("如：3社12号"), e(form::fields::ADDRESS), html! {
+                (field(l, form::fields::ADDRESS, "详细地址", Some("如：3社12号"), e(form::fields::ADDRESS), html! {
                     input type="text" id="address" name="address" value=(v.values.address) maxlength="100"
                         aria-describedby=[described(form::fields::ADDRESS)];
                 }))
-                (field(form::fields::HOUSEHOLD_SIZE, "家庭人口数", Some("一起生活的人数"), e(form::fields::HOUSEHOLD_SIZE), html! {
+                (field(l, form::fields::HOUSEHOLD_SIZE, "家庭人口数", Some("一起生活的人数"), e(form::fields::HOUSEHOLD_SIZE), html! {
                     input type="number" id="household_size" name="household_size" value=(v.values.household_size)
                         min="1" max="30" inputmode="numeric" aria-describedby=[described(form::fields::HOUSEHOLD_SIZE)];
                 }))
             }
             div.card {
-                h2 { "困难情况" }
+                h2 { (l.t("困难情况")) }
                 div.field.bad[e(form::fields::RISK_TYPES).is_some()] data-field=(form::fields::RISK_TYPES) {
-                    span id="risk-label" style="display:block;font-weight:700;margin:0 0 6px" { "困难类型（可多选）" }
+                    span id="risk-label" style="display:block;font-weight:700;margin:0 0 6px" { (l.t("困难类型（可多选）")) }
                     div.choices role="group" aria-labelledby="risk-label" {
                         @for r in FORM_DIFFICULTIES {
                             @let key = risk_key(r);
                             label {
                                 input type="checkbox" name="risk_types" value=(key)
                                     checked[v.values.risk_types.contains(&key)];
-                                (r.name_zh())
+                                (l.t(r.name_zh()))
                             }
                         }
                     }
-                    @if let Some(msg) = e(form::fields::RISK_TYPES) { span.err id="err-risk_types" role="alert" { (msg) } }
+                    @if let Some(msg) = e(form::fields::RISK_TYPES) { span.err id="err-risk_types" role="alert" { (l.t(msg)) } }
                 }
-                (field(form::fields::DESCRIPTION, "简单说明", Some("最多300字，可以不填"), e(form::fields::DESCRIPTION), html! {
+                (field(l, form::fields::DESCRIPTION, "简单说明", Some("最多300字，可以不填"), e(form::fields::DESCRIPTION), html! {
                     textarea id="description" name="description" maxlength="300"
                         aria-describedby=[described(form::fields::DESCRIPTION)] { (v.values.description) }
                 }))
@@ -127,18 +130,20 @@ fn declaration_form(v: &FormView<'_>) -> Markup {
                 div.field.bad[e(form::fields::CONSENT).is_some()] data-field=(form::fields::CONSENT) {
                     label.consent {
                         input type="checkbox" id="consent" name="consent" value="1" checked[v.consent];
-                        span { "我同意村网格员上门核实家庭情况。核实时请准备好户口本、身份证，并在《承诺授权书》上签字按手印。" }
+                        span { (l.t("我同意村网格员上门核实家庭情况。核实时请准备好户口本、身份证，并在《承诺授权书》上签字按手印。")) }
                     }
-                    @if let Some(msg) = e(form::fields::CONSENT) { span.err id="err-consent" role="alert" { (msg) } }
+                    @if let Some(msg) = e(form::fields::CONSENT) { span.err id="err-consent" role="alert" { (l.t(msg)) } }
                 }
-                button type="submit" id="submit" { "提交申报" }
+                button type="submit" id="submit" { (l.t("提交申报")) }
             }
         }
-        p.muted { "已经申报过？" a href="/s" { "查询办理进度" } }
+        p.muted { (l.t("已经申报过？")) " " a href="/s" { (l.t("查询办理进度")) } }
     };
     resident_page(
+        l,
         "困难群众一键申报",
-        Some(&format!("{place} · 填好后点最下面的“提交申报”")),
+        Some(l.f("{place} · 填好后点最下面的“提交申报”", &[("place", &place)])),
+        Switch::FormButton("declaration"),
         body,
     )
 }
@@ -146,12 +151,15 @@ fn declaration_form(v: &FormView<'_>) -> Markup {
 pub(crate) async fn form_page(
     State(state): State<AppState>,
     Path(village): Path<String>,
+    Query(q): Query<LangQuery>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let village = match village_of(&village) {
+    let asked = q.asked();
+    let village = match village_of(&village, i18n::choose(asked, &headers, None)) {
         Ok(v) => v,
-        Err(page) => return Ok(*page),
+        Err(page) => return Ok(i18n::remember(*page, asked)),
     };
+    let lang = i18n::choose(asked, &headers, Some(&village));
     let key = guard::form_key(&state).await?;
     let t = guard::issue(
         &key,
@@ -164,6 +172,7 @@ pub(crate) async fn form_page(
         ..DeclarationForm::default()
     };
     let page = declaration_form(&FormView {
+        lang,
         village: &village,
         values: &values,
         consent: false,
@@ -171,13 +180,16 @@ pub(crate) async fn form_page(
         banner: None,
         token: &t.token,
     });
-    Ok(with_cookie(html(StatusCode::OK, page), &t.cookie))
+    Ok(i18n::remember(
+        with_cookie(html(StatusCode::OK, page), &t.cookie),
+        asked,
+    ))
 }
 
 /// The posted form's fields (repeated `risk_types`).
-fn posted(pairs: Vec<(String, String)>) -> (DeclarationForm, bool, String) {
+fn posted(pairs: Vec<(String, String)>) -> (DeclarationForm, bool, String, Option<Lang>) {
     let mut f = DeclarationForm::default();
-    let (mut consent, mut token) = (false, String::new());
+    let (mut consent, mut token, mut switch) = (false, String::new(), None);
     // Cap every value: what is kept and shown again is bounded whatever is posted.
     let cap = |v: String, n: usize| v.chars().take(n).collect::<String>();
     for (k, v) in pairs {
@@ -192,10 +204,11 @@ fn posted(pairs: Vec<(String, String)>) -> (DeclarationForm, bool, String) {
             "description" => f.description = cap(v, 1000),
             "consent" => consent = v == "1",
             "t" => token = cap(v, 200),
+            "lang" => switch = Lang::parse(&v),
             _ => {}
         }
     }
-    (f, consent, token)
+    (f, consent, token, switch)
 }
 
 pub(crate) async fn submit(
@@ -205,7 +218,7 @@ pub(crate) async fn submit(
     connect: guard::Peer,
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> Result<Response, ApiError> {
-    let village = match village_of(&village) {
+    let village = match village_of(&village, i18n::choose(None, &headers, None)) {
         Ok(v) => v,
         Err(page) => return Ok(*page),
     };
@@ -213,7 +226,8 @@ pub(crate) async fn submit(
     let key = guard::form_key(&state).await?;
     let purpose = format!("declare:{village}");
     let cookie = guard::cookie(&headers, COOKIE);
-    let (mut values, consent, token) = posted(pairs);
+    let (mut values, consent, token, switch) = posted(pairs);
+    let lang = i18n::choose(switch, &headers, Some(&village));
     // The village comes from the address, never from the form.
     values.village = village.to_string();
     let fresh = guard::issue(&key, &purpose, cookie, now);
@@ -223,6 +237,7 @@ pub(crate) async fn submit(
                 html(
                     status,
                     declaration_form(&FormView {
+                        lang,
                         village: &village,
                         values: &values,
                         consent,
@@ -234,6 +249,14 @@ pub(crate) async fn submit(
                 &fresh.cookie,
             )
         };
+    // The language switch posts the form to show it again, as typed, in the other language:
+    // nothing is checked or stored.
+    if switch.is_some() {
+        return Ok(i18n::remember(
+            show(StatusCode::OK, &BTreeMap::new(), None),
+            switch,
+        ));
+    }
     if !guard::verify(&key, &purpose, &token, cookie, now) {
         tracing::info!("declaration with a missing or stale form token");
         return Ok(show(
@@ -316,20 +339,27 @@ pub(crate) async fn submit(
         // on file, never onto this page.
         Declared::Existing { resent, .. } => {
             let place = village_name(&village);
+            let l = lang;
             let body = html! {
                 div.card {
-                    p.notice role="status" id="already-declared" { "这个身份证号已经有一件申报正在办理中，不用重复申报。" }
+                    p.notice role="status" id="already-declared" { (l.t("这个身份证号已经有一件申报正在办理中，不用重复申报。")) }
                     @if resent {
-                        p id="receipt-resent" { "回执号已重新用短信发到第一次申报时所留的手机上。查询进度时，请用回执号和那个手机号的后4位。" }
+                        p id="receipt-resent" { (l.t("回执号已重新用短信发到第一次申报时所留的手机上。查询进度时，请用回执号和那个手机号的后4位。")) }
                     } @else {
-                        p id="receipt-resent" { "第一次申报时没有留手机号，请联系村网格员查询回执号。" }
+                        p id="receipt-resent" { (l.t("第一次申报时没有留手机号，请联系村网格员查询回执号。")) }
                     }
                 }
-                a.button href="/s" { "查询办理进度" }
+                a.button href="/s" { (l.t("查询办理进度")) }
             };
             return Ok(html(
                 StatusCode::OK,
-                resident_page("已经申报过", Some(&place), body),
+                resident_page(
+                    l,
+                    "已经申报过",
+                    Some(html! { span translate="no" { (place) } }),
+                    Switch::Link("/s".to_owned()),
+                    body,
+                ),
             ));
         }
     };
@@ -353,26 +383,36 @@ enum Submitted {
 #[derive(Debug, Deserialize)]
 pub(super) struct ReceiptQuery {
     s: Option<String>,
+    lang: Option<String>,
 }
 
 pub(crate) async fn receipt_page(
     State(state): State<AppState>,
     Path((village, receipt)): Path<(String, String)>,
     Query(q): Query<ReceiptQuery>,
+    headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let village = match village_of(&village) {
+    let asked = q.lang.as_deref().and_then(Lang::parse);
+    let village = match village_of(&village, i18n::choose(asked, &headers, None)) {
         Ok(v) => v,
-        Err(page) => return Ok(*page),
+        Err(page) => return Ok(i18n::remember(*page, asked)),
     };
+    let l = i18n::choose(asked, &headers, Some(&village));
     let key = guard::form_key(&state).await?;
-    if q.s.as_deref() != Some(guard::link_sig(&key, &receipt).as_str()) {
-        return Ok(html(
-            StatusCode::NOT_FOUND,
-            resident_message(
-                "找不到这张回执",
-                "链接不完整或已失效。可以凭回执号和手机尾号查询办理进度。",
-                Some(("/s", "查询办理进度")),
+    let sig = guard::link_sig(&key, &receipt);
+    if q.s.as_deref() != Some(sig.as_str()) {
+        return Ok(i18n::remember(
+            html(
+                StatusCode::NOT_FOUND,
+                resident_message(
+                    l,
+                    "找不到这张回执",
+                    "链接不完整或已失效。可以凭回执号和手机尾号查询办理进度。",
+                    Some(("/s", "查询办理进度")),
+                    Switch::Link("/s".to_owned()),
+                ),
             ),
+            asked,
         ));
     }
     let procedure = Procedure::current(&*state.storage).await?;
@@ -380,23 +420,33 @@ pub(crate) async fn receipt_page(
     let place = village_name(&village);
     let body = html! {
         div.card {
-            p.notice.ok role="status" { "✓ 申报已提交成功。您的回执号是：" }
+            p.notice.ok role="status" { (l.t("✓ 申报已提交成功。您的回执号是：")) }
             p.receipt id="receipt-no" { (receipt_markup(&receipt)) }
-            p { "请把回执号记下来，或者截图保存。回执号也会用短信发到您的手机上。" }
+            p { (l.t("请把回执号记下来，或者截图保存。回执号也会用短信发到您的手机上。")) }
         }
         div.card {
-            h2 { "接下来" }
+            h2 { (l.t("接下来")) }
             ol.steps {
-                li { (place) "的网格员会在" strong { (days) "个工作日内" } "上门核实情况。" }
-                li { "上门时请准备户口本、身份证，在《承诺授权书》上签字按手印。" }
-                li { "核实后由村里评议、乡镇复核、县里审批，每一步都有办理时限。" }
+                li id="visit-within" { (l.f("{place}的网格员会在{days}个工作日内上门核实情况。", &[("place", &place), ("days", &days.to_string())])) }
+                li { (l.t("上门时请准备户口本、身份证，在《承诺授权书》上签字按手印。")) }
+                li { (l.t("核实后由村里评议、乡镇复核、县里审批，每一步都有办理时限。")) }
             }
         }
-        a.button href="/s" { "查询办理进度" }
+        a.button href="/s" { (l.t("查询办理进度")) }
     };
-    Ok(html(
-        StatusCode::OK,
-        resident_page("申报回执", Some(&place), body),
+    let here = format!("/d/{village}/receipt/{receipt}?s={sig}");
+    Ok(i18n::remember(
+        html(
+            StatusCode::OK,
+            resident_page(
+                l,
+                "申报回执",
+                Some(html! { span translate="no" { (place) } }),
+                Switch::Link(here),
+                body,
+            ),
+        ),
+        asked,
     ))
 }
 

@@ -8,7 +8,8 @@
 
 use crate::AppState;
 use crate::web::guard::{self};
-use crate::web::public::layout::resident_message;
+use crate::web::public::i18n::Lang;
+use crate::web::public::layout::{Switch, resident_message};
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderValue, StatusCode, header};
@@ -21,6 +22,7 @@ use yijian_core::regions::Regions;
 mod form;
 mod status;
 
+pub mod i18n;
 pub mod layout;
 
 /// Largest form body accepted (the form is a few hundred bytes; the description at most 300
@@ -33,6 +35,7 @@ pub fn router() -> Router<AppState> {
         .route("/d/{village}/receipt/{receipt}", get(form::receipt_page))
         .route("/s", get(status::status_form).post(status::status))
         .route("/s/appeal", axum::routing::post(status::appeal))
+        .route("/assets/{file}", get(asset))
         .layer(DefaultBodyLimit::max(MAX_FORM_BYTES))
 }
 
@@ -51,17 +54,36 @@ fn with_cookie(mut r: Response, nonce: &str) -> Response {
     r
 }
 
-/// A known Gansu village, or why not.
-fn village_of(code: &str) -> Result<DivisionCode, Box<Response>> {
+/// The Tibetan font of the resident pages, at an address named by its content (kept a year).
+async fn asset(axum::extract::Path(file): axum::extract::Path<String>) -> Response {
+    if format!("/assets/{file}") != i18n::font_path() {
+        return StatusCode::NOT_FOUND.into_response();
+    }
+    let mut r = i18n::FORM_FONT.into_response();
+    let h = r.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("font/woff2"));
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=31536000, immutable"),
+    );
+    r
+}
+
+/// A known Gansu village, or why not (in `lang`: the village is unknown, so it cannot choose).
+fn village_of(code: &str, lang: Lang) -> Result<DivisionCode, Box<Response>> {
     let unknown = || {
+        let message = i18n::fill(
+            "二维码里的村代码“{code}”不正确或已停用，无法在线申报。请联系村委会或乡镇，也可以直接找村网格员申报。",
+            &[("code", code)],
+        );
         html(
             StatusCode::NOT_FOUND,
             resident_message(
+                lang,
                 "找不到这个村",
-                &format!(
-                    "二维码里的村代码“{code}”不正确或已停用，无法在线申报。请联系村委会或乡镇，也可以直接找村网格员申报。"
-                ),
+                &message,
                 None,
+                Switch::Link(format!("/d/{}", code.chars().take(20).collect::<String>())),
             ),
         )
     };

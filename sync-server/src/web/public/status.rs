@@ -8,9 +8,10 @@ use crate::domain::resident::{self, AppealRefused, date_zh};
 use crate::error::ApiError;
 use crate::store::{read, write};
 use crate::web::guard::{self, COOKIE};
-use crate::web::public::layout::{field, receipt_markup, resident_page};
+use crate::web::public::i18n::{self, Lang, LangQuery};
+use crate::web::public::layout::{Switch, field, receipt_markup, resident_page};
 use axum::Form;
-use axum::extract::State;
+use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use chrono::Utc;
@@ -19,32 +20,50 @@ use serde::Deserialize;
 
 use super::*;
 
-fn status_form_page(token: &str, receipt: &str, last4: &str, banner: Option<&str>) -> Markup {
+fn status_form_page(
+    l: Lang,
+    token: &str,
+    receipt: &str,
+    last4: &str,
+    banner: Option<&str>,
+) -> Markup {
     let body = html! {
-        @if let Some(b) = banner { p.alert role="alert" { (b) } }
-        form.card method="post" action="/s" novalidate {
+        @if let Some(b) = banner { p.alert role="alert" { (l.t(b)) } }
+        form.card id="lookup-form" method="post" action="/s" novalidate {
             input type="hidden" name="t" value=(token);
-            (field("receipt", "回执号", Some("如：621102-105-201-0007"), None, html! {
+            (field(l, "receipt", "回执号", Some("如：621102-105-201-0007"), None, html! {
                 input type="text" id="receipt" name="receipt" value=(receipt) maxlength="40" autocomplete="off";
             }))
-            (field("last4", "申报时所留手机号的后4位", None, None, html! {
+            (field(l, "last4", "申报时所留手机号的后4位", None, None, html! {
                 input type="tel" id="last4" name="last4" value=(last4) maxlength="4" inputmode="numeric" autocomplete="off";
             }))
-            button type="submit" id="lookup" { "查询" }
+            button type="submit" id="lookup" { (l.t("查询")) }
         }
     };
-    resident_page("查询办理进度", Some("凭回执号和手机尾号查询"), body)
+    resident_page(
+        l,
+        "查询办理进度",
+        Some(l.t("凭回执号和手机尾号查询")),
+        Switch::FormButton("lookup-form"),
+        body,
+    )
 }
 
 pub(crate) async fn status_form(
     State(state): State<AppState>,
+    Query(q): Query<LangQuery>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
+    let asked = q.asked();
+    let l = i18n::choose(asked, &headers, None);
     let key = guard::form_key(&state).await?;
     let t = guard::issue(&key, "status", guard::cookie(&headers, COOKIE), Utc::now());
-    Ok(with_cookie(
-        html(StatusCode::OK, status_form_page(&t.token, "", "", None)),
-        &t.cookie,
+    Ok(i18n::remember(
+        with_cookie(
+            html(StatusCode::OK, status_form_page(l, &t.token, "", "", None)),
+            &t.cookie,
+        ),
+        asked,
     ))
 }
 
@@ -56,6 +75,9 @@ pub(super) struct StatusForm {
     receipt: String,
     #[serde(default)]
     last4: String,
+    /// The language switch: show the lookup form again, as typed, in this language.
+    #[serde(default)]
+    lang: Option<String>,
 }
 
 /// Wrong receipt-and-digits pairs an address may send in a day before lookups from it stop
@@ -125,11 +147,26 @@ pub(super) async fn status(
     let fresh = guard::issue(&key, "status", cookie, now);
     let receipt: String = f.receipt.trim().chars().take(40).collect();
     let last4: String = f.last4.trim().chars().take(4).collect();
+    let switch = f.lang.as_deref().and_then(Lang::parse);
+    let l = i18n::choose(switch, &headers, None);
+    if switch.is_some() {
+        // Nothing is looked up: the form comes back in the other language, as typed.
+        return Ok(i18n::remember(
+            with_cookie(
+                html(
+                    StatusCode::OK,
+                    status_form_page(l, &fresh.token, &receipt, &last4, None),
+                ),
+                &fresh.cookie,
+            ),
+            switch,
+        ));
+    }
     let again = |status: StatusCode, banner: &str| {
         with_cookie(
             html(
                 status,
-                status_form_page(&fresh.token, &receipt, &last4, Some(banner)),
+                status_form_page(l, &fresh.token, &receipt, &last4, Some(banner)),
             ),
             &fresh.cookie,
         )
@@ -156,10 +193,11 @@ pub(super) async fn status(
         return Ok(again(StatusCode::NOT_FOUND, NOT_FOUND_ZH));
     };
     let appeal_token = guard::issue(&key, &appeal_purpose(&status.receipt_no), cookie, now);
+    let l = i18n::choose(None, &headers, status.village.as_ref());
     Ok(with_cookie(
         html(
             StatusCode::OK,
-            status_page(&status, &appeal_token.token, &last4, None, ""),
+            status_page(l, &status, &appeal_token.token, &last4, None, ""),
         ),
         &appeal_token.cookie,
     ))
@@ -172,6 +210,7 @@ struct Banner {
 }
 
 fn status_page(
+    l: Lang,
     s: &resident::CaseStatus,
     token: &str,
     last4: &str,
@@ -180,44 +219,53 @@ fn status_page(
 ) -> Markup {
     let body = html! {
         @if let Some(b) = banner {
-            @if b.ok { p.notice.ok role="status" id="banner" { (b.text) } }
-            @else { p.alert role="alert" id="banner" { (b.text) } }
+            @if b.ok { p.notice.ok role="status" id="banner" { (l.t(&b.text)) } }
+            @else { p.alert role="alert" id="banner" { (l.t(&b.text)) } }
         }
         div.card {
-            p.muted { span.nw { "回执号 " (receipt_markup(&s.receipt_no)) } " · " span.nw { (s.applicant_masked) } " · " span.nw { (s.village_name) } }
-            h2 id="stage" { (s.stage_zh) }
-            @if let Some(next) = &s.next_zh { p id="next" { (next) } }
+            p.muted { (l.t("回执号")) " " span.nw { (receipt_markup(&s.receipt_no)) } " · " span.nw translate="no" { (s.applicant_masked) } " · " span.nw translate="no" { (s.village_name) } }
+            h2 id="stage" { (l.t(&s.stage_zh)) }
+            @if let Some(next) = &s.next_zh { p id="next" { (l.t(next)) } }
         }
         @if let Some(reason) = &s.rejection_reason {
             div.card {
-                h2 { "原因" }
-                p id="reason" { (reason) }
+                h2 { (l.t("原因")) }
+                p id="reason" translate="no" { (reason) }
             }
         }
         div.card {
-            h2 { "已办理" }
+            h2 { (l.t("已办理")) }
             ul.done id="done" {
                 @for line in &s.done {
-                    li { (date_zh(line.on)) "　" (line.text_zh) }
+                    li { (l.t(&date_zh(line.on))) "　" (l.t(&line.text_zh)) }
                 }
             }
         }
         @if s.may_appeal {
             form.card method="post" action="/s/appeal" id="appeal-form" {
-                h2 { "对结果有异议？可以申诉" }
-                p { "申诉由" (s.appeal_to_zh.as_deref().unwrap_or("上一级")) "办理，办理后会有干部上门向您说明结果。" }
+                h2 { (l.t("对结果有异议？可以申诉")) }
+                p { (l.f("申诉由{level}办理，办理后会有干部上门向您说明结果。", &[("level", s.appeal_to_zh.as_deref().unwrap_or("上一级"))])) }
                 input type="hidden" name="t" value=(token);
                 input type="hidden" name="receipt" value=(s.receipt_no);
                 input type="hidden" name="last4" value=(last4);
-                (field("reason", "申诉理由", Some("请写清楚哪里不对，最多500字"), None, html! {
+                (field(l, "reason", "申诉理由", Some("请写清楚哪里不对，最多500字"), None, html! {
                     textarea id="appeal-reason" name="reason" maxlength="500" { (reason_typed) }
                 }))
-                button type="submit" id="appeal-submit" { "提交申诉" }
+                button type="submit" id="appeal-submit" { (l.t("提交申诉")) }
             }
         }
-        a.button.secondary href="/s" { "查询其他回执" }
+        a.button.secondary href="/s" { (l.t("查询其他回执")) }
     };
-    resident_page("办理进度", None, body)
+    resident_page(
+        l,
+        "办理进度",
+        None,
+        Switch::Post {
+            action: "/s",
+            fields: vec![("receipt", s.receipt_no.as_str()), ("last4", last4)],
+        },
+        body,
+    )
 }
 
 #[derive(Debug, Deserialize)]
@@ -244,11 +292,12 @@ pub(crate) async fn appeal(
     let fresh = guard::issue(&key, "status", cookie, now);
     let receipt: String = f.receipt.trim().chars().take(40).collect();
     let last4: String = f.last4.trim().chars().take(4).collect();
+    let l = i18n::choose(None, &headers, None);
     let refused = |status: StatusCode, banner: &str| {
         with_cookie(
             html(
                 status,
-                status_form_page(&fresh.token, &receipt, &last4, Some(banner)),
+                status_form_page(l, &fresh.token, &receipt, &last4, Some(banner)),
             ),
             &fresh.cookie,
         )
@@ -309,6 +358,7 @@ pub(crate) async fn appeal(
         return Ok(refused(StatusCode::NOT_FOUND, NOT_FOUND_ZH));
     };
     let t = guard::issue(&key, &appeal_purpose(&status.receipt_no), cookie, now);
+    let l = i18n::choose(None, &headers, status.village.as_ref());
     Ok(with_cookie(
         html(
             if banner.ok {
@@ -316,7 +366,7 @@ pub(crate) async fn appeal(
             } else {
                 StatusCode::UNPROCESSABLE_ENTITY
             },
-            status_page(&status, &t.token, &last4, Some(&banner), &kept),
+            status_page(l, &status, &t.token, &last4, Some(&banner), &kept),
         ),
         &t.cookie,
     ))
