@@ -288,7 +288,7 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::DemoSeed { json, if_empty } => {
             let config = load_config(config, None, &env)?;
-            let storage = store::open(&config.database()?).await?;
+            let storage = store::open_with(&config.database()?, &config.postgres).await?;
             let blob_dir = config.blob_dir();
             let blobs = DiskBlobStore::open(blob_dir.clone())
                 .await
@@ -340,7 +340,7 @@ async fn run_serve(config: Config) -> anyhow::Result<()> {
     if let DatabaseLocation::Sqlite { data_dir } = &database {
         tracing::info!(data_dir = %data_dir.display(), "using embedded SQLite");
     }
-    let storage = store::open(&database).await?;
+    let storage = store::open_with(&database, &config.postgres).await?;
     let blob_dir = config.blob_dir();
     let blobs = DiskBlobStore::open(blob_dir.clone())
         .await
@@ -403,7 +403,7 @@ fn load_config(args: ConfigArgs, listen: Option<SocketAddr>, env: &Env) -> anyho
 
 async fn open_storage(args: ConfigArgs, env: &Env) -> anyhow::Result<Arc<dyn store::Storage>> {
     let config = load_config(args, None, env)?;
-    Ok(store::open(&config.database()?).await?)
+    Ok(store::open_with(&config.database()?, &config.postgres).await?)
 }
 
 /// Logs go to stderr, so stdout stays clean for what scripts read.

@@ -111,3 +111,110 @@ async fn postgres_feed_waits_for_an_earlier_transaction_that_commits_late() -> a
     assert_eq!(ids, ["early", "late"], "both, in commit-safe order");
     Ok(())
 }
+
+/// A province runs several processes on one PostgreSQL, so each keeps a bounded pool: sixty
+/// requests at once through the real binary, configured from its file for three connections
+/// and given a two-host connection string, never open a fourth session (counted by the
+/// database itself), all succeed by waiting their turn, and every session runs under the
+/// configured statement timeout.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn postgres_pool_stays_within_its_configured_size_under_a_burst() -> anyhow::Result<()> {
+    use anyhow::Context;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+    use yijian_tests::process::ServerProcess;
+
+    let cluster = PgCluster::start()?;
+    let url = cluster.create_database("yijian_pool").await?;
+    // Two hosts, the first of them down, as a primary and its standby are named: a session goes
+    // to whichever host accepts it and takes writes.
+    let down = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?;
+    let (_, rest) = url.split_once("@127.0.0.1:").context("cluster url")?;
+    let two_hosts =
+        format!("postgres://yijian@{down},127.0.0.1:{rest}?target_session_attrs=read-write");
+    let dir = tempfile::tempdir()?;
+    let config = dir.path().join("yijian-server.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "database_url = \"{two_hosts}\"\ndata_dir = \"{}\"\nlisten = \"127.0.0.1:0\"\n\n\
+             [postgres]\nmax_connections = 3\nstatement_timeout_secs = 7\n",
+            dir.path().join("data").display()
+        ),
+    )?;
+    let server = ServerProcess::spawn(
+        &["--config".to_owned(), config.display().to_string()],
+        dir.path().join("server.log"),
+    )?;
+
+    // The database's own count of the server's sessions, sampled throughout the burst.
+    let (monitor, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await?;
+    tokio::spawn(conn);
+    let most = Arc::new(AtomicI64::new(0));
+    let done = Arc::new(AtomicBool::new(false));
+    let sampler = {
+        let (most, done) = (Arc::clone(&most), Arc::clone(&done));
+        tokio::spawn(async move {
+            let mut samples = 0u32;
+            while !done.load(Ordering::Relaxed) {
+                let row = monitor
+                    .query_one(
+                        "SELECT count(*) FROM pg_stat_activity \
+                         WHERE application_name = 'yijian-server'",
+                        &[],
+                    )
+                    .await?;
+                most.fetch_max(row.get(0), Ordering::Relaxed);
+                samples += 1;
+                tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+            }
+            anyhow::Ok(samples)
+        })
+    };
+
+    let http = reqwest::Client::new();
+    let burst = (0..60).map(|_| {
+        let (http, url) = (http.clone(), format!("{}/healthz", server.url()));
+        tokio::spawn(async move { http.get(url).send().await?.error_for_status() })
+    });
+    let mut answered = 0;
+    for r in futures_join(burst).await {
+        r??;
+        answered += 1;
+    }
+    done.store(true, Ordering::Relaxed);
+    let samples = sampler.await??;
+    assert_eq!(answered, 60);
+    assert!(samples > 0, "the sampler never ran");
+    let most = most.load(Ordering::Relaxed);
+    assert!(most >= 1, "no server session was ever seen");
+    assert!(most <= 3, "{most} sessions open at once; the pool allows 3");
+
+    let health: serde_json::Value = http
+        .get(format!("{}/healthz", server.url()))
+        .send()
+        .await?
+        .json()
+        .await?;
+    assert_eq!(health["pool"]["max_connections"], 3, "{health}");
+    assert_eq!(health["pool"]["statement_timeout"], "7s", "{health}");
+    assert!(
+        health["pool"]["open"]
+            .as_u64()
+            .is_some_and(|n| (1..=3).contains(&n)),
+        "{health}"
+    );
+    Ok(())
+}
+
+/// Await every task, in order.
+async fn futures_join<T>(
+    tasks: impl Iterator<Item = tokio::task::JoinHandle<T>>,
+) -> Vec<Result<T, tokio::task::JoinError>> {
+    let tasks: Vec<_> = tasks.collect();
+    let mut out = Vec::with_capacity(tasks.len());
+    for t in tasks {
+        out.push(t.await);
+    }
+    out
+}

@@ -133,6 +133,7 @@ pub struct Config {
     pub data_dir: PathBuf,
     /// `None`: embedded SQLite (`yijian.db` in `data_dir`); `postgres://…`: PostgreSQL.
     pub database_url: Option<DatabaseUrl>,
+    pub postgres: PostgresConfig,
     pub log: LogConfig,
     pub sync: SyncConfig,
     pub blobs: BlobConfig,
@@ -320,6 +321,32 @@ pub struct SyncConfig {
     pub accept_raw_documents: bool,
 }
 
+/// `[postgres]`: the connections one server process keeps to PostgreSQL (unused on SQLite).
+///
+/// Bounded so that several processes behind a proxy stay under the database's
+/// `max_connections` however many requests arrive: a request finding every connection busy
+/// waits its turn, and after `acquire_timeout_secs` is answered 503 so the device retries later.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PostgresConfig {
+    /// Most connections this process holds open.
+    pub max_connections: NonZeroU32,
+    /// Seconds a request waits for a free connection.
+    pub acquire_timeout_secs: NonZeroU64,
+    /// Seconds one SQL statement may run before PostgreSQL cancels it (migrations are exempt).
+    pub statement_timeout_secs: NonZeroU64,
+}
+
+impl Default for PostgresConfig {
+    fn default() -> Self {
+        PostgresConfig {
+            max_connections: nz32(16),
+            acquire_timeout_secs: nz64(10),
+            statement_timeout_secs: nz64(30),
+        }
+    }
+}
+
 /// `[blobs]`: stored files (photos of documents, signatures).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -339,6 +366,7 @@ impl Default for Config {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             data_dir: PathBuf::from(Config::DEFAULT_DATA_DIR),
             database_url: None,
+            postgres: PostgresConfig::default(),
             log: LogConfig::default(),
             sync: SyncConfig::default(),
             blobs: BlobConfig::default(),

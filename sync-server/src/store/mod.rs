@@ -28,7 +28,7 @@ use yijian_core::ids::{DeviceId, UserId};
 use yijian_core::protocol::{Change, Cursor};
 use yijian_core::schema::SchemaError;
 
-use crate::config::DatabaseLocation;
+use crate::config::{DatabaseLocation, PostgresConfig};
 use crate::store::rows::DeviceSession;
 use yijian_core::protocol::auth::Account;
 
@@ -38,6 +38,20 @@ pub struct StorageHealth {
     pub backend: &'static str,
     /// Number of schema migrations applied.
     pub migrations: i64,
+    /// The connection pool (PostgreSQL only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pool: Option<PoolHealth>,
+}
+
+/// A PostgreSQL process's connections, for operators sizing `[postgres] max_connections`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PoolHealth {
+    pub max_connections: u32,
+    /// Sessions open now (busy and idle).
+    pub open: u32,
+    pub idle: u32,
+    /// As a session reports it (`SHOW statement_timeout`).
+    pub statement_timeout: String,
 }
 
 /// How a database failed, in words that do not depend on the backend.
@@ -283,12 +297,20 @@ pub trait Storage: Send + Sync + 'static {
 
 /// Open (and migrate) the storage the configuration names.
 pub async fn open(location: &DatabaseLocation) -> Result<Arc<dyn Storage>, StorageError> {
+    open_with(location, &PostgresConfig::default()).await
+}
+
+/// [`open`] with the PostgreSQL pool's settings from the configuration (unused on SQLite).
+pub async fn open_with(
+    location: &DatabaseLocation,
+    postgres: &PostgresConfig,
+) -> Result<Arc<dyn Storage>, StorageError> {
     Ok(match location {
         DatabaseLocation::Sqlite { data_dir } => {
             Arc::new(sqlite::SqliteStorage::open_in(data_dir).await?)
         }
         DatabaseLocation::Postgres { url } => {
-            Arc::new(postgres::PostgresStorage::connect(url).await?)
+            Arc::new(postgres::PostgresStorage::connect_with(url, postgres).await?)
         }
     })
 }

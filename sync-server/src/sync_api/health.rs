@@ -17,6 +17,9 @@ pub struct Health {
     pub version: &'static str,
     pub backend: &'static str,
     pub migrations: i64,
+    /// PostgreSQL's connection pool (absent on SQLite).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pool: Option<crate::store::PoolHealth>,
     /// The server's clock, so a device can see how far off its own is.
     pub server_time: String,
 }
@@ -32,6 +35,7 @@ async fn healthz(State(state): State<AppState>) -> Result<Json<Health>, ApiError
         version: env!("CARGO_PKG_VERSION"),
         backend: h.backend,
         migrations: h.migrations,
+        pool: h.pool,
         server_time: Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true),
     }))
 }

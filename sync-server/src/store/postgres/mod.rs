@@ -13,10 +13,12 @@
 use super::codec::enum_parse;
 use super::rows::{NewSms, Notification, SmsRow, SmsStatus};
 use super::{DatabaseFailure, StorageError};
+use crate::config::PostgresConfig;
+use crate::store::PoolHealth;
 use crate::store::rows::CaseRow;
 use postgres::error::SqlState;
 use postgres::{Client, NoTls, Transaction};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use yijian_core::division::DivisionCode;
 use yijian_core::protocol::Cursor;
 use yijian_core::protocol::auth::Account;
@@ -73,24 +75,29 @@ pub const MIGRATIONS: &[Migration] = &[
 /// Arbitrary constant naming the migration lock ("yijian" in ASCII).
 const MIGRATION_LOCK: i64 = 0x0000_7969_6a69_616e;
 
-/// Connections kept open per process.
-const POOL_SIZE: usize = 8;
-
 /// How often a transaction that lost a race is retried.
 const RETRIES: usize = 20;
 
+/// The name the server's sessions carry in `pg_stat_activity`, unless the URL names one.
+const APPLICATION_NAME: &str = "yijian-server";
+
+type Manager = r2d2_postgres::PostgresConnectionManager<NoTls>;
+
+/// The bounded pool: at most `max_connections` sessions, each made durable and given the
+/// statement timeout when it opens; a checkout finding them all busy waits up to the acquire
+/// timeout and then fails as "storage unavailable" (503), which devices retry.
 struct Pool {
+    inner: Option<r2d2::Pool<Manager>>,
     url: String,
-    idle: Mutex<Vec<Client>>,
+    max_connections: u32,
 }
 
 impl Drop for Pool {
     fn drop(&mut self) {
         // The synchronous client blocks on its own runtime when dropped, which panics on a
         // tokio worker thread (where the last `Arc` of the storage usually goes away).
-        let idle = self.idle.get_mut().map(std::mem::take).unwrap_or_default();
-        if !idle.is_empty() {
-            std::thread::spawn(move || drop(idle));
+        if let Some(inner) = self.inner.take() {
+            std::thread::spawn(move || drop(inner));
         }
     }
 }
@@ -99,36 +106,87 @@ impl std::fmt::Debug for Pool {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Pool")
             .field("url", &crate::config::redact_url(&self.url))
+            .field("max_connections", &self.max_connections)
             .finish()
     }
 }
 
+/// What every new session runs before its first use.
+#[derive(Debug)]
+struct SessionSetup {
+    statement_timeout_ms: u64,
+}
+
+impl r2d2::CustomizeConnection<Client, postgres::Error> for SessionSetup {
+    fn on_acquire(&self, client: &mut Client) -> Result<(), postgres::Error> {
+        durable(client)?;
+        client.batch_execute(&format!(
+            "SET statement_timeout = {}",
+            self.statement_timeout_ms
+        ))
+    }
+}
+
+/// Pool failures (all connections busy past the timeout, database unreachable) arrive here.
+#[derive(Debug)]
+struct PoolErrors;
+
+impl r2d2::HandleError<postgres::Error> for PoolErrors {
+    fn handle_error(&self, error: postgres::Error) {
+        tracing::warn!(error = %error, "postgres connection failed");
+    }
+}
+
 impl Pool {
-    fn get(&self) -> Result<Client, StorageError> {
-        let idle = self
-            .idle
-            .lock()
-            .map_err(|_| StorageError::Task("postgres pool lock poisoned".into()))?
-            .pop();
-        match idle {
-            Some(c) if !c.is_closed() => Ok(c),
-            _ => {
-                let mut c = Client::connect(&self.url, NoTls)?;
-                durable(&mut c)?;
-                Ok(c)
-            }
+    fn open(url: &str, settings: &PostgresConfig) -> Result<Pool, StorageError> {
+        let mut config: postgres::Config =
+            url.parse()
+                .map_err(|e: postgres::Error| StorageError::Database {
+                    backend: "postgres",
+                    failure: DatabaseFailure::Other,
+                    message: format!("bad connection string: {e}"),
+                })?;
+        if config.get_application_name().is_none() {
+            config.application_name(APPLICATION_NAME);
         }
+        let max_connections = settings.max_connections.get();
+        let inner = r2d2::Pool::builder()
+            .max_size(max_connections)
+            // Sessions open on demand: an idle process holds none beyond what it used.
+            .min_idle(Some(0))
+            .idle_timeout(Some(std::time::Duration::from_secs(600)))
+            .connection_timeout(std::time::Duration::from_secs(
+                settings.acquire_timeout_secs.get(),
+            ))
+            .connection_customizer(Box::new(SessionSetup {
+                statement_timeout_ms: settings.statement_timeout_secs.get().saturating_mul(1000),
+            }))
+            .error_handler(Box::new(PoolErrors))
+            .build_unchecked(Manager::new(config, NoTls));
+        Ok(Pool {
+            inner: Some(inner),
+            url: url.to_owned(),
+            max_connections,
+        })
     }
 
-    fn put(&self, client: Client) {
-        if client.is_closed() {
-            return;
-        }
-        if let Ok(mut idle) = self.idle.lock()
-            && idle.len() < POOL_SIZE
-        {
-            idle.push(client);
-        }
+    fn get(&self) -> Result<r2d2::PooledConnection<Manager>, StorageError> {
+        let inner = self
+            .inner
+            .as_ref()
+            .ok_or_else(|| StorageError::Task("postgres pool closed".into()))?;
+        inner.get().map_err(|e| StorageError::Database {
+            backend: "postgres",
+            failure: DatabaseFailure::Other,
+            message: format!("no database connection: {e}"),
+        })
+    }
+
+    fn state(&self) -> (u32, u32) {
+        self.inner.as_ref().map_or((0, 0), |p| {
+            let s = p.state();
+            (s.connections, s.idle_connections)
+        })
     }
 }
 
@@ -137,7 +195,7 @@ impl Pool {
 /// with `fsync` on) promises that; a server configured to trade it away (`off`, or `local`
 /// where a standby exists) is overridden for this session. Stronger settings (`remote_write`,
 /// `remote_apply`, waiting for a standby) are kept as configured.
-fn durable(c: &mut Client) -> Result<(), StorageError> {
+fn durable(c: &mut Client) -> Result<(), postgres::Error> {
     let setting: String = c.query_one("SHOW synchronous_commit", &[])?.get(0);
     if setting == "off" {
         c.batch_execute("SET synchronous_commit = on")?;
@@ -157,13 +215,18 @@ pub struct PostgresStorage {
 }
 
 impl PostgresStorage {
-    /// Connect and migrate.
+    /// Connect with the default pool settings and migrate.
     pub async fn connect(url: &str) -> Result<PostgresStorage, StorageError> {
+        PostgresStorage::connect_with(url, &PostgresConfig::default()).await
+    }
+
+    /// Connect with `settings` (pool size and timeouts) and migrate.
+    pub async fn connect_with(
+        url: &str,
+        settings: &PostgresConfig,
+    ) -> Result<PostgresStorage, StorageError> {
         let storage = PostgresStorage {
-            pool: Arc::new(Pool {
-                url: url.to_owned(),
-                idle: Mutex::new(Vec::new()),
-            }),
+            pool: Arc::new(Pool::open(url, settings)?),
         };
         storage
             .with_client(|c| {
@@ -183,12 +246,28 @@ impl PostgresStorage {
         let pool = Arc::clone(&self.pool);
         tokio::task::spawn_blocking(move || {
             let mut client = pool.get()?;
-            let r = f(&mut client);
-            pool.put(client);
-            r
+            f(&mut client)
         })
         .await
         .map_err(|e| StorageError::Task(e.to_string()))?
+    }
+
+    /// The pool as `/healthz` shows it, with the timeout a session actually runs under.
+    async fn pool_health(&self) -> Result<PoolHealth, StorageError> {
+        let pool = Arc::clone(&self.pool);
+        let statement_timeout = self
+            .with_client(|c| {
+                Ok(c.query_one("SHOW statement_timeout", &[])?
+                    .get::<_, String>(0))
+            })
+            .await?;
+        let (open, idle) = pool.state();
+        Ok(PoolHealth {
+            max_connections: pool.max_connections,
+            open,
+            idle,
+            statement_timeout,
+        })
     }
 
     /// Run `f` in a transaction, retrying it when it lost a race with another transaction.
@@ -247,6 +326,8 @@ impl From<postgres::Error> for StorageError {
 /// Apply the pending migrations under an advisory lock, all in one transaction.
 pub fn migrate(client: &mut Client, all: &[Migration]) -> Result<usize, StorageError> {
     let mut tx = client.transaction()?;
+    // Building an index on a province's tables takes longer than any request may.
+    tx.batch_execute("SET LOCAL statement_timeout = 0")?;
     tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])?;
     tx.batch_execute(
         "CREATE TABLE IF NOT EXISTS schema_migrations (

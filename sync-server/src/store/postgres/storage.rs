@@ -23,14 +23,17 @@ impl Storage for PostgresStorage {
     }
 
     async fn health(&self) -> Result<StorageHealth, StorageError> {
-        self.with_client(|c| {
-            let row = c.query_one("SELECT count(*) FROM schema_migrations", &[])?;
-            Ok(StorageHealth {
-                backend: "postgres",
-                migrations: row.get(0),
+        let migrations = self
+            .with_client(|c| {
+                let row = c.query_one("SELECT count(*) FROM schema_migrations", &[])?;
+                Ok(row.get(0))
             })
+            .await?;
+        Ok(StorageHealth {
+            backend: "postgres",
+            migrations,
+            pool: Some(self.pool_health().await?),
         })
-        .await
     }
 
     async fn create_users(&self, users: Vec<(Account, String)>) -> Result<(), StorageError> {

@@ -27,6 +27,7 @@ impl Storage for SqliteStorage {
             Ok(StorageHealth {
                 backend: "sqlite",
                 migrations: yijian_sqlite::applied_count(c)?,
+                pool: None,
             })
         })
         .await
