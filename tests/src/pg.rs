@@ -52,6 +52,59 @@ fn free_port() -> Result<u16> {
 impl PgCluster {
     /// Create and start a fresh cluster with a trusted superuser `yijian`.
     pub fn start() -> Result<PgCluster> {
+        let cluster = PgCluster::init()?;
+        cluster.launch("-c fsync=off -c synchronous_commit=off -c full_page_writes=off")?;
+        Ok(cluster)
+    }
+
+    /// A primary for a hot standby: WAL for streaming replication, and every commit waits
+    /// until a standby has it (`synchronous_standby_names = '*'`), as a province is run.
+    /// Until [`PgCluster::start_standby_of`] connects, commits wait.
+    pub fn start_primary() -> Result<PgCluster> {
+        let cluster = PgCluster::init()?;
+        cluster.append_conf(
+            "wal_level = replica\nmax_wal_senders = 5\nsynchronous_commit = on\n\
+             synchronous_standby_names = '*'\n",
+        )?;
+        cluster.launch("-c fsync=off -c full_page_writes=off")?;
+        Ok(cluster)
+    }
+
+    /// A hot standby of `primary` by streaming replication (`pg_basebackup -R`), started and
+    /// connected. It waits for no standby of its own, so once promoted it commits alone.
+    pub fn start_standby_of(primary: &PgCluster) -> Result<PgCluster> {
+        let standby = PgCluster::empty()?;
+        run(standby
+            .pg_command("pg_basebackup")
+            .args(["-h", "127.0.0.1", "-p", &primary.port.to_string()])
+            .args(["-U", "yijian", "-R", "-X", "stream", "--no-sync", "-D"])
+            .arg(standby.data_dir()))?;
+        standby.append_conf("synchronous_standby_names = ''\nhot_standby = on\n")?;
+        standby.launch("-c fsync=off")?;
+        Ok(standby)
+    }
+
+    /// Stop at once, as a crash or a pulled cable would (`pg_ctl stop -m immediate`): no
+    /// checkpoint, every session cut.
+    pub fn crash(&self) -> Result<()> {
+        run(self
+            .pg_command("pg_ctl")
+            .args(["-w", "-D"])
+            .arg(self.data_dir())
+            .args(["-m", "immediate", "stop"]))
+    }
+
+    /// Turn a standby into a primary that takes writes.
+    pub fn promote(&self) -> Result<()> {
+        run(self
+            .pg_command("pg_ctl")
+            .args(["-w", "-t", "60", "-D"])
+            .arg(self.data_dir())
+            .arg("promote"))
+    }
+
+    /// A directory the server user owns and a free port; nothing in it yet.
+    fn empty() -> Result<PgCluster> {
         let bindir = find_bindir()?;
         let as_postgres_user = is_root();
         let dir = tempfile::Builder::new().prefix("yijian-pg-").tempdir()?;
@@ -60,13 +113,18 @@ impl PgCluster {
                 .args(["-R", "postgres:postgres"])
                 .arg(dir.path()))?;
         }
-        let data = dir.path().join("data");
-        let cluster = PgCluster {
+        Ok(PgCluster {
             port: free_port()?,
             dir,
             bindir,
             as_postgres_user,
-        };
+        })
+    }
+
+    /// [`PgCluster::empty`] with a fresh cluster in it (not started).
+    fn init() -> Result<PgCluster> {
+        let cluster = PgCluster::empty()?;
+        let data = cluster.data_dir();
         run(cluster
             .pg_command("initdb")
             .args([
@@ -81,19 +139,34 @@ impl PgCluster {
                 "-D",
             ])
             .arg(&data))?;
+        Ok(cluster)
+    }
+
+    /// Start the cluster in `data`, on 127.0.0.1 only, with `settings` (`-c` options).
+    fn launch(&self, settings: &str) -> Result<()> {
         let opts = format!(
-            "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off",
-            cluster.port,
-            cluster.dir.path().display()
+            "-p {} -k {} -c listen_addresses=127.0.0.1 {settings}",
+            self.port,
+            self.dir.path().display()
         );
-        run(cluster
+        run(self
             .pg_command("pg_ctl")
             .args(["-w", "-t", "60", "-D"])
-            .arg(&data)
+            .arg(self.data_dir())
             .args(["-o", &opts, "-l"])
-            .arg(cluster.dir.path().join("server.log"))
-            .arg("start"))?;
-        Ok(cluster)
+            .arg(self.log_path())
+            .arg("start"))
+    }
+
+    /// Add lines to `postgresql.conf` (the last setting of a name wins).
+    fn append_conf(&self, lines: &str) -> Result<()> {
+        use std::io::Write;
+        let mut f = std::fs::OpenOptions::new()
+            .append(true)
+            .open(self.data_dir().join("postgresql.conf"))
+            .context("postgresql.conf")?;
+        f.write_all(lines.as_bytes())?;
+        Ok(())
     }
 
     fn pg_command(&self, program: &str) -> Command {

@@ -324,3 +324,156 @@ async fn two_processes_on_postgres_eight_pushers_four_pullers() -> anyhow::Resul
     }
     Ok(())
 }
+
+/// A province's database has a hot standby that every commit waits for. The primary crashes
+/// while three devices push through the real server; the standby is promoted; the server,
+/// given both hosts with `target_session_attrs=read-write`, finds the new primary by itself;
+/// every device finishes, and every command the server acknowledged before, during and after
+/// the crash is in the promoted database. The time from the crash to the first answered push
+/// is printed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn standby_takes_over_without_losing_an_acknowledged_push() -> anyhow::Result<()> {
+    use std::sync::Mutex;
+
+    let primary = PgCluster::start_primary()?;
+    let standby = PgCluster::start_standby_of(&primary)?;
+    let url = primary.create_database("yijian_ha").await?;
+    let location = DatabaseLocation::Postgres { url };
+    const DEVICES: usize = 3;
+    for i in 0..DEVICES {
+        add_user(
+            &location,
+            &format!("1380000030{i}"),
+            Role::VillageWorker,
+            VILLAGE,
+        )
+        .await?;
+    }
+    let both = format!(
+        "postgres://yijian@127.0.0.1:{},127.0.0.1:{}/yijian_ha?target_session_attrs=read-write&connect_timeout=2",
+        primary.port, standby.port
+    );
+    let dir = tempfile::tempdir()?;
+    let config = dir.path().join("yijian-server.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "database_url = \"{both}\"\ndata_dir = \"{}\"\nlisten = \"127.0.0.1:0\"\n\n\
+             [postgres]\nacquire_timeout_secs = 2\n",
+            dir.path().join("data").display()
+        ),
+    )?;
+    let server = ServerProcess::spawn(
+        &["--config".to_owned(), config.display().to_string()],
+        dir.path().join("server.log"),
+    )?;
+
+    let acknowledged = Arc::new(Mutex::new(BTreeSet::<String>::new()));
+    let pushed = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let in_flight = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let crashed_at = Arc::new(Mutex::new(None::<Instant>));
+    let recovered_after = Arc::new(Mutex::new(None::<Duration>));
+    let mut expected = BTreeSet::new();
+    let mut devices = Vec::new();
+    for i in 0..DEVICES {
+        let device = ApiDevice::login(&server.url(), &format!("1380000030{i}"), PW).await?;
+        let batches: Vec<Vec<(HouseholdId, Command)>> = (0..40)
+            .map(|_| (0..10).map(|_| create_household_cmd()).collect())
+            .collect();
+        expected.extend(batches.iter().flatten().map(|(id, _)| id.to_string()));
+        let (acknowledged, pushed, in_flight, crashed_at, recovered_after) = (
+            Arc::clone(&acknowledged),
+            Arc::clone(&pushed),
+            Arc::clone(&in_flight),
+            Arc::clone(&crashed_at),
+            Arc::clone(&recovered_after),
+        );
+        devices.push(tokio::spawn(async move {
+            let mut failures = 0usize;
+            for batch in &batches {
+                let cmds: Vec<Command> = batch.iter().map(|(_, c)| c.clone()).collect();
+                let deadline = Instant::now() + Duration::from_secs(120);
+                loop {
+                    in_flight.fetch_add(1, Ordering::SeqCst);
+                    let answer = device.push(&cmds).await;
+                    in_flight.fetch_sub(1, Ordering::SeqCst);
+                    match answer {
+                        Ok(r) => {
+                            let mut acked = acknowledged.lock().expect("lock");
+                            for (x, (id, _)) in r.results.iter().zip(batch) {
+                                match &x.outcome {
+                                    Wire::Known(Outcome::Applied | Outcome::AlreadyApplied) => {
+                                        acked.insert(id.to_string());
+                                    }
+                                    other => anyhow::bail!("unexpected outcome {other:?}"),
+                                }
+                            }
+                            drop(acked);
+                            if let Some(t) = *crashed_at.lock().expect("lock") {
+                                recovered_after
+                                    .lock()
+                                    .expect("lock")
+                                    .get_or_insert(t.elapsed());
+                            }
+                            pushed.fetch_add(1, Ordering::SeqCst);
+                            break;
+                        }
+                        Err(_) if Instant::now() < deadline => {
+                            failures += 1;
+                            tokio::time::sleep(Duration::from_millis(50)).await;
+                        }
+                        Err(e) => anyhow::bail!("the server never came back: {e}"),
+                    }
+                }
+            }
+            anyhow::Ok((device, failures))
+        }));
+    }
+
+    // Crash the primary once a third of the pushes are answered, while one is on its way,
+    // then promote the standby.
+    while pushed.load(Ordering::SeqCst) < DEVICES * 40 / 3 || in_flight.load(Ordering::SeqCst) == 0
+    {
+        tokio::task::yield_now().await;
+    }
+    let before_crash = acknowledged.lock().expect("lock").clone();
+    primary.crash()?;
+    *crashed_at.lock().expect("lock") = Some(Instant::now());
+    standby.promote()?;
+
+    let mut failures = 0;
+    let mut last_device = None;
+    for d in devices {
+        let (device, f) = d.await??;
+        failures += f;
+        last_device = Some(device);
+    }
+    let device = last_device.expect("a device");
+    let recovered = recovered_after
+        .lock()
+        .expect("lock")
+        .expect("a push after the crash");
+    eprintln!(
+        "failover: first push answered {} ms after the primary crashed; refused meanwhile and retried: {failures} push(es)",
+        recovered.as_millis()
+    );
+
+    let acked = acknowledged.lock().expect("lock").clone();
+    assert_eq!(acked, expected, "every command acknowledged in the end");
+    assert!(
+        before_crash.len() >= 100,
+        "{} acknowledged before the crash",
+        before_crash.len()
+    );
+    let mut seen = BTreeSet::new();
+    drain(&device, &mut None, &mut seen).await?;
+    let missing: Vec<_> = before_crash.difference(&seen).collect();
+    assert!(
+        missing.is_empty(),
+        "{} households acknowledged before the crash are not in the promoted database",
+        missing.len()
+    );
+    assert_eq!(seen, expected, "nothing lost, nothing extra");
+    drop(server);
+    Ok(())
+}
