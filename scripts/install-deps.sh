@@ -15,6 +15,8 @@ cd "$(dirname "$0")/.."
 #   Tibetan dictionary (a test; it catches typing slips, not wrong translations)
 # - chromium: the browser tests of the server's pages (driven by playwright-core)
 # - postgresql: throwaway clusters for the PostgreSQL backend tests
+# - nginx, openssl: several server processes behind Debian's nginx over HTTPS, with a
+#   certificate made for the test (the province's deployment, docs/deploy.md)
 # - gcc-aarch64-linux-gnu, libc6-dev-arm64-cross: a C compiler for the bundled SQLite and zstd
 #   when the app is type-checked for Android (the NDK cannot be installed here; nothing is
 #   linked, so an aarch64 compiler with glibc headers is enough for `cargo check`)
@@ -25,6 +27,7 @@ APT_PACKAGES=(
   hunspell hunspell-bo
   chromium
   postgresql
+  nginx openssl
   gcc-aarch64-linux-gnu libc6-dev-arm64-cross
 )
 

@@ -3,10 +3,13 @@
 
 use anyhow::{Context, Result, bail};
 use serde_json::Value;
-use yijian_core::ids::DeviceId;
+use yijian_core::division::DivisionCode;
+use yijian_core::hlc::Hlc;
+use yijian_core::household::Household;
+use yijian_core::ids::{CommandId, DeviceId, HouseholdId};
 use yijian_core::protocol::{
-    Command, NoticesResponse, PROTOCOL_VERSION, PullResponse, PushRequest, PushResponse,
-    SnapshotPage,
+    Command, CommandBody, NoticesResponse, PROTOCOL_VERSION, PullResponse, PushRequest,
+    PushResponse, SnapshotPage, Wire,
 };
 
 /// A signed-in device.
@@ -31,7 +34,17 @@ impl ApiDevice {
         password: &str,
         device_id: Option<DeviceId>,
     ) -> Result<ApiDevice> {
-        let http = reqwest::Client::new();
+        ApiDevice::login_with(reqwest::Client::new(), base, login, password, device_id).await
+    }
+
+    /// Log in through `http` (a client trusting a test certificate authority, say).
+    pub async fn login_with(
+        http: reqwest::Client,
+        base: &str,
+        login: &str,
+        password: &str,
+        device_id: Option<DeviceId>,
+    ) -> Result<ApiDevice> {
         let resp = http
             .post(format!("{base}/v1/auth/login"))
             .json(&serde_json::json!({"login": login, "password": password, "device_name": "测试设备", "device_id": device_id}))
@@ -181,4 +194,25 @@ impl ApiDevice {
         }
         Ok(resp.bytes().await?.to_vec())
     }
+}
+
+/// A device's command creating a new household in `village` (as a worker registering one),
+/// stamped now by hybrid-clock node `node`.
+pub fn new_household_command(village: &str, node: u32) -> Result<(HouseholdId, Command)> {
+    let h = Household::new(
+        HouseholdId::new(),
+        DivisionCode::parse(village)?,
+        "东川村2社",
+    )?;
+    let id = h.id;
+    let cmd = Command {
+        id: CommandId::new(),
+        hlc: Hlc {
+            wall_ms: u64::try_from(chrono::Utc::now().timestamp_millis()).unwrap_or(0),
+            counter: 0,
+            node,
+        },
+        body: Wire::Known(CommandBody::CreateHousehold(h)),
+    };
+    Ok((id, cmd))
 }

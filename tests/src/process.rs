@@ -3,7 +3,7 @@
 
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
@@ -75,6 +75,30 @@ impl ServerProcess {
             .with_context(|| format!("unexpected first line {line:?}"))?
             .parse()?;
         Ok(ServerProcess { child, addr, log })
+    }
+
+    /// Write a configuration file into `dir` (`database_url`, a data directory inside `dir`, a
+    /// free port, then `sections`, TOML) and start a server from it, logging to `dir/<log>`.
+    /// Several processes may be started from the same `dir` with different logs.
+    pub fn spawn_configured(
+        dir: &Path,
+        database_url: &str,
+        sections: &str,
+        log: &str,
+    ) -> Result<ServerProcess> {
+        let config = dir.join("yijian-server.toml");
+        std::fs::write(
+            &config,
+            format!(
+                "database_url = \"{database_url}\"\ndata_dir = \"{}\"\n\
+                 listen = \"127.0.0.1:0\"\n\n{sections}",
+                dir.join("data").display()
+            ),
+        )?;
+        ServerProcess::spawn(
+            &["--config".to_owned(), config.display().to_string()],
+            dir.join(log),
+        )
     }
 
     pub fn url(&self) -> String {

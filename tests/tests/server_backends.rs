@@ -133,18 +133,11 @@ async fn postgres_pool_stays_within_its_configured_size_under_a_burst() -> anyho
     let two_hosts =
         format!("postgres://yijian@{down},127.0.0.1:{rest}?target_session_attrs=read-write");
     let dir = tempfile::tempdir()?;
-    let config = dir.path().join("yijian-server.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "database_url = \"{two_hosts}\"\ndata_dir = \"{}\"\nlisten = \"127.0.0.1:0\"\n\n\
-             [postgres]\nmax_connections = 3\nstatement_timeout_secs = 7\n",
-            dir.path().join("data").display()
-        ),
-    )?;
-    let server = ServerProcess::spawn(
-        &["--config".to_owned(), config.display().to_string()],
-        dir.path().join("server.log"),
+    let server = ServerProcess::spawn_configured(
+        dir.path(),
+        &two_hosts,
+        "[postgres]\nmax_connections = 3\nstatement_timeout_secs = 7\n",
+        "server.log",
     )?;
 
     // The database's own count of the server's sessions, sampled throughout the burst.

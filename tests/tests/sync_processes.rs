@@ -8,40 +8,22 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use chrono::Utc;
 use yijian_core::division::DivisionCode;
-use yijian_core::hlc::Hlc;
-use yijian_core::household::Household;
-use yijian_core::ids::{CommandId, HouseholdId};
-use yijian_core::protocol::{Command, CommandBody, Outcome, Wire};
+use yijian_core::ids::HouseholdId;
+use yijian_core::protocol::{Command, Outcome, Wire};
 use yijian_core::role::Role;
 use yijian_server::config::DatabaseLocation;
 use yijian_server::domain::accounts::NewUser;
-use yijian_tests::api::ApiDevice;
+use yijian_tests::api::{ApiDevice, new_household_command};
 use yijian_tests::pg::PgCluster;
 use yijian_tests::process::ServerProcess;
 
 const VILLAGE: &str = "621102105201";
-const PW: &str = "test-password";
+/// The password the test phones (`yijian_tests::device`) sign in with.
+const PW: &str = yijian_tests::device::PASSWORD;
 
 fn create_household_cmd() -> (HouseholdId, Command) {
-    let h = Household::new(
-        HouseholdId::new(),
-        DivisionCode::parse(VILLAGE).expect("code"),
-        "东川村2社",
-    )
-    .expect("household");
-    let id = h.id;
-    let cmd = Command {
-        id: CommandId::new(),
-        hlc: Hlc {
-            wall_ms: u64::try_from(Utc::now().timestamp_millis()).unwrap_or(0),
-            counter: 0,
-            node: 7,
-        },
-        body: Wire::Known(CommandBody::CreateHousehold(h)),
-    };
-    (id, cmd)
+    new_household_command(VILLAGE, 7).expect("household")
 }
 
 async fn add_user(
@@ -354,18 +336,11 @@ async fn standby_takes_over_without_losing_an_acknowledged_push() -> anyhow::Res
         primary.port, standby.port
     );
     let dir = tempfile::tempdir()?;
-    let config = dir.path().join("yijian-server.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "database_url = \"{both}\"\ndata_dir = \"{}\"\nlisten = \"127.0.0.1:0\"\n\n\
-             [postgres]\nacquire_timeout_secs = 2\n",
-            dir.path().join("data").display()
-        ),
-    )?;
-    let server = ServerProcess::spawn(
-        &["--config".to_owned(), config.display().to_string()],
-        dir.path().join("server.log"),
+    let server = ServerProcess::spawn_configured(
+        dir.path(),
+        &both,
+        "[postgres]\nacquire_timeout_secs = 2\n",
+        "server.log",
     )?;
 
     let acknowledged = Arc::new(Mutex::new(BTreeSet::<String>::new()));
@@ -475,5 +450,113 @@ async fn standby_takes_over_without_losing_an_acknowledged_push() -> anyhow::Res
     );
     assert_eq!(seen, expected, "nothing lost, nothing extra");
     drop(server);
+    Ok(())
+}
+
+/// A province's shape: two server processes on one PostgreSQL behind Debian's nginx over
+/// HTTPS (a certificate from the province's own authority, HTTP/1.1 keep-alive upstream).
+/// Four devices push a thousand households through it at once; both processes serve; then a
+/// phone running the app's own engine, trusting that authority, pulls every one of them.
+/// A phone that does not trust the authority is refused: TLS is checked, not waved through.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_processes_behind_nginx_over_https() -> anyhow::Result<()> {
+    use yijian_client::sync::EngineConfig;
+    use yijian_tests::device::{Device, count};
+    use yijian_tests::nginx::Nginx;
+
+    let cluster = PgCluster::start()?;
+    let url = cluster.create_database("yijian_nginx").await?;
+    let location = DatabaseLocation::Postgres { url: url.clone() };
+    const PUSHERS: usize = 4;
+    for i in 0..=PUSHERS {
+        add_user(
+            &location,
+            &format!("1380000040{i}"),
+            Role::VillageWorker,
+            VILLAGE,
+        )
+        .await?;
+    }
+    let dir = tempfile::tempdir()?;
+    let proxied = "[public]\ntrust_forwarded_for = true\n";
+    let a = ServerProcess::spawn_configured(dir.path(), &url, proxied, "a.log")?;
+    let b = ServerProcess::spawn_configured(dir.path(), &url, proxied, "b.log")?;
+    let nginx = Nginx::start(&[a.addr, b.addr])?;
+
+    let untrusting = Device::login(&nginx.url(), "13800000404", EngineConfig::default()).await;
+    assert!(
+        untrusting.is_err(),
+        "a phone that does not trust the authority signed in"
+    );
+
+    let https = reqwest::Client::builder()
+        .add_root_certificate(reqwest::Certificate::from_pem(nginx.ca_pem.as_bytes())?)
+        .build()?;
+    let mut pushers = Vec::new();
+    let mut expected = BTreeSet::new();
+    for i in 0..PUSHERS {
+        let device = ApiDevice::login_with(
+            https.clone(),
+            &nginx.url(),
+            &format!("1380000040{i}"),
+            PW,
+            None,
+        )
+        .await?;
+        let batches: Vec<Vec<(HouseholdId, Command)>> = (0..25)
+            .map(|_| (0..10).map(|_| create_household_cmd()).collect())
+            .collect();
+        expected.extend(batches.iter().flatten().map(|(id, _)| id.to_string()));
+        pushers.push(tokio::spawn(async move {
+            for batch in batches {
+                let cmds: Vec<Command> = batch.into_iter().map(|(_, c)| c).collect();
+                for r in device.push(&cmds).await?.results {
+                    anyhow::ensure!(
+                        matches!(r.outcome, Wire::Known(Outcome::Applied)),
+                        "{:?}",
+                        r.outcome
+                    );
+                }
+            }
+            anyhow::Ok(())
+        }));
+    }
+    for p in pushers {
+        p.await??;
+    }
+
+    let phone = Device::login(
+        &nginx.url(),
+        "13800000404",
+        EngineConfig {
+            extra_root_certificates: vec![nginx.ca_pem.clone()],
+            ..EngineConfig::default()
+        },
+    )
+    .await?;
+    phone.engine.sync_once().await?;
+    let records = phone.records()?;
+    assert_eq!(count(&records, "household"), expected.len());
+    let pulled: BTreeSet<String> = records
+        .keys()
+        .filter(|(kind, _)| kind == "household")
+        .map(|(_, id)| id.clone())
+        .collect();
+    assert_eq!(pulled, expected, "the phone has every household pushed");
+
+    let log = nginx.access_log()?;
+    let served = |addr: std::net::SocketAddr| {
+        log.lines()
+            .filter(|l| l.starts_with(&format!("{addr} ")))
+            .count()
+    };
+    let (by_a, by_b) = (served(a.addr), served(b.addr));
+    eprintln!("nginx: {by_a} requests to one process, {by_b} to the other");
+    assert!(by_a > 0 && by_b > 0, "both processes serve:\n{log}");
+    assert!(
+        !log.lines()
+            .any(|l| l.split(' ').nth(1).is_some_and(|s| s.starts_with('5'))),
+        "no request failed:\n{log}"
+    );
     Ok(())
 }

@@ -51,6 +51,12 @@ pub(crate) fn client(config: &EngineConfig) -> Result<Client> {
     if !config.reuse_connections {
         builder = builder.pool_max_idle_per_host(0);
     }
+    for pem in &config.extra_root_certificates {
+        let root = reqwest::Certificate::from_pem(pem.as_bytes()).map_err(|e| Error::Network {
+            detail: format!("证书无效：{e}"),
+        })?;
+        builder = builder.add_root_certificate(root);
+    }
     builder.build().map_err(|e| Error::Network {
         detail: e.to_string(),
     })

@@ -80,6 +80,9 @@ pub struct EngineConfig {
     /// as on a link that drops idle connections (fault tests use this to make every request
     /// face the link on its own).
     pub reuse_connections: bool,
+    /// Certificate authorities (PEM) trusted besides the public ones: a province whose server
+    /// certificate comes from its own authority lists it here.
+    pub extra_root_certificates: Vec<String>,
 }
 
 impl Default for EngineConfig {
@@ -94,6 +97,7 @@ impl Default for EngineConfig {
             request_timeout: Duration::from_secs(300),
             photo_backoff: Backoff::default(),
             reuse_connections: true,
+            extra_root_certificates: Vec::new(),
         }
     }
 }
