@@ -15,7 +15,7 @@ use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::Response;
 use maud::{Markup, html};
 use serde::Deserialize;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::sync::LazyLock;
 use yijian_core::division::DivisionCode;
 
@@ -340,7 +340,7 @@ impl Catalogue {
         }
         for (i, p) in &self.templates {
             if let Some(values) = read_values(p, zh) {
-                let named: BTreeMap<String, String> = values
+                let named: Vec<(String, String)> = values
                     .into_iter()
                     .map(|(v, name)| {
                         let shown = self
@@ -349,11 +349,11 @@ impl Catalogue {
                         (name, shown)
                     })
                     .collect();
-                let mut bo = self.entries[*i].bo.clone();
-                for (name, value) in named {
-                    bo = bo.replace(&format!("{{{name}}}"), &value);
-                }
-                return Some(bo);
+                let pairs: Vec<(&str, &str)> = named
+                    .iter()
+                    .map(|(name, value)| (name.as_str(), value.as_str()))
+                    .collect();
+                return Some(fill(&self.entries[*i].bo, &pairs));
             }
         }
         None
