@@ -118,6 +118,27 @@ enum Command {
         /// The list: an Excel workbook (.xlsx/.xls, first sheet) or a CSV in UTF-8 or GBK.
         file: PathBuf,
     },
+    /// Import the household register (建档立卡户 / 监测户) exported from the national system:
+    /// CSV in UTF-8 or GBK, or an Excel workbook, one row per person (columns in the README).
+    ///
+    /// Every row is checked first. A household with a bad row is left out whole; if the bad
+    /// rows exceed --max-error-share, nothing is imported. Importing again (the same or a newer
+    /// export) updates households by their household number and never duplicates them.
+    /// Progress and the report of bad rows (line, column, reason) go to stderr; one JSON summary
+    /// to stdout.
+    ImportRegister {
+        /// Division the file's households must lie in [default: 62, the province].
+        #[arg(long, default_value = "62")]
+        scope: String,
+        /// Largest share of bad rows (0–1) with which the good households are still imported.
+        #[arg(long, default_value_t = 0.01, value_name = "SHARE")]
+        max_error_share: f64,
+        /// Households written per transaction.
+        #[arg(long, default_value_t = 1000, value_name = "N")]
+        batch_size: usize,
+        /// The register file.
+        file: PathBuf,
+    },
     /// Fill an empty database with demonstration staff (every level, password yijian2026)
     /// and cases at every stage, made through the same checks as real use.
     DemoSeed {
@@ -253,6 +274,14 @@ async fn main() -> anyhow::Result<()> {
                 Err(e) => anyhow::bail!("未导入 / nothing imported: {e}"),
             }
         }
+        Command::ImportRegister {
+            scope,
+            max_error_share,
+            batch_size,
+            file,
+        } => {
+            import_register(config, &env, &scope, max_error_share, batch_size, &file).await?;
+        }
         Command::BindLiaison { login, department } => {
             let storage = open_storage(config, &env).await?;
             let procedure = yijian_server::domain::procedure::Procedure::current(&*storage).await?;
@@ -333,6 +362,71 @@ async fn main() -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+async fn import_register(
+    config: ConfigArgs,
+    env: &Env,
+    scope: &str,
+    max_error_share: f64,
+    batch_size: usize,
+    file: &std::path::Path,
+) -> anyhow::Result<()> {
+    use sha2::Digest;
+    use yijian_server::domain::register::{self, ImportOptions, RegisterError};
+    let scope = yijian_core::division::DivisionCode::parse(scope)
+        .map_err(|e| anyhow::anyhow!("区划代码“{scope}”不正确 / bad division code: {e}"))?;
+    if !(0.0..=1.0).contains(&max_error_share) {
+        anyhow::bail!("--max-error-share 应在0到1之间 / must be between 0 and 1");
+    }
+    let bytes = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
+    let storage = open_storage(config, env).await?;
+    let started = std::time::Instant::now();
+    let now = chrono::Utc::now();
+    let checked = register::check(&bytes, &scope, yijian_core::time::china_date(now))
+        .map_err(|e| anyhow::anyhow!("未导入 / nothing imported: {e}"))?;
+    eprintln!(
+        "已检查{}行，{}户可导入，{}行有误 / checked {} rows: {} households to write, {} bad rows",
+        checked.rows,
+        checked.households.len(),
+        checked.bad_rows(),
+        checked.rows,
+        checked.households.len(),
+        checked.bad_rows()
+    );
+    let sha = hex::encode(sha2::Sha256::digest(&bytes));
+    let options = ImportOptions {
+        max_error_share,
+        batch_size,
+        by: "command line".to_owned(),
+    };
+    let errors_if_refused = checked.errors.clone();
+    let step = (checked.households.len() / 20).max(batch_size);
+    let progress = move |done: usize, total: usize| {
+        if done == total || done % step < batch_size {
+            eprintln!("已写入{done}/{total}户 / written {done}/{total} households");
+        }
+    };
+    match register::import(&*storage, checked, &sha, &options, now, &progress).await {
+        Ok((summary, errors)) => {
+            if !errors.is_empty() {
+                eprintln!("{}", register::report_zh(&errors));
+            }
+            let mut json = serde_json::to_value(&summary)?;
+            json["seconds"] = serde_json::json!(started.elapsed().as_secs_f64());
+            println!("{json}");
+            Ok(())
+        }
+        Err(e @ RegisterError::TooManyErrors { .. }) => {
+            eprintln!("{}", register::report_zh(&errors_if_refused));
+            println!(
+                "{}",
+                serde_json::json!({ "imported": 0, "errors": errors_if_refused })
+            );
+            anyhow::bail!("{e} / too many bad rows; nothing was imported")
+        }
+        Err(e) => anyhow::bail!("{e}"),
+    }
 }
 
 async fn run_serve(config: Config) -> anyhow::Result<()> {

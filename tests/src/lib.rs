@@ -13,6 +13,7 @@ pub mod nginx;
 pub mod pg;
 pub mod process;
 pub mod proxy;
+pub mod register_file;
 pub mod resident;
 pub mod server;
 pub mod web;

@@ -192,7 +192,7 @@ pub fn parse_file(
 }
 
 /// A zip (xlsx, ods) or an OLE compound file (xls).
-fn is_workbook(bytes: &[u8]) -> bool {
+pub(crate) fn is_workbook(bytes: &[u8]) -> bool {
     bytes.starts_with(b"PK\x03\x04") || bytes.starts_with(b"\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1")
 }
 
@@ -265,7 +265,7 @@ pub fn parse_workbook(
 }
 
 /// A cell's text as a person reads it in Excel.
-fn cell_text(cell: &calamine::Data) -> String {
+pub(crate) fn cell_text(cell: &calamine::Data) -> String {
     use calamine::Data;
     match cell {
         Data::Empty | Data::Error(_) => String::new(),

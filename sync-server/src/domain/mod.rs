@@ -16,6 +16,7 @@ pub mod apply;
 pub mod cases;
 pub mod deadlines;
 pub mod procedure;
+pub mod register;
 pub mod resident;
 pub mod sign_in;
 pub mod spot_checks;

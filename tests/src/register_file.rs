@@ -1,0 +1,281 @@
+//! A household register file at any size, as the national system exports it (one row per
+//! person, the household's columns repeated), for `yijian-server import-register` in the tests
+//! and in `make bench-scale`.
+//!
+//! Deterministic (a fixed mixing function of the household's index, no random state), so the
+//! test and the benchmark see the same file and a failure can be replayed. Households are
+//! spread over the real villages of the scope (the 17,718 of Gansu for the province), each
+//! village weighted between 1 and 4.3 so villages differ in size as they do; households have one
+//! to seven members with ages that fit their relation, ID numbers that pass every check and are
+//! unique across the file (sequence numbers counted per county and birth day), a third are
+//! 脱贫户 and about one in twenty is monitored with a category that fits.
+
+use std::collections::HashMap;
+use std::io::Write;
+
+use anyhow::{Context, Result};
+use chrono::{Datelike, NaiveDate};
+use yijian_core::division::DivisionCode;
+use yijian_core::regions::Regions;
+use yijian_core::validation::id_check_char;
+
+const SURNAMES: &[&str] = &[
+    "王", "李", "张", "刘", "陈", "杨", "赵", "黄", "周", "吴", "马", "何", "魏", "牛", "祁", "郭",
+    "包", "安", "冯", "蒲", "雷", "苏", "韩", "朱", "石", "胡", "罗", "鲁", "汪", "贾",
+];
+const MEN: &[&str] = &[
+    "建国", "志强", "永福", "国平", "海军", "学文", "德胜", "振华", "有才", "春生", "福林", "宝山",
+    "长青", "进财", "世杰", "大山", "小河", "国栋", "文杰", "海龙", "子轩", "浩然", "俊杰", "明轩",
+];
+const WOMEN: &[&str] = &[
+    "秀兰", "桂英", "玉梅", "丽娟", "春花", "红霞", "淑珍", "小燕", "金凤", "翠萍", "彩霞", "艳芳",
+    "桂芝", "兰英", "雪梅", "晓燕", "梓涵", "欣怡", "雨桐", "思琪", "佳怡", "玉兰", "金花", "兰芳",
+];
+
+/// The header the generated file carries (the template's, see the README).
+pub const HEADER: &str = "户编号,村代码,门牌号,住址,姓名,身份证号,与户主关系,联系电话,是否脱贫户,监测状态,状态日期,监测对象类型";
+
+/// A 64-bit mix of `x` (splitmix64's finaliser): the generator's only source of variety.
+pub fn mix(x: u64) -> u64 {
+    let mut z = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+/// How many households each village of `scope` gets, `total` in all, in proportion to a fixed
+/// weight per village.
+pub fn households_per_village(scope: &DivisionCode, total: usize) -> Vec<(DivisionCode, usize)> {
+    let villages: Vec<DivisionCode> = Regions::gansu()
+        .villages_in(scope)
+        .map(|r| r.code.clone())
+        .collect();
+    let weights: Vec<u64> = villages
+        .iter()
+        .map(|v| 30 + mix(v.as_str().parse::<u64>().unwrap_or(0)) % 100)
+        .collect();
+    let sum: u64 = weights.iter().sum::<u64>().max(1);
+    let total_u = u64::try_from(total).unwrap_or(u64::MAX);
+    let mut given = 0u64;
+    let mut acc = 0u64;
+    villages
+        .into_iter()
+        .zip(weights)
+        .map(|(v, w)| {
+            acc += w;
+            // Cumulative rounding: the counts add up to `total` exactly.
+            let upto = (u128::from(acc) * u128::from(total_u) / u128::from(sum)) as u64;
+            let n = upto - given;
+            given = upto;
+            (v, usize::try_from(n).unwrap_or(0))
+        })
+        .collect()
+}
+
+/// One person's row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PersonRow {
+    pub name: String,
+    pub id_number: String,
+    pub relation: &'static str,
+}
+
+/// One household as the file shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RegisterHousehold {
+    pub household_no: String,
+    pub village: DivisionCode,
+    pub door_plate: String,
+    pub phone: String,
+    pub formerly_poor: bool,
+    /// (监测状态, 状态日期, 监测对象类型), empty when not monitored.
+    pub monitoring: (&'static str, String, &'static str),
+    pub people: Vec<PersonRow>,
+}
+
+/// Writes households with ID numbers unique across everything it has written.
+#[derive(Debug, Default)]
+pub struct Generator {
+    /// Next sequence number per (county, birth date, sex).
+    sequences: HashMap<(u32, NaiveDate, bool), u32>,
+}
+
+impl Generator {
+    pub fn new() -> Generator {
+        Generator::default()
+    }
+
+    fn id_number(&mut self, county: &str, born: NaiveDate, male: bool) -> String {
+        // Sequence digits: odd for men, even for women (GB 11643), so 500 people per county,
+        // birth day and sex; the rare 501st is born a day later.
+        let mut born = born;
+        let seq = loop {
+            let key = (county.parse::<u32>().unwrap_or(0), born, male);
+            let n = self.sequences.entry(key).or_insert(0);
+            if *n < 500 {
+                *n += 1;
+                break (*n - 1) * 2 + u32::from(male);
+            }
+            born = born.succ_opt().unwrap_or(born);
+        };
+        let body = format!("{county}{}{seq:03}", born.format("%Y%m%d"));
+        let check = id_check_char(&body).unwrap_or('0');
+        format!("{body}{check}")
+    }
+
+    /// Household `i` of `village` (`global` numbers households across the whole file).
+    pub fn household(
+        &mut self,
+        village: &DivisionCode,
+        i: usize,
+        global: usize,
+        today: NaiveDate,
+    ) -> RegisterHousehold {
+        let r = mix(global as u64 ^ 0x5eed_0001);
+        let county = &village.as_str()[..6];
+        let surname = SURNAMES[(r % SURNAMES.len() as u64) as usize];
+        let pick = |list: &[&str], salt: u64| -> String {
+            list[(mix(r ^ salt) % list.len() as u64) as usize].to_owned()
+        };
+        // A day in `years` years from `from_year`, never later than last year.
+        let day = |salt: u64, from_year: i32, years: i64| -> NaiveDate {
+            let last = today.year() - 1;
+            let from_year = from_year.min(last);
+            let years = years.min(i64::from(last - from_year)).max(1);
+            let start = NaiveDate::from_ymd_opt(from_year, 1, 1).unwrap_or(today);
+            start + chrono::Days::new(mix(r ^ salt) % (years.unsigned_abs() * 365))
+        };
+        let head_born = day(1, 1940, 50);
+        let head_male = r % 10 < 8;
+        let mut people = Vec::new();
+        let mut add = |g: &mut Generator, name: String, born: NaiveDate, male: bool, rel| {
+            let id_number = g.id_number(county, born, male);
+            people.push(PersonRow {
+                name,
+                id_number,
+                relation: rel,
+            });
+        };
+        add(
+            self,
+            format!("{surname}{}", pick(if head_male { MEN } else { WOMEN }, 2)),
+            head_born,
+            head_male,
+            "户主",
+        );
+        let size = 1 + (mix(r ^ 3) % 100) as usize * 7 / 100; // 1–7, most 3–5
+        let head_year = head_born.year();
+        if size >= 2 {
+            let spouse_surname = SURNAMES[(mix(r ^ 4) % SURNAMES.len() as u64) as usize];
+            add(
+                self,
+                format!(
+                    "{spouse_surname}{}",
+                    pick(if head_male { WOMEN } else { MEN }, 5)
+                ),
+                day(6, head_year - 3, 6),
+                !head_male,
+                "配偶",
+            );
+        }
+        for c in 2..size {
+            let salt = 10 + c as u64 * 7;
+            let male = mix(r ^ salt) % 2 == 0;
+            let (rel, born) = match c {
+                2..=4 => (
+                    if male { "子" } else { "女" },
+                    day(salt + 1, head_year + 20, 15),
+                ),
+                5 => ("孙子女", day(salt + 1, head_year + 45, 12)),
+                _ => ("父母", day(salt + 1, head_year - 30, 8)),
+            };
+            let name = if rel == "父母" {
+                format!(
+                    "{}{}",
+                    SURNAMES[(mix(r ^ salt) % 30) as usize],
+                    pick(if male { MEN } else { WOMEN }, salt + 2)
+                )
+            } else {
+                format!(
+                    "{surname}{}",
+                    pick(if male { MEN } else { WOMEN }, salt + 2)
+                )
+            };
+            add(self, name, born, male, rel);
+        }
+        let formerly_poor = mix(r ^ 20) % 3 == 0;
+        let monitoring = if mix(r ^ 21) % 20 == 0 {
+            let since = day(22, today.year() - 3, 3);
+            let category = if formerly_poor {
+                "脱贫不稳定户"
+            } else if mix(r ^ 23) % 4 == 0 {
+                "突发严重困难户"
+            } else {
+                "边缘易致贫户"
+            };
+            if mix(r ^ 24) % 3 == 0 {
+                ("已消除风险", since.format("%Y-%m-%d").to_string(), category)
+            } else {
+                ("监测中", since.format("%Y-%m-%d").to_string(), category)
+            }
+        } else {
+            ("", String::new(), "")
+        };
+        RegisterHousehold {
+            household_no: format!("{}{:04}", village.as_str(), i + 1),
+            village: village.clone(),
+            door_plate: format!("{}社{}号", i % 9 + 1, i / 9 + 1),
+            phone: format!("1{}{:09}", [3, 5, 7, 8, 9][(r % 5) as usize], global),
+            formerly_poor,
+            monitoring,
+            people,
+        }
+    }
+}
+
+impl RegisterHousehold {
+    /// The household's rows in the file's CSV form.
+    pub fn write_csv(&self, out: &mut impl Write) -> std::io::Result<()> {
+        let (status, date, category) = &self.monitoring;
+        for p in &self.people {
+            writeln!(
+                out,
+                "{},{},{},,{},{},{},{},{},{},{},{}",
+                self.household_no,
+                self.village,
+                self.door_plate,
+                p.name,
+                p.id_number,
+                p.relation,
+                self.phone,
+                if self.formerly_poor { "是" } else { "否" },
+                status,
+                date,
+                category
+            )?;
+        }
+        Ok(())
+    }
+}
+
+/// Write a register of `total` households over the villages of `scope` to `out` (UTF-8 CSV);
+/// returns (households, rows).
+pub fn write_register(
+    scope: &DivisionCode,
+    total: usize,
+    today: NaiveDate,
+    out: &mut impl Write,
+) -> Result<(usize, usize)> {
+    writeln!(out, "{HEADER}")?;
+    let mut generator = Generator::new();
+    let (mut households, mut rows) = (0, 0);
+    for (village, n) in households_per_village(scope, total) {
+        for i in 0..n {
+            let h = generator.household(&village, i, households, today);
+            h.write_csv(out).context("writing the register")?;
+            households += 1;
+            rows += h.people.len();
+        }
+    }
+    Ok((households, rows))
+}
