@@ -9,7 +9,7 @@ CARGO ?= cargo
 CARGO_FLAGS ?= --locked
 
 .PHONY: run test deps ui app server android-check fmt-check clippy cargo-test browser-deps browser-test fmt \
-	bench-sync bench-media bench-form bench-inbox bench-alerts bench-qr fonts
+	bench-sync bench-media bench-form bench-inbox bench-alerts bench-qr bench-scale fonts
 
 SERVER := ./target/debug/yijian-server
 
@@ -88,6 +88,14 @@ bench-alerts: deps
 	$(CARGO) build $(CARGO_FLAGS) --release -p yijian-server --bin yijian-server
 	$(CARGO) build $(CARGO_FLAGS) --release -p yijian-tests --bin bench-alerts
 	./target/release/bench-alerts
+
+# Province scale (issue 13; not a test, up to 30 minutes): SCALE=county|city|province (default
+# province). So far the register import on PostgreSQL (durable defaults) and SQLite, with the
+# COPY anchor; one JSON line per step.
+bench-scale: deps
+	$(CARGO) build $(CARGO_FLAGS) --release -p yijian-server --bin yijian-server
+	$(CARGO) build $(CARGO_FLAGS) --release -p yijian-tests --bin bench-scale
+	./target/release/bench-scale
 
 # The QR decoder on seeded field-like photos (12 MP, 3–4 px per module, damaged) and on zxing's
 # blackbox set, beside zxing-cpp (PyPI) in the same run (not a test).

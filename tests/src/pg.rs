@@ -57,6 +57,14 @@ impl PgCluster {
         Ok(cluster)
     }
 
+    /// A cluster on PostgreSQL's own durability defaults (fsync, full-page writes, synchronous
+    /// commit), with `shared_buffers` a deployment would give it, for benchmarks.
+    pub fn start_durable() -> Result<PgCluster> {
+        let cluster = PgCluster::init()?;
+        cluster.launch("-c shared_buffers=1GB -c max_wal_size=4GB")?;
+        Ok(cluster)
+    }
+
     /// A primary for a hot standby: WAL for streaming replication, and every commit waits
     /// until a standby has it (`synchronous_standby_names = '*'`), as a province is run.
     /// Until [`PgCluster::start_standby_of`] connects, commits wait.

@@ -348,11 +348,24 @@ impl Default for PostgresConfig {
 }
 
 /// `[blobs]`: stored files (photos of documents, signatures).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct BlobConfig {
+    /// `disk` (the default: files under `dir`) or `s3` (an S3-compatible object store, which
+    /// several server processes share).
+    pub backend: String,
     /// `None`: `blobs` inside `data_dir` (so moving `data_dir` moves the files with it).
     pub dir: Option<PathBuf>,
+    /// The object store's address (`https://oss-cn-lanzhou.example.com`, MinIO's
+    /// `http://10.0.0.5:9000`); empty: Amazon S3 itself.
+    pub s3_endpoint: String,
+    pub s3_bucket: String,
+    pub s3_region: String,
+    pub s3_access_key_id: String,
+    /// Never printed; prefer the environment variable to the file.
+    pub s3_secret_access_key: Option<String>,
+    /// Key prefix inside the bucket (a bucket may hold several deployments).
+    pub s3_prefix: String,
     /// Largest single file in bytes.
     pub max_bytes: NonZeroU64,
     /// Seconds an upload may send nothing before the server keeps what arrived and lets the
@@ -400,11 +413,39 @@ impl Default for SyncConfig {
     }
 }
 
+impl std::fmt::Debug for BlobConfig {
+    /// The secret key never appears in logs.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BlobConfig")
+            .field("backend", &self.backend)
+            .field("dir", &self.dir)
+            .field("s3_endpoint", &self.s3_endpoint)
+            .field("s3_bucket", &self.s3_bucket)
+            .field("s3_region", &self.s3_region)
+            .field("s3_access_key_id", &self.s3_access_key_id)
+            .field(
+                "s3_secret_access_key",
+                &self.s3_secret_access_key.as_ref().map(|_| "***"),
+            )
+            .field("s3_prefix", &self.s3_prefix)
+            .field("max_bytes", &self.max_bytes)
+            .field("idle_timeout_secs", &self.idle_timeout_secs)
+            .finish()
+    }
+}
+
 impl Default for BlobConfig {
     fn default() -> Self {
         let s = ServerSettings::default();
         BlobConfig {
+            backend: "disk".to_owned(),
             dir: None,
+            s3_endpoint: String::new(),
+            s3_bucket: String::new(),
+            s3_region: "us-east-1".to_owned(),
+            s3_access_key_id: String::new(),
+            s3_secret_access_key: None,
+            s3_prefix: String::new(),
             max_bytes: nz64(s.max_blob_bytes),
             idle_timeout_secs: nz64(s.blob_idle_timeout.as_secs()),
         }
@@ -567,6 +608,38 @@ impl Config {
     /// the log filter's syntax.
     pub fn validate(&self) -> Result<(), ConfigError> {
         self.database()?;
+        match self.blobs.backend.as_str() {
+            "disk" => {}
+            "s3" => {
+                let missing: Vec<&str> = [
+                    ("blobs.s3_bucket", self.blobs.s3_bucket.as_str()),
+                    (
+                        "blobs.s3_access_key_id",
+                        self.blobs.s3_access_key_id.as_str(),
+                    ),
+                    (
+                        "blobs.s3_secret_access_key",
+                        self.blobs.s3_secret_access_key.as_deref().unwrap_or(""),
+                    ),
+                ]
+                .into_iter()
+                .filter(|(_, v)| v.trim().is_empty())
+                .map(|(k, _)| k)
+                .collect();
+                if !missing.is_empty() {
+                    return Err(ConfigError::Invalid {
+                        key: "blobs.backend",
+                        message: format!("backend \"s3\" needs {}", missing.join(", ")),
+                    });
+                }
+            }
+            other => {
+                return Err(ConfigError::Invalid {
+                    key: "blobs.backend",
+                    message: format!("expected \"disk\" or \"s3\", got {other:?}"),
+                });
+            }
+        }
         if let Some(url) = &self.public.base_url
             && !(url.starts_with("http://") || url.starts_with("https://"))
         {

@@ -280,6 +280,7 @@ fn all_keys() -> BTreeSet<String> {
         database_url: Some(DatabaseUrl::new("postgres://h/db")),
         blobs: BlobConfig {
             dir: Some("b".into()),
+            s3_secret_access_key: Some("s".into()),
             ..BlobConfig::default()
         },
         public: PublicConfig {
@@ -377,4 +378,23 @@ fn example_file_documents_every_key_and_variable() {
         );
     }
     assert!(EXAMPLE_CONFIG.contains(CONFIG_FILE_VAR));
+}
+
+#[test]
+fn the_s3_backend_needs_its_bucket_and_keys_and_never_prints_the_secret() {
+    let mut c = Config::default();
+    c.blobs.backend = "s3".into();
+    let err = c.validate().expect_err("incomplete");
+    let text = err.to_string();
+    assert!(
+        text.contains("blobs.s3_bucket") && text.contains("blobs.s3_secret_access_key"),
+        "{text}"
+    );
+    c.blobs.s3_bucket = "photos".into();
+    c.blobs.s3_access_key_id = "AKID".into();
+    c.blobs.s3_secret_access_key = Some("very-secret-key".into());
+    c.validate().expect("complete");
+    assert!(!format!("{c:?}").contains("very-secret-key"));
+    c.blobs.backend = "ftp".into();
+    assert!(c.validate().is_err());
 }

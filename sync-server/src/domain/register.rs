@@ -30,7 +30,7 @@ use yijian_core::regions::Regions;
 use yijian_core::validation::{MobileNumber, ResidentIdNumber};
 
 use crate::domain::resident::server_hlc;
-use crate::store::tx::{AuditEntry, RecordTx};
+use crate::store::tx::{AuditEntry, RecordTx, RecordWrite};
 use crate::store::{Storage, StorageError};
 
 /// The columns, as the README documents them: (header, required).
@@ -900,17 +900,21 @@ fn write_batch(
     now: DateTime<Utc>,
 ) -> Result<BatchOutcome, StorageError> {
     let mut out = BatchOutcome::default();
-    let hlc = server_hlc(now);
-    for r in batch {
-        let id = household_id_for(&r.household_no).to_string();
-        let existing: Option<Household> = match tx.get(kinds::HOUSEHOLD, &id)? {
-            Some(stored) => match stored.body {
-                Some(body) => Some(serde_json::from_str(&body)?),
-                None => None,
-            },
-            None => None,
-        };
-        if let Some(e) = &existing
+    let ids: Vec<String> = batch
+        .iter()
+        .map(|r| household_id_for(&r.household_no).to_string())
+        .collect();
+    let mut stored: HashMap<String, Household> = HashMap::new();
+    for record in tx.get_many(kinds::HOUSEHOLD, &ids)? {
+        if let Some(body) = record.body {
+            stored.insert(record.id, serde_json::from_str(&body)?);
+        }
+    }
+    // (id, village, body) of the households to write.
+    let mut writes: Vec<(String, String, String)> = Vec::new();
+    for (r, id) in batch.iter().zip(&ids) {
+        let existing = stored.get(id);
+        if let Some(e) = existing
             && e.village != r.village
         {
             out.refused.push(RowError {
@@ -923,7 +927,7 @@ fn write_batch(
             });
             continue;
         }
-        let h = match r.to_household(existing.as_ref()) {
+        let h = match r.to_household(existing) {
             Ok(h) => h,
             Err(reason) => {
                 out.refused.push(RowError {
@@ -939,25 +943,36 @@ fn write_batch(
             }
         };
         out.members += h.members.len();
-        match &existing {
+        match existing {
             Some(e) if *e == h => out.unchanged += 1,
-            _ => {
-                tx.put(
-                    kinds::HOUSEHOLD,
-                    &id,
-                    h.village.as_str(),
-                    Some(&serde_json::to_string(&h)?),
-                    hlc,
-                    now,
-                )?;
-                if existing.is_some() {
-                    out.updated += 1;
-                } else {
-                    out.created += 1;
-                }
+            Some(_) => {
+                out.updated += 1;
+                writes.push((
+                    id.clone(),
+                    h.village.to_string(),
+                    serde_json::to_string(&h)?,
+                ));
+            }
+            None => {
+                out.created += 1;
+                writes.push((
+                    id.clone(),
+                    h.village.to_string(),
+                    serde_json::to_string(&h)?,
+                ));
             }
         }
     }
+    let records: Vec<RecordWrite<'_>> = writes
+        .iter()
+        .map(|(id, village, body)| RecordWrite {
+            kind: kinds::HOUSEHOLD,
+            id,
+            village,
+            body: Some(body),
+        })
+        .collect();
+    tx.put_many(&records, server_hlc(now), now)?;
     Ok(out)
 }
 

@@ -59,6 +59,15 @@ pub struct AuditEntry {
     pub detail: String,
 }
 
+/// One record to write with [`RecordTx::put_many`].
+#[derive(Debug, Clone, Copy)]
+pub struct RecordWrite<'a> {
+    pub kind: &'a str,
+    pub id: &'a str,
+    pub village: &'a str,
+    pub body: Option<&'a str>,
+}
+
 /// Reads and writes inside one transaction.
 pub trait RecordTx {
     /// The record, locked for the rest of the transaction where the database needs that.
@@ -75,6 +84,30 @@ pub trait RecordTx {
         hlc: Hlc,
         now: DateTime<Utc>,
     ) -> Result<i64, StorageError>;
+
+    /// [`RecordTx::get`] for many records of one kind (those that exist), locked alike. A
+    /// database may answer in one round trip (the register import reads 1,000 at a time).
+    fn get_many(&mut self, kind: &str, ids: &[String]) -> Result<Vec<StoredRecord>, StorageError> {
+        let mut out = Vec::new();
+        for id in ids {
+            out.extend(self.get(kind, id)?);
+        }
+        Ok(out)
+    }
+
+    /// [`RecordTx::put`] for many records with distinct (kind, id), as the same transaction;
+    /// returns their new versions in order.
+    fn put_many(
+        &mut self,
+        records: &[RecordWrite<'_>],
+        hlc: Hlc,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<i64>, StorageError> {
+        records
+            .iter()
+            .map(|r| self.put(r.kind, r.id, r.village, r.body, hlc, now))
+            .collect()
+    }
 
     fn applied(
         &mut self,

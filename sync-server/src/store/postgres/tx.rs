@@ -12,7 +12,7 @@ use crate::store::rows::{
     CaseQuery, DeadlineNotice, NewSms, Notification, SmsRow, SmsStatus, SmsUpdate, Throttle,
     UnitContact,
 };
-use crate::store::tx::{AppliedCommand, AuditEntry, RecordTx, StoredRecord};
+use crate::store::tx::{AppliedCommand, AuditEntry, RecordTx, RecordWrite, StoredRecord};
 use chrono::{DateTime, NaiveDate, Utc};
 use postgres::Transaction;
 use yijian_core::division::DivisionCode;
@@ -111,6 +111,113 @@ impl RecordTx for PgTx<'_, '_> {
             })
         })
         .transpose()
+    }
+
+    fn get_many(&mut self, kind: &str, ids: &[String]) -> Result<Vec<StoredRecord>, StorageError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        if self.locking {
+            // The same advisory locks `get` takes, in one statement and in a fixed order (two
+            // transactions taking overlapping sets cannot deadlock).
+            let keys: Vec<String> = ids.iter().map(|id| format!("record:{kind}:{id}")).collect();
+            self.tx.execute(
+                "SELECT pg_advisory_xact_lock(hashtextextended(k, 0))
+                 FROM (SELECT k FROM unnest($1::text[]) AS k ORDER BY k) AS keys",
+                &[&keys],
+            )?;
+        }
+        let sql = if self.locking {
+            "SELECT id, village, body, hlc, version FROM records
+             WHERE kind = $1 AND id = ANY($2) ORDER BY id FOR UPDATE"
+        } else {
+            "SELECT id, village, body, hlc, version FROM records WHERE kind = $1 AND id = ANY($2)"
+        };
+        self.tx
+            .query(sql, &[&kind, &ids])?
+            .into_iter()
+            .map(|r| {
+                let hlc: String = r.get(3);
+                Ok(StoredRecord {
+                    kind: kind.to_owned(),
+                    id: r.get(0),
+                    village: r.get(1),
+                    body: r.get(2),
+                    hlc: hlc.parse().map_err(corrupt("record hlc"))?,
+                    version: r.get(4),
+                })
+            })
+            .collect()
+    }
+
+    /// One `INSERT … SELECT FROM unnest(…)` for the records and one pair of statements for the
+    /// households' `member_ids`, instead of several round trips per record.
+    fn put_many(
+        &mut self,
+        records: &[RecordWrite<'_>],
+        hlc: Hlc,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<i64>, StorageError> {
+        if records.is_empty() {
+            return Ok(Vec::new());
+        }
+        let kinds: Vec<&str> = records.iter().map(|r| r.kind).collect();
+        let ids: Vec<&str> = records.iter().map(|r| r.id).collect();
+        let villages: Vec<&str> = records.iter().map(|r| r.village).collect();
+        let bodies: Vec<Option<&str>> = records.iter().map(|r| r.body).collect();
+        let rows = self.tx.query(
+            "INSERT INTO records (kind, id, village, body, hlc, version, updated_at)
+             SELECT k, i, v, b, $5, 1, $6
+             FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) AS t(k, i, v, b)
+             ON CONFLICT (kind, id) DO UPDATE SET
+                body = excluded.body, hlc = excluded.hlc,
+                version = records.version + 1,
+                change_tx = pg_current_xact_id(), change_seq = nextval('records_change_seq'),
+                updated_at = excluded.updated_at
+             WHERE records.village = excluded.village
+             RETURNING kind, id, version",
+            &[&kinds, &ids, &villages, &bodies, &hlc.to_string(), &now],
+        )?;
+        let versions: std::collections::HashMap<(String, String), i64> = rows
+            .into_iter()
+            .map(|r| ((r.get(0), r.get(1)), r.get(2)))
+            .collect();
+        let mut out = Vec::with_capacity(records.len());
+        for r in records {
+            let v = versions
+                .get(&(r.kind.to_owned(), r.id.to_owned()))
+                .ok_or_else(|| StorageError::VillageChange {
+                    kind: r.kind.to_owned(),
+                    id: r.id.to_owned(),
+                })?;
+            out.push(*v);
+        }
+        let households: Vec<&RecordWrite<'_>> = records
+            .iter()
+            .filter(|r| r.kind == yijian_core::protocol::kinds::HOUSEHOLD)
+            .collect();
+        if !households.is_empty() {
+            let household_ids: Vec<&str> = households.iter().map(|r| r.id).collect();
+            self.tx.execute(
+                "DELETE FROM member_ids WHERE household_id = ANY($1)",
+                &[&household_ids],
+            )?;
+            let (mut numbers, mut owners, mut places) = (Vec::new(), Vec::new(), Vec::new());
+            for h in &households {
+                for n in crate::store::codec::member_id_numbers(h.body) {
+                    numbers.push(n);
+                    owners.push(h.id);
+                    places.push(h.village);
+                }
+            }
+            self.tx.execute(
+                "INSERT INTO member_ids (id_number, household_id, village)
+                 SELECT * FROM unnest($1::text[], $2::text[], $3::text[])
+                 ON CONFLICT DO NOTHING",
+                &[&numbers, &owners, &places],
+            )?;
+        }
+        Ok(out)
     }
 
     fn put(
