@@ -9,7 +9,7 @@ CARGO ?= cargo
 CARGO_FLAGS ?= --locked
 
 .PHONY: run test deps ui app server android-check fmt-check clippy cargo-test browser-deps browser-test fmt \
-	bench-sync bench-media bench-form bench-inbox bench-alerts bench-qr bench-scale fonts
+	bench-sync bench-media bench-form bench-inbox bench-alerts bench-qr bench-scale fonts s3-deps
 
 SERVER := ./target/debug/yijian-server
 
@@ -52,8 +52,15 @@ android-check: deps
 	@# CI builds once: the Android check's artefacts are not needed again and disk is scarce there.
 	@if [ "$${CI:-}" = true ]; then rm -rf target/aarch64-linux-android; fi
 
+# A real S3-compatible server for the photo store's tests: moto's server mode from PyPI, in a
+# venv of its own (pinned; nothing is downloaded when it is already there).
+S3_VENV := target/s3-venv
+s3-deps: deps
+	@test -x $(S3_VENV)/bin/moto_server || { python3 -m venv $(S3_VENV) && \
+		$(S3_VENV)/bin/pip install -q 'moto[server]==5.2.6'; }
+
 # The app's WebDriver run measures contrast with axe-core from tests/browser's packages.
-cargo-test: app browser-deps
+cargo-test: app browser-deps s3-deps
 	$(CARGO) test $(CARGO_FLAGS) --workspace
 
 browser-deps: deps

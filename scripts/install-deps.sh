@@ -28,6 +28,7 @@ APT_PACKAGES=(
   chromium
   postgresql
   nginx openssl
+  python3-venv
   gcc-aarch64-linux-gnu libc6-dev-arm64-cross
 )
 

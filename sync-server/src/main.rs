@@ -18,7 +18,7 @@ use clap::{Args, Parser, Subcommand};
 use tokio::net::TcpListener;
 use tracing_subscriber::EnvFilter;
 use yijian_core::ids::DeviceId;
-use yijian_server::blobstore::DiskBlobStore;
+use yijian_server::blobstore::{BlobStore, DiskBlobStore, S3BlobStore, S3Settings};
 use yijian_server::config::{
     self, Config, DatabaseLocation, DatabaseUrl, Env, LogConfig, LogFormat, Overrides,
 };
@@ -318,14 +318,8 @@ async fn main() -> anyhow::Result<()> {
         Command::DemoSeed { json, if_empty } => {
             let config = load_config(config, None, &env)?;
             let storage = store::open_with(&config.database()?, &config.postgres).await?;
-            let blob_dir = config.blob_dir();
-            let blobs = DiskBlobStore::open(blob_dir.clone())
-                .await
-                .with_context(|| {
-                    format!("cannot open the blob directory {}", blob_dir.display())
-                })?;
-            match yijian_server::ops::demo::seed(storage, Arc::new(blobs), chrono::Utc::now()).await
-            {
+            let blobs = open_blobs(&config).await?;
+            match yijian_server::ops::demo::seed(storage, blobs, chrono::Utc::now()).await {
                 Ok(data) if json => println!("{}", serde_json::to_string(&data)?),
                 Ok(data) => {
                     println!(
@@ -435,21 +429,15 @@ async fn run_serve(config: Config) -> anyhow::Result<()> {
         tracing::info!(data_dir = %data_dir.display(), "using embedded SQLite");
     }
     let storage = store::open_with(&database, &config.postgres).await?;
-    let blob_dir = config.blob_dir();
-    let blobs = DiskBlobStore::open(blob_dir.clone())
-        .await
-        .with_context(|| format!("cannot open the blob directory {}", blob_dir.display()))?;
+    let blobs = open_blobs(&config).await?;
+    tracing::info!(backend = blobs.backend(), "blob store");
     let listener = TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("cannot listen on {}", config.listen))?;
     let sms = config.sms_provider()?;
     tracing::info!(provider = sms.name(), "sms");
-    let state = AppState::new(
-        Arc::clone(&storage),
-        Arc::new(blobs),
-        config.server_settings(),
-    )
-    .with_sms(Arc::clone(&sms));
+    let state = AppState::new(Arc::clone(&storage), blobs, config.server_settings())
+        .with_sms(Arc::clone(&sms));
     // Background work every process does (each is safe to run in several processes at once).
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let sender = tokio::spawn(yijian_server::sms::worker::run(
@@ -471,6 +459,42 @@ async fn run_serve(config: Config) -> anyhow::Result<()> {
     let _ = deadlines.await;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// The blob store `[blobs]` selects: files under the blob directory, or an S3-compatible bucket.
+async fn open_blobs(config: &Config) -> anyhow::Result<Arc<dyn BlobStore>> {
+    if config.blobs.backend == "s3" {
+        let b = &config.blobs;
+        let store = S3BlobStore::connect(&S3Settings {
+            endpoint: b.s3_endpoint.clone(),
+            bucket: b.s3_bucket.clone(),
+            region: b.s3_region.clone(),
+            access_key_id: b.s3_access_key_id.clone(),
+            secret_access_key: b.s3_secret_access_key.clone().unwrap_or_default(),
+            prefix: b.s3_prefix.clone(),
+        })
+        .context("cannot configure the S3 blob store")?;
+        // Fail at start, not at the first photo: an absent blob is a normal answer, anything
+        // else (wrong key, no such bucket, unreachable) stops the server with the reason.
+        let probe = yijian_core::support::Sha256Hex::parse(&"0".repeat(64))?;
+        store.status(&probe).await.with_context(|| {
+            format!(
+                "cannot reach the S3 bucket {:?} at {:?}",
+                b.s3_bucket,
+                if b.s3_endpoint.is_empty() {
+                    "Amazon S3"
+                } else {
+                    b.s3_endpoint.as_str()
+                }
+            )
+        })?;
+        return Ok(Arc::new(store));
+    }
+    let blob_dir = config.blob_dir();
+    let blobs = DiskBlobStore::open(blob_dir.clone())
+        .await
+        .with_context(|| format!("cannot open the blob directory {}", blob_dir.display()))?;
+    Ok(Arc::new(blobs))
 }
 
 /// The layered configuration, then logging as it says (so even the first log line has the

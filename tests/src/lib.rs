@@ -15,6 +15,7 @@ pub mod process;
 pub mod proxy;
 pub mod register_file;
 pub mod resident;
+pub mod s3;
 pub mod server;
 pub mod web;
 pub mod webdriver;

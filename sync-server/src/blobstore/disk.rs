@@ -96,13 +96,16 @@ async fn blocking<T: Send + 'static>(
 /// blob locked until the write on the blocking pool has finished; otherwise the next upload
 /// could read a held offset that is about to change.
 #[derive(Debug)]
-struct UploadLock {
+pub(super) struct UploadLock {
     uploading: Arc<Mutex<HashSet<Sha256Hex>>>,
     sha: Sha256Hex,
 }
 
 impl UploadLock {
-    fn try_acquire(uploading: &Arc<Mutex<HashSet<Sha256Hex>>>, sha: &Sha256Hex) -> Option<Self> {
+    pub(super) fn try_acquire(
+        uploading: &Arc<Mutex<HashSet<Sha256Hex>>>,
+        sha: &Sha256Hex,
+    ) -> Option<Self> {
         let fresh = uploading
             .lock()
             .unwrap_or_else(PoisonError::into_inner)

@@ -13,8 +13,8 @@
 //! - *chunk*: one append, described by a [`ChunkSpan`] (`offset`, `len`, and the blob's
 //!   declared `total`).
 //!
-//! [`BlobStore`] is the seam for S3-compatible object storage (multipart uploads) at province
-//! scale; [`DiskBlobStore`] is the embedded default under `<data_dir>/blobs/`.
+//! [`DiskBlobStore`] is the embedded default under `<data_dir>/blobs/`; [`S3BlobStore`] keeps
+//! the same semantics in an S3-compatible object store that several server processes share.
 
 use std::io;
 use std::ops::Range;
@@ -22,10 +22,12 @@ use tokio::io::AsyncRead;
 use yijian_core::support::Sha256Hex;
 
 mod disk;
+mod s3;
 #[cfg(test)]
 mod tests;
 
 pub use disk::*;
+pub use s3::*;
 
 /// The response header that tells a device how many bytes of a blob the server holds: where
 /// its next chunk starts (as in the tus resumable-upload protocol).
@@ -232,7 +234,7 @@ pub enum BlobError {
 /// held as `Arc<dyn BlobStore>` in [`crate::AppState`].
 #[async_trait::async_trait]
 pub trait BlobStore: Send + Sync + 'static {
-    /// `"disk"`, later `"s3"`.
+    /// `"disk"` or `"s3"`.
     fn backend(&self) -> &'static str;
 
     /// How much of `sha` is held.
