@@ -1,5 +1,6 @@
 //! [`Storage`] on PostgreSQL: accounts, devices, the change feed and transactions on the pool.
 
+use super::Session;
 use crate::store::codec::{enum_text, scope_range};
 use crate::store::rows::DeviceSession;
 use crate::store::tx::{RecordTx, StoredRecord};
@@ -330,9 +331,13 @@ impl Storage for PostgresStorage {
     }
 
     async fn import_records(&self, records: Vec<ImportRecord>) -> Result<(), StorageError> {
-        self.in_tx(move |tx| {
+        self.in_tx(move |tx, statements| {
             let now = Utc::now();
-            let mut rtx = PgTx { tx, locking: true };
+            let mut rtx = PgTx {
+                tx,
+                locking: true,
+                statements,
+            };
             for r in &records {
                 rtx.put(&r.kind, &r.id, &r.village, r.body.as_deref(), r.hlc, now)?;
             }
@@ -343,8 +348,15 @@ impl Storage for PostgresStorage {
 
     async fn record(&self, kind: &str, id: &str) -> Result<Option<StoredRecord>, StorageError> {
         let (kind, id) = (kind.to_owned(), id.to_owned());
-        self.in_tx(move |tx| PgTx { tx, locking: true }.get(&kind, &id))
-            .await
+        self.in_tx(move |tx, statements| {
+            PgTx {
+                tx,
+                locking: true,
+                statements,
+            }
+            .get(&kind, &id)
+        })
+        .await
     }
 
     async fn blob_visible(&self, sha256: &str, scope: &DivisionCode) -> Result<bool, StorageError> {
@@ -363,24 +375,38 @@ impl Storage for PostgresStorage {
 
     async fn link_blob(&self, sha256: &str, village: &DivisionCode) -> Result<(), StorageError> {
         let (sha256, village) = (sha256.to_owned(), village.to_string());
-        self.in_tx(move |tx| PgTx { tx, locking: true }.link_blob(&sha256, &village))
-            .await
+        self.in_tx(move |tx, statements| {
+            PgTx {
+                tx,
+                locking: true,
+                statements,
+            }
+            .link_blob(&sha256, &village)
+        })
+        .await
     }
 
     async fn transact(
         &self,
         work: crate::store::TxWork,
     ) -> Result<Box<dyn std::any::Any + Send>, StorageError> {
-        self.in_tx(move |tx| work(&mut PgTx { tx, locking: true }))
-            .await
+        self.in_tx(move |tx, statements| {
+            work(&mut PgTx {
+                tx,
+                locking: true,
+                statements,
+            })
+        })
+        .await
     }
 
     async fn read_only(
         &self,
         work: crate::store::TxWork,
     ) -> Result<Box<dyn std::any::Any + Send>, StorageError> {
-        self.with_client(move |c| {
-            let mut tx = c
+        self.with_session(move |session| {
+            let Session { client, statements } = session;
+            let mut tx = client
                 .build_transaction()
                 .isolation_level(postgres::IsolationLevel::RepeatableRead)
                 .read_only(true)
@@ -388,6 +414,7 @@ impl Storage for PostgresStorage {
             let out = work(&mut PgTx {
                 tx: &mut tx,
                 locking: false,
+                statements,
             })?;
             tx.commit()?;
             Ok(out)

@@ -27,6 +27,57 @@ pub(super) struct PgTx<'a, 'b> {
     pub(super) tx: &'a mut Transaction<'b>,
     /// Writing: rows read are locked. Off in read-only transactions, where locks are refused.
     pub(super) locking: bool,
+    /// The session's prepared statements (see [`super::Session`]).
+    pub(super) statements: &'a mut super::Statements,
+}
+
+type Params<'p> = &'p [&'p (dyn postgres::types::ToSql + Sync)];
+
+/// Every statement goes through the session's prepared statements.
+impl PgTx<'_, '_> {
+    fn statement(&mut self, sql: &str) -> Result<postgres::Statement, postgres::Error> {
+        if let Some(s) = self.statements.get(sql) {
+            return Ok(s.clone());
+        }
+        let prepared = self.tx.prepare(sql)?;
+        if self.statements.len() >= super::MAX_STATEMENTS {
+            self.statements.clear();
+        }
+        self.statements.insert(sql.to_owned(), prepared.clone());
+        Ok(prepared)
+    }
+
+    fn query(
+        &mut self,
+        sql: &str,
+        params: Params<'_>,
+    ) -> Result<Vec<postgres::Row>, postgres::Error> {
+        let s = self.statement(sql)?;
+        self.tx.query(&s, params)
+    }
+
+    fn query_one(
+        &mut self,
+        sql: &str,
+        params: Params<'_>,
+    ) -> Result<postgres::Row, postgres::Error> {
+        let s = self.statement(sql)?;
+        self.tx.query_one(&s, params)
+    }
+
+    fn query_opt(
+        &mut self,
+        sql: &str,
+        params: Params<'_>,
+    ) -> Result<Option<postgres::Row>, postgres::Error> {
+        let s = self.statement(sql)?;
+        self.tx.query_opt(&s, params)
+    }
+
+    fn execute(&mut self, sql: &str, params: Params<'_>) -> Result<u64, postgres::Error> {
+        let s = self.statement(sql)?;
+        self.tx.execute(&s, params)
+    }
 }
 
 impl PgTx<'_, '_> {
@@ -36,7 +87,7 @@ impl PgTx<'_, '_> {
         if !self.locking {
             return Ok(());
         }
-        self.tx.execute(
+        self.execute(
             "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))",
             &[&key],
         )?;
@@ -52,12 +103,12 @@ impl PgTx<'_, '_> {
         village: &str,
         body: Option<&str>,
     ) -> Result<(), StorageError> {
-        self.tx.execute(
+        self.execute(
             "DELETE FROM member_ids WHERE household_id = $1",
             &[&household_id],
         )?;
         for id_number in crate::store::codec::member_id_numbers(body) {
-            self.tx.execute(
+            self.execute(
                 "INSERT INTO member_ids (id_number, household_id, village) VALUES ($1, $2, $3)
                  ON CONFLICT DO NOTHING",
                 &[&id_number, &household_id, &village],
@@ -71,8 +122,7 @@ impl PgTx<'_, '_> {
         sql: &str,
         params: &[&(dyn postgres::types::ToSql + Sync)],
     ) -> Result<Vec<T>, StorageError> {
-        self.tx
-            .query(sql, params)?
+        self.query(sql, params)?
             .iter()
             .map(|r| Ok(serde_json::from_str(&r.get::<_, String>(0))?))
             .collect()
@@ -83,8 +133,7 @@ impl PgTx<'_, '_> {
         sql: &str,
         params: &[&(dyn postgres::types::ToSql + Sync)],
     ) -> Result<Option<T>, StorageError> {
-        self.tx
-            .query_opt(sql, params)?
+        self.query_opt(sql, params)?
             .map(|r| Ok(serde_json::from_str(&r.get::<_, String>(0))?))
             .transpose()
     }
@@ -98,7 +147,7 @@ impl RecordTx for PgTx<'_, '_> {
         } else {
             "SELECT village, body, hlc, version FROM records WHERE kind = $1 AND id = $2"
         };
-        let row = self.tx.query_opt(sql, &[&kind, &id])?;
+        let row = self.query_opt(sql, &[&kind, &id])?;
         row.map(|r| {
             let hlc: String = r.get(2);
             Ok(StoredRecord {
@@ -121,7 +170,7 @@ impl RecordTx for PgTx<'_, '_> {
             // The same advisory locks `get` takes, in one statement and in a fixed order (two
             // transactions taking overlapping sets cannot deadlock).
             let keys: Vec<String> = ids.iter().map(|id| format!("record:{kind}:{id}")).collect();
-            self.tx.execute(
+            self.execute(
                 "SELECT pg_advisory_xact_lock(hashtextextended(k, 0))
                  FROM (SELECT k FROM unnest($1::text[]) AS k ORDER BY k) AS keys",
                 &[&keys],
@@ -133,8 +182,7 @@ impl RecordTx for PgTx<'_, '_> {
         } else {
             "SELECT id, village, body, hlc, version FROM records WHERE kind = $1 AND id = ANY($2)"
         };
-        self.tx
-            .query(sql, &[&kind, &ids])?
+        self.query(sql, &[&kind, &ids])?
             .into_iter()
             .map(|r| {
                 let hlc: String = r.get(3);
@@ -165,7 +213,7 @@ impl RecordTx for PgTx<'_, '_> {
         let ids: Vec<&str> = records.iter().map(|r| r.id).collect();
         let villages: Vec<&str> = records.iter().map(|r| r.village).collect();
         let bodies: Vec<Option<&str>> = records.iter().map(|r| r.body).collect();
-        let rows = self.tx.query(
+        let rows = self.query(
             "INSERT INTO records (kind, id, village, body, hlc, version, updated_at)
              SELECT k, i, v, b, $5, 1, $6
              FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) AS t(k, i, v, b)
@@ -198,7 +246,7 @@ impl RecordTx for PgTx<'_, '_> {
             .collect();
         if !households.is_empty() {
             let household_ids: Vec<&str> = households.iter().map(|r| r.id).collect();
-            self.tx.execute(
+            self.execute(
                 "DELETE FROM member_ids WHERE household_id = ANY($1)",
                 &[&household_ids],
             )?;
@@ -210,7 +258,7 @@ impl RecordTx for PgTx<'_, '_> {
                     places.push(h.village);
                 }
             }
-            self.tx.execute(
+            self.execute(
                 "INSERT INTO member_ids (id_number, household_id, village)
                  SELECT * FROM unnest($1::text[], $2::text[], $3::text[])
                  ON CONFLICT DO NOTHING",
@@ -230,7 +278,7 @@ impl RecordTx for PgTx<'_, '_> {
         now: DateTime<Utc>,
     ) -> Result<i64, StorageError> {
         // A record's village never changes: an update naming another village matches no row.
-        let row = self.tx.query_opt(
+        let row = self.query_opt(
             "INSERT INTO records (kind, id, village, body, hlc, version, updated_at)
              VALUES ($1, $2, $3, $4, $5, 1, $6)
              ON CONFLICT (kind, id) DO UPDATE SET
@@ -281,7 +329,7 @@ impl RecordTx for PgTx<'_, '_> {
         applied: &AppliedCommand,
         now: DateTime<Utc>,
     ) -> Result<(), StorageError> {
-        self.tx.execute(
+        self.execute(
             "INSERT INTO applied_commands (device_id, command_id, body_hash, outcome, applied_at)
              VALUES ($1, $2, $3, $4, $5)
              ON CONFLICT (device_id, command_id) DO UPDATE SET
@@ -298,7 +346,7 @@ impl RecordTx for PgTx<'_, '_> {
     }
 
     fn link_blob(&mut self, sha256: &str, village: &str) -> Result<(), StorageError> {
-        self.tx.execute(
+        self.execute(
             "INSERT INTO blob_owners (sha256, village) VALUES ($1, $2) ON CONFLICT DO NOTHING",
             &[&sha256, &village],
         )?;
@@ -330,7 +378,7 @@ impl RecordTx for PgTx<'_, '_> {
     }
 
     fn audit(&mut self, e: &AuditEntry) -> Result<(), StorageError> {
-        self.tx.execute(
+        self.execute(
             "INSERT INTO audit (at, user_id, device_id, command_id, action, kind, record_id, village, detail)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
             &[
@@ -353,7 +401,7 @@ impl RecordTx for PgTx<'_, '_> {
         kind: &str,
         village: &str,
     ) -> Result<Vec<StoredRecord>, StorageError> {
-        let rows = self.tx.query(
+        let rows = self.query(
             "SELECT id, body, hlc, version FROM records
               WHERE village = $1 AND kind = $2 AND body IS NOT NULL
               ORDER BY change_tx, change_seq",
@@ -375,7 +423,7 @@ impl RecordTx for PgTx<'_, '_> {
     }
 
     fn case_row(&mut self, case_id: &str) -> Result<Option<CaseRow>, StorageError> {
-        let row = self.tx.query_opt(
+        let row = self.query_opt(
             &format!("SELECT {CASE_COLUMNS} FROM case_index WHERE case_id = $1"),
             &[&case_id],
         )?;
@@ -388,7 +436,7 @@ impl RecordTx for PgTx<'_, '_> {
         let risks = serde_json::to_string(&r.risk_types)?;
         let clock_step = r.clock_step.as_ref().map(enum_text).transpose()?;
         let clock_owner = r.clock_owner.as_ref().map(enum_text).transpose()?;
-        self.tx.execute(
+        self.execute(
             &format!(
                 "INSERT INTO case_index ({CASE_COLUMNS})
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16,
@@ -439,7 +487,7 @@ impl RecordTx for PgTx<'_, '_> {
         let scope = DivisionCode::parse(&q.scope).map_err(corrupt("case query scope"))?;
         let (lo, hi) = scope_range(&scope);
         let limit = q.limit.map_or(i64::MAX, i64::from);
-        let rows = self.tx.query(
+        let rows = self.query(
             &format!(
                 "SELECT {CASE_COLUMNS} FROM case_index
                   WHERE village >= $1 AND village < $2
@@ -456,7 +504,7 @@ impl RecordTx for PgTx<'_, '_> {
     fn open_case_of(&mut self, id_number: &str) -> Result<Option<CaseRow>, StorageError> {
         // Two declarations of one resident at once: the second waits and then finds the first.
         self.lock(&format!("resident:{id_number}"))?;
-        let row = self.tx.query_opt(
+        let row = self.query_opt(
             &format!(
                 "SELECT {CASE_COLUMNS} FROM case_index WHERE id_number = $1 AND open
                   ORDER BY declared_at LIMIT 1"
@@ -467,7 +515,7 @@ impl RecordTx for PgTx<'_, '_> {
     }
 
     fn case_by_receipt(&mut self, receipt_no: &str) -> Result<Option<CaseRow>, StorageError> {
-        let row = self.tx.query_opt(
+        let row = self.query_opt(
             &format!("SELECT {CASE_COLUMNS} FROM case_index WHERE receipt_no = $1"),
             &[&receipt_no],
         )?;
@@ -475,7 +523,7 @@ impl RecordTx for PgTx<'_, '_> {
     }
 
     fn log_step(&mut self, d: &StepDone) -> Result<(), StorageError> {
-        self.tx.execute(
+        self.execute(
             "INSERT INTO steps_done (case_id, village, step, due_on, done_on)
              VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
             &[
@@ -492,7 +540,7 @@ impl RecordTx for PgTx<'_, '_> {
     fn steps_done(&mut self, scope: &str, since: NaiveDate) -> Result<Vec<StepDone>, StorageError> {
         let scope = DivisionCode::parse(scope).map_err(corrupt("steps scope"))?;
         let (lo, hi) = scope_range(&scope);
-        let rows = self.tx.query(
+        let rows = self.query(
             "SELECT case_id, village, step, due_on, done_on FROM steps_done
               WHERE village >= $1 AND village < $2 AND done_on >= $3",
             &[&lo, &hi, &since],
@@ -517,7 +565,7 @@ impl RecordTx for PgTx<'_, '_> {
         due_on: NaiveDate,
         done_on: Option<NaiveDate>,
     ) -> Result<(), StorageError> {
-        self.tx.execute(
+        self.execute(
             "INSERT INTO follow_up_index (follow_up_id, case_id, due_on, done_on)
              VALUES ($1, $2, $3, $4)
              ON CONFLICT (follow_up_id) DO UPDATE SET case_id = excluded.case_id,
@@ -528,7 +576,7 @@ impl RecordTx for PgTx<'_, '_> {
     }
 
     fn follow_up_facts(&mut self, case_id: &str) -> Result<FollowUpFacts, StorageError> {
-        let r = self.tx.query_one(
+        let r = self.query_one(
             "SELECT (SELECT min(due_on) FROM follow_up_index WHERE case_id = $1 AND done_on IS NULL),
                     (SELECT max(done_on) FROM follow_up_index WHERE case_id = $1)",
             &[&case_id],
@@ -540,7 +588,7 @@ impl RecordTx for PgTx<'_, '_> {
     }
 
     fn audit_of(&mut self, kind: &str, record_id: &str) -> Result<Vec<AuditEntry>, StorageError> {
-        let rows = self.tx.query(
+        let rows = self.query(
             "SELECT at, user_id, device_id, command_id, action, kind, record_id, village, detail
                FROM audit WHERE kind = $1 AND record_id = $2 ORDER BY seq",
             &[&kind, &record_id],
@@ -566,7 +614,7 @@ impl RecordTx for PgTx<'_, '_> {
         role: Role,
         scope: &DivisionCode,
     ) -> Result<Vec<Account>, StorageError> {
-        let rows = self.tx.query(
+        let rows = self.query(
             "SELECT id, login, name, role, scope FROM users
               WHERE role = $1 AND scope = $2 AND disabled_at IS NULL ORDER BY login",
             &[&enum_text(&role)?, &scope.as_str()],
@@ -588,7 +636,7 @@ impl RecordTx for PgTx<'_, '_> {
         by: Option<&str>,
         now: DateTime<Utc>,
     ) -> Result<(), StorageError> {
-        self.tx.execute(
+        self.execute(
             "INSERT INTO settings (key, value, updated_at, updated_by) VALUES ($1, $2, $3, $4)
              ON CONFLICT (key) DO UPDATE SET value = excluded.value,
                 updated_at = excluded.updated_at, updated_by = excluded.updated_by",
@@ -612,7 +660,7 @@ impl RecordTx for PgTx<'_, '_> {
     }
 
     fn put_unit_contact(&mut self, c: &UnitContact) -> Result<(), StorageError> {
-        self.tx.execute(
+        self.execute(
             "INSERT INTO unit_contacts (division, name, phone) VALUES ($1, $2, $3)
              ON CONFLICT (division) DO UPDATE SET name = excluded.name, phone = excluded.phone",
             &[&c.division, &c.name, &c.phone],
@@ -632,8 +680,7 @@ impl RecordTx for PgTx<'_, '_> {
             .get(0);
         if hits == 1 && getrandom::u32().is_ok_and(|n| n % 64 == 0) {
             let old = window_start - chrono::Duration::days(1);
-            self.tx
-                .execute("DELETE FROM rate_hits WHERE window_start < $1", &[&old])?;
+            self.execute("DELETE FROM rate_hits WHERE window_start < $1", &[&old])?;
         }
         Ok(u32::try_from(hits).unwrap_or(0))
     }
@@ -650,7 +697,7 @@ impl RecordTx for PgTx<'_, '_> {
     }
 
     fn enqueue_sms(&mut self, m: &NewSms, now: DateTime<Utc>) -> Result<(), StorageError> {
-        self.tx.execute(
+        self.execute(
             "INSERT INTO sms_outbox (out_id, phone, template, params, text_zh, case_id,
                                      next_attempt_at, created_at)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (out_id) DO NOTHING",
@@ -674,7 +721,7 @@ impl RecordTx for PgTx<'_, '_> {
         lease_until: DateTime<Utc>,
         limit: u32,
     ) -> Result<Vec<SmsRow>, StorageError> {
-        let rows = self.tx.query(
+        let rows = self.query(
             &format!(
                 "UPDATE sms_outbox o
                     SET status = 'sending',
@@ -702,7 +749,7 @@ impl RecordTx for PgTx<'_, '_> {
 
     fn update_sms(&mut self, id: i64, u: &SmsUpdate) -> Result<(), StorageError> {
         match u {
-            SmsUpdate::Sent { provider_id, at } => self.tx.execute(
+            SmsUpdate::Sent { provider_id, at } => self.execute(
                 "UPDATE sms_outbox SET status = 'sent', provider_id = $2, sent_at = $3,
                         attempts = attempts + 1, lease_until = NULL, claimed_from = NULL,
                         last_error = NULL
@@ -715,14 +762,14 @@ impl RecordTx for PgTx<'_, '_> {
                 unknown,
             } => {
                 let status = if *unknown { "unknown" } else { "pending" };
-                self.tx.execute(
+                self.execute(
                     "UPDATE sms_outbox SET status = $2, last_error = $3, next_attempt_at = $4,
                             attempts = attempts + 1, lease_until = NULL, claimed_from = NULL
                       WHERE id = $1",
                     &[&id, &status, error, next_attempt_at],
                 )?
             }
-            SmsUpdate::Failed { error } => self.tx.execute(
+            SmsUpdate::Failed { error } => self.execute(
                 "UPDATE sms_outbox SET status = 'failed', last_error = $2,
                         attempts = attempts + 1, lease_until = NULL, claimed_from = NULL
                   WHERE id = $1",
@@ -741,7 +788,7 @@ impl RecordTx for PgTx<'_, '_> {
         let status = status.map(SmsStatus::as_str);
         let (lo, hi) = scope_range(scope);
         let whole_province = scope.level() == yijian_core::division::Level::Province;
-        let rows = self.tx.query(
+        let rows = self.query(
             &format!(
                 "SELECT {SMS_COLUMNS} FROM sms_outbox
                   WHERE ($1::text IS NULL OR status = $1)
@@ -758,7 +805,7 @@ impl RecordTx for PgTx<'_, '_> {
 
     fn notice_once(&mut self, n: &DeadlineNotice) -> Result<bool, StorageError> {
         let escalated = n.escalated_to.as_ref().map(enum_text).transpose()?;
-        let inserted = self.tx.execute(
+        let inserted = self.execute(
             "INSERT INTO deadline_notices (case_id, village, step, due_on, kind, owner,
                                            escalated_to, at)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING",
@@ -777,7 +824,7 @@ impl RecordTx for PgTx<'_, '_> {
     }
 
     fn notices_of(&mut self, case_id: &str) -> Result<Vec<DeadlineNotice>, StorageError> {
-        let rows = self.tx.query(
+        let rows = self.query(
             "SELECT case_id, village, step, due_on, kind, owner, escalated_to, at
                FROM deadline_notices WHERE case_id = $1 ORDER BY at",
             &[&case_id],
@@ -800,7 +847,7 @@ impl RecordTx for PgTx<'_, '_> {
     }
 
     fn notify(&mut self, n: &Notification) -> Result<(), StorageError> {
-        self.tx.execute(
+        self.execute(
             "INSERT INTO notifications (role, scope, case_id, kind, text_zh, at)
              VALUES ($1, $2, $3, $4, $5, $6)",
             &[
@@ -821,7 +868,7 @@ impl RecordTx for PgTx<'_, '_> {
         scope: &str,
         limit: u32,
     ) -> Result<Vec<Notification>, StorageError> {
-        let rows = self.tx.query(
+        let rows = self.query(
             "SELECT id, role, scope, case_id, kind, text_zh, at FROM notifications
               WHERE role = $1 AND scope = $2 ORDER BY id DESC LIMIT $3",
             &[&enum_text(&role)?, &scope, &i64::from(limit)],
@@ -836,7 +883,7 @@ impl RecordTx for PgTx<'_, '_> {
         after: i64,
         limit: u32,
     ) -> Result<Vec<Notification>, StorageError> {
-        let rows = self.tx.query(
+        let rows = self.query(
             "SELECT id, role, scope, case_id, kind, text_zh, at FROM notifications
               WHERE role = $1 AND scope = $2 AND id > $3 ORDER BY id LIMIT $4",
             &[&enum_text(&role)?, &scope, &after, &i64::from(limit)],
@@ -845,7 +892,7 @@ impl RecordTx for PgTx<'_, '_> {
     }
 
     fn touch_device(&mut self, device: DeviceId, now: DateTime<Utc>) -> Result<(), StorageError> {
-        self.tx.execute(
+        self.execute(
             "UPDATE devices SET last_seen_at = $1 WHERE id = $2",
             &[&now, &device.to_string()],
         )?;
@@ -869,7 +916,7 @@ impl RecordTx for PgTx<'_, '_> {
 
     fn put_throttle(&mut self, t: &Throttle) -> Result<(), StorageError> {
         let failures = i32::try_from(t.failures).unwrap_or(i32::MAX);
-        self.tx.execute(
+        self.execute(
             "INSERT INTO login_throttle (key, failures, blocked_until, updated_at)
              VALUES ($1, $2, $3, $4)
              ON CONFLICT (key) DO UPDATE SET failures = excluded.failures,
@@ -880,8 +927,7 @@ impl RecordTx for PgTx<'_, '_> {
     }
 
     fn clear_throttle(&mut self, key: &str) -> Result<(), StorageError> {
-        self.tx
-            .execute("DELETE FROM login_throttle WHERE key = $1", &[&key])?;
+        self.execute("DELETE FROM login_throttle WHERE key = $1", &[&key])?;
         Ok(())
     }
 
@@ -925,7 +971,7 @@ impl RecordTx for PgTx<'_, '_> {
                 .map(|k| format!("alert:{department}:{k}"))
                 .collect();
             keys.sort();
-            self.tx.execute(
+            self.execute(
                 "SELECT pg_advisory_xact_lock(hashtextextended(k, 0))
                    FROM unnest($1::text[]) WITH ORDINALITY AS t(k, n) ORDER BY n",
                 &[&keys],
@@ -944,7 +990,7 @@ impl RecordTx for PgTx<'_, '_> {
     ) -> Result<std::collections::HashMap<String, Vec<(String, String)>>, StorageError> {
         let mut out: std::collections::HashMap<String, Vec<(String, String)>> =
             std::collections::HashMap::new();
-        for r in self.tx.query(
+        for r in self.query(
             "SELECT id_number, household_id, village FROM member_ids
               WHERE id_number = ANY($1) ORDER BY id_number, household_id",
             &[&id_numbers],
@@ -986,7 +1032,7 @@ impl RecordTx for PgTx<'_, '_> {
     }
 
     fn insert_alert_row(&mut self, row: &AlertRowRecord) -> Result<(), StorageError> {
-        self.tx.execute(
+        self.execute(
             "INSERT INTO alert_rows (department, row_key, batch_id, line, id_number, matter,
                                      occurred_on, fingerprint, outcome, case_id, body, village)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
@@ -1009,7 +1055,7 @@ impl RecordTx for PgTx<'_, '_> {
     }
 
     fn update_alert_row(&mut self, row: &AlertRowRecord) -> Result<(), StorageError> {
-        self.tx.execute(
+        self.execute(
             "UPDATE alert_rows SET case_id = $3, village = $4, body = $5
               WHERE department = $1 AND row_key = $2",
             &[
@@ -1050,7 +1096,7 @@ impl RecordTx for PgTx<'_, '_> {
     ) -> Result<crate::store::rows::AlertTakeUp, StorageError> {
         let (lo, hi) = scope_range(scope);
         let mut take_up = crate::store::rows::AlertTakeUp::default();
-        for r in self.tx.query(
+        for r in self.query(
             "SELECT department, outcome, COUNT(*) FROM alert_rows
               WHERE village >= $1 AND village < $2 GROUP BY department, outcome",
             &[&lo, &hi],
@@ -1110,7 +1156,7 @@ impl RecordTx for PgTx<'_, '_> {
     }
 
     fn put_alert_batch(&mut self, b: &AlertBatchRow) -> Result<(), StorageError> {
-        self.tx.execute(
+        self.execute(
             "INSERT INTO alert_batches (id, department, scope, received_at, body)
              VALUES ($1, $2, $3, $4, $5)
              ON CONFLICT (id) DO UPDATE SET body = excluded.body",
@@ -1137,7 +1183,7 @@ impl RecordTx for PgTx<'_, '_> {
     }
 
     fn put_department_key(&mut self, k: &DepartmentKey) -> Result<(), StorageError> {
-        self.tx.execute(
+        self.execute(
             "INSERT INTO department_keys (id, key_hash, revoked_at, body) VALUES ($1, $2, $3, $4)
              ON CONFLICT (id) DO UPDATE SET revoked_at = excluded.revoked_at, body = excluded.body",
             &[
@@ -1170,12 +1216,12 @@ impl RecordTx for PgTx<'_, '_> {
         department: Option<&str>,
     ) -> Result<(), StorageError> {
         match department {
-            Some(d) => self.tx.execute(
+            Some(d) => self.execute(
                 "INSERT INTO department_liaisons (user_id, department) VALUES ($1, $2)
                  ON CONFLICT (user_id) DO UPDATE SET department = excluded.department",
                 &[&user_id, &d],
             )?,
-            None => self.tx.execute(
+            None => self.execute(
                 "DELETE FROM department_liaisons WHERE user_id = $1",
                 &[&user_id],
             )?,
@@ -1194,7 +1240,7 @@ impl RecordTx for PgTx<'_, '_> {
     }
 
     fn claim_spot_check_month(&mut self, m: &SpotCheckMonth) -> Result<bool, StorageError> {
-        let inserted = self.tx.execute(
+        let inserted = self.execute(
             "INSERT INTO spot_check_months (county, month, body) VALUES ($1, $2, $3)
              ON CONFLICT DO NOTHING",
             &[&m.county, &m.month, &serde_json::to_string(m)?],
@@ -1210,7 +1256,7 @@ impl RecordTx for PgTx<'_, '_> {
     }
 
     fn put_spot_check(&mut self, c: &SpotCheckRow) -> Result<(), StorageError> {
-        self.tx.execute(
+        self.execute(
             "INSERT INTO spot_checks (case_id, month, village, follow_up_id, body)
              VALUES ($1, $2, $3, $4, $5)
              ON CONFLICT (case_id, month) DO UPDATE SET body = excluded.body",
