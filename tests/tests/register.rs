@@ -144,6 +144,22 @@ async fn register(database: DatabaseLocation, db: Vec<String>) -> Result<()> {
     .await?;
     assert_eq!(found, vec![(h.id.to_string(), village.to_string())]);
 
+    // Each batch is in the audit trail with the file's hash and who ran it.
+    let sha = {
+        use sha2::Digest;
+        hex::encode(sha2::Sha256::digest(&gbk))
+    };
+    let record_id = format!("register:{sha}:0");
+    let audit = read(&*server.storage, move |tx| {
+        tx.audit_of(kinds::HOUSEHOLD, &record_id)
+    })
+    .await?;
+    assert_eq!(audit.len(), 1, "{audit:?}");
+    let detail: serde_json::Value = serde_json::from_str(&audit[0].detail)?;
+    assert_eq!(detail["file_sha256"], sha.as_str());
+    assert_eq!(detail["created"], 250);
+    assert_eq!(detail["by"], "command line");
+
     // The same file again: nothing written, nothing new for phones.
     let records = server.storage.count_records(&scope).await?;
     let again = import(&db, &["--scope", TOWNSHIP, path])?;

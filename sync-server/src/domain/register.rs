@@ -855,13 +855,14 @@ pub async fn import(
                 .unwrap_or_default(),
             detail: String::new(),
         };
-        let by = options.by.clone();
+        let (by, sha) = (options.by.clone(), file_sha256.to_owned());
         let work = Arc::clone(&batch);
         let outcome = crate::store::write(storage, move |tx| {
             let mut out = write_batch(tx, &work, now)?;
             let detail = serde_json::json!({
                 "by": by,
-                "file_sha256": audit.record_id,
+                "file_sha256": sha,
+                "batch": n,
                 "households": work.len(),
                 "created": out.created,
                 "updated": out.updated,
