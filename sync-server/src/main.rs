@@ -394,7 +394,6 @@ async fn import_register(
         batch_size,
         by: "command line".to_owned(),
     };
-    let errors_if_refused = checked.errors.clone();
     let step = (checked.households.len() / 20).max(batch_size);
     let progress = move |done: usize, total: usize| {
         if done == total || done % step < batch_size {
@@ -411,15 +410,14 @@ async fn import_register(
             println!("{json}");
             Ok(())
         }
-        Err(e @ RegisterError::TooManyErrors { .. }) => {
-            eprintln!("{}", register::report_zh(&errors_if_refused));
-            println!(
-                "{}",
-                serde_json::json!({ "imported": 0, "errors": errors_if_refused })
-            );
-            anyhow::bail!("{e} / too many bad rows; nothing was imported")
+        Err(e) => {
+            if let RegisterError::TooManyErrors { errors, .. } = &e {
+                eprintln!("{}", register::report_zh(errors));
+                println!("{}", serde_json::json!({ "imported": 0, "errors": errors }));
+                anyhow::bail!("{e} / too many bad rows; nothing was imported")
+            }
+            anyhow::bail!("{e}")
         }
-        Err(e) => anyhow::bail!("{e}"),
     }
 }
 

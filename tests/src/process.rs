@@ -18,6 +18,16 @@ pub struct ServerProcess {
     pub log: PathBuf,
 }
 
+/// `yijian-server` beside a benchmark binary (the `make bench-*` target builds both in release).
+pub fn bench_server_binary(make_target: &str) -> Result<PathBuf> {
+    let exe = std::env::current_exe()?;
+    let bin = exe.parent().context("no directory")?.join("yijian-server");
+    if !bin.exists() {
+        bail!("{} missing: run `make {make_target}`", bin.display());
+    }
+    Ok(bin)
+}
+
 /// Path of the `yijian-server` binary next to this test executable, built if missing.
 pub fn server_binary() -> Result<PathBuf> {
     let exe = std::env::current_exe()?;

@@ -236,27 +236,8 @@ impl BlobStore for DiskBlobStore {
             let want = usize::try_from(span.len - written)
                 .unwrap_or(usize::MAX)
                 .min(WRITE_BUF);
-            let mut filled = 0;
-            while filled < want {
-                match src.read(&mut buf[filled..want]).await {
-                    Ok(0) => {
-                        failure = Some(io::Error::new(
-                            io::ErrorKind::UnexpectedEof,
-                            format!(
-                                "the body ended after {} of {} bytes",
-                                written + filled as u64,
-                                span.len
-                            ),
-                        ));
-                        break;
-                    }
-                    Ok(n) => filled += n,
-                    Err(e) => {
-                        failure = Some(e);
-                        break;
-                    }
-                }
-            }
+            let (filled, stopped) = fill(src, &mut buf[..want], written, span.len).await;
+            failure = stopped;
             if filled > 0 {
                 let (lock, file) = (Arc::clone(&lock), Arc::clone(&file));
                 buf = blocking(move || {

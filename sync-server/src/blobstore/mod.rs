@@ -177,6 +177,36 @@ impl ImageKind {
 /// A byte source for [`BlobStore::append`]: the request body, as it arrives.
 pub type ChunkSource<'a> = &'a mut (dyn AsyncRead + Send + Unpin);
 
+/// Read `src` into `buf` until it is full. Returns how many bytes arrived and, when the source
+/// failed or ended first, why; what arrived before is the caller's to keep. `already` bytes of
+/// the chunk's declared `len` came before `buf` (for the message of an early end).
+pub(crate) async fn fill(
+    src: ChunkSource<'_>,
+    buf: &mut [u8],
+    already: u64,
+    len: u64,
+) -> (usize, Option<io::Error>) {
+    use tokio::io::AsyncReadExt;
+    let mut filled = 0;
+    while filled < buf.len() {
+        match src.read(&mut buf[filled..]).await {
+            Ok(0) => {
+                let error = io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    format!(
+                        "the body ended after {} of {len} bytes",
+                        already + filled as u64
+                    ),
+                );
+                return (filled, Some(error));
+            }
+            Ok(n) => filled += n,
+            Err(e) => return (filled, Some(e)),
+        }
+    }
+    (filled, None)
+}
+
 /// The bytes of (a range of) a blob, as they are read from storage.
 pub type BlobReader = Box<dyn AsyncRead + Send + Unpin>;
 

@@ -268,27 +268,9 @@ impl BlobStore for S3BlobStore {
         // The chunk is gathered in memory (at most the largest blob allowed, 10 MiB by
         // default) and stored as one object; a source that fails half-way leaves what arrived
         // stored as a shorter chunk, so the device resumes after it.
-        let want = usize::try_from(span.len).unwrap_or(usize::MAX);
-        let mut buf = Vec::with_capacity(want.min(MULTIPART_FROM));
-        let mut failure: Option<io::Error> = None;
-        let mut piece = vec![0u8; 64 * 1024];
-        while buf.len() < want {
-            let n = piece.len().min(want - buf.len());
-            match src.read(&mut piece[..n]).await {
-                Ok(0) => {
-                    failure = Some(io::Error::new(
-                        io::ErrorKind::UnexpectedEof,
-                        format!("the body ended after {} of {} bytes", buf.len(), span.len),
-                    ));
-                    break;
-                }
-                Ok(n) => buf.extend_from_slice(&piece[..n]),
-                Err(e) => {
-                    failure = Some(e);
-                    break;
-                }
-            }
-        }
+        let mut buf = vec![0u8; usize::try_from(span.len).unwrap_or(usize::MAX)];
+        let (got, failure) = fill(src, &mut buf, 0, span.len).await;
+        buf.truncate(got);
         if let Some(source) = failure {
             let got = buf.len() as u64;
             if got > 0 {

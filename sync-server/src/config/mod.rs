@@ -413,6 +413,26 @@ impl Default for SyncConfig {
     }
 }
 
+/// `Invalid` at `key` unless every `(setting, value)` is filled in: what `what` needs.
+fn require_filled(
+    key: &'static str,
+    what: &str,
+    settings: &[(&str, &str)],
+) -> Result<(), ConfigError> {
+    let missing: Vec<&str> = settings
+        .iter()
+        .filter(|(_, v)| v.trim().is_empty())
+        .map(|(k, _)| *k)
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    Err(ConfigError::Invalid {
+        key,
+        message: format!("{what} needs {}", missing.join(", ")),
+    })
+}
+
 impl std::fmt::Debug for BlobConfig {
     /// The secret key never appears in logs.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -610,8 +630,10 @@ impl Config {
         self.database()?;
         match self.blobs.backend.as_str() {
             "disk" => {}
-            "s3" => {
-                let missing: Vec<&str> = [
+            "s3" => require_filled(
+                "blobs.backend",
+                "backend \"s3\"",
+                &[
                     ("blobs.s3_bucket", self.blobs.s3_bucket.as_str()),
                     (
                         "blobs.s3_access_key_id",
@@ -621,18 +643,8 @@ impl Config {
                         "blobs.s3_secret_access_key",
                         self.blobs.s3_secret_access_key.as_deref().unwrap_or(""),
                     ),
-                ]
-                .into_iter()
-                .filter(|(_, v)| v.trim().is_empty())
-                .map(|(k, _)| k)
-                .collect();
-                if !missing.is_empty() {
-                    return Err(ConfigError::Invalid {
-                        key: "blobs.backend",
-                        message: format!("backend \"s3\" needs {}", missing.join(", ")),
-                    });
-                }
-            }
+                ],
+            )?,
             other => {
                 return Err(ConfigError::Invalid {
                     key: "blobs.backend",
@@ -650,8 +662,10 @@ impl Config {
         }
         match self.sms.provider.as_str() {
             "log" => {}
-            "aliyun" => {
-                let missing: Vec<&str> = [
+            "aliyun" => require_filled(
+                "sms.provider",
+                "aliyun",
+                &[
                     (
                         "sms.aliyun_access_key_id",
                         self.sms.aliyun_access_key_id.as_str(),
@@ -676,18 +690,8 @@ impl Config {
                         "sms.template_appeal_filed",
                         self.sms.template_appeal_filed.as_str(),
                     ),
-                ]
-                .into_iter()
-                .filter(|(_, v)| v.trim().is_empty())
-                .map(|(k, _)| k)
-                .collect();
-                if !missing.is_empty() {
-                    return Err(ConfigError::Invalid {
-                        key: "sms.provider",
-                        message: format!("aliyun needs {}", missing.join(", ")),
-                    });
-                }
-            }
+                ],
+            )?,
             other => {
                 return Err(ConfigError::Invalid {
                     key: "sms.provider",

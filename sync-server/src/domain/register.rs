@@ -117,6 +117,8 @@ pub enum RegisterError {
         total: usize,
         share: f64,
         allowed: f64,
+        /// Every bad row, for the report.
+        errors: Vec<RowError>,
     },
     #[error("写入数据库失败（已写入的批次保留，重新导入同一文件即可完成）：{0}")]
     Storage(#[from] StorageError),
@@ -167,8 +169,6 @@ pub struct CheckedRegister {
     pub errors: Vec<RowError>,
     /// Data rows in the file (blank rows not counted).
     pub rows: usize,
-    /// Rows belonging to households left out for a bad row.
-    pub rows_left_out: usize,
     /// Households left out for a bad row.
     pub households_left_out: usize,
 }
@@ -185,12 +185,17 @@ impl CheckedRegister {
     }
 
     pub fn bad_rows(&self) -> usize {
-        self.errors
-            .iter()
-            .map(|e| e.line)
-            .collect::<std::collections::BTreeSet<_>>()
-            .len()
+        lines_with_errors(&self.errors)
     }
+}
+
+/// How many rows `errors` name (a row may have several).
+fn lines_with_errors(errors: &[RowError]) -> usize {
+    errors
+        .iter()
+        .map(|e| e.line)
+        .collect::<std::collections::BTreeSet<_>>()
+        .len()
 }
 
 /// What a run did.
@@ -283,14 +288,6 @@ pub fn header_line() -> String {
     COLUMNS.map(|(h, _)| h).join(",")
 }
 
-/// The template file (UTF-8 with a BOM so Excel opens it in Chinese).
-pub fn template_csv() -> Vec<u8> {
-    let mut out = b"\xEF\xBB\xBF".to_vec();
-    out.extend_from_slice(header_line().as_bytes());
-    out.extend_from_slice(b"\r\n");
-    out
-}
-
 fn canonical_header(h: &str) -> Option<&'static str> {
     let h = h
         .trim()
@@ -338,6 +335,8 @@ pub fn check(
                 .map(|s| s.trim().to_owned())
                 .unwrap_or_default()
         };
+        // A row is good when checking it added no error.
+        let errors_before = errors.len();
         let mut bad = |column: &str, reason: String| {
             errors.push(RowError {
                 line,
@@ -346,7 +345,6 @@ pub fn check(
             });
         };
         let number = get(HOUSEHOLD_NO);
-        let mut row_ok = true;
         if number.is_empty() {
             bad(HOUSEHOLD_NO, "户编号不能为空".into());
             continue;
@@ -399,14 +397,11 @@ pub fn check(
                 None
             }
         };
-        row_ok &= village.is_some();
         let name = get(NAME);
         if name.is_empty() {
             bad(NAME, "姓名不能为空".into());
-            row_ok = false;
         } else if name.chars().count() > 30 {
             bad(NAME, "姓名过长（最多30字）".into());
-            row_ok = false;
         }
         let relation_text = get(RELATION);
         let relation = relation_of(&relation_text);
@@ -418,7 +413,6 @@ pub fn check(
                     Relation::ALL.map(Relation::name_zh).join("、")
                 ),
             );
-            row_ok = false;
         }
         let id_text = get(ID_NUMBER);
         let id_number = if id_text.is_empty() {
@@ -434,7 +428,6 @@ pub fn check(
                                 "身份证号与第{first}行（户编号{first_no}）重复，同一人只能登记一次"
                             ),
                         );
-                        row_ok = false;
                     } else {
                         seen_ids.insert(key, (line, number.clone()));
                     }
@@ -442,7 +435,6 @@ pub fn check(
                 }
                 Err(e) => {
                     bad(ID_NUMBER, e.to_string());
-                    row_ok = false;
                     None
                 }
             }
@@ -455,7 +447,6 @@ pub fn check(
                 Ok(p) => Some(p),
                 Err(e) => {
                     bad(PHONE, e.to_string());
-                    row_ok = false;
                     None
                 }
             }
@@ -467,7 +458,6 @@ pub fn check(
             "否" | "一般农户" | "N" | "n" | "0" => Some(false),
             other => {
                 bad(FORMERLY_POOR, format!("“{other}”应填“是”或“否”"));
-                row_ok = false;
                 None
             }
         };
@@ -480,7 +470,6 @@ pub fn check(
                 Some(d) if d <= today => Some(d),
                 Some(_) => {
                     bad(MONITORING_SINCE, format!("日期{since_text}晚于今天"));
-                    row_ok = false;
                     None
                 }
                 None => {
@@ -488,7 +477,6 @@ pub fn check(
                         MONITORING_SINCE,
                         format!("“{since_text}”不是日期，应写成2024-03-15"),
                     );
-                    row_ok = false;
                     None
                 }
             }
@@ -500,7 +488,6 @@ pub fn check(
                 Some(since) => Some(MonitoringStatus::Monitoring { since }),
                 None if since_text.is_empty() => {
                     bad(MONITORING_SINCE, "监测中的农户须填纳入监测日期".into());
-                    row_ok = false;
                     None
                 }
                 None => None,
@@ -509,7 +496,6 @@ pub fn check(
                 Some(on) => Some(MonitoringStatus::RiskEliminated { on }),
                 None if since_text.is_empty() => {
                     bad(MONITORING_SINCE, "已消除风险的农户须填风险消除日期".into());
-                    row_ok = false;
                     None
                 }
                 None => None,
@@ -519,7 +505,6 @@ pub fn check(
                     MONITORING,
                     format!("“{other}”应填“未纳入”“监测中”或“已消除风险”"),
                 );
-                row_ok = false;
                 None
             }
         };
@@ -539,7 +524,6 @@ pub fn check(
                     CATEGORY,
                     format!("“{category_text}”应填“脱贫不稳定户”“边缘易致贫户”或“突发严重困难户”"),
                 );
-                row_ok = false;
             }
             found
         };
@@ -568,15 +552,13 @@ pub fn check(
             });
         // The household's columns are repeated on every member's row; they must agree.
         if entry.village != village {
-            errors.push(RowError {
-                line,
-                column: VILLAGE_CODE.to_owned(),
-                reason: format!(
+            bad(
+                VILLAGE_CODE,
+                format!(
                     "同一户编号{number}在第{}行的村代码是{}，本行是{village}",
                     entry.first_line, entry.village
                 ),
-            });
-            row_ok = false;
+            );
         }
         merge_household_value(&mut entry.door_plate, door_plate);
         merge_household_value(&mut entry.address, address);
@@ -584,7 +566,7 @@ pub fn check(
         merge_household_value(&mut entry.formerly_poor, formerly_poor);
         merge_household_value(&mut entry.monitoring, monitoring);
         merge_household_value(&mut entry.category, category);
-        if !row_ok {
+        if errors.len() != errors_before {
             bad_households.insert(number);
             continue;
         }
@@ -646,23 +628,15 @@ pub fn check(
         }
     }
     errors.sort_by(|a, b| a.line.cmp(&b.line).then_with(|| a.column.cmp(&b.column)));
-    let mut rows_left_out = 0;
-    let mut kept = Vec::new();
-    for number in order {
-        let Some(h) = households.remove(&number) else {
-            continue;
-        };
-        if bad_households.contains(&number) {
-            rows_left_out += h.people.len();
-        } else {
-            kept.push(h);
-        }
-    }
+    let kept = order
+        .into_iter()
+        .filter(|number| !bad_households.contains(number))
+        .filter_map(|number| households.remove(&number))
+        .collect();
     Ok(CheckedRegister {
         households: kept,
         errors,
         rows,
-        rows_left_out,
         households_left_out: bad_households.len(),
     })
 }
@@ -702,10 +676,6 @@ fn parse_date(s: &str) -> Option<NaiveDate> {
 }
 
 impl RegisterHousehold {
-    pub fn members(&self) -> usize {
-        self.people.len()
-    }
-
     /// The household as stored after this import: a new one, or the stored one with the
     /// register's facts brought in. Once a household exists, its monitoring status and category
     /// belong to the procedure in this system (an approval here is newer than any export), so
@@ -825,6 +795,7 @@ pub async fn import(
             total: checked.rows,
             share: share * 100.0,
             allowed: options.max_error_share * 100.0,
+            errors: checked.errors,
         });
     }
     let total = checked.households.len();
@@ -841,24 +812,10 @@ pub async fn import(
         .enumerate()
     {
         let batch: Arc<Vec<RegisterHousehold>> = Arc::new(batch.to_vec());
-        let audit = AuditEntry {
-            at: now,
-            user_id: None,
-            device_id: None,
-            command_id: None,
-            action: "import_register".to_owned(),
-            kind: kinds::HOUSEHOLD.to_owned(),
-            record_id: format!("register:{file_sha256}:{n}"),
-            village: batch
-                .first()
-                .map(|h| h.village.to_string())
-                .unwrap_or_default(),
-            detail: String::new(),
-        };
         let (by, sha) = (options.by.clone(), file_sha256.to_owned());
         let work = Arc::clone(&batch);
         let outcome = crate::store::write(storage, move |tx| {
-            let mut out = write_batch(tx, &work, now)?;
+            let out = write_batch(tx, &work, now)?;
             let detail = serde_json::json!({
                 "by": by,
                 "file_sha256": sha,
@@ -869,10 +826,19 @@ pub async fn import(
                 "unchanged": out.unchanged,
             });
             tx.audit(&AuditEntry {
+                at: now,
+                user_id: None,
+                device_id: None,
+                command_id: None,
+                action: "import_register".to_owned(),
+                kind: kinds::HOUSEHOLD.to_owned(),
+                record_id: format!("register:{sha}:{n}"),
+                village: work
+                    .first()
+                    .map(|h| h.village.to_string())
+                    .unwrap_or_default(),
                 detail: detail.to_string(),
-                ..audit.clone()
             })?;
-            out.refused.shrink_to_fit();
             Ok(out)
         })
         .await?;
@@ -887,11 +853,7 @@ pub async fn import(
     }
     summary.households = summary.created + summary.updated + summary.unchanged;
     errors.sort_by(|a, b| a.line.cmp(&b.line).then_with(|| a.column.cmp(&b.column)));
-    summary.bad_rows = errors
-        .iter()
-        .map(|e| e.line)
-        .collect::<std::collections::BTreeSet<_>>()
-        .len();
+    summary.bad_rows = lines_with_errors(&errors);
     Ok((summary, errors))
 }
 

@@ -8,7 +8,7 @@
 //! (default 6211). The register is written through `Storage::import_records`, the path the
 //! tests use: issue 13's register import does not exist yet, so its figure is labelled as such.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::time::Instant;
 
@@ -18,6 +18,7 @@ use yijian_core::division::{DivisionCode, Level};
 use yijian_core::regions::Regions;
 use yijian_server::config::DatabaseLocation;
 use yijian_tests::alert_lists;
+use yijian_tests::process::bench_server_binary;
 
 fn env_usize(name: &str, default: usize) -> Result<usize> {
     std::env::var(name)
@@ -27,16 +28,6 @@ fn env_usize(name: &str, default: usize) -> Result<usize> {
 
 fn line(v: serde_json::Value) {
     println!("{v}");
-}
-
-/// `yijian-server` beside this binary (`make bench-alerts` builds both).
-fn server_binary() -> Result<PathBuf> {
-    let exe = std::env::current_exe()?;
-    let bin = exe.parent().context("no directory")?.join("yijian-server");
-    if !bin.exists() {
-        bail!("{} missing: run `make bench-alerts`", bin.display());
-    }
-    Ok(bin)
 }
 
 /// The anchor: the same bytes decoded, parsed and stored as plain rows, nothing matched.
@@ -157,7 +148,7 @@ async fn main() -> Result<()> {
 
     // The production command, the whole process.
     let started = Instant::now();
-    let out = Command::new(server_binary()?)
+    let out = Command::new(bench_server_binary("bench-alerts")?)
         .arg("--data-dir")
         .arg(&data)
         .args(["import-alerts", "--department", "医保"])

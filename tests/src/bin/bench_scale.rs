@@ -27,7 +27,7 @@
 //! The load and dashboard steps of issue 13 are not built yet; the binary says so on a line of
 //! its own rather than print a figure from another path.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::time::Instant;
 
@@ -47,6 +47,7 @@ use yijian_server::config::DatabaseLocation;
 use yijian_server::store::ImportRecord;
 use yijian_tests::device::PASSWORD;
 use yijian_tests::pg::PgCluster;
+use yijian_tests::process::bench_server_binary;
 use yijian_tests::proxy::FaultProxy;
 use yijian_tests::register_file;
 use yijian_tests::server::TestServer;
@@ -55,19 +56,9 @@ fn line(v: serde_json::Value) {
     println!("{v}");
 }
 
-/// `yijian-server` beside this binary (`make bench-scale` builds both).
-fn server_binary() -> Result<PathBuf> {
-    let exe = std::env::current_exe()?;
-    let bin = exe.parent().context("no directory")?.join("yijian-server");
-    if !bin.exists() {
-        bail!("{} missing: run `make bench-scale`", bin.display());
-    }
-    Ok(bin)
-}
-
 fn import(db: &[String], scope: &str, file: &Path) -> Result<(f64, serde_json::Value)> {
     let started = Instant::now();
-    let out = Command::new(server_binary()?)
+    let out = Command::new(bench_server_binary("bench-scale")?)
         .args(db)
         .args(["import-register", "--scope", scope])
         .arg(file)

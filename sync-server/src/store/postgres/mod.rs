@@ -17,7 +17,7 @@ use crate::config::PostgresConfig;
 use crate::store::PoolHealth;
 use crate::store::rows::CaseRow;
 use postgres::error::SqlState;
-use postgres::{Client, NoTls, Transaction};
+use postgres::{Client, NoTls};
 use std::sync::Arc;
 use yijian_core::division::DivisionCode;
 use yijian_core::protocol::Cursor;
@@ -324,14 +324,19 @@ impl PostgresStorage {
     async fn in_tx<T, F>(&self, f: F) -> Result<T, StorageError>
     where
         T: Send + 'static,
-        F: Fn(&mut Transaction<'_>, &mut Statements) -> Result<T, StorageError> + Send + 'static,
+        F: Fn(&mut PgTx<'_, '_>) -> Result<T, StorageError> + Send + 'static,
     {
         self.with_session(move |session| {
             let Session { client, statements } = session;
             let mut attempt = 0;
             loop {
                 let mut tx = client.transaction()?;
-                let r = f(&mut tx, statements).and_then(|v| {
+                let r = f(&mut PgTx {
+                    tx: &mut tx,
+                    locking: true,
+                    statements,
+                })
+                .and_then(|v| {
                     tx.commit()?;
                     Ok(v)
                 });

@@ -331,13 +331,8 @@ impl Storage for PostgresStorage {
     }
 
     async fn import_records(&self, records: Vec<ImportRecord>) -> Result<(), StorageError> {
-        self.in_tx(move |tx, statements| {
+        self.in_tx(move |rtx| {
             let now = Utc::now();
-            let mut rtx = PgTx {
-                tx,
-                locking: true,
-                statements,
-            };
             for r in &records {
                 rtx.put(&r.kind, &r.id, &r.village, r.body.as_deref(), r.hlc, now)?;
             }
@@ -348,15 +343,7 @@ impl Storage for PostgresStorage {
 
     async fn record(&self, kind: &str, id: &str) -> Result<Option<StoredRecord>, StorageError> {
         let (kind, id) = (kind.to_owned(), id.to_owned());
-        self.in_tx(move |tx, statements| {
-            PgTx {
-                tx,
-                locking: true,
-                statements,
-            }
-            .get(&kind, &id)
-        })
-        .await
+        self.in_tx(move |tx| tx.get(&kind, &id)).await
     }
 
     async fn blob_visible(&self, sha256: &str, scope: &DivisionCode) -> Result<bool, StorageError> {
@@ -375,29 +362,14 @@ impl Storage for PostgresStorage {
 
     async fn link_blob(&self, sha256: &str, village: &DivisionCode) -> Result<(), StorageError> {
         let (sha256, village) = (sha256.to_owned(), village.to_string());
-        self.in_tx(move |tx, statements| {
-            PgTx {
-                tx,
-                locking: true,
-                statements,
-            }
-            .link_blob(&sha256, &village)
-        })
-        .await
+        self.in_tx(move |tx| tx.link_blob(&sha256, &village)).await
     }
 
     async fn transact(
         &self,
         work: crate::store::TxWork,
     ) -> Result<Box<dyn std::any::Any + Send>, StorageError> {
-        self.in_tx(move |tx, statements| {
-            work(&mut PgTx {
-                tx,
-                locking: true,
-                statements,
-            })
-        })
-        .await
+        self.in_tx(move |tx| work(tx)).await
     }
 
     async fn read_only(

@@ -31,6 +31,12 @@ pub(super) struct PgTx<'a, 'b> {
     pub(super) statements: &'a mut super::Statements,
 }
 
+/// The advisory lock that serialises the transactions touching one record, also before the
+/// record exists.
+fn record_lock(kind: &str, id: &str) -> String {
+    format!("record:{kind}:{id}")
+}
+
 type Params<'p> = &'p [&'p (dyn postgres::types::ToSql + Sync)];
 
 /// Every statement goes through the session's prepared statements.
@@ -141,7 +147,7 @@ impl PgTx<'_, '_> {
 
 impl RecordTx for PgTx<'_, '_> {
     fn get(&mut self, kind: &str, id: &str) -> Result<Option<StoredRecord>, StorageError> {
-        self.lock(&format!("record:{kind}:{id}"))?;
+        self.lock(&record_lock(kind, id))?;
         let sql = if self.locking {
             "SELECT village, body, hlc, version FROM records WHERE kind = $1 AND id = $2 FOR UPDATE"
         } else {
@@ -169,7 +175,7 @@ impl RecordTx for PgTx<'_, '_> {
         if self.locking {
             // The same advisory locks `get` takes, in one statement and in a fixed order (two
             // transactions taking overlapping sets cannot deadlock).
-            let keys: Vec<String> = ids.iter().map(|id| format!("record:{kind}:{id}")).collect();
+            let keys: Vec<String> = ids.iter().map(|id| record_lock(kind, id)).collect();
             self.execute(
                 "SELECT pg_advisory_xact_lock(hashtextextended(k, 0))
                  FROM (SELECT k FROM unnest($1::text[]) AS k ORDER BY k) AS keys",
