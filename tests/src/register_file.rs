@@ -279,3 +279,160 @@ pub fn write_register(
     }
     Ok((households, rows))
 }
+
+/// A case in the generated register, as the case index holds it, with the clocks it completed.
+#[derive(Debug, Clone)]
+pub struct GeneratedCase {
+    pub row: yijian_server::store::rows::CaseRow,
+    pub done: Vec<yijian_server::store::rows::StepDone>,
+}
+
+/// Cases for about 1 in 40 households of the register `write_register(scope, total, today)`
+/// writes (2.5 %), deterministic: every stage of the procedure, each source, one or two risk
+/// types, declared over the last 18 months, open ones with a running clock due from two weeks
+/// ago to two weeks ahead, and the clocks their stage has passed, on time or late.
+///
+/// They are index rows, not records built by the procedure's commands: what the dashboard and
+/// its rollup read at province size, written by `bench-scale` and the dashboard test through
+/// `RecordTx::index_case`/`log_step` (the write path the commands use).
+pub fn generated_cases(scope: &DivisionCode, total: usize, today: NaiveDate) -> Vec<GeneratedCase> {
+    use chrono::{Duration, TimeZone, Utc};
+    use yijian_core::case::{CaseSource, RiskType};
+    use yijian_core::deadline::Step as Clock;
+    use yijian_core::workflow::Stage;
+    use yijian_server::store::rows::{CaseRow, StepDone};
+
+    let mut generator = Generator::new();
+    let mut out = Vec::new();
+    let mut global = 0usize;
+    for (village, n) in households_per_village(scope, total) {
+        for i in 0..n {
+            let g = global;
+            global += 1;
+            let r = mix(g as u64 ^ 0xca5e_0001);
+            if r % 40 != 0 {
+                // The generator numbers ID numbers in order: keep it in step with the file.
+                generator.household(&village, i, g, today);
+                continue;
+            }
+            let h = generator.household(&village, i, g, today);
+            let head = &h.people[0];
+            let stage = Stage::ALL[(mix(r ^ 1) % Stage::ALL.len() as u64) as usize];
+            let open = yijian_server::domain::cases::is_open(stage);
+            let position = Stage::ALL.iter().position(|s| *s == stage).unwrap_or(0);
+            let declared_on = today - Duration::days((mix(r ^ 2) % 540) as i64);
+            let declared_at = Utc
+                .from_local_datetime(&declared_on.and_hms_opt(2, 0, 0).unwrap_or_default())
+                .single()
+                .unwrap_or_else(Utc::now);
+            let after = |days: u64, salt: u64| {
+                let d = declared_on + Duration::days((mix(r ^ salt) % days) as i64 + 1);
+                d.min(today)
+            };
+            let first_visit_on = (position >= 2).then(|| after(12, 3));
+            let approved_on = (position >= 10
+                && stage != Stage::Rejected
+                && stage != Stage::Appealed
+                && stage != Stage::RejectionUpheld)
+                .then(|| after(40, 4).max(first_visit_on.unwrap_or(declared_on)));
+            let risks: Vec<RiskType> = {
+                let a = RiskType::ALL[(mix(r ^ 5) % RiskType::ALL.len() as u64) as usize];
+                let b = RiskType::ALL[(mix(r ^ 6) % RiskType::ALL.len() as u64) as usize];
+                if a == b || mix(r ^ 7) % 3 != 0 {
+                    vec![a]
+                } else {
+                    vec![a, b]
+                }
+            };
+            let clock = open.then(|| {
+                let step = match position {
+                    0 => Clock::Accept,
+                    1..=2 => Clock::HomeVerification,
+                    3..=9 => Clock::CountyApproval,
+                    10 => Clock::Plan,
+                    _ => Clock::FollowUp,
+                };
+                (
+                    step,
+                    today - Duration::days(14) + Duration::days((mix(r ^ 8) % 28) as i64),
+                )
+            });
+            let case_id = format!("gen-case-{g:08}");
+            let mut done = Vec::new();
+            let mut passed = |step: Clock, on: Option<NaiveDate>, salt: u64| {
+                if let Some(done_on) = on {
+                    // Three in four on time.
+                    let slack = if mix(r ^ salt) % 4 == 0 { -2 } else { 3 };
+                    done.push(StepDone {
+                        case_id: case_id.clone(),
+                        village: village.to_string(),
+                        step,
+                        due_on: done_on + Duration::days(slack),
+                        done_on,
+                    });
+                }
+            };
+            passed(Clock::Accept, (position >= 1).then_some(declared_on), 9);
+            passed(
+                Clock::HomeVerification,
+                first_visit_on.filter(|_| position >= 3),
+                10,
+            );
+            passed(Clock::CountyApproval, approved_on, 11);
+            out.push(GeneratedCase {
+                row: CaseRow {
+                    case_id: case_id.clone(),
+                    village: village.to_string(),
+                    household_id: Some(
+                        yijian_server::domain::register::household_id_for(&h.household_no)
+                            .to_string(),
+                    ),
+                    stage,
+                    open,
+                    source: CaseSource::ALL[(mix(r ^ 12) % CaseSource::ALL.len() as u64) as usize],
+                    green_channel: mix(r ^ 13) % 20 == 0,
+                    risk_types: risks,
+                    applicant_name: head.name.clone(),
+                    id_number: head.id_number.clone(),
+                    phone: Some(h.phone.clone()),
+                    receipt_no: Some(format!("G{g:011}")),
+                    declared_at,
+                    declared_on,
+                    first_visit_on,
+                    verified_on: first_visit_on.filter(|_| position >= 3),
+                    approved_on,
+                    closed_on: (!open).then(|| after(60, 14)),
+                    plan_made_on: (position >= 14 && approved_on.is_some()).then(|| after(60, 15)),
+                    clock_step: clock.map(|c| c.0),
+                    clock_owner: None,
+                    clock_due_on: clock.map(|c| c.1),
+                    updated_at: declared_at,
+                },
+                done,
+            });
+        }
+    }
+    out
+}
+
+/// Write generated cases into a server's storage through `index_case` and `log_step` (which keep
+/// the dashboard's rollup), 500 to a transaction.
+pub async fn index_cases(
+    storage: &dyn yijian_server::store::Storage,
+    cases: &[GeneratedCase],
+) -> Result<()> {
+    for chunk in cases.chunks(500) {
+        let chunk = chunk.to_vec();
+        yijian_server::store::write(storage, move |tx| {
+            for c in &chunk {
+                tx.index_case(&c.row)?;
+                for d in &c.done {
+                    tx.log_step(d)?;
+                }
+            }
+            Ok(())
+        })
+        .await?;
+    }
+    Ok(())
+}

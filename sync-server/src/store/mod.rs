@@ -12,6 +12,7 @@
 //! tokio's blocking pool). Nothing in this module imports the domain.
 
 pub mod codec;
+pub mod figures;
 pub mod postgres;
 pub mod rows;
 pub mod sqlite;
@@ -305,12 +306,31 @@ pub async fn open_with(
     location: &DatabaseLocation,
     postgres: &PostgresConfig,
 ) -> Result<Arc<dyn Storage>, StorageError> {
-    Ok(match location {
+    let storage: Arc<dyn Storage> = match location {
         DatabaseLocation::Sqlite { data_dir } => {
             Arc::new(sqlite::SqliteStorage::open_in(data_dir).await?)
         }
         DatabaseLocation::Postgres { url } => {
             Arc::new(postgres::PostgresStorage::connect_with(url, postgres).await?)
         }
+    };
+    build_figures_if_missing(&*storage).await?;
+    Ok(storage)
+}
+
+/// Count a database's cases into the dashboard's rollup once, when it was filled before the
+/// rollup existed (every later change keeps it up to date).
+async fn build_figures_if_missing(storage: &dyn Storage) -> Result<(), StorageError> {
+    let built = write(storage, |tx| {
+        if !tx.figures_missing()? {
+            return Ok(false);
+        }
+        tx.rebuild_figures()?;
+        Ok(true)
     })
+    .await?;
+    if built {
+        tracing::info!("counted the existing cases into the dashboard's rollup (case_figures)");
+    }
+    Ok(())
 }

@@ -338,8 +338,9 @@ pub struct AlertRowRecord {
 pub struct AlertTakeUp {
     /// (department, outcome, lines) of lines matched to households in the division.
     pub counts: Vec<(String, AlertOutcome, i64)>,
-    /// (department, case) for every case a warning made or was added to.
-    pub cases: Vec<(String, String)>,
+    /// (department, case, approved) for every case a warning made or was added to; approved:
+    /// the county took the household into monitoring.
+    pub cases: Vec<(String, String, bool)>,
 }
 
 /// A batch: one file or one API request of one department.

@@ -15,13 +15,17 @@ use super::rows::{
     CaseQuery, DeadlineNotice, NewSms, Notification, SmsRow, SmsStatus, SmsUpdate, Throttle,
     UnitContact,
 };
+use crate::store::figures::{Deltas, FigureDelta, Tally, case_facts, step_fact};
 use crate::store::rows::CaseRow;
 use crate::store::rows::FollowUpFacts;
 use crate::store::rows::StepDone;
 use crate::store::rows::{
     AlertBatchRow, AlertRowRecord, DepartmentKey, SpotCheckMonth, SpotCheckRow,
 };
+use std::collections::BTreeMap;
+use yijian_core::division::Level;
 use yijian_core::protocol::auth::Account;
+use yijian_core::regions::Regions;
 
 /// A record as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -146,8 +150,18 @@ pub trait RecordTx {
     /// A case's index row.
     fn case_row(&mut self, case_id: &str) -> Result<Option<CaseRow>, StorageError>;
 
-    /// Insert or replace a case's index row.
-    fn index_case(&mut self, row: &CaseRow) -> Result<(), StorageError>;
+    /// Insert or replace a case's index row, and add its difference to the dashboard's rollup
+    /// ([`crate::store::figures`]) in the same transaction.
+    fn index_case(&mut self, row: &CaseRow) -> Result<(), StorageError> {
+        let old = self.case_row(&row.case_id)?;
+        self.write_case_row(row)?;
+        let mut deltas = Deltas::default();
+        deltas.case_change(old.as_ref(), row)?;
+        self.add_figures(&deltas.into_vec())
+    }
+
+    /// Insert or replace a case's index row only (use [`RecordTx::index_case`]).
+    fn write_case_row(&mut self, row: &CaseRow) -> Result<(), StorageError>;
 
     /// Index rows by scope and filter, by due date (no clock last), then declaration.
     fn case_rows(&mut self, q: &CaseQuery) -> Result<Vec<CaseRow>, StorageError>;
@@ -158,8 +172,68 @@ pub trait RecordTx {
     /// The case with this receipt number.
     fn case_by_receipt(&mut self, receipt_no: &str) -> Result<Option<CaseRow>, StorageError>;
 
-    /// Record that a clock was completed.
-    fn log_step(&mut self, done: &StepDone) -> Result<(), StorageError>;
+    /// Record that a clock was completed, and count it in the rollup (once, however often the
+    /// same completion is logged).
+    fn log_step(&mut self, done: &StepDone) -> Result<(), StorageError> {
+        if self.insert_step_done(done)? {
+            let mut deltas = Deltas::default();
+            deltas.add(&done.village, &[step_fact(done)?], 1);
+            self.add_figures(&deltas.into_vec())?;
+        }
+        Ok(())
+    }
+
+    /// Store a completed clock; `false` when it was stored before (use [`RecordTx::log_step`]).
+    fn insert_step_done(&mut self, done: &StepDone) -> Result<bool, StorageError>;
+
+    // -- The dashboard's rollup (see `crate::store::figures`) --------------------------------
+
+    /// Add counts to `case_figures`.
+    fn add_figures(&mut self, deltas: &[FigureDelta]) -> Result<(), StorageError>;
+
+    /// The counts a dashboard of `scope` needs, per child (per [`FigureRead::of`]); for a
+    /// village, the village itself.
+    fn figures_in(&mut self, scope: &DivisionCode)
+    -> Result<BTreeMap<String, Tally>, StorageError>;
+
+    /// Whether cases are indexed but not counted (a database from before the rollup). On
+    /// PostgreSQL this also serialises the processes that ask, so one of them builds it.
+    fn figures_missing(&mut self) -> Result<bool, StorageError>;
+
+    /// Empty `case_figures`.
+    fn clear_figures(&mut self) -> Result<(), StorageError>;
+
+    /// Count every indexed case and completed clock afresh.
+    fn rebuild_figures(&mut self) -> Result<(), StorageError> {
+        self.clear_figures()?;
+        let mut deltas = Deltas::default();
+        // The regions the server knows (Gansu's): every indexed case lies in one of them.
+        let provinces: Vec<String> = Regions::gansu()
+            .iter()
+            .filter(|r| r.code.level() == Level::Province)
+            .map(|r| r.code.to_string())
+            .collect();
+        for province in &provinces {
+            let q = CaseQuery {
+                scope: province.clone(),
+                open_only: false,
+                due_by: None,
+                limit: None,
+            };
+            for row in self.case_rows(&q)? {
+                deltas.add(&row.village, &case_facts(&row)?, 1);
+            }
+            // Before any case could have been declared, and a date every database can hold.
+            let ever = NaiveDate::from_ymd_opt(2000, 1, 1).unwrap_or_default();
+            for done in self.steps_done(province, ever)? {
+                deltas.add(&done.village, &[step_fact(&done)?], 1);
+            }
+        }
+        for chunk in deltas.into_vec().chunks(10_000) {
+            self.add_figures(chunk)?;
+        }
+        Ok(())
+    }
 
     /// Clocks completed in `scope` on or after `since`.
     fn steps_done(&mut self, scope: &str, since: NaiveDate) -> Result<Vec<StepDone>, StorageError>;

@@ -24,8 +24,10 @@
 //! - `sync_round_1000`: 1,000 households made offline on the township's phone, then one sync
 //!   round (push and the pull that follows).
 //!
-//! The load and dashboard steps of issue 13 are not built yet; the binary says so on a line of
-//! its own rather than print a figure from another path.
+//! - `index_cases`, `province_dashboard` (per database): see [`dashboard_steps`].
+//!
+//! The load steps of issue 13 are not built yet; the binary says so on a line of its own rather
+//! than print a figure from another path.
 
 use std::path::Path;
 use std::process::Command;
@@ -239,6 +241,114 @@ async fn sync_steps(location: DatabaseLocation, database: &str, dir: &Path) -> R
     Ok(())
 }
 
+/// `index_cases` and `province_dashboard`: the register's cases (2.5 % of households, every stage)
+/// written through `index_case`/`log_step`, then the dashboard of the whole `scope` as a user of
+/// that level sees it: 50 requests to the real console page, one after another, signed in.
+/// Anchor: the per-request recount the console did before the rollup (read the scope's case
+/// index rows and completed clocks, compute), timed in the same run; the two results compared.
+async fn dashboard_steps(
+    location: DatabaseLocation,
+    database: &str,
+    scope: &DivisionCode,
+    households: usize,
+    today: chrono::NaiveDate,
+) -> Result<()> {
+    let started = Instant::now();
+    let cases = register_file::generated_cases(scope, households, today);
+    let generated = started.elapsed().as_secs_f64();
+    let storage = yijian_server::store::open(&location).await?;
+    let started = Instant::now();
+    register_file::index_cases(&*storage, &cases).await?;
+    let seconds = started.elapsed().as_secs_f64();
+    #[allow(clippy::cast_precision_loss)]
+    let per_s = cases.len() as f64 / seconds;
+    line(serde_json::json!({
+        "step": "index_cases", "database": database, "seconds": seconds,
+        "cases": cases.len(), "cases_per_s": per_s, "generate_seconds": generated,
+        "path": "case index rows through RecordTx::index_case/log_step (the commands' write path, \
+                 which keeps the rollup), 500 per transaction; not the procedure's commands",
+    }));
+    drop(cases);
+
+    let server = TestServer::start_with(location, ServerSettings::default()).await?;
+    let login = "13800009003";
+    server
+        .create_user(
+            login,
+            Role::for_level(scope.level()),
+            scope.as_str(),
+            PASSWORD,
+        )
+        .await?;
+    let mut browser = yijian_tests::web::Browser::new(&server.url())?;
+    browser.sign_in_with(login, PASSWORD).await?;
+    let path = format!("/console?scope={scope}");
+    let first = browser.get(&path).await?;
+    if first.status != 200 {
+        bail!("dashboard of {scope}: {}", first.status);
+    }
+    let started = Instant::now();
+    let mut ms = Vec::with_capacity(50);
+    for _ in 0..50 {
+        let t = Instant::now();
+        let page = browser.get(&path).await?;
+        if page.status != 200 {
+            bail!("dashboard of {scope}: {}", page.status);
+        }
+        ms.push(t.elapsed().as_secs_f64() * 1000.0);
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    ms.sort_by(f64::total_cmp);
+
+    let procedure = yijian_server::domain::procedure::Procedure::current(&*storage).await?;
+    let today = yijian_core::time::china_date(chrono::Utc::now());
+    let mut recounts = Vec::new();
+    let mut recounted = None;
+    for _ in 0..3 {
+        let t = Instant::now();
+        let s = scope.to_string();
+        let (rows, done) = yijian_server::store::read(&*storage, move |tx| {
+            let rows = tx.case_rows(&yijian_server::store::rows::CaseQuery {
+                scope: s.clone(),
+                open_only: false,
+                due_by: None,
+                limit: None,
+            })?;
+            let since = yijian_server::store::figures::on_time_window_start(today);
+            Ok((rows, tx.steps_done(&s, since)?))
+        })
+        .await?;
+        recounted = Some(yijian_server::web::console::stats::recount(
+            scope,
+            &rows,
+            &done,
+            today,
+            &procedure.calendar,
+        ));
+        recounts.push(t.elapsed().as_secs_f64());
+    }
+    recounts.sort_by(f64::total_cmp);
+    let s = scope.clone();
+    let groups = yijian_server::store::read(&*storage, move |tx| tx.figures_in(&s)).await?;
+    let from_rollup = yijian_server::web::console::stats::from_figures(
+        scope,
+        &groups,
+        today,
+        &procedure.calendar,
+    );
+    line(serde_json::json!({
+        "step": "province_dashboard", "database": database, "scope": scope.as_str(),
+        "seconds": seconds, "requests": ms.len(),
+        "p50_ms": ms[ms.len() / 2], "p99_ms": ms[ms.len() * 99 / 100],
+        "anchor_seconds": recounts[1],
+        "anchor": "the recount per request the console did before (rows + clocks read, computed; median of 3)",
+        "equals_recount": recounted.as_ref() == Some(&from_rollup),
+        "total_cases": from_rollup.total,
+    }));
+    server.stop().await?;
+    Ok(())
+}
+
 #[tokio::main]
 async fn main() -> Result<()> {
     let scale = std::env::var("SCALE").unwrap_or_else(|_| "province".into());
@@ -295,9 +405,18 @@ async fn main() -> Result<()> {
         "unchanged": summary["unchanged"],
     }));
     sync_steps(
-        DatabaseLocation::Postgres { url },
+        DatabaseLocation::Postgres { url: url.clone() },
         "postgresql",
         &dir.path().join("pg-phones"),
+    )
+    .await?;
+    let scope_code = DivisionCode::parse(scope).map_err(|e| anyhow::anyhow!("{e}"))?;
+    dashboard_steps(
+        DatabaseLocation::Postgres { url },
+        "postgresql",
+        &scope_code,
+        households,
+        today,
     )
     .await?;
     drop(cluster);
@@ -315,12 +434,22 @@ async fn main() -> Result<()> {
         "households": summary["households"], "households_per_s": per_s,
     }));
     sync_steps(
-        DatabaseLocation::Sqlite { data_dir: data },
+        DatabaseLocation::Sqlite {
+            data_dir: data.clone(),
+        },
         "sqlite",
         &dir.path().join("sqlite-phones"),
     )
     .await?;
-    for step in ["delta_pull_load", "declarations_load", "province_dashboard"] {
+    dashboard_steps(
+        DatabaseLocation::Sqlite { data_dir: data },
+        "sqlite",
+        &scope_code,
+        households,
+        today,
+    )
+    .await?;
+    for step in ["delta_pull_load", "declarations_load"] {
         line(serde_json::json!({ "step": step, "not_built": "issue 13: not built yet" }));
     }
     Ok(())

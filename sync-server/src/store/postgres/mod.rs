@@ -70,6 +70,11 @@ pub const MIGRATIONS: &[Migration] = &[
             "../../../../migrations/server-postgres/20261206000000_alert_village.sql"
         ),
     },
+    Migration {
+        version: 20261207000000,
+        name: "20261207000000_case_figures.sql",
+        sql: include_str!("../../../../migrations/server-postgres/20261207000000_case_figures.sql"),
+    },
 ];
 
 /// Arbitrary constant naming the migration lock ("yijian" in ASCII).

@@ -2,6 +2,7 @@
 
 use crate::store::StorageError;
 use crate::store::codec::{enum_parse, enum_text, scope_range};
+use crate::store::figures::{FigureDelta, FigureRead, Tally};
 use crate::store::rows::CaseRow;
 use crate::store::rows::FollowUpFacts;
 use crate::store::rows::StepDone;
@@ -15,6 +16,7 @@ use crate::store::rows::{
 use crate::store::tx::{AppliedCommand, AuditEntry, RecordTx, RecordWrite, StoredRecord};
 use chrono::{DateTime, NaiveDate, Utc};
 use postgres::Transaction;
+use std::collections::BTreeMap;
 use yijian_core::division::DivisionCode;
 use yijian_core::hlc::Hlc;
 use yijian_core::ids::{CommandId, DeviceId};
@@ -436,7 +438,7 @@ impl RecordTx for PgTx<'_, '_> {
         row.as_ref().map(pg_case_from_row).transpose()
     }
 
-    fn index_case(&mut self, r: &CaseRow) -> Result<(), StorageError> {
+    fn write_case_row(&mut self, r: &CaseRow) -> Result<(), StorageError> {
         let stage = enum_text(&r.stage)?;
         let source = enum_text(&r.source)?;
         let risks = serde_json::to_string(&r.risk_types)?;
@@ -528,8 +530,8 @@ impl RecordTx for PgTx<'_, '_> {
         row.as_ref().map(pg_case_from_row).transpose()
     }
 
-    fn log_step(&mut self, d: &StepDone) -> Result<(), StorageError> {
-        self.execute(
+    fn insert_step_done(&mut self, d: &StepDone) -> Result<bool, StorageError> {
+        let inserted = self.execute(
             "INSERT INTO steps_done (case_id, village, step, due_on, done_on)
              VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
             &[
@@ -540,7 +542,7 @@ impl RecordTx for PgTx<'_, '_> {
                 &d.done_on,
             ],
         )?;
-        Ok(())
+        Ok(inserted == 1)
     }
 
     fn steps_done(&mut self, scope: &str, since: NaiveDate) -> Result<Vec<StepDone>, StorageError> {
@@ -562,6 +564,63 @@ impl RecordTx for PgTx<'_, '_> {
                 })
             })
             .collect()
+    }
+
+    fn add_figures(&mut self, deltas: &[FigureDelta]) -> Result<(), StorageError> {
+        if deltas.is_empty() {
+            return Ok(());
+        }
+        let code_lens: Vec<i16> = deltas.iter().map(|d| d.code_len).collect();
+        let divisions: Vec<&str> = deltas.iter().map(|d| d.division.as_str()).collect();
+        let figures: Vec<&str> = deltas.iter().map(|d| d.figure).collect();
+        let keys: Vec<&str> = deltas.iter().map(|d| d.key.as_str()).collect();
+        let ns: Vec<i64> = deltas.iter().map(|d| d.n).collect();
+        // One statement for the whole change; rows come in key order, so two transactions lock
+        // shared rows (their county's) in the same order.
+        self.execute(
+            "INSERT INTO case_figures (code_len, division, figure, key, n)
+             SELECT * FROM unnest($1::int2[], $2::text[], $3::text[], $4::text[], $5::int8[])
+             ON CONFLICT (code_len, division, figure, key)
+             DO UPDATE SET n = case_figures.n + excluded.n",
+            &[&code_lens, &divisions, &figures, &keys, &ns],
+        )?;
+        Ok(())
+    }
+
+    fn figures_in(
+        &mut self,
+        scope: &DivisionCode,
+    ) -> Result<BTreeMap<String, Tally>, StorageError> {
+        let read = FigureRead::of(scope);
+        let (lo, hi) = scope_range(scope);
+        let group_len = i32::from(read.group_len);
+        let rows = self.query(
+            "SELECT substr(division, 1, $4), figure, key, SUM(n)::int8 FROM case_figures
+              WHERE code_len = $1 AND division >= $2 AND division < $3
+              GROUP BY 1, 2, 3 HAVING SUM(n) <> 0",
+            &[&read.kept_len, &lo, &hi, &group_len],
+        )?;
+        let mut out: BTreeMap<String, Tally> = BTreeMap::new();
+        for r in rows {
+            out.entry(r.get(0))
+                .or_default()
+                .insert((r.get(1), r.get(2)), r.get(3));
+        }
+        Ok(out)
+    }
+
+    fn figures_missing(&mut self) -> Result<bool, StorageError> {
+        self.lock("case_figures:build")?;
+        let row = self.query_one(
+            "SELECT EXISTS (SELECT 1 FROM case_index) AND NOT EXISTS (SELECT 1 FROM case_figures)",
+            &[],
+        )?;
+        Ok(row.get(0))
+    }
+
+    fn clear_figures(&mut self) -> Result<(), StorageError> {
+        self.execute("DELETE FROM case_figures", &[])?;
+        Ok(())
     }
 
     fn index_follow_up(
@@ -1115,13 +1174,14 @@ impl RecordTx for PgTx<'_, '_> {
         take_up.cases = self
             .tx
             .query(
-                "SELECT DISTINCT department, case_id FROM alert_rows
-                  WHERE village >= $1 AND village < $2 AND case_id IS NOT NULL
-                    AND outcome IN ('lead_created', 'attached')",
+                "SELECT DISTINCT a.department, a.case_id, ci.approved_on IS NOT NULL
+                   FROM alert_rows a LEFT JOIN case_index ci ON ci.case_id = a.case_id
+                  WHERE a.village >= $1 AND a.village < $2 AND a.case_id IS NOT NULL
+                    AND a.outcome IN ('lead_created', 'attached')",
                 &[&lo, &hi],
             )?
             .iter()
-            .map(|r| (r.get(0), r.get(1)))
+            .map(|r| (r.get(0), r.get(1), r.get(2)))
             .collect();
         Ok(take_up)
     }

@@ -62,6 +62,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "20261206000000_alert_village.sql",
         sql: include_str!("../../../../migrations/server-sqlite/20261206000000_alert_village.sql"),
     },
+    Migration {
+        version: 20261207000000,
+        name: "20261207000000_case_figures.sql",
+        sql: include_str!("../../../../migrations/server-sqlite/20261207000000_case_figures.sql"),
+    },
 ];
 
 impl From<rusqlite::Error> for StorageError {

@@ -2,6 +2,7 @@
 
 use crate::store::StorageError;
 use crate::store::codec::{enum_parse, enum_text, scope_range};
+use crate::store::figures::{FigureDelta, FigureRead, Tally};
 use crate::store::rows::CaseRow;
 use crate::store::rows::FollowUpFacts;
 use crate::store::rows::StepDone;
@@ -15,6 +16,7 @@ use crate::store::rows::{
 use crate::store::tx::{AppliedCommand, AuditEntry, RecordTx, StoredRecord};
 use chrono::{DateTime, NaiveDate, Utc};
 use rusqlite::{OptionalExtension, params};
+use std::collections::BTreeMap;
 use yijian_core::division::DivisionCode;
 use yijian_core::hlc::Hlc;
 use yijian_core::ids::{CommandId, DeviceId};
@@ -229,7 +231,7 @@ impl RecordTx for SqliteTx<'_> {
         rows.next()?.map(case_from_row).transpose()
     }
 
-    fn index_case(&mut self, r: &CaseRow) -> Result<(), StorageError> {
+    fn write_case_row(&mut self, r: &CaseRow) -> Result<(), StorageError> {
         self.tx
             .prepare_cached(&format!(
                 "INSERT OR REPLACE INTO case_index ({CASE_COLUMNS})
@@ -306,8 +308,8 @@ impl RecordTx for SqliteTx<'_> {
         rows.next()?.map(case_from_row).transpose()
     }
 
-    fn log_step(&mut self, d: &StepDone) -> Result<(), StorageError> {
-        self.tx.execute(
+    fn insert_step_done(&mut self, d: &StepDone) -> Result<bool, StorageError> {
+        let inserted = self.tx.execute(
             "INSERT INTO steps_done (case_id, village, step, due_on, done_on)
              VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT DO NOTHING",
             params![
@@ -318,7 +320,7 @@ impl RecordTx for SqliteTx<'_> {
                 day(d.done_on)
             ],
         )?;
-        Ok(())
+        Ok(inserted == 1)
     }
 
     fn steps_done(&mut self, scope: &str, since: NaiveDate) -> Result<Vec<StepDone>, StorageError> {
@@ -348,6 +350,58 @@ impl RecordTx for SqliteTx<'_> {
             })
         })
         .collect()
+    }
+
+    fn add_figures(&mut self, deltas: &[FigureDelta]) -> Result<(), StorageError> {
+        let mut stmt = self.tx.prepare_cached(
+            "INSERT INTO case_figures (code_len, division, figure, key, n)
+             VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT (code_len, division, figure, key) DO UPDATE SET n = n + excluded.n",
+        )?;
+        for d in deltas {
+            stmt.execute(params![d.code_len, d.division, d.figure, d.key, d.n])?;
+        }
+        Ok(())
+    }
+
+    fn figures_in(
+        &mut self,
+        scope: &DivisionCode,
+    ) -> Result<BTreeMap<String, Tally>, StorageError> {
+        let read = FigureRead::of(scope);
+        let (lo, hi) = scope_range(scope);
+        let mut stmt = self.tx.prepare_cached(
+            "SELECT substr(division, 1, ?4), figure, key, SUM(n) FROM case_figures
+              WHERE code_len = ?1 AND division >= ?2 AND division < ?3
+              GROUP BY 1, 2, 3 HAVING SUM(n) <> 0",
+        )?;
+        let rows = stmt.query_map(params![read.kept_len, lo, hi, read.group_len], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, i64>(3)?,
+            ))
+        })?;
+        let mut out: BTreeMap<String, Tally> = BTreeMap::new();
+        for row in rows {
+            let (group, figure, key, n) = row?;
+            out.entry(group).or_default().insert((figure, key), n);
+        }
+        Ok(out)
+    }
+
+    fn figures_missing(&mut self) -> Result<bool, StorageError> {
+        Ok(self.tx.query_row(
+            "SELECT EXISTS (SELECT 1 FROM case_index) AND NOT EXISTS (SELECT 1 FROM case_figures)",
+            [],
+            |r| r.get(0),
+        )?)
+    }
+
+    fn clear_figures(&mut self) -> Result<(), StorageError> {
+        self.tx.execute("DELETE FROM case_figures", [])?;
+        Ok(())
     }
 
     fn index_follow_up(
@@ -893,11 +947,12 @@ impl RecordTx for SqliteTx<'_> {
             take_up.counts.push((department, outcome, n));
         }
         let mut stmt = self.tx.prepare_cached(
-            "SELECT DISTINCT department, case_id FROM alert_rows
-              WHERE village >= ?1 AND village < ?2 AND case_id IS NOT NULL
-                AND outcome IN ('lead_created', 'attached')",
+            "SELECT DISTINCT a.department, a.case_id, ci.approved_on IS NOT NULL
+               FROM alert_rows a LEFT JOIN case_index ci ON ci.case_id = a.case_id
+              WHERE a.village >= ?1 AND a.village < ?2 AND a.case_id IS NOT NULL
+                AND a.outcome IN ('lead_created', 'attached')",
         )?;
-        let rows = stmt.query_map(params![lo, hi], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        let rows = stmt.query_map(params![lo, hi], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
         take_up.cases = rows.collect::<Result<_, _>>()?;
         Ok(take_up)
     }

@@ -22,6 +22,8 @@ use yijian_core::division::DivisionCode;
 use yijian_core::regions::Regions;
 use yijian_core::workflow::Stage;
 
+use crate::store::codec::enum_text;
+use crate::store::figures::{Tally, figure, month_key, on_time_window_start, week_start};
 use crate::store::rows::StepDone;
 use crate::store::rows::{AlertOutcome, AlertTakeUp, CaseRow};
 
@@ -161,39 +163,237 @@ pub fn urgency(
     Some(assess(due, today, calendar))
 }
 
-fn week_start(d: NaiveDate) -> NaiveDate {
-    d - Duration::days(i64::from(d.weekday().num_days_from_monday()))
+impl Dashboard {
+    fn empty(scope: &DivisionCode) -> Dashboard {
+        Dashboard {
+            scope: scope.to_string(),
+            scope_name: division_name(scope),
+            total: 0,
+            open: 0,
+            overdue: 0,
+            due_soon: 0,
+            declared_this_month: 0,
+            self_share: None,
+            included_self_share: None,
+            included: 0,
+            median_days_to_visit: None,
+            median_days_to_approval: None,
+            by_stage: Vec::new(),
+            by_source: Vec::new(),
+            by_department: Vec::new(),
+            by_risk: Vec::new(),
+            on_time: Vec::new(),
+            weekly: Vec::new(),
+            children: Vec::new(),
+        }
+    }
 }
 
-/// The dashboard of `scope` from its rows and completed clocks.
-pub fn dashboard(
+/// The dashboard of `scope` from the rollup's counts ([`crate::store::figures`]): `groups` are
+/// the counts per child division (for a village, the village's own), as
+/// [`crate::store::tx::RecordTx::figures_in`] reads them. This is what the console shows.
+pub fn from_figures(
+    scope: &DivisionCode,
+    groups: &BTreeMap<String, Tally>,
+    today: NaiveDate,
+    calendar: &HolidayCalendar,
+) -> Dashboard {
+    let mut own = Tally::new();
+    for tally in groups.values() {
+        for (k, n) in tally {
+            *own.entry(k.clone()).or_default() += n;
+        }
+    }
+    let mut d = Dashboard::empty(scope);
+    d.total = count(&own, figure::TOTAL, "");
+    d.open = count(&own, figure::OPEN, "");
+    (d.overdue, d.due_soon) = urgent(&own, today, calendar);
+    d.declared_this_month = count(&own, figure::DECLARED_MONTH, &month_key(today));
+    (d.self_share, d.included_self_share, d.included) = tallied_shares(&own);
+    d.median_days_to_visit = tallied_median(&own, figure::DAYS_TO_VISIT);
+    d.median_days_to_approval = tallied_median(&own, figure::DAYS_TO_APPROVAL);
+    d.by_stage = Stage::ALL
+        .iter()
+        .filter_map(|stage| {
+            let count = count(&own, figure::STAGE, &enum_text(stage).ok()?);
+            (count > 0).then(|| StageCount {
+                stage: *stage,
+                label: stage.name_zh(),
+                count,
+            })
+        })
+        .collect();
+    d.by_source = CaseSource::ALL
+        .iter()
+        .filter_map(|source| {
+            let count = count(&own, figure::SOURCE, &enum_text(source).ok()?);
+            (count > 0).then(|| SourceCount {
+                source: *source,
+                label: source.name_zh(),
+                count,
+            })
+        })
+        .collect();
+    let mut risks = RiskType::ALL.to_vec();
+    risks.sort();
+    d.by_risk = risks
+        .into_iter()
+        .filter_map(|risk| {
+            let count = count(&own, figure::RISK, &enum_text(&risk).ok()?);
+            (count > 0).then(|| RiskCount {
+                risk,
+                label: risk.name_zh(),
+                count,
+            })
+        })
+        .collect();
+    let window = month_key(on_time_window_start(today));
+    d.on_time = ClockStep::ALL
+        .into_iter()
+        .filter(|s| !s.is_minimum_period())
+        .map(|step| {
+            let prefix = enum_text(&step).unwrap_or_default();
+            let (done, on_time) = tallied_done(&own, Some(&prefix), &window);
+            OnTime {
+                step,
+                label: step.name_zh(),
+                done,
+                on_time,
+                rate: share(on_time, done),
+            }
+        })
+        .collect();
+    let first_week = week_start(today) - Duration::weeks(11);
+    d.weekly = (0..12)
+        .map(|i| {
+            let week = first_week + Duration::weeks(i);
+            Week {
+                week,
+                declared: count(&own, figure::DECLARED_WEEK, &week.to_string()),
+                approved: count(&own, figure::APPROVED_WEEK, &week.to_string()),
+            }
+        })
+        .collect();
+    let empty = Tally::new();
+    d.children = Regions::gansu()
+        .children(scope)
+        .map(|child| {
+            let code = child.code.to_string();
+            let t = groups.get(&code).unwrap_or(&empty);
+            let (overdue, due_soon) = urgent(t, today, calendar);
+            let (self_share, included_self_share, _) = tallied_shares(t);
+            let (done, on_time) = tallied_done(t, None, &window);
+            ChildFigures {
+                code,
+                name: child.name.clone(),
+                total: count(t, figure::TOTAL, ""),
+                open: count(t, figure::OPEN, ""),
+                overdue,
+                due_soon,
+                self_share,
+                included_self_share,
+                on_time_rate: share(on_time, done),
+            }
+        })
+        .collect();
+    d
+}
+
+fn count(t: &Tally, figure: &str, key: &str) -> u64 {
+    t.get(&(figure.to_owned(), key.to_owned()))
+        .map_or(0, |n| u64::try_from(*n).unwrap_or(0))
+}
+
+/// The counts of one figure, by key.
+fn counts_of<'a>(t: &'a Tally, figure: &'a str) -> impl Iterator<Item = (&'a str, u64)> + 'a {
+    t.range((figure.to_owned(), String::new())..)
+        .take_while(move |((f, _), _)| f == figure)
+        .map(|((_, k), n)| (k.as_str(), u64::try_from(*n).unwrap_or(0)))
+}
+
+/// (overdue, due soon) from the open cases' counts per due date.
+fn urgent(t: &Tally, today: NaiveDate, calendar: &HolidayCalendar) -> (u64, u64) {
+    let (mut overdue, mut due_soon) = (0, 0);
+    for (day, n) in counts_of(t, figure::DUE) {
+        let Ok(due) = NaiveDate::parse_from_str(day, "%Y-%m-%d") else {
+            continue;
+        };
+        match assess(due, today, calendar) {
+            DeadlineStatus::Overdue { .. } => overdue += n,
+            DeadlineStatus::DueSoon { .. } => due_soon += n,
+            _ => {}
+        }
+    }
+    (overdue, due_soon)
+}
+
+fn tallied_shares(t: &Tally) -> (Option<f64>, Option<f64>, u64) {
+    let included = count(t, figure::INCLUDED, "");
+    (
+        share(
+            count(t, figure::SELF_DECLARED, ""),
+            count(t, figure::TOTAL, ""),
+        ),
+        share(count(t, figure::INCLUDED_SELF, ""), included),
+        included,
+    )
+}
+
+/// The median of a histogram of days.
+fn tallied_median(t: &Tally, figure: &str) -> Option<f64> {
+    let mut days: Vec<(i64, u64)> = counts_of(t, figure)
+        .filter_map(|(k, n)| Some((k.parse().ok()?, n)))
+        .collect();
+    days.sort_unstable();
+    let total: u64 = days.iter().map(|(_, n)| n).sum();
+    if total == 0 {
+        return None;
+    }
+    // The values at 0-based positions (total-1)/2 and total/2 of the sorted list.
+    let at = |pos: u64| {
+        let mut seen = 0;
+        for (v, n) in &days {
+            seen += n;
+            if pos < seen {
+                return *v;
+            }
+        }
+        days.last().map_or(0, |(v, _)| *v)
+    };
+    Some((at((total - 1) / 2) + at(total / 2)) as f64 / 2.0)
+}
+
+/// (completed, on time) clocks of `step` (all steps for `None`) in months from `window` on.
+fn tallied_done(t: &Tally, step: Option<&str>, window: &str) -> (u64, u64) {
+    let (mut done, mut on_time) = (0, 0);
+    for (key, n) in counts_of(t, figure::DONE) {
+        let mut parts = key.split('|');
+        let (Some(s), Some(month), Some(ok)) = (parts.next(), parts.next(), parts.next()) else {
+            continue;
+        };
+        if step.is_some_and(|want| want != s) || month < window {
+            continue;
+        }
+        done += n;
+        if ok == "1" {
+            on_time += n;
+        }
+    }
+    (done, on_time)
+}
+
+/// The dashboard of `scope` counted afresh from its index rows and the clocks completed in the
+/// on-time window ([`on_time_window_start`]). The console reads [`from_figures`]; this is the
+/// reference the rollup is checked against (`yijian-server check-figures`, the tests).
+pub fn recount(
     scope: &DivisionCode,
     rows: &[CaseRow],
     done: &[StepDone],
     today: NaiveDate,
     calendar: &HolidayCalendar,
 ) -> Dashboard {
-    let mut d = Dashboard {
-        scope: scope.to_string(),
-        scope_name: division_name(scope),
-        total: rows.len() as u64,
-        open: 0,
-        overdue: 0,
-        due_soon: 0,
-        declared_this_month: 0,
-        self_share: None,
-        included_self_share: None,
-        included: 0,
-        median_days_to_visit: None,
-        median_days_to_approval: None,
-        by_stage: Vec::new(),
-        by_source: Vec::new(),
-        by_department: Vec::new(),
-        by_risk: Vec::new(),
-        on_time: Vec::new(),
-        weekly: Vec::new(),
-        children: Vec::new(),
-    };
+    let mut d = Dashboard::empty(scope);
+    d.total = rows.len() as u64;
     let mut stages: BTreeMap<usize, u64> = BTreeMap::new();
     let mut sources: BTreeMap<usize, u64> = BTreeMap::new();
     let mut risks: BTreeMap<RiskType, u64> = BTreeMap::new();
@@ -285,18 +485,12 @@ pub fn dashboard(
 }
 
 /// Per department, the warnings matched in a division and how many of the cases they made or
-/// joined were approved (`rows`: the division's case index). Departments in the order of
-/// `names` (the policy's list), those with nothing left out.
+/// joined were approved. Departments in the order of `names` (the policy's list), those with
+/// nothing left out.
 pub fn department_figures(
     take_up: &AlertTakeUp,
-    rows: &[CaseRow],
     names: &[(String, String)],
 ) -> Vec<DepartmentFigures> {
-    let approved: std::collections::HashSet<&str> = rows
-        .iter()
-        .filter(|r| included(r))
-        .map(|r| r.case_id.as_str())
-        .collect();
     names
         .iter()
         .filter_map(|(code, name)| {
@@ -323,9 +517,9 @@ pub fn department_figures(
                 }
             }
             f.warnings = f.leads + f.attached;
-            for (_, case_id) in take_up.cases.iter().filter(|(d, _)| d == code) {
+            for (_, _, approved) in take_up.cases.iter().filter(|(d, ..)| d == code) {
                 f.cases += 1;
-                f.included += u64::from(approved.contains(case_id.as_str()));
+                f.included += u64::from(*approved);
             }
             f.conversion = share(f.included, f.cases);
             (f.matched > 0).then_some(f)
@@ -520,12 +714,30 @@ mod tests {
                 done_on: d("2026-11-20"),
             },
         ];
-        let dash = dashboard(
-            &township,
-            &[a, b, c, closed],
-            &done,
-            today,
-            HolidayCalendar::builtin(),
+        let rows = [a, b, c, closed];
+        let dash = recount(&township, &rows, &done, today, HolidayCalendar::builtin());
+        // The rollup's counts give the same dashboard (kept at the villages, read per village).
+        let mut deltas = crate::store::figures::Deltas::default();
+        for r in &rows {
+            deltas.case_change(None, r).expect("facts");
+        }
+        for x in &done {
+            deltas.add(
+                &x.village,
+                &[crate::store::figures::step_fact(x).expect("fact")],
+                1,
+            );
+        }
+        let mut groups: BTreeMap<String, Tally> = BTreeMap::new();
+        for x in deltas.into_vec().into_iter().filter(|x| x.code_len == 12) {
+            groups
+                .entry(x.division)
+                .or_default()
+                .insert((x.figure.to_owned(), x.key), x.n);
+        }
+        assert_eq!(
+            from_figures(&township, &groups, today, HolidayCalendar::builtin()),
+            dash
         );
         assert_eq!(
             (dash.total, dash.open, dash.overdue, dash.due_soon),
@@ -625,7 +837,7 @@ mod tests {
                 "2026-11-23",
             ),
         ];
-        let dash = dashboard(&township, &rows, &[], today, HolidayCalendar::builtin());
+        let dash = recount(&township, &rows, &[], today, HolidayCalendar::builtin());
         assert_eq!(dash.total, 10);
         assert_eq!(dash.self_share, Some(0.4));
         assert_eq!(dash.included, 5);
@@ -640,7 +852,7 @@ mod tests {
             (Some(0.4), Some(0.6))
         );
         // Nothing approved: no share rather than 0%.
-        let none = dashboard(
+        let none = recount(
             &township,
             &rows[5..],
             &[],
@@ -652,22 +864,6 @@ mod tests {
 
     #[test]
     fn a_department_s_conversion_counts_approved_cases_once() {
-        let village = "621102105201";
-        let mut approved = row(
-            1,
-            village,
-            Stage::Approved,
-            CaseSource::DepartmentAlert,
-            "2026-11-01",
-        );
-        approved.approved_on = Some(d("2026-11-10"));
-        let open = row(
-            2,
-            village,
-            Stage::Declared,
-            CaseSource::DepartmentAlert,
-            "2026-11-02",
-        );
         let take_up = AlertTakeUp {
             counts: vec![
                 ("medical_security".into(), AlertOutcome::LeadCreated, 2),
@@ -678,8 +874,8 @@ mod tests {
             ],
             // c1 had a lead and an attached warning: one household.
             cases: vec![
-                ("medical_security".into(), "c1".into()),
-                ("medical_security".into(), "c2".into()),
+                ("medical_security".into(), "c1".into(), true),
+                ("medical_security".into(), "c2".into(), false),
             ],
         };
         let names = vec![
@@ -687,7 +883,7 @@ mod tests {
             ("housing_construction".to_owned(), "住建".to_owned()),
             ("medical_security".to_owned(), "医保".to_owned()),
         ];
-        let f = department_figures(&take_up, &[approved, open], &names);
+        let f = department_figures(&take_up, &names);
         assert_eq!(f.len(), 2, "住建 sent nothing and is left out");
         assert_eq!(
             (f[0].label.as_str(), f[0].matched, f[0].warnings),

@@ -40,22 +40,22 @@ pub async fn dashboard(
     params: ListParams,
 ) -> Result<Response, ApiError> {
     let procedure = Procedure::current(&*state.storage).await?;
-    let rows = rows_of(&state, &scope, false, None).await?;
-    let since = today() - chrono::Duration::days(365);
-    let s2 = scope.to_string();
-    let done = read(&*state.storage, move |tx| tx.steps_done(&s2, since)).await?;
-    let mut d = stats::dashboard(&scope, &rows, &done, today(), &procedure.calendar);
-    let take_up = {
+    let (groups, take_up) = {
         let scope = scope.clone();
-        read(&*state.storage, move |tx| tx.alert_take_up_in(&scope)).await?
+        // One snapshot for both, so the figures agree with each other.
+        read(&*state.storage, move |tx| {
+            Ok((tx.figures_in(&scope)?, tx.alert_take_up_in(&scope)?))
+        })
+        .await?
     };
+    let mut d = stats::from_figures(&scope, &groups, today(), &procedure.calendar);
     let names: Vec<(String, String)> = procedure
         .policy
         .departments
         .iter()
         .map(|dep| (dep.code.clone(), dep.name_zh.clone()))
         .collect();
-    d.by_department = stats::department_figures(&take_up, &rows, &names);
+    d.by_department = stats::department_figures(&take_up, &names);
     let content = html! {
         (breadcrumb(&user, &scope, "/console"))
         h1 { (d.scope_name) " 工作概览" }
@@ -102,7 +102,7 @@ pub async fn dashboard(
                 table.fallback.data { tr { th { "类型" } th { "件数" } } @for r in &d.by_risk { tr { td { (r.label) } td { (r.count) } } } }
             }
             section.panel {
-                h2 { "各环节按时办结率（近一年）" }
+                h2 { "各环节按时办结率（近12个月）" }
                 div.chart id="chart-ontime" {}
                 table.fallback.data { tr { th { "环节" } th { "办结" } th { "按时" } th { "按时率" } } @for o in &d.on_time { tr { td { (o.label) } td { (o.done) } td { (o.on_time) } td { (pct(o.rate)) } } } }
             }
