@@ -9,6 +9,7 @@ pub mod api;
 pub mod device;
 pub mod field_qr;
 pub mod http;
+pub mod load;
 pub mod nginx;
 pub mod pg;
 pub mod process;

@@ -52,8 +52,13 @@ pub fn server_binary() -> Result<PathBuf> {
 impl ServerProcess {
     /// Start `yijian-server serve <args>` and wait for its `listening on` line.
     pub fn spawn(args: &[String], log: PathBuf) -> Result<ServerProcess> {
+        ServerProcess::spawn_binary(&server_binary()?, args, log)
+    }
+
+    /// [`ServerProcess::spawn`] of a given binary (a benchmark's release build).
+    pub fn spawn_binary(binary: &Path, args: &[String], log: PathBuf) -> Result<ServerProcess> {
         let log_file = std::fs::File::create(&log)?;
-        let mut child = Command::new(server_binary()?)
+        let mut child = Command::new(binary)
             .arg("serve")
             .args(args)
             .env("YIJIAN_LOG", "info")
@@ -96,6 +101,17 @@ impl ServerProcess {
         sections: &str,
         log: &str,
     ) -> Result<ServerProcess> {
+        ServerProcess::spawn_configured_binary(&server_binary()?, dir, database_url, sections, log)
+    }
+
+    /// [`ServerProcess::spawn_configured`] of a given binary.
+    pub fn spawn_configured_binary(
+        binary: &Path,
+        dir: &Path,
+        database_url: &str,
+        sections: &str,
+        log: &str,
+    ) -> Result<ServerProcess> {
         let config = dir.join("yijian-server.toml");
         std::fs::write(
             &config,
@@ -105,7 +121,8 @@ impl ServerProcess {
                 dir.join("data").display()
             ),
         )?;
-        ServerProcess::spawn(
+        ServerProcess::spawn_binary(
+            binary,
             &["--config".to_owned(), config.display().to_string()],
             dir.join(log),
         )

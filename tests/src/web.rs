@@ -36,6 +36,17 @@ impl Browser {
         })
     }
 
+    /// A browser that trusts the certificate authority `ca_pem` (a test's nginx).
+    pub fn trusting(base: &str, ca_pem: &str) -> Result<Browser> {
+        Ok(Browser {
+            http: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .add_root_certificate(reqwest::Certificate::from_pem(ca_pem.as_bytes())?)
+                .build()?,
+            ..Browser::new(base)?
+        })
+    }
+
     pub fn cookie_header(&self) -> String {
         self.cookies
             .iter()

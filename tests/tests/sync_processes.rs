@@ -560,3 +560,88 @@ async fn two_processes_behind_nginx_over_https() -> anyhow::Result<()> {
     );
     Ok(())
 }
+
+/// `make bench-scale`'s `delta_pull_load` at small size: phones of a township's villages pulling
+/// and pushing on their own schedules through nginx to two server processes on PostgreSQL. No
+/// request fails, and every household a push was told was applied is stored.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn phones_under_load_behind_nginx_lose_nothing() -> anyhow::Result<()> {
+    use anyhow::Context;
+    use yijian_tests::load;
+    use yijian_tests::nginx::Nginx;
+
+    let cluster = PgCluster::start()?;
+    let url = cluster.create_database("yijian_load").await?;
+    let storage =
+        yijian_server::store::open(&DatabaseLocation::Postgres { url: url.clone() }).await?;
+    let township = DivisionCode::parse("621102105")?;
+    let villages: Vec<DivisionCode> = yijian_core::regions::Regions::gansu()
+        .villages_in(&township)
+        .map(|r| r.code.clone())
+        .collect();
+    let phones = load::make_devices(&*storage, &villages, 40, 13_900_000_000).await?;
+
+    let dir = tempfile::tempdir()?;
+    let proxied = "[public]\ntrust_forwarded_for = true\n";
+    let a = ServerProcess::spawn_configured(dir.path(), &url, proxied, "a.log")?;
+    let b = ServerProcess::spawn_configured(dir.path(), &url, proxied, "b.log")?;
+    let nginx = Nginx::start(&[a.addr, b.addr])?;
+    let http = reqwest::Client::builder()
+        .add_root_certificate(reqwest::Certificate::from_pem(nginx.ca_pem.as_bytes())?)
+        .build()?;
+    let cursors = load::first_pulls(&http, &nginx.url(), &phones, 8).await?;
+    assert_eq!(cursors.len(), 40);
+    let report = load::run(http, &nginx.url(), phones, cursors, 40.0, 3.0, 3).await?;
+    assert_eq!(report.errors, 0, "{:?}", report.error_samples);
+    assert!(report.pulls > 50 && report.pushes > 25, "{report:?}");
+    assert_eq!(report.requests, report.pulls + report.pushes);
+    assert_eq!(report.created.len(), report.pushes);
+    for id in &report.created {
+        assert!(
+            storage
+                .record(yijian_core::protocol::kinds::HOUSEHOLD, id)
+                .await?
+                .and_then(|r| r.body)
+                .is_some(),
+            "household {id} was acknowledged but is not stored"
+        );
+    }
+    // Both processes served the phones.
+    let log = nginx.access_log()?;
+    for upstream in [a.addr, b.addr] {
+        assert!(
+            log.contains(&format!("{upstream} 200 GET /v1/sync/pull")),
+            "{upstream} served no pull"
+        );
+    }
+
+    // Behind nginx a resident cannot pick their own address to escape a limit: nginx sets
+    // X-Forwarded-For to the address it saw, and the server takes that hop. Wrong status lookups,
+    // each claiming another address, are still counted as one address's.
+    use yijian_server::web::public::LOOKUP_MISSES_PER_IP_PER_DAY as MISSES;
+    let mut guesser = yijian_tests::web::Browser::trusting(&nginx.url(), &nginx.ca_pem)?;
+    let form = guesser.get("/s").await?;
+    let t = yijian_tests::web::input_value(&form.body, "t").context("status token")?;
+    let mut answers = Vec::new();
+    for i in 0..=MISSES {
+        guesser.forwarded_for = Some(format!("198.51.100.{i}"));
+        let p = guesser
+            .post(
+                "/s",
+                &[
+                    ("t", t.as_str()),
+                    ("receipt", "Y2612010001"),
+                    ("last4", "0000"),
+                ],
+            )
+            .await?;
+        answers.push(p.status);
+    }
+    let mut expected = vec![404; MISSES as usize];
+    expected.push(429);
+    assert_eq!(
+        answers, expected,
+        "forged addresses escaped the lookup limit"
+    );
+    Ok(())
+}

@@ -150,7 +150,8 @@ pub struct PublicConfig {
     /// The address residents reach the server at, e.g. `https://yjsb.example.gov.cn`: printed
     /// in the QR codes of the village sheets. `None`: taken from each request's Host header.
     pub base_url: Option<String>,
-    /// Take the client's address from `X-Forwarded-For` (only behind a proxy that sets it).
+    /// Take the client's address from the last `X-Forwarded-For` hop (only behind a proxy that
+    /// sets it; nginx: `proxy_set_header X-Forwarded-For $remote_addr`).
     pub trust_forwarded_for: bool,
     /// Declarations accepted from one address per hour.
     pub declarations_per_ip_per_hour: NonZeroU32,

@@ -16,7 +16,9 @@ pub fn enum_parse<T: serde::de::DeserializeOwned>(s: &str) -> Result<T, StorageE
 }
 
 /// `[lower, upper)` bounds of the codes that start with `scope` (codes are digits, and ':'
-/// sorts right after '9').
+/// sorts right after '9' byte by byte). Compared byte by byte: SQLite's default; on PostgreSQL
+/// with the pattern operators `~>=~`/`~<~` (a language collation orders ':' differently) over
+/// `text_pattern_ops` indexes.
 pub fn scope_range(scope: &DivisionCode) -> (String, String) {
     (scope.to_string(), format!("{scope}:"))
 }

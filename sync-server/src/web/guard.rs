@@ -8,8 +8,10 @@
 //!   process's tokens. Tokens expire after [`TOKEN_MAX_AGE_SECS`].
 //! - **Rate limits**: hits per key (`ip:…`, `phone:…`) per fixed window, counted in the
 //!   database (`rate_hits`), so limits hold across processes.
-//! - **Client address**: the connection's peer, or the first `X-Forwarded-For` hop when the
-//!   server is configured to sit behind a proxy that sets it.
+//! - **Client address**: the connection's peer, or the last `X-Forwarded-For` hop when the
+//!   server is configured to sit behind a proxy that sets it. The last one, because it is the
+//!   address the trusted proxy itself saw: hops before it are whatever the client sent, and a
+//!   client choosing its own address would choose its own rate limit.
 
 use std::net::SocketAddr;
 
@@ -177,7 +179,7 @@ pub fn client_ip(headers: &HeaderMap, peer: Peer, trust_forwarded: bool) -> Stri
         && let Some(first) = headers
             .get("x-forwarded-for")
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split(',').next())
+            .and_then(|v| v.rsplit(',').next())
             .map(str::trim)
             .filter(|v| !v.is_empty())
     {
@@ -297,11 +299,13 @@ mod tests {
         h.insert("cookie", "a=1; yj_t=abc; b=2".parse().expect("header"));
         h.insert(
             "x-forwarded-for",
-            "10.1.2.3, 127.0.0.1".parse().expect("header"),
+            "6.6.6.6, 10.1.2.3".parse().expect("header"),
         );
         assert_eq!(cookie(&h, COOKIE), Some("abc"));
         assert_eq!(cookie(&h, "zz"), None);
         let peer = Peer(Some(SocketAddr::from(([192, 168, 0, 9], 5000))));
+        // A client's own X-Forwarded-For (6.6.6.6) does not choose its address: the proxy's hop
+        // does.
         assert_eq!(client_ip(&h, peer, true), "10.1.2.3");
         assert_eq!(client_ip(&h, peer, false), "192.168.0.9");
         assert_eq!(client_ip(&h, Peer(None), false), "unknown");

@@ -20,21 +20,12 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 use serde_json::json;
 use tokio::sync::Mutex;
-use yijian_core::validation::id_check_char;
 use yijian_server::config::DatabaseLocation;
 use yijian_server::{PublicSettings, ServerSettings};
+use yijian_tests::load::{declaration_form, declare};
 use yijian_tests::server::TestServer;
 
 const VILLAGE: &str = "621102105201";
-
-/// A valid, unique ID number for submission `n`: birth dates walk forward from 1950.
-fn id_number(n: u64) -> Result<String> {
-    let birth = chrono::NaiveDate::from_ymd_opt(1950, 1, 1).context("date")?
-        + chrono::Duration::days(i64::try_from(n / 900).unwrap_or(0));
-    let body = format!("621102{}{:03}", birth.format("%Y%m%d"), 100 + n % 900);
-    let check = id_check_char(&body).context("check digit")?;
-    Ok(format!("{body}{check}"))
-}
 
 #[derive(Default)]
 struct Samples {
@@ -64,22 +55,6 @@ fn report(step: &str, samples: &Samples, elapsed: Duration, clients: usize) -> s
         "p99_ms": (percentile(&l, 0.99) * 10.0).round() / 10.0,
         "max_ms": (percentile(&l, 1.0) * 10.0).round() / 10.0,
     })
-}
-
-/// The form's token and the cookie it is bound to.
-async fn form(http: &reqwest::Client, base: &str) -> Result<(String, String)> {
-    let resp = http.get(format!("{base}/d/{VILLAGE}")).send().await?;
-    let cookie = resp
-        .headers()
-        .get("set-cookie")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .context("form cookie")?
-        .to_owned();
-    let body = resp.text().await?;
-    let at = body.find("name=\"t\" value=\"").context("token")? + 16;
-    let token = body[at..at + body[at..].find('"').context("token end")?].to_owned();
-    Ok((token, cookie))
 }
 
 /// Run `clients` loops of `one` for `seconds`; the samples of all.
@@ -175,7 +150,7 @@ async fn main() -> Result<()> {
         let (h, b) = (h.clone(), b.clone());
         async move {
             let t = Instant::now();
-            form(&h, &b).await?;
+            declaration_form(&h, &b, VILLAGE).await?;
             Ok(t.elapsed())
         }
     })
@@ -185,36 +160,7 @@ async fn main() -> Result<()> {
     let (h, b) = (http.clone(), base.clone());
     let (post, post_time) = load(clients, seconds, move |n| {
         let (h, b) = (h.clone(), b.clone());
-        async move {
-            let (token, cookie) = form(&h, &b).await?;
-            let id = id_number(n)?;
-            let phone = format!("139{:08}", n);
-            let fields = [
-                ("t", token.as_str()),
-                ("applicant_name", "王秀兰"),
-                ("phone", phone.as_str()),
-                ("id_number", id.as_str()),
-                ("address", "3社12号"),
-                ("household_size", "3"),
-                ("risk_types", "illness"),
-                ("description", "老伴住院，花了很多钱"),
-                ("consent", "1"),
-            ];
-            // Only the POST is timed: the page was on the phone already.
-            let t = Instant::now();
-            let r = h
-                .post(format!("{b}/d/{VILLAGE}"))
-                .header("cookie", cookie)
-                .form(&fields)
-                .send()
-                .await?;
-            let status = r.status();
-            r.bytes().await?;
-            if status.as_u16() != 303 {
-                bail!("POST answered {status}");
-            }
-            Ok(t.elapsed())
-        }
+        async move { declare(&h, &b, VILLAGE, n).await }
     })
     .await;
     let mut post_json = report("declare_post", &post, post_time, clients);

@@ -1,7 +1,8 @@
 //! `make bench-scale`: the province's register through the production command, on the real
 //! parts. One JSON line per step (`seconds` everywhere).
 //!
-//! `SCALE=township|county|city|province` (default province): 鲁家沟镇 with 4,000 households (a
+//! `SCALE=township|county|city|province` (default province; `DATABASES=postgresql` leaves the
+//! SQLite steps out, `IMPORT_AGAIN=0` the second import): 鲁家沟镇 with 4,000 households (a
 //! quick check), 安定区 with 60,000 households, 定西市 with
 //! 500,000, or Gansu with 5,000,000 over its 17,718 villages, from the deterministic generator
 //! (`yijian_tests::register_file`).
@@ -26,8 +27,8 @@
 //!
 //! - `index_cases`, `province_dashboard` (per database): see [`dashboard_steps`].
 //!
-//! The load steps of issue 13 are not built yet; the binary says so on a line of its own rather
-//! than print a figure from another path.
+//! - `delta_pull_load`, `declarations_load` (PostgreSQL): see [`load_step`] and
+//!   [`declarations_load`].
 
 use std::path::Path;
 use std::process::Command;
@@ -349,6 +350,191 @@ async fn dashboard_steps(
     Ok(())
 }
 
+/// `delta_pull_load`: 2,000 phones of different villages (fewer villages below a city: they
+/// share) pulling their changes and now and then pushing a new household, for `LOAD_SECONDS`
+/// (default 60) at 500 requests/s in all, over HTTPS through Debian's nginx to two release
+/// `yijian-server` processes on the imported PostgreSQL. Every acknowledged household is then
+/// looked up in the database.
+async fn load_step(url: &str, scope: &DivisionCode, dir: &Path) -> Result<()> {
+    use yijian_tests::load;
+    use yijian_tests::nginx::Nginx;
+    use yijian_tests::process::ServerProcess;
+
+    let seconds: f64 = std::env::var("LOAD_SECONDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(60.0);
+    let (devices, rate) = (2_000usize, 500.0);
+    std::fs::create_dir_all(dir)?;
+    let location = DatabaseLocation::Postgres {
+        url: url.to_owned(),
+    };
+    let storage = yijian_server::store::open(&location).await?;
+    let villages: Vec<DivisionCode> = Regions::gansu()
+        .villages_in(scope)
+        .map(|r| r.code.clone())
+        .collect();
+    // Spread the phones over the scope rather than its first villages.
+    let step = (villages.len() / devices).max(1);
+    let villages: Vec<DivisionCode> = villages.into_iter().step_by(step).collect();
+    let phones = load::make_devices(&*storage, &villages, devices, 13_900_000_000).await?;
+    drop(storage);
+
+    let binary = bench_server_binary("bench-scale")?;
+    // The deadline job every 10 s instead of 5 minutes, so it runs over the province's cases
+    // several times during the load; the SMS sender runs as configured by default.
+    let proxied = "[public]\ntrust_forwarded_for = true\n\n[deadlines]\ninterval_secs = 10\n";
+    let a = ServerProcess::spawn_configured_binary(&binary, dir, url, proxied, "a.log")?;
+    let b = ServerProcess::spawn_configured_binary(&binary, dir, url, proxied, "b.log")?;
+    let nginx = Nginx::start(&[a.addr, b.addr])?;
+    let http = reqwest::Client::builder()
+        .add_root_certificate(reqwest::Certificate::from_pem(nginx.ca_pem.as_bytes())?)
+        .pool_max_idle_per_host(256)
+        .build()?;
+    let started = Instant::now();
+    let cursors = load::first_pulls(&http, &nginx.url(), &phones, 16).await?;
+    let setup = started.elapsed().as_secs_f64();
+    let report = load::run(http, &nginx.url(), phones, cursors, rate, seconds, 10).await?;
+
+    // Every household a push was told was applied is in the database.
+    let (client, conn) = tokio_postgres::connect(url, tokio_postgres::NoTls).await?;
+    let conn = tokio::spawn(conn);
+    let found: i64 = client
+        .query_one(
+            "SELECT COUNT(*) FROM records WHERE kind = 'household' AND id = ANY($1)",
+            &[&report.created],
+        )
+        .await?
+        .get(0);
+    drop(client);
+    conn.await??;
+    let delta = serde_json::json!({
+        "step": "delta_pull_load", "database": "postgresql",
+        "seconds": report.seconds, "devices": report.devices, "processes": 2,
+        "requests": report.requests, "requests_per_s": report.requests_per_s,
+        "pulls": report.pulls, "pushes": report.pushes,
+        "p50_ms": report.p50_ms, "p99_ms": report.p99_ms, "max_ms": report.max_ms,
+        "errors": report.errors, "error_samples": report.error_samples,
+        "acknowledged_found": found, "acknowledged": report.created.len(),
+        "first_pulls_seconds": setup,
+        "target": "≥ 500 requests/s, p99 ≤ 50 ms, 0 errors",
+        "note": "the phones' client, nginx, both servers and PostgreSQL share this machine's cores",
+    });
+    line(delta);
+    declarations_load(url, &nginx.url(), &nginx.ca_pem, &villages, seconds / 2.0).await
+}
+
+/// `declarations_load`: residents declaring through the public form (fetch the form, post a
+/// complete declaration), 100 at a time, each resident a new HTTPS connection from an address of
+/// their own (the form's per-address and per-phone limits stay at their defaults), to the same
+/// two processes, whose SMS sender and deadline job keep running. Timed: the POSTs.
+async fn declarations_load(
+    url: &str,
+    base: &str,
+    ca_pem: &str,
+    villages: &[DivisionCode],
+    seconds: f64,
+) -> Result<()> {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    let ca = reqwest::Certificate::from_pem(ca_pem.as_bytes())?;
+    let count_cases = || async {
+        let (client, conn) = tokio_postgres::connect(url, tokio_postgres::NoTls).await?;
+        let conn = tokio::spawn(conn);
+        let cases: i64 = client
+            .query_one("SELECT COUNT(*) FROM case_index", &[])
+            .await?
+            .get(0);
+        let texts: i64 = client
+            .query_one("SELECT COUNT(*) FROM sms_outbox", &[])
+            .await?
+            .get(0);
+        let sent: i64 = client
+            .query_one("SELECT COUNT(*) FROM sms_outbox WHERE status = 'sent'", &[])
+            .await?
+            .get(0);
+        drop(client);
+        conn.await??;
+        anyhow::Ok((cases, texts, sent))
+    };
+    let (cases_before, texts_before, _) = count_cases().await?;
+    let counter = Arc::new(AtomicU64::new(0));
+    let villages = Arc::new(villages.to_vec());
+    let latencies = Arc::new(tokio::sync::Mutex::new((
+        Vec::<f64>::new(),
+        0usize,
+        Vec::<String>::new(),
+    )));
+    let started = Instant::now();
+    let until = started + std::time::Duration::from_secs_f64(seconds);
+    let mut residents = Vec::new();
+    for _ in 0..100 {
+        let (ca, base, counter, villages, latencies) = (
+            ca.clone(),
+            base.to_owned(),
+            Arc::clone(&counter),
+            Arc::clone(&villages),
+            Arc::clone(&latencies),
+        );
+        residents.push(tokio::spawn(async move {
+            while Instant::now() < until {
+                let n = counter.fetch_add(1, Ordering::Relaxed);
+                let village = villages[(n as usize * 7919) % villages.len()].to_string();
+                // Each resident their own phone: a connection from an address of their own
+                // (127.x.y.z: nginx passes the address it sees, whatever a client claims).
+                let ip = std::net::Ipv4Addr::new(
+                    127,
+                    1 + ((n >> 16) & 127) as u8,
+                    ((n >> 8) & 255) as u8,
+                    1 + (n % 254) as u8,
+                );
+                let r = match reqwest::Client::builder()
+                    .add_root_certificate(ca.clone())
+                    .redirect(reqwest::redirect::Policy::none())
+                    .local_address(std::net::IpAddr::V4(ip))
+                    .build()
+                {
+                    Ok(http) => yijian_tests::load::declare(&http, &base, &village, n).await,
+                    Err(e) => Err(e.into()),
+                };
+                let mut l = latencies.lock().await;
+                match r {
+                    Ok(d) => l.0.push(d.as_secs_f64() * 1000.0),
+                    Err(e) => {
+                        l.1 += 1;
+                        if l.2.len() < 5 {
+                            l.2.push(format!("{e:#}"));
+                        }
+                    }
+                }
+            }
+        }));
+    }
+    for r in residents {
+        r.await?;
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    let (mut ms, errors, samples) = std::mem::take(&mut *latencies.lock().await);
+    ms.sort_by(f64::total_cmp);
+    let at = |q: f64| {
+        ms.get(((ms.len() as f64 * q) as usize).min(ms.len().saturating_sub(1)))
+            .copied()
+    };
+    // Give the SMS sender a moment to drain what the last declarations queued.
+    tokio::time::sleep(std::time::Duration::from_secs(5)).await;
+    let (cases_after, texts_after, sent) = count_cases().await?;
+    line(serde_json::json!({
+        "step": "declarations_load", "database": "postgresql", "seconds": seconds,
+        "clients": 100, "processes": 2,
+        "requests": ms.len(), "requests_per_s": ms.len() as f64 / seconds,
+        "p50_ms": at(0.5), "p99_ms": at(0.99), "max_ms": ms.last(),
+        "errors": errors, "error_samples": samples,
+        "cases_created": cases_after - cases_before,
+        "texts_queued": texts_after - texts_before, "texts_sent_total": sent,
+        "path": "GET the form, POST the declaration (timed), through nginx, each resident a new connection, default limits",
+    }));
+    Ok(())
+}
+
 #[tokio::main]
 async fn main() -> Result<()> {
     let scale = std::env::var("SCALE").unwrap_or_else(|_| "province".into());
@@ -399,11 +585,14 @@ async fn main() -> Result<()> {
         "anchor": "COPY of the same CSV into a plain table",
         "bytes": std::fs::metadata(&file)?.len(),
     }));
-    let (again, summary) = import(&["--database-url".into(), url.clone()], scope, &file)?;
-    line(serde_json::json!({
-        "step": "import_register_again", "database": "postgresql", "seconds": again,
-        "unchanged": summary["unchanged"],
-    }));
+    // `IMPORT_AGAIN=0` leaves out the second import (about 8 minutes for a province).
+    if std::env::var("IMPORT_AGAIN").map_or(true, |v| v != "0") {
+        let (again, summary) = import(&["--database-url".into(), url.clone()], scope, &file)?;
+        line(serde_json::json!({
+            "step": "import_register_again", "database": "postgresql", "seconds": again,
+            "unchanged": summary["unchanged"],
+        }));
+    }
     sync_steps(
         DatabaseLocation::Postgres { url: url.clone() },
         "postgresql",
@@ -412,20 +601,42 @@ async fn main() -> Result<()> {
     .await?;
     let scope_code = DivisionCode::parse(scope).map_err(|e| anyhow::anyhow!("{e}"))?;
     dashboard_steps(
-        DatabaseLocation::Postgres { url },
+        DatabaseLocation::Postgres { url: url.clone() },
         "postgresql",
         &scope_code,
         households,
         today,
     )
     .await?;
+    load_step(&url, &scope_code, &dir.path().join("load")).await?;
     drop(cluster);
 
-    let data = dir.path().join("sqlite");
+    // `DATABASES=postgresql` leaves SQLite out (a province's SQLite import alone takes about
+    // 20 minutes here, and a province runs on PostgreSQL).
+    let databases = std::env::var("DATABASES").unwrap_or_else(|_| "postgresql,sqlite".into());
+    if databases.split(',').any(|d| d.trim() == "sqlite") {
+        sqlite_steps(dir.path(), scope, &scope_code, &file, h, households, today).await?;
+    } else {
+        line(serde_json::json!({ "step": "sqlite", "skipped": "DATABASES leaves SQLite out" }));
+    }
+    Ok(())
+}
+
+/// The import, sync and dashboard steps on the embedded SQLite.
+async fn sqlite_steps(
+    dir: &Path,
+    scope: &str,
+    scope_code: &DivisionCode,
+    file: &Path,
+    h: usize,
+    households: usize,
+    today: chrono::NaiveDate,
+) -> Result<()> {
+    let data = dir.join("sqlite");
     let (seconds, summary) = import(
         &["--data-dir".into(), data.to_string_lossy().into_owned()],
         scope,
-        &file,
+        file,
     )?;
     #[allow(clippy::cast_precision_loss)]
     let per_s = h as f64 / seconds;
@@ -438,19 +649,15 @@ async fn main() -> Result<()> {
             data_dir: data.clone(),
         },
         "sqlite",
-        &dir.path().join("sqlite-phones"),
+        &dir.join("sqlite-phones"),
     )
     .await?;
     dashboard_steps(
         DatabaseLocation::Sqlite { data_dir: data },
         "sqlite",
-        &scope_code,
+        scope_code,
         households,
         today,
     )
-    .await?;
-    for step in ["delta_pull_load", "declarations_load"] {
-        line(serde_json::json!({ "step": step, "not_built": "issue 13: not built yet" }));
-    }
-    Ok(())
+    .await
 }

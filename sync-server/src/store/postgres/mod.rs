@@ -75,6 +75,13 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "20261207000000_case_figures.sql",
         sql: include_str!("../../../../migrations/server-postgres/20261207000000_case_figures.sql"),
     },
+    Migration {
+        version: 20261207010000,
+        name: "20261207010000_scope_indexes.sql",
+        sql: include_str!(
+            "../../../../migrations/server-postgres/20261207010000_scope_indexes.sql"
+        ),
+    },
 ];
 
 /// Arbitrary constant naming the migration lock ("yijian" in ASCII).

@@ -283,7 +283,7 @@ impl Storage for PostgresStorage {
                  FROM records
                  WHERE (change_tx, change_seq) > ($1::text::xid8, $2)
                    AND change_tx < pg_snapshot_xmin(pg_current_snapshot())
-                   AND village >= $3 AND village < $4
+                   AND village ~>=~ $3 AND village ~<~ $4
                  ORDER BY records.change_tx, records.change_seq
                  LIMIT $5",
                 &[&after_tx, &after_seq, &lo, &hi, &(i64::from(limit) + 1)],
@@ -321,7 +321,7 @@ impl Storage for PostgresStorage {
         self.with_client(move |c| {
             let n: i64 = c
                 .query_one(
-                    "SELECT count(*) FROM records WHERE village >= $1 AND village < $2 AND body IS NOT NULL",
+                    "SELECT count(*) FROM records WHERE village ~>=~ $1 AND village ~<~ $2 AND body IS NOT NULL",
                     &[&lo, &hi],
                 )?
                 .get(0);
@@ -352,7 +352,7 @@ impl Storage for PostgresStorage {
         self.with_client(move |c| {
             Ok(c.query_one(
                 "SELECT EXISTS (SELECT 1 FROM blob_owners
-                                WHERE sha256 = $1 AND village >= $2 AND village < $3)",
+                                WHERE sha256 = $1 AND village ~>=~ $2 AND village ~<~ $3)",
                 &[&sha256, &lo, &hi],
             )?
             .get(0))

@@ -498,7 +498,7 @@ impl RecordTx for PgTx<'_, '_> {
         let rows = self.query(
             &format!(
                 "SELECT {CASE_COLUMNS} FROM case_index
-                  WHERE village >= $1 AND village < $2
+                  WHERE village ~>=~ $1 AND village ~<~ $2
                     AND (NOT $3 OR open)
                     AND ($4::date IS NULL OR clock_due_on <= $4)
                   ORDER BY clock_due_on IS NULL, clock_due_on, declared_at
@@ -550,7 +550,7 @@ impl RecordTx for PgTx<'_, '_> {
         let (lo, hi) = scope_range(&scope);
         let rows = self.query(
             "SELECT case_id, village, step, due_on, done_on FROM steps_done
-              WHERE village >= $1 AND village < $2 AND done_on >= $3",
+              WHERE village ~>=~ $1 AND village ~<~ $2 AND done_on >= $3",
             &[&lo, &hi, &since],
         )?;
         rows.iter()
@@ -860,7 +860,7 @@ impl RecordTx for PgTx<'_, '_> {
                     AND (CASE WHEN case_id IS NULL THEN $5
                          ELSE EXISTS (SELECT 1 FROM case_index ci
                                        WHERE ci.case_id = sms_outbox.case_id
-                                         AND ci.village >= $3 AND ci.village < $4) END)
+                                         AND ci.village ~>=~ $3 AND ci.village ~<~ $4) END)
                   ORDER BY id DESC LIMIT $2"
             ),
             &[&status, &i64::from(limit), &lo, &hi, &whole_province],
@@ -1163,7 +1163,7 @@ impl RecordTx for PgTx<'_, '_> {
         let mut take_up = crate::store::rows::AlertTakeUp::default();
         for r in self.query(
             "SELECT department, outcome, COUNT(*) FROM alert_rows
-              WHERE village >= $1 AND village < $2 GROUP BY department, outcome",
+              WHERE village ~>=~ $1 AND village ~<~ $2 GROUP BY department, outcome",
             &[&lo, &hi],
         )? {
             let outcome: String = r.get(1);
@@ -1176,7 +1176,7 @@ impl RecordTx for PgTx<'_, '_> {
             .query(
                 "SELECT DISTINCT a.department, a.case_id, ci.approved_on IS NOT NULL
                    FROM alert_rows a LEFT JOIN case_index ci ON ci.case_id = a.case_id
-                  WHERE a.village >= $1 AND a.village < $2 AND a.case_id IS NOT NULL
+                  WHERE a.village ~>=~ $1 AND a.village ~<~ $2 AND a.case_id IS NOT NULL
                     AND a.outcome IN ('lead_created', 'attached')",
                 &[&lo, &hi],
             )?
@@ -1351,7 +1351,7 @@ impl RecordTx for PgTx<'_, '_> {
         let scope = DivisionCode::parse(scope).map_err(corrupt("spot check scope"))?;
         let (lo, hi) = scope_range(&scope);
         self.bodies(
-            "SELECT body FROM spot_checks WHERE village >= $1 AND village < $2
+            "SELECT body FROM spot_checks WHERE village ~>=~ $1 AND village ~<~ $2
               ORDER BY month DESC, village, case_id",
             &[&lo, &hi],
         )

@@ -21,6 +21,7 @@ use yijian_core::regions::Regions;
 
 mod form;
 mod status;
+pub use status::LOOKUP_MISSES_PER_IP_PER_DAY;
 
 pub mod i18n;
 pub mod layout;
