@@ -357,7 +357,12 @@ pub fn generated_cases(scope: &DivisionCode, total: usize, today: NaiveDate) -> 
                     today - Duration::days(14) + Duration::days((mix(r ^ 8) % 28) as i64),
                 )
             });
-            let case_id = format!("gen-case-{g:08}");
+            // A real case id (UUIDv7), stable for the household across runs.
+            let case_id = yijian_core::ids::CaseId::from_parts(
+                1_577_836_800_000 + g as u64,
+                u128::from(r) << 64 | u128::from(mix(r ^ 16)),
+            )
+            .to_string();
             let mut done = Vec::new();
             let mut passed = |step: Clock, on: Option<NaiveDate>, salt: u64| {
                 if let Some(done_on) = on {

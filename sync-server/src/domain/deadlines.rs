@@ -21,7 +21,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use tokio::sync::watch;
 use yijian_core::case::{Case, CaseEventKind};
-use yijian_core::deadline::{DeadlineStatus, assess_within};
+use yijian_core::deadline::{DeadlineStatus, Step as ClockStep, assess_within};
 use yijian_core::division::DivisionCode;
 use yijian_core::role::Role;
 use yijian_core::validation::mask_name;
@@ -30,7 +30,7 @@ use crate::domain::cases::{CaseWrite, save_case};
 use crate::domain::procedure::Procedure;
 use crate::domain::resident::{date_zh, server_hlc, tell_staff, village_name};
 use crate::sms::Template;
-use crate::store::rows::{CaseQuery, DeadlineNotice, NoticeKind};
+use crate::store::rows::{CaseQuery, CaseRow, DeadlineNotice, NoticeKind};
 use crate::store::tx::{AuditEntry, RecordTx};
 use crate::store::{Storage, StorageError, read, write};
 
@@ -54,18 +54,29 @@ pub async fn run_once(
     let procedure = Procedure::current(storage).await?;
     let today = yijian_core::time::china_date(now);
     let horizon = procedure.calendar.add_working_days(today, 1);
-    let rows = read(storage, move |tx| {
-        tx.case_rows(&CaseQuery {
+    let (rows, noticed) = read(storage, move |tx| {
+        let rows = tx.case_rows(&CaseQuery {
             scope: PROVINCE.to_owned(),
             open_only: true,
             due_by: Some(horizon),
             limit: None,
-        })
+        })?;
+        let ids: Vec<String> = rows.iter().map(|r| r.case_id.clone()).collect();
+        let noticed = tx.notice_keys_of(&ids)?;
+        Ok((rows, noticed))
     })
     .await?;
     let mut report = RunReport::default();
     for row in rows {
         report.examined += 1;
+        // A province has tens of thousands of overdue clocks at any time; each is noticed once,
+        // so most runs find nothing new. Skip those here instead of opening a transaction per
+        // case (`notice_case` still decides, inside its transaction, for the rest).
+        if let Some(key) = notice_due(&row, today, &procedure)
+            && noticed.contains(&key)
+        {
+            continue;
+        }
         let p = procedure.clone();
         let id = row.case_id.clone();
         match write(storage, move |tx| notice_case(tx, &id, now, &p)).await? {
@@ -80,6 +91,24 @@ pub async fn run_once(
     Ok(report)
 }
 
+/// The notice `row`'s clock calls for today, if any, as (case, step, due date, kind).
+fn notice_due(
+    row: &CaseRow,
+    today: chrono::NaiveDate,
+    procedure: &Procedure,
+) -> Option<(String, ClockStep, chrono::NaiveDate, NoticeKind)> {
+    let (step, due) = (row.clock_step?, row.clock_due_on?);
+    if !row.open || step.is_minimum_period() {
+        return None;
+    }
+    let kind = match assess_within(due, today, &procedure.calendar, 1) {
+        DeadlineStatus::OnTime { .. } => return None,
+        DeadlineStatus::DueSoon { .. } => NoticeKind::DueSoon,
+        DeadlineStatus::Overdue { .. } => NoticeKind::Overdue,
+    };
+    Some((row.case_id.clone(), step, due, kind))
+}
+
 /// Announce or escalate one case's clock if it is due; what was done, if anything.
 fn notice_case(
     tx: &mut dyn RecordTx,
@@ -92,17 +121,10 @@ fn notice_case(
     let Some(row) = tx.case_row(case_id)? else {
         return Ok(None);
     };
-    let (Some(step), Some(owner), Some(due)) = (row.clock_step, row.clock_owner, row.clock_due_on)
+    let (Some(owner), Some((_, step, due, kind))) =
+        (row.clock_owner, notice_due(&row, today, procedure))
     else {
         return Ok(None);
-    };
-    if !row.open || step.is_minimum_period() {
-        return Ok(None);
-    }
-    let kind = match assess_within(due, today, &procedure.calendar, 1) {
-        DeadlineStatus::OnTime { .. } => return Ok(None),
-        DeadlineStatus::DueSoon { .. } => NoticeKind::DueSoon,
-        DeadlineStatus::Overdue { .. } => NoticeKind::Overdue,
     };
     let village = DivisionCode::parse(&row.village)
         .map_err(|e| StorageError::Corrupt(format!("case {case_id} village: {e}")))?;

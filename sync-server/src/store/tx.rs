@@ -18,6 +18,7 @@ use super::rows::{
 use crate::store::figures::{Deltas, FigureDelta, Tally, case_facts, step_fact};
 use crate::store::rows::CaseRow;
 use crate::store::rows::FollowUpFacts;
+use crate::store::rows::NoticeKind;
 use crate::store::rows::StepDone;
 use crate::store::rows::{
     AlertBatchRow, AlertRowRecord, DepartmentKey, SpotCheckMonth, SpotCheckRow,
@@ -26,6 +27,10 @@ use std::collections::BTreeMap;
 use yijian_core::division::Level;
 use yijian_core::protocol::auth::Account;
 use yijian_core::regions::Regions;
+
+/// Deadline notices given, as (case, step, due date, kind).
+pub type NoticeKeys =
+    std::collections::HashSet<(String, yijian_core::deadline::Step, NaiveDate, NoticeKind)>;
 
 /// A record as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -313,6 +318,18 @@ pub trait RecordTx {
     fn notice_once(&mut self, notice: &DeadlineNotice) -> Result<bool, StorageError>;
 
     fn notices_of(&mut self, case_id: &str) -> Result<Vec<DeadlineNotice>, StorageError>;
+
+    /// The notices already given for any of `case_ids`, as (case, step, due date, kind): what the
+    /// deadline job skips without opening a transaction per case.
+    fn notice_keys_of(&mut self, case_ids: &[String]) -> Result<NoticeKeys, StorageError> {
+        let mut keys = NoticeKeys::new();
+        for id in case_ids {
+            for n in self.notices_of(id)? {
+                keys.insert((n.case_id, n.step, n.due_on, n.kind));
+            }
+        }
+        Ok(keys)
+    }
 
     fn notify(&mut self, n: &Notification) -> Result<(), StorageError>;
 

@@ -911,6 +911,26 @@ impl RecordTx for PgTx<'_, '_> {
             .collect()
     }
 
+    fn notice_keys_of(
+        &mut self,
+        case_ids: &[String],
+    ) -> Result<crate::store::tx::NoticeKeys, StorageError> {
+        let rows = self.query(
+            "SELECT case_id, step, due_on, kind FROM deadline_notices WHERE case_id = ANY($1)",
+            &[&case_ids],
+        )?;
+        rows.iter()
+            .map(|r| {
+                Ok((
+                    r.get(0),
+                    enum_parse(r.get(1))?,
+                    r.get(2),
+                    enum_parse(r.get(3))?,
+                ))
+            })
+            .collect()
+    }
+
     fn notify(&mut self, n: &Notification) -> Result<(), StorageError> {
         self.execute(
             "INSERT INTO notifications (role, scope, case_id, kind, text_zh, at)
