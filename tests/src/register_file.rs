@@ -299,6 +299,7 @@ pub fn generated_cases(scope: &DivisionCode, total: usize, today: NaiveDate) -> 
     use chrono::{Duration, TimeZone, Utc};
     use yijian_core::case::{CaseSource, RiskType};
     use yijian_core::deadline::Step as Clock;
+    use yijian_core::division::Level;
     use yijian_core::workflow::Stage;
     use yijian_server::store::rows::{CaseRow, StepDone};
 
@@ -409,7 +410,13 @@ pub fn generated_cases(scope: &DivisionCode, total: usize, today: NaiveDate) -> 
                     closed_on: (!open).then(|| after(60, 14)),
                     plan_made_on: (position >= 14 && approved_on.is_some()).then(|| after(60, 15)),
                     clock_step: clock.map(|c| c.0),
-                    clock_owner: None,
+                    // Who acts while the clock runs (`yijian_core::clocks`): the deadline job
+                    // notices only clocks with an owner.
+                    clock_owner: clock.map(|c| match c.0 {
+                        Clock::Accept => Level::Township,
+                        Clock::CountyApproval => Level::County,
+                        _ => Level::Village,
+                    }),
                     clock_due_on: clock.map(|c| c.1),
                     updated_at: declared_at,
                 },

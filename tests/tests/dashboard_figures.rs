@@ -172,6 +172,17 @@ async fn dashboards_equal_a_recount(
     let again = compare_every_level(&server, &storage).await?;
     assert_eq!(levels, again);
     server.stop().await?;
+
+    // The deadline job on the generated clocks (as `bench-scale`'s load runs it): each due or
+    // overdue clock is noticed once, and the next run opens no transaction for any of them.
+    let first = yijian_server::domain::deadlines::run_once(&*storage, now).await?;
+    assert!(
+        first.reminded + first.escalated > 10,
+        "the generated clocks were not noticed: {first:?}"
+    );
+    let second = yijian_server::domain::deadlines::run_once(&*storage, now).await?;
+    assert_eq!((second.reminded, second.escalated), (0, 0), "{second:?}");
+    assert_eq!(second.examined, first.examined);
     Ok(())
 }
 

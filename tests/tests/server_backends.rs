@@ -191,6 +191,9 @@ async fn postgres_pool_stays_within_its_configured_size_under_a_burst() -> anyho
         .await?;
     assert_eq!(health["pool"]["max_connections"], 3, "{health}");
     assert_eq!(health["pool"]["statement_timeout"], "7s", "{health}");
+    // Short statements many at once: no parallel workers (their start-up cost a province's
+    // delta pull ten times its own work).
+    assert_eq!(health["pool"]["parallel_workers"], "0", "{health}");
     assert!(
         health["pool"]["open"]
             .as_u64()

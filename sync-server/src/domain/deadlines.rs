@@ -97,7 +97,9 @@ fn notice_due(
     today: chrono::NaiveDate,
     procedure: &Procedure,
 ) -> Option<(String, ClockStep, chrono::NaiveDate, NoticeKind)> {
-    let (step, due) = (row.clock_step?, row.clock_due_on?);
+    // A clock nobody owns cannot be announced to anyone (and would be looked at again on
+    // every run).
+    let (step, due, _) = (row.clock_step?, row.clock_due_on?, row.clock_owner?);
     if !row.open || step.is_minimum_period() {
         return None;
     }
@@ -251,5 +253,68 @@ pub async fn run(
             _ = tokio::time::sleep(interval) => {}
             _ = shutdown.wait_for(|s| *s) => return,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::{NaiveDate, TimeZone};
+    use yijian_core::case::{CaseSource, RiskType};
+    use yijian_core::division::Level;
+    use yijian_core::workflow::Stage;
+
+    fn day(d: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(2026, 12, d).expect("day")
+    }
+
+    fn overdue_row(owner: Option<Level>) -> CaseRow {
+        let at = Utc
+            .with_ymd_and_hms(2026, 11, 20, 2, 0, 0)
+            .single()
+            .expect("t");
+        CaseRow {
+            case_id: "c1".into(),
+            village: "621102100201".into(),
+            household_id: None,
+            stage: Stage::Declared,
+            open: true,
+            source: CaseSource::SelfDeclaredQr,
+            green_channel: false,
+            risk_types: vec![RiskType::ALL[0]],
+            applicant_name: "张三".into(),
+            id_number: "x".into(),
+            phone: None,
+            receipt_no: None,
+            declared_at: at,
+            declared_on: day(1) - chrono::Duration::days(11),
+            first_visit_on: None,
+            verified_on: None,
+            approved_on: None,
+            closed_on: None,
+            plan_made_on: None,
+            clock_step: Some(ClockStep::Accept),
+            clock_owner: owner,
+            clock_due_on: Some(day(1)),
+            updated_at: at,
+        }
+    }
+
+    #[test]
+    fn an_overdue_clock_is_noticed_only_when_someone_owns_it() {
+        let procedure = Procedure::default();
+        let owned = notice_due(&overdue_row(Some(Level::Township)), day(7), &procedure);
+        assert_eq!(
+            owned,
+            Some((
+                "c1".to_owned(),
+                ClockStep::Accept,
+                day(1),
+                NoticeKind::Overdue
+            ))
+        );
+        // Without an owner there is nobody to tell: the run passes over it instead of opening
+        // a transaction for it on every run.
+        assert_eq!(notice_due(&overdue_row(None), day(7), &procedure), None);
     }
 }

@@ -53,6 +53,9 @@ pub struct PoolHealth {
     pub idle: u32,
     /// As a session reports it (`SHOW statement_timeout`).
     pub statement_timeout: String,
+    /// Parallel workers a statement may start (`SHOW max_parallel_workers_per_gather`): 0, as
+    /// the sessions set it.
+    pub parallel_workers: String,
 }
 
 /// How a database failed, in words that do not depend on the backend.

@@ -2,7 +2,8 @@
 //! parts. One JSON line per step (`seconds` everywhere).
 //!
 //! `SCALE=township|county|city|province` (default province; `DATABASES=postgresql` leaves the
-//! SQLite steps out, `IMPORT_AGAIN=0` the second import): 鲁家沟镇 with 4,000 households (a
+//! SQLite steps out, `IMPORT_AGAIN=0` the second import, `LOAD_DATABASE_URL` runs only the load
+//! steps on a database imported before): 鲁家沟镇 with 4,000 households (a
 //! quick check), 安定区 with 60,000 households, 定西市 with
 //! 500,000, or Gansu with 5,000,000 over its 17,718 villages, from the deterministic generator
 //! (`yijian_tests::register_file`).
@@ -355,7 +356,10 @@ async fn dashboard_steps(
 /// (default 60) at 500 requests/s in all, over HTTPS through Debian's nginx to two release
 /// `yijian-server` processes on the imported PostgreSQL. Every acknowledged household is then
 /// looked up in the database.
-async fn load_step(url: &str, scope: &DivisionCode, dir: &Path) -> Result<()> {
+///
+/// `run` (below 2,000) numbers this run's phones and residents apart from earlier runs' on the
+/// same database (0 on a fresh one): 10,000 of each per run.
+async fn load_step(url: &str, scope: &DivisionCode, dir: &Path, run: u64) -> Result<()> {
     use yijian_tests::load;
     use yijian_tests::nginx::Nginx;
     use yijian_tests::process::ServerProcess;
@@ -377,7 +381,8 @@ async fn load_step(url: &str, scope: &DivisionCode, dir: &Path) -> Result<()> {
     // Spread the phones over the scope rather than its first villages.
     let step = (villages.len() / devices).max(1);
     let villages: Vec<DivisionCode> = villages.into_iter().step_by(step).collect();
-    let phones = load::make_devices(&*storage, &villages, devices, 13_900_000_000).await?;
+    let phones =
+        load::make_devices(&*storage, &villages, devices, 13_900_000_000 + run * 10_000).await?;
     drop(storage);
 
     let binary = bench_server_binary("bench-scale")?;
@@ -421,7 +426,17 @@ async fn load_step(url: &str, scope: &DivisionCode, dir: &Path) -> Result<()> {
         "note": "the phones' client, nginx, both servers and PostgreSQL share this machine's cores",
     });
     line(delta);
-    declarations_load(url, &nginx.url(), &nginx.ca_pem, &villages, seconds / 2.0).await
+    // Residents of earlier runs have open cases: a second declaration is (rightly) not taken.
+    let first_resident = run * 10_000;
+    declarations_load(
+        url,
+        &nginx.url(),
+        &nginx.ca_pem,
+        &villages,
+        seconds / 2.0,
+        first_resident,
+    )
+    .await
 }
 
 /// `declarations_load`: residents declaring through the public form (fetch the form, post a
@@ -434,6 +449,7 @@ async fn declarations_load(
     ca_pem: &str,
     villages: &[DivisionCode],
     seconds: f64,
+    first_resident: u64,
 ) -> Result<()> {
     use std::sync::atomic::{AtomicU64, Ordering};
     let ca = reqwest::Certificate::from_pem(ca_pem.as_bytes())?;
@@ -457,7 +473,7 @@ async fn declarations_load(
         anyhow::Ok((cases, texts, sent))
     };
     let (cases_before, texts_before, _) = count_cases().await?;
-    let counter = Arc::new(AtomicU64::new(0));
+    let counter = Arc::new(AtomicU64::new(first_resident));
     let villages = Arc::new(villages.to_vec());
     let latencies = Arc::new(tokio::sync::Mutex::new((
         Vec::<f64>::new(),
@@ -552,6 +568,14 @@ async fn main() -> Result<()> {
         "loadavg": load.split_whitespace().take(3).collect::<Vec<_>>().join(" "),
     }));
     let dir = tempfile::tempdir()?;
+    let scope_code = DivisionCode::parse(scope).map_err(|e| anyhow::anyhow!("{e}"))?;
+    // `LOAD_DATABASE_URL=postgres://…` runs only the load steps, on a database a previous run
+    // imported (the province's import alone takes about 14 minutes): for working on the load.
+    if let Ok(url) = std::env::var("LOAD_DATABASE_URL") {
+        // Phones and residents of their own each time: earlier runs' are in the database.
+        let run = chrono::Utc::now().timestamp().unsigned_abs() % 2_000 + 1;
+        return load_step(&url, &scope_code, &dir.path().join("load"), run).await;
+    }
     let file = dir.path().join("register.csv");
     let today = yijian_core::time::china_date(chrono::Utc::now());
     let started = Instant::now();
@@ -599,7 +623,6 @@ async fn main() -> Result<()> {
         &dir.path().join("pg-phones"),
     )
     .await?;
-    let scope_code = DivisionCode::parse(scope).map_err(|e| anyhow::anyhow!("{e}"))?;
     dashboard_steps(
         DatabaseLocation::Postgres { url: url.clone() },
         "postgresql",
@@ -608,7 +631,7 @@ async fn main() -> Result<()> {
         today,
     )
     .await?;
-    load_step(&url, &scope_code, &dir.path().join("load")).await?;
+    load_step(&url, &scope_code, &dir.path().join("load"), 0).await?;
     drop(cluster);
 
     // `DATABASES=postgresql` leaves SQLite out (a province's SQLite import alone takes about

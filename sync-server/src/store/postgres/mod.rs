@@ -82,6 +82,11 @@ pub const MIGRATIONS: &[Migration] = &[
             "../../../../migrations/server-postgres/20261207010000_scope_indexes.sql"
         ),
     },
+    Migration {
+        version: 20261207020000,
+        name: "20261207020000_users_scope.sql",
+        sql: include_str!("../../../../migrations/server-postgres/20261207020000_users_scope.sql"),
+    },
 ];
 
 /// Arbitrary constant naming the migration lock ("yijian" in ASCII).
@@ -173,8 +178,11 @@ impl r2d2::CustomizeConnection<Session, postgres::Error> for SessionSetup {
     fn on_acquire(&self, session: &mut Session) -> Result<(), postgres::Error> {
         let client = &mut session.client;
         durable(client)?;
+        // No parallel workers: the server's statements are short and many, and starting two
+        // workers costs about 10 ms, a hundred times a delta pull's own work (a province's load
+        // spent most of PostgreSQL's time starting them).
         client.batch_execute(&format!(
-            "SET statement_timeout = {}",
+            "SET statement_timeout = {}; SET max_parallel_workers_per_gather = 0",
             self.statement_timeout_ms
         ))
     }
@@ -317,10 +325,15 @@ impl PostgresStorage {
     /// The pool as `/healthz` shows it, with the timeout a session actually runs under.
     async fn pool_health(&self) -> Result<PoolHealth, StorageError> {
         let pool = Arc::clone(&self.pool);
-        let statement_timeout = self
+        let (statement_timeout, parallel_workers) = self
             .with_client(|c| {
-                Ok(c.query_one("SHOW statement_timeout", &[])?
-                    .get::<_, String>(0))
+                let show = |c: &mut Client, what: &str| -> Result<String, StorageError> {
+                    Ok(c.query_one(&format!("SHOW {what}"), &[])?.get(0))
+                };
+                Ok((
+                    show(c, "statement_timeout")?,
+                    show(c, "max_parallel_workers_per_gather")?,
+                ))
             })
             .await?;
         let (open, idle) = pool.state();
@@ -329,6 +342,7 @@ impl PostgresStorage {
             open,
             idle,
             statement_timeout,
+            parallel_workers,
         })
     }
 

@@ -67,6 +67,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "20261207000000_case_figures.sql",
         sql: include_str!("../../../../migrations/server-sqlite/20261207000000_case_figures.sql"),
     },
+    Migration {
+        version: 20261207020000,
+        name: "20261207020000_users_scope.sql",
+        sql: include_str!("../../../../migrations/server-sqlite/20261207020000_users_scope.sql"),
+    },
 ];
 
 impl From<rusqlite::Error> for StorageError {
