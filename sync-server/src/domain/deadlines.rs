@@ -2,7 +2,8 @@
 //! overdue one is escalated to the level above — each exactly once.
 //!
 //! A run reads, from the case index, the open cases whose most urgent clock ends within one
-//! working day (counted on the holiday calendar in force), and for each:
+//! working day (counted on the holiday calendar in force) and was not escalated yet (a
+//! province keeps tens of thousands of escalated clocks, which need nothing more), and for each:
 //! - **due soon** (at most one working day left): the owner — the role of the level that must
 //!   act, at the case's division of that level — gets a text and a console notification;
 //! - **overdue**: the owner is told, the level above gets a text and a notification to press
@@ -30,21 +31,18 @@ use crate::domain::cases::{CaseWrite, save_case};
 use crate::domain::procedure::Procedure;
 use crate::domain::resident::{date_zh, server_hlc, tell_staff, village_name};
 use crate::sms::Template;
-use crate::store::rows::{CaseQuery, CaseRow, DeadlineNotice, NoticeKind};
+use crate::store::rows::{CaseRow, DeadlineNotice, NoticeKind};
 use crate::store::tx::{AuditEntry, RecordTx};
 use crate::store::{Storage, StorageError, read, write};
 
 /// What one run did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct RunReport {
-    /// Cases looked at (due within the horizon or overdue).
+    /// Cases looked at: clocks due within the horizon or overdue, not yet escalated.
     pub examined: u32,
     pub reminded: u32,
     pub escalated: u32,
 }
-
-/// The province whose cases the job watches (the division list is Gansu's).
-const PROVINCE: &str = "62";
 
 /// One run at `now`.
 pub async fn run_once(
@@ -55,12 +53,7 @@ pub async fn run_once(
     let today = yijian_core::time::china_date(now);
     let horizon = procedure.calendar.add_working_days(today, 1);
     let (rows, noticed) = read(storage, move |tx| {
-        let rows = tx.case_rows(&CaseQuery {
-            scope: PROVINCE.to_owned(),
-            open_only: true,
-            due_by: Some(horizon),
-            limit: None,
-        })?;
+        let rows = tx.clocks_to_notice(horizon)?;
         let ids: Vec<String> = rows.iter().map(|r| r.case_id.clone()).collect();
         let noticed = tx.notice_keys_of(&ids)?;
         Ok((rows, noticed))

@@ -319,6 +319,11 @@ pub trait RecordTx {
 
     fn notices_of(&mut self, case_id: &str) -> Result<Vec<DeadlineNotice>, StorageError>;
 
+    /// Index rows of open cases whose clock, owned by someone, ends by `due_by` and was not yet
+    /// escalated as overdue, by due date: what the deadline job may still have to announce.
+    /// (An escalated clock needs nothing more; a province keeps tens of thousands of them.)
+    fn clocks_to_notice(&mut self, due_by: NaiveDate) -> Result<Vec<CaseRow>, StorageError>;
+
     /// The notices already given for any of `case_ids`, as (case, step, due date, kind): what the
     /// deadline job skips without opening a transaction per case.
     fn notice_keys_of(&mut self, case_ids: &[String]) -> Result<NoticeKeys, StorageError> {

@@ -3,7 +3,7 @@
 //!
 //! `SCALE=township|county|city|province` (default province; `DATABASES=postgresql` leaves the
 //! SQLite steps out, `IMPORT_AGAIN=0` the second import, `LOAD_DATABASE_URL` runs only the load
-//! steps on a database imported before): 鲁家沟镇 with 4,000 households (a
+//! steps on a database imported before, and the sync steps too with `LOAD_WITH_SYNC=1`): 鲁家沟镇 with 4,000 households (a
 //! quick check), 安定区 with 60,000 households, 定西市 with
 //! 500,000, or Gansu with 5,000,000 over its 17,718 villages, from the deterministic generator
 //! (`yijian_tests::register_file`).
@@ -130,7 +130,15 @@ async fn phone(dir: &Path, url: &str, login: &str) -> Result<Arc<yijian_client::
     device.engine().context("store")
 }
 
-async fn sync_steps(location: DatabaseLocation, database: &str, dir: &Path) -> Result<()> {
+///
+/// `run` numbers this run's two accounts apart from earlier runs' on the same database (0 on a
+/// fresh one).
+async fn sync_steps(
+    location: DatabaseLocation,
+    database: &str,
+    dir: &Path,
+    run: u64,
+) -> Result<()> {
     std::fs::create_dir_all(dir)?;
     let server = TestServer::start_with(location, ServerSettings::default()).await?;
     let township = DivisionCode::parse(TOWNSHIP).map_err(|e| anyhow::anyhow!("{e}"))?;
@@ -140,24 +148,27 @@ async fn sync_steps(location: DatabaseLocation, database: &str, dir: &Path) -> R
         .context("a village")?
         .code
         .clone();
-    let (village_login, township_login) = ("13800009001", "13800009002");
+    let (village_login, township_login) = (
+        (13_800_009_001 + run * 2).to_string(),
+        (13_800_009_002 + run * 2).to_string(),
+    );
     server
         .create_user(
-            village_login,
+            &village_login,
             Role::VillageWorker,
             village.as_str(),
             PASSWORD,
         )
         .await?;
     server
-        .create_user(township_login, Role::Township, TOWNSHIP, PASSWORD)
+        .create_user(&township_login, Role::Township, TOWNSHIP, PASSWORD)
         .await?;
     let proxy = FaultProxy::start(server.addr, 0).await?;
     let note = "households only: cases, visits and photo records are not generated yet";
     let mut township_engine = None;
     for (step, scope, login) in [
-        ("village_first_sync", &village, village_login),
-        ("township_first_sync", &township, township_login),
+        ("village_first_sync", &village, village_login.as_str()),
+        ("township_first_sync", &township, township_login.as_str()),
     ] {
         let all = server.storage.pull(scope, None, 1_000_000).await?.changes;
         let anchor = anchor_device_insert(&dir.join(format!("{step}-anchor")), &all)?;
@@ -574,6 +585,10 @@ async fn main() -> Result<()> {
     if let Ok(url) = std::env::var("LOAD_DATABASE_URL") {
         // Phones and residents of their own each time: earlier runs' are in the database.
         let run = chrono::Utc::now().timestamp().unsigned_abs() % 2_000 + 1;
+        if std::env::var("LOAD_WITH_SYNC").is_ok_and(|v| v == "1") {
+            let location = DatabaseLocation::Postgres { url: url.clone() };
+            sync_steps(location, "postgresql", &dir.path().join("pg-phones"), run).await?;
+        }
         return load_step(&url, &scope_code, &dir.path().join("load"), run).await;
     }
     let file = dir.path().join("register.csv");
@@ -621,6 +636,7 @@ async fn main() -> Result<()> {
         DatabaseLocation::Postgres { url: url.clone() },
         "postgresql",
         &dir.path().join("pg-phones"),
+        0,
     )
     .await?;
     dashboard_steps(
@@ -673,6 +689,7 @@ async fn sqlite_steps(
         },
         "sqlite",
         &dir.join("sqlite-phones"),
+        0,
     )
     .await?;
     dashboard_steps(

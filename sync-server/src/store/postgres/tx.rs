@@ -911,6 +911,22 @@ impl RecordTx for PgTx<'_, '_> {
             .collect()
     }
 
+    fn clocks_to_notice(&mut self, due_by: NaiveDate) -> Result<Vec<CaseRow>, StorageError> {
+        let rows = self.query(
+            &format!(
+                "SELECT {CASE_COLUMNS} FROM case_index c
+                  WHERE c.open AND c.clock_due_on <= $1 AND c.clock_owner IS NOT NULL
+                    AND NOT EXISTS (
+                        SELECT 1 FROM deadline_notices n
+                         WHERE n.case_id = c.case_id AND n.step = c.clock_step
+                           AND n.due_on = c.clock_due_on AND n.kind = 'overdue')
+                  ORDER BY c.clock_due_on, c.declared_at"
+            ),
+            &[&due_by],
+        )?;
+        rows.iter().map(pg_case_from_row).collect()
+    }
+
     fn notice_keys_of(
         &mut self,
         case_ids: &[String],

@@ -698,6 +698,24 @@ impl RecordTx for SqliteTx<'_> {
         Ok(inserted == 1)
     }
 
+    fn clocks_to_notice(&mut self, due_by: NaiveDate) -> Result<Vec<CaseRow>, StorageError> {
+        let mut stmt = self.tx.prepare_cached(&format!(
+            "SELECT {CASE_COLUMNS} FROM case_index c
+              WHERE c.open = 1 AND c.clock_due_on <= ?1 AND c.clock_owner IS NOT NULL
+                AND NOT EXISTS (
+                    SELECT 1 FROM deadline_notices n
+                     WHERE n.case_id = c.case_id AND n.step = c.clock_step
+                       AND n.due_on = c.clock_due_on AND n.kind = 'overdue')
+              ORDER BY c.clock_due_on, c.declared_at"
+        ))?;
+        let mut rows = stmt.query([day(due_by)])?;
+        let mut out = Vec::new();
+        while let Some(r) = rows.next()? {
+            out.push(case_from_row(r)?);
+        }
+        Ok(out)
+    }
+
     fn notices_of(&mut self, case_id: &str) -> Result<Vec<DeadlineNotice>, StorageError> {
         let mut stmt = self.tx.prepare_cached(
             "SELECT case_id, village, step, due_on, kind, owner, escalated_to, at
