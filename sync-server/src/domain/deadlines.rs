@@ -19,7 +19,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use tokio::sync::watch;
 use yijian_core::case::{Case, CaseEventKind};
 use yijian_core::deadline::{DeadlineStatus, Step as ClockStep, assess_within};
@@ -229,6 +229,10 @@ pub async fn run(
     interval: Duration,
     mut shutdown: watch::Receiver<bool>,
 ) {
+    // The month whose draw this process has made: a past month's closed cases do not change
+    // (a case is closed on the server's date), so the draw, which reads every case of the
+    // province, runs once a month here instead of on every run.
+    let mut drawn: Option<NaiveDate> = None;
     loop {
         if *shutdown.borrow() {
             return;
@@ -239,8 +243,11 @@ pub async fn run(
         // Last month's 常态抽查复核: drawn once per county, whichever process gets there first.
         let now = Utc::now();
         let month = crate::domain::spot_checks::previous_month(yijian_core::time::china_date(now));
-        if let Err(e) = crate::domain::spot_checks::run_month(&*storage, month, now).await {
-            tracing::warn!(error = %e, "spot check draw failed; will run again");
+        if drawn != Some(month) {
+            match crate::domain::spot_checks::run_month(&*storage, month, now).await {
+                Ok(_) => drawn = Some(month),
+                Err(e) => tracing::warn!(error = %e, "spot check draw failed; will run again"),
+            }
         }
         tokio::select! {
             _ = tokio::time::sleep(interval) => {}
