@@ -325,6 +325,54 @@ async fn register(database: DatabaseLocation, db: Vec<String>) -> Result<()> {
         .context("the workbook's household")?;
     let h: Household = serde_json::from_str(&stored)?;
     assert!(h.monitoring.is_monitored() && h.formerly_poor);
+
+    // Cases with their history in the imported township (what `bench-scale` syncs): the
+    // township's phone pulls every case, its visits with the full checklist, photo records,
+    // plans and return visits.
+    let walked = yijian_server::ops::demo::walk_township(
+        std::sync::Arc::clone(&server.storage),
+        &*server.blobs,
+        &scope,
+        10,
+        13_700_100_000,
+        0,
+        chrono::Utc::now(),
+    )
+    .await?;
+    assert_eq!(walked.cases, 10);
+    server
+        .create_user("13700002222", Role::Township, TOWNSHIP, PASSWORD)
+        .await?;
+    let device = ApiDevice::login(&base, "13700002222", PASSWORD).await?;
+    let mut kinds_pulled: BTreeMap<String, usize> = BTreeMap::new();
+    let mut cursor: Option<String> = None;
+    let mut finished_visits = 0;
+    loop {
+        let page = device.pull(cursor.as_deref(), 500).await?;
+        for c in page.changes.iter().filter(|c| c.data.is_some()) {
+            *kinds_pulled.entry(c.kind.clone()).or_default() += 1;
+            if c.kind == kinds::VISIT {
+                let v: yijian_core::visit::Visit =
+                    serde_json::from_str(c.data.as_ref().context("visit")?.get())?;
+                if v.is_final() {
+                    finished_visits += 1;
+                    assert!(v.answers().len() >= 30, "{} answers", v.answers().len());
+                }
+            }
+        }
+        cursor = Some(page.next_cursor.0.clone());
+        if !page.has_more {
+            break;
+        }
+    }
+    assert_eq!(kinds_pulled.get(kinds::CASE), Some(&10), "{kinds_pulled:?}");
+    assert!(finished_visits >= 8, "{finished_visits} finished visits");
+    for kind in [kinds::PHOTO, kinds::PLAN, kinds::FOLLOW_UP] {
+        assert!(
+            kinds_pulled.get(kind).is_some_and(|n| *n > 0),
+            "{kind}: {kinds_pulled:?}"
+        );
+    }
     Ok(())
 }
 

@@ -19,12 +19,14 @@ mod scripts;
 mod seed;
 mod seeder;
 mod staff;
+mod township;
 
 use register::*;
 use scripts::*;
 pub use seed::*;
 use seeder::*;
 use staff::*;
+pub use township::*;
 
 /// The password of every demonstration account.
 pub const DEMO_PASSWORD: &str = "yijian2026";

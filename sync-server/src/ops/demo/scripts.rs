@@ -2,6 +2,7 @@
 
 use yijian_core::case::RiskType;
 use yijian_core::division::DivisionCode;
+use yijian_core::form::FORM_DIFFICULTIES;
 
 use serde::Deserialize;
 
@@ -194,6 +195,46 @@ pub(super) fn parse_scripts(text: &str, p: &Places) -> Result<Vec<Script>, DemoE
 /// The scripted cases as shipped.
 pub(super) fn scripts(p: &Places) -> Result<Vec<Script>, DemoError> {
     parse_scripts(CASES_TOML, p)
+}
+
+/// `n` cases over `villages` in turn, for [`super::walk_township`]: one in five in each of a
+/// visit under way, identified (visit, 评议, 公示, township review), approved, and assisted with
+/// two or three months of return visits. `salt` varies the applicants' birth dates (and so
+/// their ID numbers) between runs on one database.
+pub(super) fn township_scripts(villages: &[DivisionCode], n: usize, salt: u32) -> Vec<Script> {
+    const SURNAMES: [&str; 10] = ["王", "李", "张", "刘", "陈", "杨", "赵", "黄", "周", "马"];
+    const GIVEN: [&str; 10] = [
+        "秀兰", "建国", "桂英", "志强", "玉梅", "永福", "淑芳", "德明", "翠花", "海军",
+    ];
+    let mut out = Vec::with_capacity(n);
+    for (k, village) in (0..n).zip(villages.iter().cycle()) {
+        let k32 = u32::try_from(k).unwrap_or(0);
+        let (declared_days_ago, acts) = match k % 5 {
+            0 => (3, vec![(0, Act::Accept), (1, Act::StartVisit)]),
+            1 => (20, identified(1)),
+            2 => (30, approved(1)),
+            m => {
+                let months = if m == 3 { 2 } else { 3 };
+                let a = Preset::Assisted { months }.acts();
+                let last = a.last().map_or(0, |(d, _)| *d);
+                (last + 5, a)
+            }
+        };
+        let year = 1940 + (k32 + salt) % 50;
+        let month = 1 + (k32 / 50 + salt) % 12;
+        out.push(Script {
+            name: format!("{}{}", SURNAMES[k % 10], GIVEN[k / 10 % 10]),
+            birth: format!("{year}{month:02}{:02}", 10 + k % 18),
+            phone: format!("1390002{:04}", k % 10_000),
+            village: village.clone(),
+            declared_days_ago,
+            risk: FORM_DIFFICULTIES[k % FORM_DIFFICULTIES.len()],
+            description: "家中有人患病住院，医疗支出大，收入减少".into(),
+            green_channel: false,
+            acts,
+        });
+    }
+    out
 }
 
 #[cfg(test)]

@@ -67,58 +67,17 @@ pub async fn seed(
         users.push((user, password_hash.clone()));
     }
     storage.create_users(users.clone()).await?;
-    let mut sessions = HashMap::new();
-    for (user, _) in &users {
-        let (token, hash) = new_device_token().map_err(|e| DemoError::Invalid(e.to_string()))?;
-        storage
-            // Used while seeding only; its token is dropped at once.
-            .create_device(
-                DeviceId::new(),
-                user.id,
-                "演示数据",
-                &hash,
-                now,
-                now + chrono::Duration::hours(1),
-            )
-            .await?;
-        let session = storage
-            .session(&crate::domain::accounts::token_hash(&token), now)
-            .await?
-            .ok_or_else(|| DemoError::Invalid("demo session missing".into()))?;
-        sessions.insert((user.role, user.scope.to_string()), session);
-    }
-    let mut photos: HashMap<String, Vec<(Sha256Hex, u64)>> = HashMap::new();
-    for village in [
-        &places.nanchuan,
-        &places.ziyun,
-        &places.neiguan,
-        &places.tongwei,
-    ] {
-        let place = crate::domain::resident::village_name(village);
-        for (caption, tint) in [
-            ("房屋照片", [196, 214, 176]),
-            ("水源照片", [176, 204, 224]),
-            ("授权书签字", [232, 214, 180]),
-        ] {
-            let bytes = crate::web::print::sheet::demo_photo(&format!("{caption} {place}"), tint)
-                .map_err(|e| DemoError::Invalid(e.to_string()))?;
-            let sha =
-                Sha256Hex::parse(&hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&bytes)))
-                    .map_err(|e| DemoError::Invalid(e.to_string()))?;
-            let len = bytes.len() as u64;
-            let span = ChunkSpan::new(0, len, len)
-                .ok_or_else(|| DemoError::Invalid("empty demo photo".into()))?;
-            let mut src: &[u8] = &bytes;
-            blobs
-                .append(&sha, span, &mut src)
-                .await
-                .map_err(|e| DemoError::Invalid(e.to_string()))?;
-            photos
-                .entry(village.to_string())
-                .or_default()
-                .push((sha, len));
-        }
-    }
+    let sessions = sessions_of(&storage, &users, now).await?;
+    let photos = village_photos(
+        &*blobs,
+        &[
+            &places.nanchuan,
+            &places.ziyun,
+            &places.neiguan,
+            &places.tongwei,
+        ],
+    )
+    .await?;
     let mut seeder = Seeder {
         storage: Arc::clone(&storage),
         procedure: Procedure::current(&*storage).await?,
@@ -326,4 +285,69 @@ async fn warning_batches(
         );
     }
     Ok(leads)
+}
+
+/// A session of a device of each of `users`, by role and scope: whom the seeder pushes as.
+pub(super) async fn sessions_of(
+    storage: &Arc<dyn Storage>,
+    users: &[(Account, String)],
+    now: DateTime<Utc>,
+) -> Result<HashMap<(Role, String), crate::store::rows::DeviceSession>, DemoError> {
+    let mut sessions = HashMap::new();
+    for (user, _) in users {
+        let (token, hash) = new_device_token().map_err(|e| DemoError::Invalid(e.to_string()))?;
+        storage
+            // Used while seeding only; its token is dropped at once.
+            .create_device(
+                DeviceId::new(),
+                user.id,
+                "演示数据",
+                &hash,
+                now,
+                now + chrono::Duration::hours(1),
+            )
+            .await?;
+        let session = storage
+            .session(&crate::domain::accounts::token_hash(&token), now)
+            .await?
+            .ok_or_else(|| DemoError::Invalid("demo session missing".into()))?;
+        sessions.insert((user.role, user.scope.to_string()), session);
+    }
+    Ok(sessions)
+}
+
+/// The three stand-in photos of each of `villages` (house, water source, signature), stored in
+/// `blobs`: each village its own bytes, as real photos would be.
+pub(super) async fn village_photos(
+    blobs: &dyn BlobStore,
+    villages: &[&DivisionCode],
+) -> Result<HashMap<String, Vec<(Sha256Hex, u64)>>, DemoError> {
+    let mut photos: HashMap<String, Vec<(Sha256Hex, u64)>> = HashMap::new();
+    for village in villages {
+        let place = crate::domain::resident::village_name(village);
+        for (caption, tint) in [
+            ("房屋照片", [196, 214, 176]),
+            ("水源照片", [176, 204, 224]),
+            ("授权书签字", [232, 214, 180]),
+        ] {
+            let bytes = crate::web::print::sheet::demo_photo(&format!("{caption} {place}"), tint)
+                .map_err(|e| DemoError::Invalid(e.to_string()))?;
+            let sha =
+                Sha256Hex::parse(&hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&bytes)))
+                    .map_err(|e| DemoError::Invalid(e.to_string()))?;
+            let len = bytes.len() as u64;
+            let span = ChunkSpan::new(0, len, len)
+                .ok_or_else(|| DemoError::Invalid("empty demo photo".into()))?;
+            let mut src: &[u8] = &bytes;
+            blobs
+                .append(&sha, span, &mut src)
+                .await
+                .map_err(|e| DemoError::Invalid(e.to_string()))?;
+            photos
+                .entry(village.to_string())
+                .or_default()
+                .push((sha, len));
+        }
+    }
+    Ok(photos)
 }

@@ -1,0 +1,108 @@
+//! Cases with their whole history in one township, for measuring a real township's first sync
+//! (`bench-scale`): declarations through the public form's code, then every step a command of
+//! the staff member whose job it is — home visits with the full checklist and their photos,
+//! review, approval, plans and return visits — as [`super::seed`] does for the demonstration.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use yijian_core::checklist::default_template;
+use yijian_core::division::{DivisionCode, Level};
+use yijian_core::hlc::HlcClock;
+use yijian_core::protocol::auth::Account;
+use yijian_core::regions::Regions;
+use yijian_core::role::Role;
+
+use crate::blobstore::BlobStore;
+use crate::domain::procedure::Procedure;
+use crate::store::Storage;
+
+use super::*;
+
+/// What [`walk_township`] made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct TownshipWalk {
+    pub cases: usize,
+    /// Steps after the declarations (each one or more commands).
+    pub acts: usize,
+}
+
+/// `cases` cases over the villages of `township`, each walked as far as its script goes, by
+/// staff created for it (a village worker per village, the township, the county: logins from
+/// `first_login` on). `salt` keeps the applicants of two runs on one database apart.
+pub async fn walk_township(
+    storage: Arc<dyn Storage>,
+    blobs: &dyn BlobStore,
+    township: &DivisionCode,
+    cases: usize,
+    first_login: u64,
+    salt: u32,
+    now: DateTime<Utc>,
+) -> Result<TownshipWalk, DemoError> {
+    if cases > 899 {
+        return Err(DemoError::Invalid(
+            "at most 899 cases a run (the ID numbers' sequence)".into(),
+        ));
+    }
+    let villages: Vec<DivisionCode> = Regions::gansu()
+        .villages_in(township)
+        .map(|r| r.code.clone())
+        .collect();
+    let county = township
+        .at_level(Level::County)
+        .ok_or_else(|| DemoError::Invalid(format!("{township} is not in a county")))?;
+    let mut staff: Vec<(Role, DivisionCode)> = villages
+        .iter()
+        .map(|v| (Role::VillageWorker, v.clone()))
+        .collect();
+    staff.push((Role::Township, township.clone()));
+    staff.push((Role::County, county));
+    let password_hash =
+        tokio::task::spawn_blocking(|| crate::domain::accounts::hash_password(DEMO_PASSWORD))
+            .await
+            .map_err(|e| DemoError::Invalid(e.to_string()))?
+            .map_err(|e| DemoError::Invalid(e.to_string()))?;
+    let users: Vec<(Account, String)> = staff
+        .into_iter()
+        .zip(first_login..)
+        .map(|((role, scope), login)| {
+            (
+                Account {
+                    id: yijian_core::ids::UserId::new(),
+                    login: login.to_string(),
+                    name: format!("{}{}", role.name_zh(), login % 1000),
+                    role,
+                    scope,
+                },
+                password_hash.clone(),
+            )
+        })
+        .collect();
+    storage.create_users(users.clone()).await?;
+    let sessions = sessions_of(&storage, &users, now).await?;
+    let photos = village_photos(blobs, &villages.iter().collect::<Vec<_>>()).await?;
+    let mut seeder = Seeder {
+        storage: Arc::clone(&storage),
+        procedure: Procedure::current(&*storage).await?,
+        template: default_template(),
+        clock: HlcClock::new(11),
+        sessions,
+        photos,
+        now,
+    };
+    let scripts = township_scripts(&villages, cases, salt);
+    let mut acts = 0;
+    for (n, script) in scripts.iter().enumerate() {
+        let mut c = seeder
+            .declare(script, u32::try_from(n).unwrap_or(0))
+            .await?;
+        for (day, act) in script.acts.clone() {
+            seeder.act(&mut c, script, day, act).await?;
+            acts += 1;
+        }
+    }
+    Ok(TownshipWalk {
+        cases: scripts.len(),
+        acts,
+    })
+}
