@@ -361,6 +361,35 @@ async fn suite(location: DatabaseLocation) -> anyhow::Result<()> {
         .filter(|(k, ..)| k == "household")
         .count();
     assert_eq!(households, 1 + 40 + 10);
+
+    // One push naming a command twice: applied once, one line in the audit trail (PostgreSQL
+    // writes a push's trail and outcomes together before the commit).
+    let first = household(V1);
+    let twice = cmd(CommandBody::CreateHousehold(household(V1)));
+    let r = a
+        .push(&[
+            cmd(CommandBody::CreateHousehold(first.clone())),
+            twice.clone(),
+            twice.clone(),
+        ])
+        .await?;
+    let kinds: Vec<_> = r.results.iter().map(|x| outcome_type(&x.outcome)).collect();
+    assert_eq!(kinds, ["applied", "applied", "already_applied"]);
+    let Wire::Known(CommandBody::CreateHousehold(h)) = &twice.body else {
+        panic!("household");
+    };
+    let (created, trail) = (first.id.to_string(), h.id.to_string());
+    let (before, lines) = yijian_server::store::read(&*server.storage, move |tx| {
+        Ok((
+            tx.audit_of(yijian_core::protocol::kinds::HOUSEHOLD, &created)?,
+            tx.audit_of(yijian_core::protocol::kinds::HOUSEHOLD, &trail)?,
+        ))
+    })
+    .await?;
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert_eq!(lines[0].action, "create_household");
+    assert_eq!(lines[0].command_id, Some(twice.id.to_string()));
+    assert_eq!(before.len(), 1);
     assert!(
         pull_all(&a)
             .await?

@@ -124,6 +124,22 @@ pub trait RecordTx {
         command: CommandId,
     ) -> Result<Option<AppliedCommand>, StorageError>;
 
+    /// [`RecordTx::applied`] for a whole push: the commands of `commands` this device sent
+    /// before, by id. (PostgreSQL reads them in one statement instead of one per command.)
+    fn applied_many(
+        &mut self,
+        device: DeviceId,
+        commands: &[CommandId],
+    ) -> Result<std::collections::HashMap<CommandId, AppliedCommand>, StorageError> {
+        let mut out = std::collections::HashMap::new();
+        for c in commands {
+            if let Some(a) = self.applied(device, *c)? {
+                out.insert(*c, a);
+            }
+        }
+        Ok(out)
+    }
+
     fn record_applied(
         &mut self,
         device: DeviceId,

@@ -186,9 +186,13 @@ pub fn apply_batch(
     settings: &ApplySettings,
 ) -> Result<Vec<CommandResult>, StorageError> {
     let mut results = Vec::with_capacity(commands.len());
+    let ids: Vec<yijian_core::ids::CommandId> = commands.iter().map(|c| c.id).collect();
+    // What this device's earlier pushes did with these commands, read once for the batch; kept
+    // up to date below, for a batch that names one command twice.
+    let mut known = tx.applied_many(session.device_id, &ids)?;
     for cmd in commands {
         let hash = body_hash(&cmd.body)?;
-        if let Some(prev) = tx.applied(session.device_id, cmd.id)? {
+        if let Some(prev) = known.get(&cmd.id) {
             if prev.body_hash != hash {
                 results.push(CommandResult {
                     id: cmd.id,
@@ -221,15 +225,12 @@ pub fn apply_batch(
             }
             Err(Fail::Storage(e)) => return Err(e),
         };
-        tx.record_applied(
-            session.device_id,
-            cmd.id,
-            &AppliedCommand {
-                body_hash: hash,
-                outcome: serde_json::to_string(&outcome)?,
-            },
-            settings.now,
-        )?;
+        let applied = AppliedCommand {
+            body_hash: hash,
+            outcome: serde_json::to_string(&outcome)?,
+        };
+        tx.record_applied(session.device_id, cmd.id, &applied, settings.now)?;
+        known.insert(cmd.id, applied);
         results.push(CommandResult {
             id: cmd.id,
             outcome: Wire::Known(outcome),

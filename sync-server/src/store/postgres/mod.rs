@@ -29,7 +29,7 @@ mod storage;
 mod tests;
 mod tx;
 
-use tx::PgTx;
+use tx::{Pending, PgTx};
 
 /// The server's PostgreSQL migrations, in order. A test checks that every file is listed.
 pub const MIGRATIONS: &[Migration] = &[
@@ -357,11 +357,18 @@ impl PostgresStorage {
             let mut attempt = 0;
             loop {
                 let mut tx = client.transaction()?;
-                let r = f(&mut PgTx {
-                    tx: &mut tx,
-                    locking: true,
-                    statements,
-                })
+                let r = {
+                    let mut work = PgTx {
+                        tx: &mut tx,
+                        locking: true,
+                        statements,
+                        pending: Pending::default(),
+                    };
+                    f(&mut work).and_then(|v| {
+                        work.flush()?;
+                        Ok(v)
+                    })
+                }
                 .and_then(|v| {
                     tx.commit()?;
                     Ok(v)

@@ -404,6 +404,7 @@ impl Storage for PostgresStorage {
                 tx: &mut tx,
                 locking: false,
                 statements,
+                pending: Pending::default(),
             })?;
             tx.commit()?;
             Ok(out)

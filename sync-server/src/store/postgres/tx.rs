@@ -31,12 +31,29 @@ pub(super) struct PgTx<'a, 'b> {
     pub(super) locking: bool,
     /// The session's prepared statements (see [`super::Session`]).
     pub(super) statements: &'a mut super::Statements,
+    /// Appends nothing in the transaction reads back before it ends, written together by
+    /// [`PgTx::flush`] before the commit (a push of 500 commands would otherwise make 1,000
+    /// more round trips).
+    pub(super) pending: Pending,
+}
+
+/// Writes a [`PgTx`] holds until [`PgTx::flush`].
+#[derive(Debug, Default)]
+pub(super) struct Pending {
+    audit: Vec<AuditEntry>,
+    /// By (device, command): a push naming one command twice keeps the last outcome.
+    applied: BTreeMap<(String, String), (AppliedCommand, DateTime<Utc>)>,
 }
 
 /// The advisory lock that serialises the transactions touching one record, also before the
 /// record exists.
 fn record_lock(kind: &str, id: &str) -> String {
     format!("record:{kind}:{id}")
+}
+
+/// The advisory lock that serialises two copies of one pushed command.
+fn command_lock(device: DeviceId, command: CommandId) -> String {
+    format!("command:{device}:{command}")
 }
 
 type Params<'p> = &'p [&'p (dyn postgres::types::ToSql + Sync)];
@@ -89,6 +106,56 @@ impl PgTx<'_, '_> {
 }
 
 impl PgTx<'_, '_> {
+    /// Write what [`Pending`] holds: before the commit, and before any read of those tables.
+    pub(super) fn flush(&mut self) -> Result<(), StorageError> {
+        let audit = std::mem::take(&mut self.pending.audit);
+        if !audit.is_empty() {
+            let col = |f: fn(&AuditEntry) -> Option<&str>| -> Vec<Option<&str>> {
+                audit.iter().map(f).collect()
+            };
+            let at: Vec<DateTime<Utc>> = audit.iter().map(|e| e.at).collect();
+            // In the order they were made: `seq` numbers the trail.
+            self.execute(
+                "INSERT INTO audit (at, user_id, device_id, command_id, action, kind, record_id, village, detail)
+                 SELECT a, u, d, c, ac, k, r, v, de
+                 FROM unnest($1::timestamptz[], $2::text[], $3::text[], $4::text[], $5::text[],
+                             $6::text[], $7::text[], $8::text[], $9::text[])
+                      WITH ORDINALITY AS t(a, u, d, c, ac, k, r, v, de, n)
+                 ORDER BY n",
+                &[
+                    &at,
+                    &col(|e| e.user_id.as_deref()),
+                    &col(|e| e.device_id.as_deref()),
+                    &col(|e| e.command_id.as_deref()),
+                    &col(|e| Some(e.action.as_str())),
+                    &col(|e| Some(e.kind.as_str())),
+                    &col(|e| Some(e.record_id.as_str())),
+                    &col(|e| Some(e.village.as_str())),
+                    &col(|e| Some(e.detail.as_str())),
+                ],
+            )?;
+        }
+        let applied = std::mem::take(&mut self.pending.applied);
+        if !applied.is_empty() {
+            let devices: Vec<&str> = applied.keys().map(|(d, _)| d.as_str()).collect();
+            let commands: Vec<&str> = applied.keys().map(|(_, c)| c.as_str()).collect();
+            let hashes: Vec<&str> = applied
+                .values()
+                .map(|(a, _)| a.body_hash.as_str())
+                .collect();
+            let outcomes: Vec<&str> = applied.values().map(|(a, _)| a.outcome.as_str()).collect();
+            let at: Vec<DateTime<Utc>> = applied.values().map(|(_, at)| *at).collect();
+            self.execute(
+                "INSERT INTO applied_commands (device_id, command_id, body_hash, outcome, applied_at)
+                 SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[])
+                 ON CONFLICT (device_id, command_id) DO UPDATE SET
+                    outcome = excluded.outcome, applied_at = excluded.applied_at",
+                &[&devices, &commands, &hashes, &outcomes, &at],
+            )?;
+        }
+        Ok(())
+    }
+
     /// Serialise every transaction that touches `key` — also when the row does not exist yet,
     /// which `FOR UPDATE` cannot lock — until this transaction ends.
     fn lock(&mut self, key: &str) -> Result<(), StorageError> {
@@ -101,6 +168,20 @@ impl PgTx<'_, '_> {
         )?;
         Ok(())
     }
+
+    /// [`Self::lock`] for several keys in one statement, taken in a fixed order so that two
+    /// transactions taking overlapping sets cannot deadlock.
+    fn lock_all(&mut self, keys: &[String]) -> Result<(), StorageError> {
+        if !self.locking {
+            return Ok(());
+        }
+        self.execute(
+            "SELECT pg_advisory_xact_lock(hashtextextended(k, 0))
+             FROM (SELECT k FROM unnest($1::text[]) AS k ORDER BY k) AS keys",
+            &[&keys],
+        )?;
+        Ok(())
+    }
 }
 
 impl PgTx<'_, '_> {
@@ -110,11 +191,14 @@ impl PgTx<'_, '_> {
         household_id: &str,
         village: &str,
         body: Option<&str>,
+        existed: bool,
     ) -> Result<(), StorageError> {
-        self.execute(
-            "DELETE FROM member_ids WHERE household_id = $1",
-            &[&household_id],
-        )?;
+        if existed {
+            self.execute(
+                "DELETE FROM member_ids WHERE household_id = $1",
+                &[&household_id],
+            )?;
+        }
         for id_number in crate::store::codec::member_id_numbers(body) {
             self.execute(
                 "INSERT INTO member_ids (id_number, household_id, village) VALUES ($1, $2, $3)
@@ -174,16 +258,9 @@ impl RecordTx for PgTx<'_, '_> {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
-        if self.locking {
-            // The same advisory locks `get` takes, in one statement and in a fixed order (two
-            // transactions taking overlapping sets cannot deadlock).
-            let keys: Vec<String> = ids.iter().map(|id| record_lock(kind, id)).collect();
-            self.execute(
-                "SELECT pg_advisory_xact_lock(hashtextextended(k, 0))
-                 FROM (SELECT k FROM unnest($1::text[]) AS k ORDER BY k) AS keys",
-                &[&keys],
-            )?;
-        }
+        // The same advisory locks `get` takes, in one statement.
+        let keys: Vec<String> = ids.iter().map(|id| record_lock(kind, id)).collect();
+        self.lock_all(&keys)?;
         let sql = if self.locking {
             "SELECT id, village, body, hlc, version FROM records
              WHERE kind = $1 AND id = ANY($2) ORDER BY id FOR UPDATE"
@@ -305,7 +382,8 @@ impl RecordTx for PgTx<'_, '_> {
                 id: id.to_owned(),
             })?;
         if kind == yijian_core::protocol::kinds::HOUSEHOLD {
-            self.index_members(id, village, body)?;
+            // Version 1: the household was just created and has no members indexed yet.
+            self.index_members(id, village, body, version > 1)?;
         }
         Ok(version)
     }
@@ -317,9 +395,9 @@ impl RecordTx for PgTx<'_, '_> {
     ) -> Result<Option<AppliedCommand>, StorageError> {
         // Two copies of one push running at once: the second waits here, then finds the first
         // one's result.
-        self.lock(&format!("command:{device}:{command}"))?;
+        self.lock(&command_lock(device, command))?;
+        self.flush()?;
         Ok(self
-            .tx
             .query_opt(
                 "SELECT body_hash, outcome FROM applied_commands WHERE device_id = $1 AND command_id = $2",
                 &[&device.to_string(), &command.to_string()],
@@ -330,6 +408,39 @@ impl RecordTx for PgTx<'_, '_> {
             }))
     }
 
+    fn applied_many(
+        &mut self,
+        device: DeviceId,
+        commands: &[CommandId],
+    ) -> Result<std::collections::HashMap<CommandId, AppliedCommand>, StorageError> {
+        if commands.is_empty() {
+            return Ok(std::collections::HashMap::new());
+        }
+        // The locks `applied` takes, in one statement and in a fixed order (two copies of one
+        // push cannot deadlock; the second waits, then finds the first one's results).
+        let keys: Vec<String> = commands.iter().map(|c| command_lock(device, *c)).collect();
+        self.lock_all(&keys)?;
+        self.flush()?;
+        let ids: Vec<String> = commands.iter().map(ToString::to_string).collect();
+        self.query(
+            "SELECT command_id, body_hash, outcome FROM applied_commands
+             WHERE device_id = $1 AND command_id = ANY($2)",
+            &[&device.to_string(), &ids],
+        )?
+        .iter()
+        .map(|r| {
+            let id: String = r.get(0);
+            Ok((
+                id.parse().map_err(corrupt("command id"))?,
+                AppliedCommand {
+                    body_hash: r.get(1),
+                    outcome: r.get(2),
+                },
+            ))
+        })
+        .collect()
+    }
+
     fn record_applied(
         &mut self,
         device: DeviceId,
@@ -337,6 +448,14 @@ impl RecordTx for PgTx<'_, '_> {
         applied: &AppliedCommand,
         now: DateTime<Utc>,
     ) -> Result<(), StorageError> {
+        if self.locking {
+            self.pending.applied.insert(
+                (device.to_string(), command.to_string()),
+                (applied.clone(), now),
+            );
+            return Ok(());
+        }
+        // A read-only transaction: refused by the database, as it should be.
         self.execute(
             "INSERT INTO applied_commands (device_id, command_id, body_hash, outcome, applied_at)
              VALUES ($1, $2, $3, $4, $5)
@@ -386,6 +505,11 @@ impl RecordTx for PgTx<'_, '_> {
     }
 
     fn audit(&mut self, e: &AuditEntry) -> Result<(), StorageError> {
+        if self.locking {
+            self.pending.audit.push(e.clone());
+            return Ok(());
+        }
+        // A read-only transaction: refused by the database, as it should be.
         self.execute(
             "INSERT INTO audit (at, user_id, device_id, command_id, action, kind, record_id, village, detail)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
@@ -653,6 +777,7 @@ impl RecordTx for PgTx<'_, '_> {
     }
 
     fn audit_of(&mut self, kind: &str, record_id: &str) -> Result<Vec<AuditEntry>, StorageError> {
+        self.flush()?;
         let rows = self.query(
             "SELECT at, user_id, device_id, command_id, action, kind, record_id, village, detail
                FROM audit WHERE kind = $1 AND record_id = $2 ORDER BY seq",
