@@ -190,6 +190,9 @@ pub fn apply_batch(
     // What this device's earlier pushes did with these commands, read once for the batch; kept
     // up to date below, for a batch that names one command twice.
     let mut known = tx.applied_many(session.device_id, &ids)?;
+    for (kind, ids) in named_records(commands) {
+        tx.prefetch(kind, &ids)?;
+    }
     for cmd in commands {
         let hash = body_hash(&cmd.body)?;
         if let Some(prev) = known.get(&cmd.id) {
@@ -237,6 +240,34 @@ pub fn apply_batch(
         });
     }
     Ok(results)
+}
+
+/// The record each command of a batch is about, by kind: read and locked for the whole batch
+/// at once (see [`RecordTx::prefetch`]).
+fn named_records(commands: &[Command]) -> std::collections::BTreeMap<&'static str, Vec<String>> {
+    use yijian_core::protocol::kinds;
+    let mut out: std::collections::BTreeMap<&'static str, Vec<String>> = Default::default();
+    for c in commands {
+        let Wire::Known(body) = &c.body else {
+            continue;
+        };
+        let (kind, id) = match body {
+            CommandBody::CreateHousehold(h) => (kinds::HOUSEHOLD, h.id.to_string()),
+            CommandBody::EditHousehold { household_id, .. } => {
+                (kinds::HOUSEHOLD, household_id.to_string())
+            }
+            CommandBody::SaveVisit(v) => (kinds::VISIT, v.id().to_string()),
+            CommandBody::RecordPhoto(p) => (kinds::PHOTO, p.id.to_string()),
+            CommandBody::CaseStep { case_id, .. } => (kinds::CASE, case_id.to_string()),
+            _ => continue,
+        };
+        out.entry(kind).or_default().push(id);
+    }
+    for ids in out.values_mut() {
+        ids.sort();
+        ids.dedup();
+    }
+    out
 }
 
 /// The context one command runs in.

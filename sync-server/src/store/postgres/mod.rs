@@ -363,6 +363,7 @@ impl PostgresStorage {
                         locking: true,
                         statements,
                         pending: Pending::default(),
+                        prefetched: std::collections::HashMap::new(),
                     };
                     f(&mut work).and_then(|v| {
                         work.flush()?;

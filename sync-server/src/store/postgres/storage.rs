@@ -405,6 +405,7 @@ impl Storage for PostgresStorage {
                 locking: false,
                 statements,
                 pending: Pending::default(),
+                prefetched: std::collections::HashMap::new(),
             })?;
             tx.commit()?;
             Ok(out)

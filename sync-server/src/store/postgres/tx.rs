@@ -35,6 +35,9 @@ pub(super) struct PgTx<'a, 'b> {
     /// [`PgTx::flush`] before the commit (a push of 500 commands would otherwise make 1,000
     /// more round trips).
     pub(super) pending: Pending,
+    /// Records read and locked by [`RecordTx::prefetch`], `None` for those that do not exist,
+    /// by (kind, id); a write of this transaction drops its entry.
+    pub(super) prefetched: std::collections::HashMap<(String, String), Option<StoredRecord>>,
 }
 
 /// Writes a [`PgTx`] holds until [`PgTx::flush`].
@@ -233,6 +236,11 @@ impl PgTx<'_, '_> {
 
 impl RecordTx for PgTx<'_, '_> {
     fn get(&mut self, kind: &str, id: &str) -> Result<Option<StoredRecord>, StorageError> {
+        // Locked when it was prefetched, and unchanged since (this transaction's writes drop
+        // the entry; other transactions wait for the lock).
+        if let Some(hit) = self.prefetched.get(&(kind.to_owned(), id.to_owned())) {
+            return Ok(hit.clone());
+        }
         self.lock(&record_lock(kind, id))?;
         let sql = if self.locking {
             "SELECT village, body, hlc, version FROM records WHERE kind = $1 AND id = $2 FOR UPDATE"
@@ -252,6 +260,21 @@ impl RecordTx for PgTx<'_, '_> {
             })
         })
         .transpose()
+    }
+
+    fn prefetch(&mut self, kind: &str, ids: &[String]) -> Result<(), StorageError> {
+        if !self.locking || ids.is_empty() {
+            return Ok(());
+        }
+        let found = self.get_many(kind, ids)?;
+        for id in ids {
+            self.prefetched.insert((kind.to_owned(), id.clone()), None);
+        }
+        for r in found {
+            self.prefetched
+                .insert((r.kind.clone(), r.id.clone()), Some(r));
+        }
+        Ok(())
     }
 
     fn get_many(&mut self, kind: &str, ids: &[String]) -> Result<Vec<StoredRecord>, StorageError> {
@@ -293,6 +316,10 @@ impl RecordTx for PgTx<'_, '_> {
     ) -> Result<Vec<i64>, StorageError> {
         if records.is_empty() {
             return Ok(Vec::new());
+        }
+        for r in records {
+            self.prefetched
+                .remove(&(r.kind.to_owned(), r.id.to_owned()));
         }
         let kinds: Vec<&str> = records.iter().map(|r| r.kind).collect();
         let ids: Vec<&str> = records.iter().map(|r| r.id).collect();
@@ -362,6 +389,7 @@ impl RecordTx for PgTx<'_, '_> {
         hlc: Hlc,
         now: DateTime<Utc>,
     ) -> Result<i64, StorageError> {
+        self.prefetched.remove(&(kind.to_owned(), id.to_owned()));
         // A record's village never changes: an update naming another village matches no row.
         let row = self.query_opt(
             "INSERT INTO records (kind, id, village, body, hlc, version, updated_at)
