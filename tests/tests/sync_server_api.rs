@@ -390,6 +390,36 @@ async fn suite(location: DatabaseLocation) -> anyhow::Result<()> {
     assert_eq!(lines[0].action, "create_household");
     assert_eq!(lines[0].command_id, Some(twice.id.to_string()));
     assert_eq!(before.len(), 1);
+
+    // Created and edited twice in one push: each command sees what the one before it wrote
+    // (PostgreSQL reads a push's named records up front, and a write must replace that copy).
+    let fresh = household(V1);
+    let phone = |base: serde_json::Value, value: &str| {
+        cmd(CommandBody::EditHousehold {
+            household_id: fresh.id,
+            edits: vec![FieldEdit {
+                field: "phone".into(),
+                base,
+                value: json!(value),
+            }],
+        })
+    };
+    let r = a
+        .push(&[
+            cmd(CommandBody::CreateHousehold(fresh.clone())),
+            phone(serde_json::Value::Null, "13955556666"),
+            phone(json!("13955556666"), "13977778888"),
+        ])
+        .await?;
+    let kinds: Vec<_> = r.results.iter().map(|x| outcome_type(&x.outcome)).collect();
+    assert_eq!(kinds, ["applied", "applied", "applied"]);
+    let stored = pull_all(&a)
+        .await?
+        .into_iter()
+        .find(|(k, id, ..)| k == "household" && *id == fresh.id.to_string())
+        .ok_or_else(|| anyhow::anyhow!("the household"))?;
+    assert_eq!(stored.2, 3, "three versions");
+    assert_eq!(stored.3["phone"], json!("13977778888"));
     assert!(
         pull_all(&a)
             .await?
