@@ -20,8 +20,10 @@
 //!   by the real server (production code, default settings) on a real port, pulled by the app's
 //!   own engine with its default settings into its encrypted store, through a byte-counting
 //!   proxy (`bytes`: both directions). Anchor: the same records inserted into a fresh device
-//!   store (the app's schema and indexes) in one transaction. The records are households only
-//!   (cases, visits and photo records are not generated yet), and the line says so.
+//!   store (the app's schema and indexes) in one transaction. Before them, `walk_township`
+//!   walks cases for 1 in 40 of the township's households through the production code
+//!   (declaration, visits with the full checklist and photo records, review, approval, plans,
+//!   return visits), so the township's records are a real township's.
 //! - `delta_1`, `delta_1000`: households changed on the server, pulled by the township's phone.
 //! - `sync_round_1000`: 1,000 households made offline on the township's phone, then one sync
 //!   round (push and the pull that follows).
