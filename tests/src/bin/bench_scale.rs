@@ -174,7 +174,7 @@ async fn sync_steps(
         Arc::clone(&server.storage),
         &*server.blobs,
         &township,
-        usize::try_from(households / 40).unwrap_or(0).clamp(10, 899),
+        usize::try_from(households / 40).unwrap_or(0).clamp(10, 600),
         13_700_000_000 + run * 1_000,
         u32::try_from(run).unwrap_or(0),
         chrono::Utc::now(),

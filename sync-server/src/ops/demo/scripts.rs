@@ -209,13 +209,19 @@ pub(super) fn township_scripts(villages: &[DivisionCode], n: usize, salt: u32) -
     let mut out = Vec::with_capacity(n);
     for (k, village) in (0..n).zip(villages.iter().cycle()) {
         let k32 = u32::try_from(k).unwrap_or(0);
+        // Nothing on the declaration's own day: the seeder stamps a declaration n minutes
+        // after its day's start, later than a step of that day for the later cases.
         let (declared_days_ago, acts) = match k % 5 {
-            0 => (3, vec![(0, Act::Accept), (1, Act::StartVisit)]),
+            0 => (3, vec![(1, Act::Accept), (2, Act::StartVisit)]),
             1 => (20, identified(1)),
             2 => (30, approved(1)),
             m => {
                 let months = if m == 3 { 2 } else { 3 };
-                let a = Preset::Assisted { months }.acts();
+                let a: Vec<(i64, Act)> = Preset::Assisted { months }
+                    .acts()
+                    .into_iter()
+                    .map(|(day, act)| (day + 1, act))
+                    .collect();
                 let last = a.last().map_or(0, |(d, _)| *d);
                 (last + 5, a)
             }
