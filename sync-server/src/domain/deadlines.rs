@@ -87,9 +87,9 @@ pub async fn run_once(
 /// The notice `row`'s clock calls for today, if any, as (case, step, due date, kind).
 fn notice_due(
     row: &CaseRow,
-    today: chrono::NaiveDate,
+    today: NaiveDate,
     procedure: &Procedure,
-) -> Option<(String, ClockStep, chrono::NaiveDate, NoticeKind)> {
+) -> Option<(String, ClockStep, NaiveDate, NoticeKind)> {
     // A clock nobody owns cannot be announced to anyone (and would be looked at again on
     // every run).
     let (step, due, _) = (row.clock_step?, row.clock_due_on?, row.clock_owner?);
@@ -259,8 +259,6 @@ pub async fn run(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use chrono::{NaiveDate, TimeZone};
-    use yijian_core::case::{CaseSource, RiskType};
     use yijian_core::division::Level;
     use yijian_core::workflow::Stage;
 
@@ -269,34 +267,13 @@ mod tests {
     }
 
     fn overdue_row(owner: Option<Level>) -> CaseRow {
-        let at = Utc
-            .with_ymd_and_hms(2026, 11, 20, 2, 0, 0)
-            .single()
-            .expect("t");
         CaseRow {
-            case_id: "c1".into(),
-            village: "621102100201".into(),
-            household_id: None,
             stage: Stage::Declared,
-            open: true,
-            source: CaseSource::SelfDeclaredQr,
-            green_channel: false,
-            risk_types: vec![RiskType::ALL[0]],
-            applicant_name: "张三".into(),
-            id_number: "x".into(),
-            phone: None,
-            receipt_no: None,
-            declared_at: at,
             declared_on: day(1) - chrono::Duration::days(11),
-            first_visit_on: None,
-            verified_on: None,
-            approved_on: None,
-            closed_on: None,
-            plan_made_on: None,
             clock_step: Some(ClockStep::Accept),
             clock_owner: owner,
             clock_due_on: Some(day(1)),
-            updated_at: at,
+            ..CaseRow::sample()
         }
     }
 

@@ -236,52 +236,15 @@ impl Deltas {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use chrono::{TimeZone, Utc};
-    use yijian_core::case::RiskType;
-    use yijian_core::deadline::Step;
     use yijian_core::workflow::Stage;
 
     fn day(y: i32, m: u32, d: u32) -> NaiveDate {
         NaiveDate::from_ymd_opt(y, m, d).expect("day")
     }
 
-    fn row() -> CaseRow {
-        CaseRow {
-            case_id: "c1".into(),
-            village: "621102100201".into(),
-            household_id: None,
-            stage: Stage::ALL[0],
-            open: true,
-            source: CaseSource::SelfDeclaredQr,
-            green_channel: false,
-            risk_types: vec![RiskType::ALL[0], RiskType::ALL[1]],
-            applicant_name: "张三".into(),
-            id_number: "x".into(),
-            phone: None,
-            receipt_no: None,
-            declared_at: Utc
-                .with_ymd_and_hms(2026, 12, 2, 2, 0, 0)
-                .single()
-                .expect("t"),
-            declared_on: day(2026, 12, 2),
-            first_visit_on: None,
-            verified_on: None,
-            approved_on: None,
-            closed_on: None,
-            plan_made_on: None,
-            clock_step: Some(Step::ALL[0]),
-            clock_owner: None,
-            clock_due_on: Some(day(2026, 12, 9)),
-            updated_at: Utc
-                .with_ymd_and_hms(2026, 12, 2, 2, 0, 0)
-                .single()
-                .expect("t"),
-        }
-    }
-
     #[test]
     fn a_change_moves_only_what_changed_at_every_kept_level() {
-        let old = row();
+        let old = CaseRow::sample();
         let mut new = old.clone();
         new.stage = Stage::ALL[1];
         new.first_visit_on = Some(day(2026, 12, 4));
@@ -306,7 +269,7 @@ mod tests {
     #[test]
     fn a_new_case_counts_once_per_level_and_a_closed_one_leaves_the_due_dates() {
         let mut d = Deltas::default();
-        d.case_change(None, &row()).expect("facts");
+        d.case_change(None, &CaseRow::sample()).expect("facts");
         let v = d.into_vec();
         let totals: Vec<&FigureDelta> = v.iter().filter(|x| x.figure == figure::TOTAL).collect();
         assert_eq!(totals.len(), 3);
@@ -317,7 +280,7 @@ mod tests {
                 .collect::<Vec<_>>(),
             ["621102", "621102100", "621102100201"]
         );
-        let mut closed = row();
+        let mut closed = CaseRow::sample();
         closed.open = false;
         let facts = case_facts(&closed).expect("facts");
         assert!(

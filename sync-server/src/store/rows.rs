@@ -197,6 +197,45 @@ pub struct CaseRow {
     pub updated_at: DateTime<Utc>,
 }
 
+#[cfg(test)]
+impl CaseRow {
+    /// A case of 安定区 declared on 2 December 2026, open, its first clock due on the 9th and
+    /// owned by nobody: the unit tests' starting point.
+    pub(crate) fn sample() -> CaseRow {
+        use chrono::TimeZone;
+        let declared_at = Utc
+            .with_ymd_and_hms(2026, 12, 2, 2, 0, 0)
+            .single()
+            .expect("time");
+        let day = |d| NaiveDate::from_ymd_opt(2026, 12, d).expect("day");
+        CaseRow {
+            case_id: "c1".into(),
+            village: "621102100201".into(),
+            household_id: None,
+            stage: Stage::ALL[0],
+            open: true,
+            source: CaseSource::SelfDeclaredQr,
+            green_channel: false,
+            risk_types: vec![RiskType::ALL[0], RiskType::ALL[1]],
+            applicant_name: "张三".into(),
+            id_number: "x".into(),
+            phone: None,
+            receipt_no: None,
+            declared_at,
+            declared_on: day(2),
+            first_visit_on: None,
+            verified_on: None,
+            approved_on: None,
+            closed_on: None,
+            plan_made_on: None,
+            clock_step: Some(ClockStep::ALL[0]),
+            clock_owner: None,
+            clock_due_on: Some(day(9)),
+            updated_at: declared_at,
+        }
+    }
+}
+
 /// A clock that a change of the case completed: for on-time rates per step.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StepDone {

@@ -3,8 +3,8 @@
 //!
 //! `SCALE=township|county|city|province` (default province; `DATABASES=postgresql` leaves the
 //! SQLite steps out, `IMPORT_AGAIN=0` the second import, `LOAD_DATABASE_URL` runs only the load
-//! steps on a database imported before, and the sync steps too with `LOAD_WITH_SYNC=1`): 鲁家沟镇 with 4,000 households (a
-//! quick check), 安定区 with 60,000 households, 定西市 with
+//! steps on a database imported before, and the sync steps too with `LOAD_WITH_SYNC=1`):
+//! 鲁家沟镇 with 4,000 households (a quick check), 安定区 with 60,000 households, 定西市 with
 //! 500,000, or Gansu with 5,000,000 over its 17,718 villages, from the deterministic generator
 //! (`yijian_tests::register_file`).
 //!

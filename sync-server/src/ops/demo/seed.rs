@@ -31,12 +31,7 @@ pub async fn seed(
     }
     let places = Places::new()?;
     let staff = staff_list(&places)?;
-    // Hashing is deliberately slow; all passwords are the same, so hash once.
-    let password_hash =
-        tokio::task::spawn_blocking(|| crate::domain::accounts::hash_password(DEMO_PASSWORD))
-            .await
-            .map_err(|e| DemoError::Invalid(e.to_string()))?
-            .map_err(|e| DemoError::Invalid(e.to_string()))?;
+    let password_hash = demo_password_hash().await?;
     let mut users = Vec::new();
     let mut demo_users = Vec::new();
     for (login, name, role, scope) in &staff {
@@ -66,27 +61,14 @@ pub async fn seed(
         });
         users.push((user, password_hash.clone()));
     }
-    storage.create_users(users.clone()).await?;
-    let sessions = sessions_of(&storage, &users, now).await?;
-    let photos = village_photos(
-        &*blobs,
-        &[
-            &places.nanchuan,
-            &places.ziyun,
-            &places.neiguan,
-            &places.tongwei,
-        ],
-    )
-    .await?;
-    let mut seeder = Seeder {
-        storage: Arc::clone(&storage),
-        procedure: Procedure::current(&*storage).await?,
-        template: default_template(),
-        clock: HlcClock::new(7),
-        sessions,
-        photos,
-        now,
-    };
+    let villages = [
+        &places.nanchuan,
+        &places.ziyun,
+        &places.neiguan,
+        &places.tongwei,
+    ];
+    let mut seeder =
+        Seeder::start(Arc::clone(&storage), &*blobs, &users, &villages, 7, now).await?;
     // The registers of the two townships.
     let today = yijian_core::time::china_date(now);
     let mut households = 0;
@@ -287,8 +269,43 @@ async fn warning_batches(
     Ok(leads)
 }
 
+/// The demonstration password's hash. Hashing is deliberately slow; all passwords are the
+/// same, so it is hashed once.
+pub(super) async fn demo_password_hash() -> Result<String, DemoError> {
+    tokio::task::spawn_blocking(|| crate::domain::accounts::hash_password(DEMO_PASSWORD))
+        .await
+        .map_err(|e| DemoError::Invalid(e.to_string()))?
+        .map_err(|e| DemoError::Invalid(e.to_string()))
+}
+
+impl Seeder {
+    /// A seeder for `users` (stored here), pushing as a device of each, with the stand-in
+    /// photos of `villages` and the procedure in force; its clock is HLC node `node`.
+    pub(super) async fn start(
+        storage: Arc<dyn Storage>,
+        blobs: &dyn BlobStore,
+        users: &[(Account, String)],
+        villages: &[&DivisionCode],
+        node: u32,
+        now: DateTime<Utc>,
+    ) -> Result<Seeder, DemoError> {
+        storage.create_users(users.to_vec()).await?;
+        let sessions = sessions_of(&storage, users, now).await?;
+        let photos = village_photos(blobs, villages).await?;
+        Ok(Seeder {
+            procedure: Procedure::current(&*storage).await?,
+            storage,
+            template: default_template(),
+            clock: HlcClock::new(node),
+            sessions,
+            photos,
+            now,
+        })
+    }
+}
+
 /// A session of a device of each of `users`, by role and scope: whom the seeder pushes as.
-pub(super) async fn sessions_of(
+async fn sessions_of(
     storage: &Arc<dyn Storage>,
     users: &[(Account, String)],
     now: DateTime<Utc>,
@@ -318,7 +335,7 @@ pub(super) async fn sessions_of(
 
 /// The three stand-in photos of each of `villages` (house, water source, signature), stored in
 /// `blobs`: each village its own bytes, as real photos would be.
-pub(super) async fn village_photos(
+async fn village_photos(
     blobs: &dyn BlobStore,
     villages: &[&DivisionCode],
 ) -> Result<HashMap<String, Vec<(Sha256Hex, u64)>>, DemoError> {

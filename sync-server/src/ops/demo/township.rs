@@ -6,15 +6,12 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use yijian_core::checklist::default_template;
 use yijian_core::division::{DivisionCode, Level};
-use yijian_core::hlc::HlcClock;
 use yijian_core::protocol::auth::Account;
 use yijian_core::regions::Regions;
 use yijian_core::role::Role;
 
 use crate::blobstore::BlobStore;
-use crate::domain::procedure::Procedure;
 use crate::store::Storage;
 
 use super::*;
@@ -57,11 +54,7 @@ pub async fn walk_township(
         .collect();
     staff.push((Role::Township, township.clone()));
     staff.push((Role::County, county));
-    let password_hash =
-        tokio::task::spawn_blocking(|| crate::domain::accounts::hash_password(DEMO_PASSWORD))
-            .await
-            .map_err(|e| DemoError::Invalid(e.to_string()))?
-            .map_err(|e| DemoError::Invalid(e.to_string()))?;
+    let password_hash = demo_password_hash().await?;
     let users: Vec<(Account, String)> = staff
         .into_iter()
         .zip(first_login..)
@@ -78,18 +71,8 @@ pub async fn walk_township(
             )
         })
         .collect();
-    storage.create_users(users.clone()).await?;
-    let sessions = sessions_of(&storage, &users, now).await?;
-    let photos = village_photos(blobs, &villages.iter().collect::<Vec<_>>()).await?;
-    let mut seeder = Seeder {
-        storage: Arc::clone(&storage),
-        procedure: Procedure::current(&*storage).await?,
-        template: default_template(),
-        clock: HlcClock::new(11),
-        sessions,
-        photos,
-        now,
-    };
+    let villages_named: Vec<&DivisionCode> = villages.iter().collect();
+    let mut seeder = Seeder::start(storage, blobs, &users, &villages_named, 11, now).await?;
     let scripts = township_scripts(&villages, cases, salt);
     let mut acts = 0;
     for (n, script) in scripts.iter().enumerate() {
