@@ -27,6 +27,8 @@ mod key {
     pub const CALENDAR: &str = "procedure_calendar";
     pub const RULES: &str = "procedure_rules";
     pub const POLICY: &str = "procedure_policy";
+    /// The server's tag of the document the three above came from.
+    pub const TAG: &str = "procedure_tag";
 }
 
 /// The calendar and deadline rules due dates are computed with, and the policy figures (the
@@ -75,6 +77,34 @@ impl LocalStore {
     pub fn set_policy(&self, policy_json: &str) -> Result<()> {
         Policy::from_json(policy_json).map_err(|e| Error::Corrupt(e.to_string()))?;
         self.set_meta(key::POLICY, policy_json)
+    }
+
+    /// Keep a procedure document the server published, all or nothing, with its tag (so the
+    /// next round asks "changed since?" instead of downloading it again). Nothing is kept if
+    /// any part fails validation.
+    pub fn keep_procedure(
+        &self,
+        doc: &yijian_core::protocol::procedure::ProcedureDocument,
+        tag: Option<&str>,
+    ) -> Result<()> {
+        let tx = self.conn().unchecked_transaction()?;
+        self.set_procedure_rules(
+            &serde_json::to_string(&doc.calendar)?,
+            &serde_json::to_string(&doc.rules)?,
+        )?;
+        self.set_policy(&serde_json::to_string(&doc.policy)?)?;
+        self.put_templates(&doc.templates)?;
+        match tag {
+            Some(tag) => self.set_meta(key::TAG, tag)?,
+            None => self.delete_meta(key::TAG)?,
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// The tag of the procedure document the phone keeps (see [`LocalStore::keep_procedure`]).
+    pub fn procedure_tag(&self) -> Result<Option<String>> {
+        self.meta(key::TAG)
     }
 
     /// Keep the calendar and rules the server published (validated first).

@@ -198,9 +198,11 @@ pub fn app(state: AppState) -> Router {
         // Devices may compress what they push; every JSON answer is compressed when the client
         // accepts it (zstd first: the first sync of a township is ~28 MB of JSON, ~2 MB zstd).
         .layer(RequestDecompressionLayer::new())
-        // zstd level 7: a township's first sync (~28 MB of JSON) comes to ~3 MB, at a cost in
-        // server CPU that the measured targets allow (see bench/README.md).
-        .layer(CompressionLayer::new().quality(tower_http::CompressionLevel::Precise(7)))
+        // zstd level 2: a township's records (10.3 MB of JSON in the province benchmark) come to
+        // 865 KB at ~680 MB/s, against 813 KB at ~89 MB/s for level 7 (`zstd -b1 -e7` here):
+        // 6 % more bytes for a seventh of the server's time, which was a fifth of a first
+        // sync's (docs/deploy.md).
+        .layer(CompressionLayer::new().quality(tower_http::CompressionLevel::Precise(2)))
         .layer(axum::middleware::map_response_with_state(
             state.clone(),
             web::headers::add,

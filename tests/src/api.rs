@@ -127,15 +127,28 @@ impl ApiDevice {
     }
 
     pub async fn snapshot(&self, page: Option<&str>, limit: u32) -> Result<SnapshotPage> {
-        let mut url = format!("{}/v1/sync/snapshot?limit={limit}", self.base);
+        let (status, body) = self.snapshot_raw(page, limit).await?;
+        if status != 200 {
+            bail!("snapshot failed: {status} {body}");
+        }
+        Ok(serde_json::from_value(body)?)
+    }
+
+    /// `GET /v1/sync/snapshot` with any page token: the status and the JSON answer.
+    pub async fn snapshot_raw(&self, page: Option<&str>, limit: u32) -> Result<(u16, Value)> {
+        let mut query = vec![("limit", limit.to_string())];
         if let Some(p) = page {
-            url.push_str(&format!("&page={p}"));
+            query.push(("page", p.to_owned()));
         }
-        let resp = self.http.get(url).bearer_auth(&self.token).send().await?;
-        if !resp.status().is_success() {
-            bail!("snapshot failed: {}", resp.status());
-        }
-        Ok(resp.json().await?)
+        let resp = self
+            .http
+            .get(format!("{}/v1/sync/snapshot", self.base))
+            .query(&query)
+            .bearer_auth(&self.token)
+            .send()
+            .await?;
+        let status = resp.status().as_u16();
+        Ok((status, resp.json().await?))
     }
 
     /// `POST /v1/auth/logout`: revoke this device's token.

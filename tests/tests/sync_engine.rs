@@ -763,6 +763,76 @@ async fn the_offices_messages_reach_the_phone_once_and_only_its_own(
     server.stop().await
 }
 
+/// The phone keeps the procedure document (calendar, rules, templates, policy) with the
+/// server's tag: a round with nothing new is answered "not modified" and writes nothing, and a
+/// change at the office reaches the phone in its next round.
+async fn the_procedure_is_fetched_again_only_when_the_office_changes_it(
+    backend: Backend,
+) -> Result<()> {
+    use reqwest::header::{ETAG, IF_NONE_MATCH};
+    let (_home, server) = server_on(backend, ServerSettings::default()).await?;
+    server
+        .create_user("13800000001", Role::VillageWorker, VILLAGE, PASSWORD)
+        .await?;
+    let phone = Device::login(&server.url(), "13800000001", EngineConfig::default()).await?;
+    phone.engine.sync_once().await?;
+    let held = phone
+        .store(|s| s.procedure_tag())?
+        .context("the phone keeps the document's tag")?;
+
+    let api = ApiDevice::login(&server.url(), "13800000001", PASSWORD).await?;
+    let http = reqwest::Client::new();
+    let get = |tag: Option<String>| {
+        let mut req = http
+            .get(format!("{}/v1/procedure", server.url()))
+            .bearer_auth(&api.token);
+        if let Some(tag) = tag {
+            req = req.header(IF_NONE_MATCH, tag);
+        }
+        req.send()
+    };
+    let fresh = get(None).await?;
+    assert_eq!(fresh.status(), 200);
+    assert_eq!(
+        fresh.headers().get(ETAG).and_then(|v| v.to_str().ok()),
+        Some(held.as_str()),
+        "the tag does not change with the server's clock"
+    );
+    let same = get(Some(held.clone())).await?;
+    assert_eq!(same.status(), 304);
+    assert!(same.bytes().await?.is_empty());
+    assert_eq!(get(Some("\"other\"".into())).await?.status(), 200);
+
+    // The office raises the year's income line.
+    let mut policy = yijian_core::policy::Policy::gansu();
+    policy.income_lines.push(yijian_core::policy::IncomeLine {
+        year: 2026,
+        yuan: 20_000,
+        source: "测试".into(),
+    });
+    yijian_server::domain::procedure::set_policy(
+        &*server.storage,
+        &serde_json::to_string(&policy)?,
+        "test",
+        Utc::now(),
+    )
+    .await?;
+    let changed = get(Some(held.clone())).await?;
+    assert_eq!(changed.status(), 200, "a changed document is sent again");
+    phone.engine.sync_once().await?;
+    let rules = phone.store(|s| s.procedure_rules())?;
+    assert!(
+        rules
+            .policy
+            .income_lines
+            .iter()
+            .any(|l| l.year == 2026 && l.yuan == 20_000)
+    );
+    let now_held = phone.store(|s| s.procedure_tag())?;
+    assert!(now_held.is_some() && now_held != Some(held));
+    server.stop().await
+}
+
 /// Each scenario runs against the embedded SQLite and against a throwaway PostgreSQL.
 macro_rules! on_both_backends {
     ($($name:ident),* $(,)?) => {
@@ -795,4 +865,5 @@ on_both_backends!(
     the_first_sync_through_a_link_that_keeps_cutting_completes_without_loss,
     the_background_loop_syncs_on_a_trigger_and_retries_on_its_own_after_an_outage,
     the_offices_messages_reach_the_phone_once_and_only_its_own,
+    the_procedure_is_fetched_again_only_when_the_office_changes_it,
 );

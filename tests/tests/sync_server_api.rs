@@ -450,7 +450,156 @@ async fn suite(location: DatabaseLocation) -> anyhow::Result<()> {
     let other = ApiDevice::login_as(&server.url(), "13800000002", PW, Some(a.device_id)).await?;
     assert_ne!(other.device_id, a.device_id);
 
+    snapshot_while_others_write(&server).await?;
     server.stop().await?;
+    Ok(())
+}
+
+/// A phone's view built from pages of changes: the highest version of each record, a deletion
+/// removing what it outdates (as the device store applies them).
+#[derive(Default)]
+struct View(std::collections::BTreeMap<(String, String), (i64, String)>);
+
+impl View {
+    fn apply(&mut self, changes: &[yijian_core::protocol::Change]) {
+        for c in changes {
+            let key = (c.kind.clone(), c.id.clone());
+            let held = self.0.get(&key).map_or(i64::MIN, |(v, _)| *v);
+            if c.version < held {
+                continue;
+            }
+            match &c.data {
+                Some(body) => {
+                    self.0.insert(key, (c.version, body.get().to_owned()));
+                }
+                None => {
+                    self.0.remove(&key);
+                }
+            }
+        }
+    }
+}
+
+/// A township's first sync walks its villages page by page while workers keep writing in
+/// villages already sent and villages still to come: the pages plus the feed from the
+/// snapshot's resume cursor end with exactly the server's live records (nothing missed, a record
+/// sent twice kept once). A page token naming a village outside the asker's scope, or of
+/// another form, is refused as a bad cursor.
+async fn snapshot_while_others_write(server: &TestServer) -> anyhow::Result<()> {
+    const V3: &str = "621102105203";
+    server
+        .create_user("13800000031", Role::Township, "621102105", PW)
+        .await?;
+    server
+        .create_user("13800000032", Role::VillageWorker, V3, PW)
+        .await?;
+    let t = ApiDevice::login(&server.url(), "13800000031", PW).await?;
+    let workers = [
+        (
+            ApiDevice::login(&server.url(), "13800000001", PW).await?,
+            V1,
+        ),
+        (
+            ApiDevice::login(&server.url(), "13800000002", PW).await?,
+            V2,
+        ),
+        (
+            ApiDevice::login(&server.url(), "13800000032", PW).await?,
+            V3,
+        ),
+    ];
+    let mut households = Vec::new();
+    for (worker, village) in &workers {
+        for _ in 0..6 {
+            let h = household(village);
+            let r = worker
+                .push(&[cmd(CommandBody::CreateHousehold(h.clone()))])
+                .await?;
+            assert_eq!(outcome_type(&r.results[0].outcome), "applied");
+            households.push((worker.clone(), h));
+        }
+    }
+
+    let mut view = View::default();
+    let mut token: Option<String> = None;
+    let mut pages = 0;
+    let resume = loop {
+        let page = t.snapshot(token.as_deref(), 4).await?;
+        assert!(page.records.len() <= 4);
+        view.apply(&page.records);
+        pages += 1;
+        // Between pages: a new household in each village, and an edit of one from the start.
+        for (i, (worker, village)) in workers.iter().enumerate() {
+            let r = worker
+                .push(&[cmd(CommandBody::CreateHousehold(household(village)))])
+                .await?;
+            assert_eq!(outcome_type(&r.results[0].outcome), "applied");
+            let (editor, h) = &households[(pages * 3 + i) % households.len()];
+            let r = editor
+                .push(&[cmd(CommandBody::EditHousehold {
+                    household_id: h.id,
+                    edits: vec![FieldEdit {
+                        field: "door_plate".into(),
+                        base: serde_json::to_value(&h.door_plate)?,
+                        value: json!(format!("改-{pages}-{i}")),
+                    }],
+                })])
+                .await?;
+            assert_ne!(outcome_type(&r.results[0].outcome), "refused");
+        }
+        match page.next_page {
+            Some(next) => {
+                if pages == 1 {
+                    // Forged: the same position in a village of another township.
+                    let forged = next.replace("621102105", "621102106");
+                    let (status, body) = t.snapshot_raw(Some(&forged), 4).await?;
+                    assert_eq!((status, body["code"].as_str()), (400, Some("bad_cursor")));
+                    // The township's token, at the first village, sent by the second's phone.
+                    assert!(next.contains(V1), "{next}");
+                    let (status, body) = workers[1].0.snapshot_raw(Some(&next), 4).await?;
+                    assert_eq!(
+                        (status, body["code"].as_str()),
+                        (400, Some("bad_cursor")),
+                        "another village's phone sending the township's token: {body}"
+                    );
+                }
+                token = Some(next);
+            }
+            None => break page.resume_cursor,
+        }
+    };
+    assert!(pages > 5, "{pages} pages");
+    let mut cursor = Some(resume.0);
+    loop {
+        let page = t.pull(cursor.as_deref(), 5).await?;
+        view.apply(&page.changes);
+        cursor = Some(page.next_cursor.0);
+        if !page.has_more {
+            break;
+        }
+    }
+    let server_view: std::collections::BTreeMap<_, _> = pull_all(&t)
+        .await?
+        .into_iter()
+        .filter(|(_, _, _, data)| !data.is_null())
+        .map(|(kind, id, version, data)| ((kind, id), (version, data)))
+        .collect();
+    let phone_view: std::collections::BTreeMap<_, _> = view
+        .0
+        .into_iter()
+        .map(|(key, (version, body))| Ok((key, (version, serde_json::from_str(&body)?))))
+        .collect::<anyhow::Result<_>>()?;
+    assert!(server_view.len() > 36, "{}", server_view.len());
+    assert_eq!(phone_view, server_view);
+
+    for old_form in ["p0.0", "s0", "w1~s0", "garbage"] {
+        let (status, body) = t.snapshot_raw(Some(old_form), 4).await?;
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (400, Some("bad_cursor")),
+            "{old_form}: {body}"
+        );
+    }
     Ok(())
 }
 

@@ -3,7 +3,9 @@
 //!
 //! Nothing here decides anything about the outbox or the records; it only talks.
 
-use reqwest::header::{AUTHORIZATION, CONTENT_ENCODING, CONTENT_LENGTH, CONTENT_TYPE, HeaderMap};
+use reqwest::header::{
+    AUTHORIZATION, CONTENT_ENCODING, CONTENT_LENGTH, CONTENT_TYPE, ETAG, HeaderMap, IF_NONE_MATCH,
+};
 use reqwest::{Client, Response};
 use serde::Serialize;
 use serde_json::value::RawValue;
@@ -25,6 +27,17 @@ struct PushBody<'a> {
     protocol: u32,
     device_id: DeviceId,
     commands: &'a [&'a RawValue],
+}
+
+/// What `GET /v1/procedure` answered.
+pub(crate) enum ProcedureAnswer {
+    /// The phone's copy is current (`304 Not Modified`).
+    Unchanged,
+    /// A new document, with the tag to send back next time.
+    New {
+        doc: Box<ProcedureDocument>,
+        tag: Option<String>,
+    },
 }
 
 /// A response body and its size on the wire (after decompression).
@@ -100,7 +113,11 @@ impl Api {
 
     /// Send, and turn an error status into an [`Error`].
     async fn ok(req: reqwest::RequestBuilder) -> Result<Response> {
-        let resp = req.send().await.map_err(network)?;
+        Self::checked(req.send().await.map_err(network)?).await
+    }
+
+    /// An error status as an [`Error`], a success as it is.
+    async fn checked(resp: Response) -> Result<Response> {
         let status = resp.status();
         if status.is_success() {
             return Ok(resp);
@@ -223,9 +240,25 @@ impl Api {
     }
 
     /// `GET /v1/procedure`: the calendar, deadline rules and checklist templates in force.
-    pub async fn procedure(&self) -> Result<ProcedureDocument> {
-        let req = self.authed(self.http.get(self.url("/v1/procedure")));
-        Ok(Self::json(Self::ok(req).await?).await?.value)
+    ///
+    /// `held` is the tag of the copy the phone keeps: an unchanged document is not sent again.
+    pub async fn procedure(&self, held: Option<&str>) -> Result<ProcedureAnswer> {
+        let mut req = self.authed(self.http.get(self.url("/v1/procedure")));
+        if let Some(tag) = held {
+            req = req.header(IF_NONE_MATCH, tag);
+        }
+        let resp = req.send().await.map_err(network)?;
+        if resp.status() == reqwest::StatusCode::NOT_MODIFIED {
+            return Ok(ProcedureAnswer::Unchanged);
+        }
+        let resp = Self::checked(resp).await?;
+        let tag = resp
+            .headers()
+            .get(ETAG)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let doc = Box::new(Self::json(resp).await?.value);
+        Ok(ProcedureAnswer::New { doc, tag })
     }
 
     /// `GET /v1/notices`: the office's messages after the highest id the phone holds.

@@ -29,7 +29,7 @@ use yijian_core::protocol::SnapshotPage;
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::store::{FeedPosition, LocalStore, PullState, PushTally, Session};
-use api::Api;
+use api::{Api, ProcedureAnswer};
 pub use plan::Backoff;
 pub use runner::{LoopConfig, run_sync_loop, run_sync_loop_observed};
 
@@ -281,10 +281,17 @@ impl SyncEngine {
         let session = self.session()?;
         let api = self.api(&session);
         let mut report = SyncReport::default();
-        self.push(&api, &session, &mut report).await?;
-        self.pull(&api, &mut report).await?;
-        self.refresh_procedure(&api).await;
-        self.fetch_notices(&api).await;
+        // The procedure and the office's messages do not depend on the records: fetched while
+        // the push and pull run, a round costs the longest of the three, not their sum.
+        let (records, (), ()) = tokio::join!(
+            async {
+                self.push(&api, &session, &mut report).await?;
+                self.pull(&api, &mut report).await
+            },
+            self.refresh_procedure(&api),
+            self.fetch_notices(&api),
+        );
+        records?;
         self.upload_photos(&api, &mut report).await?;
         let status = self.with_store(|s| s.status())?;
         report.outbox_left = status.outbox;
@@ -297,21 +304,16 @@ impl SyncEngine {
     /// Keep the calendar, rules and templates the server publishes. Best effort: an older
     /// server without the endpoint, or a bad document, leaves the phone's copy as it was.
     async fn refresh_procedure(&self, api: &Api) {
-        let doc = match api.procedure().await {
-            Ok(doc) => doc,
+        let held = self.with_store(|s| s.procedure_tag()).ok().flatten();
+        let (doc, tag) = match api.procedure(held.as_deref()).await {
+            Ok(ProcedureAnswer::Unchanged) => return,
+            Ok(ProcedureAnswer::New { doc, tag }) => (doc, tag),
             Err(e) => {
                 tracing::info!(error = %e, "procedure not refreshed");
                 return;
             }
         };
-        let saved = self.with_store(|s| {
-            s.set_procedure_rules(
-                &serde_json::to_string(&doc.calendar)?,
-                &serde_json::to_string(&doc.rules)?,
-            )?;
-            s.set_policy(&serde_json::to_string(&doc.policy)?)?;
-            s.put_templates(&doc.templates)
-        });
+        let saved = self.with_store(|s| s.keep_procedure(&doc, tag.as_deref()));
         if let Err(e) = saved {
             tracing::warn!(error = %e, "procedure from the server not kept");
         }

@@ -120,6 +120,40 @@ pub struct FeedPage {
     pub has_more: bool,
 }
 
+/// Where a first sync stands: inside `village`, after the feed position `after` (records of a
+/// scope are sent village by village, each village in feed order).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SnapshotMark {
+    pub village: String,
+    pub after: Cursor,
+}
+
+impl SnapshotMark {
+    /// A mark the phone sent back, checked against the asker's scope: a forged mark naming a
+    /// village outside it must not read that village.
+    pub fn in_scope(&self, scope: &DivisionCode) -> Result<(), StorageError> {
+        let village = &self.village;
+        if village.len() == 12
+            && village.bytes().all(|b| b.is_ascii_digit())
+            && village.starts_with(scope.as_str())
+        {
+            Ok(())
+        } else {
+            Err(StorageError::BadCursor(format!(
+                "snapshot village {village}"
+            )))
+        }
+    }
+}
+
+/// One page of a first sync: live records only, and where the next page starts (`None` after
+/// the scope's last village).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SnapshotSlice {
+    pub records: Vec<Change>,
+    pub next: Option<SnapshotMark>,
+}
+
 /// A record written by the server itself (demo seed, benchmark load, server-side edits).
 #[derive(Debug, Clone, PartialEq)]
 pub struct ImportRecord {
@@ -275,6 +309,24 @@ pub trait Storage: Send + Sync + 'static {
         cursor: Option<&Cursor>,
         limit: u32,
     ) -> Result<FeedPage, StorageError>;
+
+    /// The feed position a first sync starting now continues from: every change committed
+    /// after this call, or not yet visible to it, comes after it in the feed.
+    async fn feed_head(&self) -> Result<Cursor, StorageError>;
+
+    /// A page of `scope`'s live records for a first sync, village by village and each village
+    /// in feed order, from `from` (the scope's first village when `None`). Each query reads
+    /// one village's slice of the scope index and stops at the page's end, so a page costs the
+    /// same in a township as in a village; reading a wide scope in feed order would collect and
+    /// sort (PostgreSQL) or walk past (SQLite) the whole scope on every page. A record written
+    /// meanwhile may come twice (in the page and again in the feed after [`Storage::feed_head`]);
+    /// the phone keeps the higher version.
+    async fn snapshot_page(
+        &self,
+        scope: &DivisionCode,
+        from: Option<&SnapshotMark>,
+        limit: u32,
+    ) -> Result<SnapshotSlice, StorageError>;
 
     /// How many live records `scope` holds (for first-sync progress).
     async fn count_records(&self, scope: &DivisionCode) -> Result<u64, StorageError>;

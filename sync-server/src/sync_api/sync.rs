@@ -6,11 +6,13 @@
 //! request.
 
 use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use chrono::Utc;
 use serde::Deserialize;
-use yijian_core::protocol::procedure::ProcedureDocument;
+use sha2::{Digest, Sha256};
 use yijian_core::protocol::{
     Cursor, Notice, NoticesResponse, PROTOCOL_VERSION, PullResponse, PushRequest, PushResponse,
     SnapshotPage,
@@ -19,6 +21,7 @@ use yijian_core::protocol::{
 use crate::AppState;
 use crate::domain::apply::{ApplySettings, push as push_batch};
 use crate::error::ApiError;
+use crate::store::{SnapshotMark, StorageError};
 use crate::sync_api::auth::{Authenticated, CaseReader};
 use crate::sync_api::json::ApiJson;
 
@@ -74,12 +77,30 @@ async fn notices(
 
 /// The holiday calendar and deadline rules in force, and the checklist templates, for devices
 /// to count due dates and fill visits exactly as the server does.
+///
+/// The answer carries an `ETag` over everything but the server's time; a phone that sends it
+/// back in `If-None-Match` gets `304 Not Modified` and keeps its copy (the document rarely
+/// changes, and phones ask on every sync round).
 async fn procedure(
     State(state): State<AppState>,
     _auth: Authenticated,
-) -> Result<Json<ProcedureDocument>, ApiError> {
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
     let p = crate::domain::procedure::Procedure::current(&*state.storage).await?;
-    Ok(Json(p.document(Utc::now())))
+    let doc = p.document(Utc::now());
+    let content = serde_json::to_vec(&(&doc.calendar, &doc.rules, &doc.templates, &doc.policy))
+        .map_err(StorageError::from)?;
+    let digest = Sha256::digest(&content);
+    let tag = format!("\"{}\"", hex::encode(&digest[..16]));
+    let held = headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|t| t.trim() == tag));
+    let etag = [(header::ETAG, tag)];
+    if held {
+        return Ok((StatusCode::NOT_MODIFIED, etag).into_response());
+    }
+    Ok((etag, Json(doc)).into_response())
 }
 
 #[tracing::instrument(skip_all, fields(device = %auth.0.device_id, commands = req.commands.len()), err(Display))]
@@ -156,9 +177,10 @@ struct SnapshotQuery {
     limit: Option<u32>,
 }
 
-/// First sync: every live record of the scope, page by page. A page token is a feed position,
-/// so a device that lost its connection asks for the same page again, and when the last page is
-/// in, the change feed continues from `resume_cursor` with whatever changed meanwhile.
+/// First sync: every live record of the scope, page by page. The first page fixes the feed
+/// position the phone continues from afterwards (`resume_cursor`) and the total it shows; the
+/// page token carries both with where the next page starts, so a phone that lost its
+/// connection asks for the same page again, and the scope is counted once, not on every page.
 async fn snapshot(
     State(state): State<AppState>,
     auth: CaseReader,
@@ -166,18 +188,79 @@ async fn snapshot(
 ) -> Result<Json<SnapshotPage>, ApiError> {
     let limit = page_limit(&state, q.limit);
     let scope = &auth.0.user.scope;
-    let cursor = q.page.filter(|c| !c.is_empty()).map(Cursor);
-    let total = state.storage.count_records(scope).await?;
-    let page = state.storage.pull(scope, cursor.as_ref(), limit).await?;
+    let token = match q.page.filter(|p| !p.is_empty()) {
+        Some(page) => SnapshotToken::parse(&page)?,
+        None => SnapshotToken {
+            // The head before the count and the pages: whatever changes after it comes
+            // again through the feed.
+            resume: state.storage.feed_head().await?,
+            total: state.storage.count_records(scope).await?,
+            mark: None,
+        },
+    };
+    let slice = state
+        .storage
+        .snapshot_page(scope, token.mark.as_ref(), limit)
+        .await?;
+    let next_page = slice.next.map(|mark| {
+        SnapshotToken {
+            mark: Some(mark),
+            ..token.clone()
+        }
+        .to_string()
+    });
     Ok(Json(SnapshotPage {
         server_time: Utc::now(),
-        records: page
-            .changes
-            .into_iter()
-            .filter(|c| c.data.is_some())
-            .collect(),
-        next_page: page.has_more.then(|| page.next_cursor.0.clone()),
-        total_records: total,
-        resume_cursor: page.next_cursor,
+        records: slice.records,
+        next_page,
+        total_records: token.total,
+        resume_cursor: token.resume,
     }))
+}
+
+/// A snapshot page token: `w<total>~<resume cursor>~<village>~<after>`. Opaque to the phone,
+/// which only sends it back; a token of another form (an older server's) is a bad cursor, and
+/// the phone starts a new snapshot.
+#[derive(Debug, Clone, PartialEq)]
+struct SnapshotToken {
+    total: u64,
+    resume: Cursor,
+    mark: Option<SnapshotMark>,
+}
+
+impl SnapshotToken {
+    fn parse(page: &str) -> Result<SnapshotToken, ApiError> {
+        let bad = || ApiError::Storage(StorageError::BadCursor(page.to_owned()));
+        let mut parts = page.strip_prefix('w').ok_or_else(bad)?.split('~');
+        let (Some(total), Some(resume), Some(village), Some(after), None) = (
+            parts.next(),
+            parts.next(),
+            parts.next(),
+            parts.next(),
+            parts.next(),
+        ) else {
+            return Err(bad());
+        };
+        if [resume, village, after].iter().any(|p| p.is_empty()) {
+            return Err(bad());
+        }
+        Ok(SnapshotToken {
+            total: total.parse().map_err(|_| bad())?,
+            resume: Cursor(resume.to_owned()),
+            mark: Some(SnapshotMark {
+                village: village.to_owned(),
+                after: Cursor(after.to_owned()),
+            }),
+        })
+    }
+}
+
+impl std::fmt::Display for SnapshotToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let (village, after) = self
+            .mark
+            .as_ref()
+            .map_or(("", ""), |m| (m.village.as_str(), m.after.0.as_str()));
+        write!(f, "w{}~{}~{village}~{after}", self.total, self.resume.0)
+    }
 }

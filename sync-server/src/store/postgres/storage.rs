@@ -5,7 +5,8 @@ use crate::store::codec::{enum_text, scope_range};
 use crate::store::rows::DeviceSession;
 use crate::store::tx::{RecordTx, StoredRecord};
 use crate::store::{
-    Credentials, DeviceInfo, FeedPage, ImportRecord, Storage, StorageError, StorageHealth,
+    Credentials, DeviceInfo, FeedPage, ImportRecord, SnapshotMark, SnapshotSlice, Storage,
+    StorageError, StorageHealth,
 };
 use chrono::{DateTime, Utc};
 use postgres::error::SqlState;
@@ -309,26 +310,113 @@ impl Storage for PostgresStorage {
             let mut next = (after_tx, after_seq);
             let mut changes = Vec::with_capacity(rows.len().min(limit as usize));
             for r in rows.iter().take(limit as usize) {
-                let body: Option<String> = r.get(3);
-                let hlc: String = r.get(4);
                 next = (r.get(6), r.get(7));
-                changes.push(Change {
-                    kind: r.get(0),
-                    id: r.get(1),
-                    village: r.get(2),
-                    hlc: hlc.parse().map_err(corrupt("record hlc"))?,
-                    version: r.get(5),
-                    data: body
-                        .map(RawValue::from_string)
-                        .transpose()
-                        .map_err(corrupt("record body"))?,
-                });
+                changes.push(feed_change(r)?);
             }
             Ok(FeedPage {
                 changes,
                 next_cursor: Cursor(format!("p{}.{}", next.0, next.1)),
                 has_more,
             })
+        })
+        .await
+    }
+
+    async fn feed_head(&self) -> Result<Cursor, StorageError> {
+        self.with_client(|c| {
+            // Below the oldest transaction still running, as the feed itself reads: a change
+            // that commits later has a higher position, whatever its transaction id.
+            let row = c.query_opt(
+                "SELECT change_tx::text, change_seq FROM records
+                  WHERE change_tx < pg_snapshot_xmin(pg_current_snapshot())
+                  ORDER BY change_tx DESC, change_seq DESC LIMIT 1",
+                &[],
+            )?;
+            let (tx, seq): (String, i64) = row.map_or(("0".into(), 0), |r| (r.get(0), r.get(1)));
+            Ok(Cursor(format!("p{tx}.{seq}")))
+        })
+        .await
+    }
+
+    async fn snapshot_page(
+        &self,
+        scope: &DivisionCode,
+        from: Option<&SnapshotMark>,
+        limit: u32,
+    ) -> Result<SnapshotSlice, StorageError> {
+        let (lo, hi) = scope_range(scope);
+        let start = match from {
+            Some(mark) => {
+                mark.in_scope(scope)?;
+                Some((mark.village.clone(), parse_cursor(Some(&mark.after))?))
+            }
+            None => None,
+        };
+        let limit = limit.max(1) as usize;
+        self.with_client(move |c| {
+            // The first village at or after `from` that has a record (a scope's villages come
+            // from its records, not from the division list: a moved household's village counts).
+            let village_from = |c: &mut postgres::Client, from: &str, inclusive: bool| {
+                let sql = if inclusive {
+                    "SELECT village FROM records WHERE village ~>=~ $1 AND village ~<~ $2
+                      ORDER BY village USING ~<~ LIMIT 1"
+                } else {
+                    "SELECT village FROM records WHERE village ~>~ $1 AND village ~<~ $2
+                      ORDER BY village USING ~<~ LIMIT 1"
+                };
+                let row = c.query_opt(sql, &[&from, &hi])?;
+                Ok::<_, StorageError>(row.map(|r| r.get::<_, String>(0)))
+            };
+            let mut records = Vec::with_capacity(limit);
+            let (mut village, mut after) = match start {
+                Some(start) => start,
+                None => match village_from(c, &lo, true)? {
+                    Some(v) => (v, ("0".to_owned(), 0)),
+                    None => {
+                        return Ok(SnapshotSlice {
+                            records,
+                            next: None,
+                        });
+                    }
+                },
+            };
+            loop {
+                let want = limit - records.len();
+                let rows = c.query(
+                    "SELECT kind, id, village, body, hlc, version, change_tx::text, change_seq
+                       FROM records
+                      WHERE village = $1 AND (change_tx, change_seq) > ($2::text::xid8, $3)
+                        AND body IS NOT NULL
+                      ORDER BY change_tx, change_seq
+                      LIMIT $4",
+                    &[&village, &after.0, &after.1, &(want as i64 + 1)],
+                )?;
+                for r in rows.iter().take(want) {
+                    after = (r.get(6), r.get(7));
+                    records.push(feed_change(r)?);
+                }
+                if rows.len() > want {
+                    let after = Cursor(format!("p{}.{}", after.0, after.1));
+                    return Ok(SnapshotSlice {
+                        records,
+                        next: Some(SnapshotMark { village, after }),
+                    });
+                }
+                let Some(next) = village_from(c, &village, false)? else {
+                    return Ok(SnapshotSlice {
+                        records,
+                        next: None,
+                    });
+                };
+                (village, after) = (next, ("0".to_owned(), 0));
+                if records.len() == limit {
+                    let after = Cursor("p0.0".into());
+                    return Ok(SnapshotSlice {
+                        records,
+                        next: Some(SnapshotMark { village, after }),
+                    });
+                }
+            }
         })
         .await
     }
@@ -412,4 +500,21 @@ impl Storage for PostgresStorage {
         })
         .await
     }
+}
+
+/// A feed row (`kind, id, village, body, hlc, version, …`) as the change sent to phones.
+fn feed_change(r: &postgres::Row) -> Result<Change, StorageError> {
+    let body: Option<String> = r.get(3);
+    let hlc: String = r.get(4);
+    Ok(Change {
+        kind: r.get(0),
+        id: r.get(1),
+        village: r.get(2),
+        hlc: hlc.parse().map_err(corrupt("record hlc"))?,
+        version: r.get(5),
+        data: body
+            .map(RawValue::from_string)
+            .transpose()
+            .map_err(corrupt("record body"))?,
+    })
 }

@@ -4,7 +4,8 @@ use crate::store::codec::{enum_text, scope_range};
 use crate::store::rows::DeviceSession;
 use crate::store::tx::{RecordTx, StoredRecord};
 use crate::store::{
-    Credentials, DeviceInfo, FeedPage, ImportRecord, Storage, StorageError, StorageHealth,
+    Credentials, DeviceInfo, FeedPage, ImportRecord, SnapshotMark, SnapshotSlice, Storage,
+    StorageError, StorageHealth,
 };
 use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension, TransactionBehavior, params};
@@ -339,26 +340,114 @@ impl Storage for SqliteStorage {
                     has_more = true;
                     break;
                 }
-                let body: Option<String> = r.get(3)?;
-                let hlc: String = r.get(4)?;
                 last = r.get(6)?;
-                changes.push(Change {
-                    kind: r.get(0)?,
-                    id: r.get(1)?,
-                    village: r.get(2)?,
-                    hlc: hlc.parse().map_err(corrupt("record hlc"))?,
-                    version: r.get(5)?,
-                    data: body
-                        .map(RawValue::from_string)
-                        .transpose()
-                        .map_err(corrupt("record body"))?,
-                });
+                changes.push(feed_change(r)?);
             }
             Ok(FeedPage {
                 changes,
                 next_cursor: Cursor(format!("s{last}")),
                 has_more,
             })
+        })
+        .await
+    }
+
+    async fn feed_head(&self) -> Result<Cursor, StorageError> {
+        self.read(|c| {
+            // One writer at a time: whatever commits later takes a higher `change_seq`.
+            let seq: i64 = c.query_row(
+                "SELECT coalesce(max(change_seq), 0) FROM records",
+                [],
+                |r| r.get(0),
+            )?;
+            Ok(Cursor(format!("s{seq}")))
+        })
+        .await
+    }
+
+    async fn snapshot_page(
+        &self,
+        scope: &DivisionCode,
+        from: Option<&SnapshotMark>,
+        limit: u32,
+    ) -> Result<SnapshotSlice, StorageError> {
+        let (lo, hi) = scope_range(scope);
+        let start = match from {
+            Some(mark) => {
+                mark.in_scope(scope)?;
+                Some((mark.village.clone(), parse_cursor(Some(&mark.after))?))
+            }
+            None => None,
+        };
+        let limit = limit.max(1) as usize;
+        self.read(move |c| {
+            // The first village at or after `from` that has a record, from the scope index.
+            let village_from = |from: &str, inclusive: bool| {
+                let sql = if inclusive {
+                    "SELECT village FROM records WHERE village >= ?1 AND village < ?2
+                      ORDER BY village LIMIT 1"
+                } else {
+                    "SELECT village FROM records WHERE village > ?1 AND village < ?2
+                      ORDER BY village LIMIT 1"
+                };
+                c.prepare_cached(sql)?
+                    .query_row(params![from, hi], |r| r.get::<_, String>(0))
+                    .optional()
+                    .map_err(StorageError::from)
+            };
+            let mut records = Vec::with_capacity(limit);
+            let (mut village, mut after) = match start {
+                Some(start) => start,
+                None => match village_from(&lo, true)? {
+                    Some(v) => (v, 0),
+                    None => {
+                        return Ok(SnapshotSlice {
+                            records,
+                            next: None,
+                        });
+                    }
+                },
+            };
+            let mut page = c.prepare_cached(
+                "SELECT kind, id, village, body, hlc, version, change_seq FROM records
+                  WHERE village = ?1 AND change_seq > ?2 AND body IS NOT NULL
+                  ORDER BY change_seq LIMIT ?3",
+            )?;
+            loop {
+                let want = limit - records.len();
+                let mut rows = page.query(params![village, after, want as i64 + 1])?;
+                let mut full = false;
+                while let Some(r) = rows.next()? {
+                    if records.len() == limit {
+                        full = true;
+                        break;
+                    }
+                    after = r.get(6)?;
+                    records.push(feed_change(r)?);
+                }
+                drop(rows);
+                if full {
+                    let after = Cursor(format!("s{after}"));
+                    return Ok(SnapshotSlice {
+                        records,
+                        next: Some(SnapshotMark { village, after }),
+                    });
+                }
+                let Some(next) = village_from(&village, false)? else {
+                    return Ok(SnapshotSlice {
+                        records,
+                        next: None,
+                    });
+                };
+                (village, after) = (next, 0);
+                if records.len() == limit {
+                    let after = Cursor("s0".into());
+                    return Ok(SnapshotSlice {
+                        records,
+                        next: Some(SnapshotMark { village, after }),
+                    });
+                }
+            }
         })
         .await
     }
@@ -475,4 +564,21 @@ impl Storage for SqliteStorage {
         })
         .await
     }
+}
+
+/// A feed row (`kind, id, village, body, hlc, version, …`) as the change sent to phones.
+fn feed_change(r: &rusqlite::Row<'_>) -> Result<Change, StorageError> {
+    let body: Option<String> = r.get(3)?;
+    let hlc: String = r.get(4)?;
+    Ok(Change {
+        kind: r.get(0)?,
+        id: r.get(1)?,
+        village: r.get(2)?,
+        hlc: hlc.parse().map_err(corrupt("record hlc"))?,
+        version: r.get(5)?,
+        data: body
+            .map(RawValue::from_string)
+            .transpose()
+            .map_err(corrupt("record body"))?,
+    })
 }
