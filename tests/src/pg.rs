@@ -207,6 +207,34 @@ impl PgCluster {
         Ok(self.url(name))
     }
 
+    /// Use up transaction ids until the next one is `margin` below a power of ten, so that the
+    /// writes that follow carry ids of two widths (…998, …999, 1000, …): where text order and
+    /// number order of ids differ, a query that sorts the text form shows it. Returns the id
+    /// the next transaction gets.
+    pub async fn spend_transaction_ids(url: &str, margin: u64) -> Result<u64> {
+        let (client, conn) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+            .await
+            .context("connect to test cluster")?;
+        let task = tokio::spawn(conn);
+        let next = || async {
+            let row = client
+                .query_one("SELECT pg_current_xact_id()::text::bigint", &[])
+                .await?;
+            anyhow::Ok(u64::try_from(row.get::<_, i64>(0))? + 1)
+        };
+        let mut at = next().await?;
+        let mut power = 10;
+        while power <= at + margin {
+            power *= 10;
+        }
+        while at < power - margin {
+            at = next().await?;
+        }
+        drop(client);
+        let _ = task.await;
+        Ok(at)
+    }
+
     pub fn data_dir(&self) -> PathBuf {
         self.dir.path().join("data")
     }

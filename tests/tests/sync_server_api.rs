@@ -107,7 +107,7 @@ async fn pull_all(d: &ApiDevice) -> anyhow::Result<Vec<(String, String, i64, ser
 }
 
 async fn suite(location: DatabaseLocation) -> anyhow::Result<()> {
-    let server = TestServer::start(location).await?;
+    let server = TestServer::start(location.clone()).await?;
     server
         .create_user("13800000001", Role::VillageWorker, V1, PW)
         .await?;
@@ -450,7 +450,7 @@ async fn suite(location: DatabaseLocation) -> anyhow::Result<()> {
     let other = ApiDevice::login_as(&server.url(), "13800000002", PW, Some(a.device_id)).await?;
     assert_ne!(other.device_id, a.device_id);
 
-    snapshot_while_others_write(&server).await?;
+    snapshot_while_others_write(&server, &location).await?;
     server.stop().await?;
     Ok(())
 }
@@ -485,7 +485,10 @@ impl View {
 /// snapshot's resume cursor end with exactly the server's live records (nothing missed, a record
 /// sent twice kept once). A page token naming a village outside the asker's scope, or of
 /// another form, is refused as a bad cursor.
-async fn snapshot_while_others_write(server: &TestServer) -> anyhow::Result<()> {
+async fn snapshot_while_others_write(
+    server: &TestServer,
+    location: &DatabaseLocation,
+) -> anyhow::Result<()> {
     const V3: &str = "621102105203";
     server
         .create_user("13800000031", Role::Township, "621102105", PW)
@@ -494,6 +497,10 @@ async fn snapshot_while_others_write(server: &TestServer) -> anyhow::Result<()> 
         .create_user("13800000032", Role::VillageWorker, V3, PW)
         .await?;
     let t = ApiDevice::login(&server.url(), "13800000031", PW).await?;
+    if let DatabaseLocation::Postgres { url } = location {
+        // The households below are written by transactions on both sides of a power of ten.
+        PgCluster::spend_transaction_ids(url, 9).await?;
+    }
     let workers = [
         (
             ApiDevice::login(&server.url(), "13800000001", PW).await?,
@@ -523,6 +530,7 @@ async fn snapshot_while_others_write(server: &TestServer) -> anyhow::Result<()> 
     let mut view = View::default();
     let mut token: Option<String> = None;
     let mut pages = 0;
+    let mut touched = BTreeSet::new();
     let resume = loop {
         let page = t.snapshot(token.as_deref(), 4).await?;
         assert!(page.records.len() <= 4);
@@ -530,11 +538,14 @@ async fn snapshot_while_others_write(server: &TestServer) -> anyhow::Result<()> 
         pages += 1;
         // Between pages: a new household in each village, and an edit of one from the start.
         for (i, (worker, village)) in workers.iter().enumerate() {
+            let new = household(village);
+            touched.insert(new.id.to_string());
             let r = worker
-                .push(&[cmd(CommandBody::CreateHousehold(household(village)))])
+                .push(&[cmd(CommandBody::CreateHousehold(new))])
                 .await?;
             assert_eq!(outcome_type(&r.results[0].outcome), "applied");
             let (editor, h) = &households[(pages * 3 + i) % households.len()];
+            touched.insert(h.id.to_string());
             let r = editor
                 .push(&[cmd(CommandBody::EditHousehold {
                     household_id: h.id,
@@ -572,6 +583,16 @@ async fn snapshot_while_others_write(server: &TestServer) -> anyhow::Result<()> 
     let mut cursor = Some(resume.0);
     loop {
         let page = t.pull(cursor.as_deref(), 5).await?;
+        // The feed from the resume cursor brings what changed during the snapshot, not again
+        // what the pages already held (a conflict record's id starts with its household's).
+        for c in &page.changes {
+            assert!(
+                touched.iter().any(|t| c.id.starts_with(t.as_str())),
+                "{} {} sent again",
+                c.kind,
+                c.id
+            );
+        }
         view.apply(&page.changes);
         cursor = Some(page.next_cursor.0);
         if !page.has_more {

@@ -326,10 +326,11 @@ impl Storage for PostgresStorage {
         self.with_client(|c| {
             // Below the oldest transaction still running, as the feed itself reads: a change
             // that commits later has a higher position, whatever its transaction id.
+            // The text form named apart, or ORDER BY would sort the text ("999" > "1000").
             let row = c.query_opt(
-                "SELECT change_tx::text, change_seq FROM records
+                "SELECT change_tx::text AS tx_text, change_seq FROM records
                   WHERE change_tx < pg_snapshot_xmin(pg_current_snapshot())
-                  ORDER BY change_tx DESC, change_seq DESC LIMIT 1",
+                  ORDER BY records.change_tx DESC, records.change_seq DESC LIMIT 1",
                 &[],
             )?;
             let (tx, seq): (String, i64) = row.map_or(("0".into(), 0), |r| (r.get(0), r.get(1)));
@@ -383,11 +384,12 @@ impl Storage for PostgresStorage {
             loop {
                 let want = limit - records.len();
                 let rows = c.query(
-                    "SELECT kind, id, village, body, hlc, version, change_tx::text, change_seq
+                    "SELECT kind, id, village, body, hlc, version, change_tx::text AS tx_text,
+                            change_seq
                        FROM records
                       WHERE village = $1 AND (change_tx, change_seq) > ($2::text::xid8, $3)
                         AND body IS NOT NULL
-                      ORDER BY change_tx, change_seq
+                      ORDER BY records.change_tx, records.change_seq
                       LIMIT $4",
                     &[&village, &after.0, &after.1, &(want as i64 + 1)],
                 )?;
