@@ -9,10 +9,11 @@ use serde_json::json;
 use yijian_core::case::{Applicant, CaseSource, Declaration, RiskType};
 use yijian_core::division::DivisionCode;
 use yijian_core::hlc::Hlc;
-use yijian_core::household::Household;
-use yijian_core::ids::{CaseId, CommandId, HouseholdId};
+use yijian_core::household::{Household, Member, Relation};
+use yijian_core::ids::{CaseId, CommandId, HouseholdId, MemberId};
 use yijian_core::protocol::{Command, CommandBody, FieldEdit, Outcome, Wire};
 use yijian_core::role::Role;
+use yijian_core::validation::ResidentIdNumber;
 use yijian_core::workflow::Step;
 use yijian_server::config::DatabaseLocation;
 use yijian_tests::api::ApiDevice;
@@ -426,6 +427,51 @@ async fn suite(location: DatabaseLocation) -> anyhow::Result<()> {
             .iter()
             .all(|(k, _, v, _)| k != "household" || *v <= 4)
     );
+
+    // A household pushed with a member keeps the member's ID number indexed (the department
+    // warnings match on it): created and edited in one push, then edited in another.
+    let number = "11010519491231002X";
+    let mut kin = household(V1);
+    kin.add_member(
+        Member::new(MemberId::new(), "王秀英", Relation::Head).with_id_number(
+            ResidentIdNumber::parse(number, Utc::now().date_naive())
+                .map_err(|e| anyhow::anyhow!("{e}"))?,
+        ),
+    )?;
+    let kin_phone = |base: serde_json::Value, value: &str| {
+        cmd(CommandBody::EditHousehold {
+            household_id: kin.id,
+            edits: vec![FieldEdit {
+                field: "phone".into(),
+                base,
+                value: json!(value),
+            }],
+        })
+    };
+    let indexed = || async {
+        let number = number.to_owned();
+        yijian_server::store::read(&*server.storage, move |tx| {
+            tx.households_with_member(&number)
+        })
+        .await
+    };
+    let r = a
+        .push(&[
+            cmd(CommandBody::CreateHousehold(kin.clone())),
+            kin_phone(serde_json::Value::Null, "13955550001"),
+        ])
+        .await?;
+    assert!(
+        r.results
+            .iter()
+            .all(|x| outcome_type(&x.outcome) == "applied")
+    );
+    assert_eq!(indexed().await?, vec![(kin.id.to_string(), V1.to_owned())]);
+    let r = a
+        .push(&[kin_phone(json!("13955550001"), "13955550002")])
+        .await?;
+    assert_eq!(outcome_type(&r.results[0].outcome), "applied");
+    assert_eq!(indexed().await?, vec![(kin.id.to_string(), V1.to_owned())]);
 
     // A new login from a device that had an id keeps it — also after its token was revoked —
     // so its earlier commands stay its own; another user cannot take the id over.

@@ -36,16 +36,33 @@ pub(super) struct PgTx<'a, 'b> {
     /// more round trips).
     pub(super) pending: Pending,
     /// Records read and locked by [`RecordTx::prefetch`], `None` for those that do not exist,
-    /// by (kind, id); a write of this transaction drops its entry.
+    /// by (kind, id); a deferred write of this transaction keeps the entry at the state it
+    /// wrote, any other write drops it.
     pub(super) prefetched: std::collections::HashMap<(String, String), Option<StoredRecord>>,
 }
 
 /// Writes a [`PgTx`] holds until [`PgTx::flush`].
 #[derive(Debug, Default)]
 pub(super) struct Pending {
+    /// Writes of prefetched records, whose versions are known without asking (the rows are
+    /// locked): written in one statement before the next statement of any kind, so nothing
+    /// this transaction reads can miss them.
+    records: Vec<DeferredWrite>,
     audit: Vec<AuditEntry>,
     /// By (device, command): a push naming one command twice keeps the last outcome.
     applied: BTreeMap<(String, String), (AppliedCommand, DateTime<Utc>)>,
+}
+
+/// A record write held in [`Pending`], with the version it gets.
+#[derive(Debug)]
+struct DeferredWrite {
+    kind: String,
+    id: String,
+    village: String,
+    body: Option<String>,
+    hlc: String,
+    version: i64,
+    at: DateTime<Utc>,
 }
 
 /// The advisory lock that serialises the transactions touching one record, also before the
@@ -75,42 +92,144 @@ impl PgTx<'_, '_> {
         Ok(prepared)
     }
 
-    fn query(
-        &mut self,
-        sql: &str,
-        params: Params<'_>,
-    ) -> Result<Vec<postgres::Row>, postgres::Error> {
+    fn query(&mut self, sql: &str, params: Params<'_>) -> Result<Vec<postgres::Row>, StorageError> {
+        self.write_deferred()?;
         let s = self.statement(sql)?;
-        self.tx.query(&s, params)
+        Ok(self.tx.query(&s, params)?)
     }
 
-    fn query_one(
-        &mut self,
-        sql: &str,
-        params: Params<'_>,
-    ) -> Result<postgres::Row, postgres::Error> {
+    fn query_one(&mut self, sql: &str, params: Params<'_>) -> Result<postgres::Row, StorageError> {
+        self.write_deferred()?;
         let s = self.statement(sql)?;
-        self.tx.query_one(&s, params)
+        Ok(self.tx.query_one(&s, params)?)
     }
 
     fn query_opt(
         &mut self,
         sql: &str,
         params: Params<'_>,
-    ) -> Result<Option<postgres::Row>, postgres::Error> {
+    ) -> Result<Option<postgres::Row>, StorageError> {
+        self.write_deferred()?;
         let s = self.statement(sql)?;
-        self.tx.query_opt(&s, params)
+        Ok(self.tx.query_opt(&s, params)?)
     }
 
-    fn execute(&mut self, sql: &str, params: Params<'_>) -> Result<u64, postgres::Error> {
+    fn execute(&mut self, sql: &str, params: Params<'_>) -> Result<u64, StorageError> {
+        self.write_deferred()?;
         let s = self.statement(sql)?;
-        self.tx.execute(&s, params)
+        Ok(self.tx.execute(&s, params)?)
+    }
+
+    /// Write the deferred record writes: the last state of each record in one statement (a
+    /// record written twice in a transaction shows no one its middle state), then the
+    /// households' member index. A version other than the one foretold means a writer that
+    /// took no lock changed the row meanwhile: the transaction is run again.
+    fn write_deferred(&mut self) -> Result<(), StorageError> {
+        if self.pending.records.is_empty() {
+            return Ok(());
+        }
+        let writes = std::mem::take(&mut self.pending.records);
+        // The last write of each record, in the order records were first written; whether
+        // the row existed before this transaction (its first version here is above 1).
+        let mut order: Vec<(String, String)> = Vec::new();
+        let mut last: std::collections::HashMap<(String, String), (&DeferredWrite, bool)> =
+            std::collections::HashMap::new();
+        for w in &writes {
+            let key = (w.kind.clone(), w.id.clone());
+            match last.get_mut(&key) {
+                Some(entry) => entry.0 = w,
+                None => {
+                    order.push(key.clone());
+                    last.insert(key, (w, w.version > 1));
+                }
+            }
+        }
+        let rows: Vec<(&DeferredWrite, bool)> = order.iter().map(|k| last[k]).collect();
+        let col = |f: fn(&DeferredWrite) -> &str| -> Vec<&str> {
+            rows.iter().map(|(w, _)| f(w)).collect()
+        };
+        let bodies: Vec<Option<&str>> = rows.iter().map(|(w, _)| w.body.as_deref()).collect();
+        let versions: Vec<i64> = rows.iter().map(|(w, _)| w.version).collect();
+        let at: Vec<DateTime<Utc>> = rows.iter().map(|(w, _)| w.at).collect();
+        let sql = "INSERT INTO records (kind, id, village, body, hlc, version, updated_at)
+             SELECT k, i, v, b, h, n, u
+             FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::int8[],
+                         $7::timestamptz[]) WITH ORDINALITY AS t(k, i, v, b, h, n, u, o)
+             ORDER BY o
+             ON CONFLICT (kind, id) DO UPDATE SET
+                body = excluded.body, hlc = excluded.hlc, version = excluded.version,
+                change_tx = pg_current_xact_id(), change_seq = nextval('records_change_seq'),
+                updated_at = excluded.updated_at
+             WHERE records.village = excluded.village AND records.version < excluded.version
+             RETURNING kind, id, version";
+        let statement = self.statement(sql)?;
+        let written = self.tx.query(
+            &statement,
+            &[
+                &col(|w| &w.kind),
+                &col(|w| &w.id),
+                &col(|w| &w.village),
+                &bodies,
+                &col(|w| &w.hlc),
+                &versions,
+                &at,
+            ],
+        )?;
+        let stored: std::collections::HashMap<(String, String), i64> = written
+            .iter()
+            .map(|r| ((r.get(0), r.get(1)), r.get(2)))
+            .collect();
+        if let Some((w, _)) = rows
+            .iter()
+            .find(|(w, _)| stored.get(&(w.kind.clone(), w.id.clone())) != Some(&w.version))
+        {
+            return Err(StorageError::Database {
+                backend: "postgres",
+                failure: crate::store::DatabaseFailure::Conflict,
+                message: format!("{} {} changed by a writer without its lock", w.kind, w.id),
+            });
+        }
+        let households: Vec<&(&DeferredWrite, bool)> = rows
+            .iter()
+            .filter(|(w, _)| w.kind == yijian_core::protocol::kinds::HOUSEHOLD)
+            .collect();
+        if households.is_empty() {
+            return Ok(());
+        }
+        let existed: Vec<&str> = households
+            .iter()
+            .filter(|(_, existed)| *existed)
+            .map(|(w, _)| w.id.as_str())
+            .collect();
+        if !existed.is_empty() {
+            let statement =
+                self.statement("DELETE FROM member_ids WHERE household_id = ANY($1)")?;
+            self.tx.execute(&statement, &[&existed])?;
+        }
+        let (mut numbers, mut owners, mut places) = (Vec::new(), Vec::new(), Vec::new());
+        for (w, _) in &households {
+            for n in crate::store::codec::member_id_numbers(w.body.as_deref()) {
+                numbers.push(n);
+                owners.push(w.id.as_str());
+                places.push(w.village.as_str());
+            }
+        }
+        if !numbers.is_empty() {
+            let statement = self.statement(
+                "INSERT INTO member_ids (id_number, household_id, village)
+                 SELECT * FROM unnest($1::text[], $2::text[], $3::text[])
+                 ON CONFLICT DO NOTHING",
+            )?;
+            self.tx.execute(&statement, &[&numbers, &owners, &places])?;
+        }
+        Ok(())
     }
 }
 
 impl PgTx<'_, '_> {
     /// Write what [`Pending`] holds: before the commit, and before any read of those tables.
     pub(super) fn flush(&mut self) -> Result<(), StorageError> {
+        self.write_deferred()?;
         let audit = std::mem::take(&mut self.pending.audit);
         if !audit.is_empty() {
             let col = |f: fn(&AuditEntry) -> Option<&str>| -> Vec<Option<&str>> {
@@ -389,7 +508,42 @@ impl RecordTx for PgTx<'_, '_> {
         hlc: Hlc,
         now: DateTime<Utc>,
     ) -> Result<i64, StorageError> {
-        self.prefetched.remove(&(kind.to_owned(), id.to_owned()));
+        let key = (kind.to_owned(), id.to_owned());
+        if let Some(known) = self.prefetched.get(&key) {
+            // Read and locked by `prefetch`: the version is known, the write can wait for the
+            // next statement (a push of 500 new households is then one INSERT, not 500).
+            let version = match known {
+                None => 1,
+                Some(r) if r.village == village => r.version + 1,
+                Some(_) => {
+                    return Err(StorageError::VillageChange {
+                        kind: kind.to_owned(),
+                        id: id.to_owned(),
+                    });
+                }
+            };
+            self.pending.records.push(DeferredWrite {
+                kind: kind.to_owned(),
+                id: id.to_owned(),
+                village: village.to_owned(),
+                body: body.map(str::to_owned),
+                hlc: hlc.to_string(),
+                version,
+                at: now,
+            });
+            self.prefetched.insert(
+                key,
+                Some(StoredRecord {
+                    kind: kind.to_owned(),
+                    id: id.to_owned(),
+                    village: village.to_owned(),
+                    body: body.map(str::to_owned),
+                    hlc,
+                    version,
+                }),
+            );
+            return Ok(version);
+        }
         // A record's village never changes: an update naming another village matches no row.
         let row = self.query_opt(
             "INSERT INTO records (kind, id, village, body, hlc, version, updated_at)
