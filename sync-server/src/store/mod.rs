@@ -132,8 +132,10 @@ impl SnapshotMark {
     /// A mark the phone sent back, checked against the asker's scope: a forged mark naming a
     /// village outside it must not read that village.
     pub fn in_scope(&self, scope: &DivisionCode) -> Result<(), StorageError> {
+        // Any code inside the scope (records carry village codes, but a mark must never send
+        // a phone into a loop of refused pages because a record carried another length).
         let village = &self.village;
-        if village.len() == 12
+        if village.len() <= 12
             && village.bytes().all(|b| b.is_ascii_digit())
             && village.starts_with(scope.as_str())
         {

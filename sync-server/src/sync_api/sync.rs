@@ -264,3 +264,60 @@ impl std::fmt::Display for SnapshotToken {
         write!(f, "w{}~{}~{village}~{after}", self.total, self.resume.0)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use yijian_core::division::DivisionCode;
+
+    fn code(s: &str) -> DivisionCode {
+        DivisionCode::parse(s).expect("division code")
+    }
+
+    #[test]
+    fn a_snapshot_token_reads_back_what_it_wrote_and_nothing_else() {
+        let token = SnapshotToken {
+            total: 5360,
+            resume: Cursor("p179958.5052564".into()),
+            mark: Some(SnapshotMark {
+                village: "621102105201".into(),
+                after: Cursor("p1000.17".into()),
+            }),
+        };
+        let text = token.to_string();
+        assert_eq!(text, "w5360~p179958.5052564~621102105201~p1000.17");
+        assert_eq!(SnapshotToken::parse(&text).expect("parses"), token);
+        for bad in [
+            "p0.0",
+            "s12",
+            "w",
+            "w1~s0",
+            "w1~s0~621102105201",
+            "wx~s0~621102105201~s0",
+            "w1~~621102105201~s0",
+            "w1~s0~621102105201~s0~more",
+        ] {
+            assert!(SnapshotToken::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_snapshot_mark_outside_the_scope_is_refused() {
+        let mark = |village: &str| SnapshotMark {
+            village: village.into(),
+            after: Cursor("s0".into()),
+        };
+        let township = code("621102105");
+        assert!(mark("621102105201").in_scope(&township).is_ok());
+        assert!(mark("621102105201").in_scope(&code("621102105201")).is_ok());
+        assert!(mark("621102106201").in_scope(&township).is_err());
+        assert!(
+            mark("621102105202")
+                .in_scope(&code("621102105201"))
+                .is_err()
+        );
+        assert!(mark("6211021052011").in_scope(&township).is_err());
+        assert!(mark("62110210520a").in_scope(&township).is_err());
+        assert!(mark("").in_scope(&township).is_err());
+    }
+}
