@@ -22,6 +22,7 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
+use axum::serve::ListenerExt as _;
 use tokio::net::TcpListener;
 use tower_http::compression::CompressionLayer;
 use tower_http::decompression::RequestDecompressionLayer;
@@ -210,6 +211,21 @@ pub fn app(state: AppState) -> Router {
         .with_state(state)
 }
 
+/// The listener `serve` accepts on: every connection with `TCP_NODELAY`. Without it, the last
+/// small write of a compressed answer waits for the ACK of the one before, which the phone
+/// (or nginx) delays by up to 40 ms: a township's snapshot page took 45 ms instead of 3, and a
+/// first sync 0.22 s instead of 0.12 s.
+pub fn answering_at_once(
+    listener: TcpListener,
+) -> axum::serve::TapIo<TcpListener, fn(&mut tokio::net::TcpStream)> {
+    fn no_delay(stream: &mut tokio::net::TcpStream) {
+        if let Err(e) = stream.set_nodelay(true) {
+            tracing::warn!(error = %e, "could not set TCP_NODELAY on a connection");
+        }
+    }
+    listener.tap_io(no_delay)
+}
+
 /// Serve on an already bound listener until `shutdown` resolves, then finish in-flight
 /// requests. Binding is the caller's job so tests can bind port 0 and learn the port.
 pub async fn serve(
@@ -219,6 +235,7 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     let addr: Option<SocketAddr> = listener.local_addr().ok();
     tracing::info!(?addr, backend = state.storage.backend(), "serving");
+    let listener = answering_at_once(listener);
     // The peer address feeds the resident pages' rate limits.
     axum::serve(
         listener,
@@ -226,4 +243,22 @@ pub async fn serve(
     )
     .with_graceful_shutdown(shutdown)
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::serve::Listener as _;
+
+    #[tokio::test]
+    async fn every_connection_answers_without_waiting_for_acks() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("address");
+        let mut listener = super::answering_at_once(listener);
+        let phone = tokio::spawn(tokio::net::TcpStream::connect(addr));
+        let (stream, _) = listener.accept().await;
+        assert!(stream.nodelay().expect("socket option"));
+        drop(phone.await.expect("connect task").expect("connect"));
+    }
 }
