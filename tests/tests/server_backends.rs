@@ -214,3 +214,104 @@ async fn futures_join<T>(
     }
     out
 }
+
+/// Rows a plan read and threw away by a filter (`EXPLAIN ANALYZE`'s "Rows Removed by
+/// Filter", over all its nodes), and the rows the statement returns.
+async fn rows_filtered_out(
+    db: &tokio_postgres::Client,
+    sql: &str,
+    params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
+) -> anyhow::Result<(u64, usize)> {
+    let mut removed = 0;
+    for line in db.query(&format!("EXPLAIN ANALYZE {sql}"), params).await? {
+        let line: String = line.get(0);
+        if let Some((_, n)) = line.split_once("Rows Removed by Filter:") {
+            removed += n.trim().parse::<u64>()?;
+        }
+    }
+    Ok((removed, db.query(sql, params).await?.len()))
+}
+
+/// The keyed lookups of a push (records to lock, commands already applied) and of a
+/// department's upload (its rows) stay one index descent per key when the planner's
+/// statistics say the kind, device or department is rare: as after a province's register is
+/// imported and analysed and the cases come later. The plain `= ANY` form on the same table is
+/// run too, to show the skew is real (it reads every case).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_lookups_by_key_stay_index_lookups_when_statistics_lag() -> anyhow::Result<()> {
+    use yijian_server::store::postgres::by_key;
+    let cluster = PgCluster::start()?;
+    let url = cluster.create_database("yijian_plans").await?;
+    let storage = store::open(&DatabaseLocation::Postgres { url: url.clone() }).await?;
+    drop(storage);
+    let (db, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await?;
+    let task = tokio::spawn(conn);
+    // What the statistics see: households only, one device's commands, one department's rows.
+    db.batch_execute(
+        "INSERT INTO records (kind, id, village, body, hlc, version, updated_at)
+           SELECT 'household', 'h' || g, '621102105201', '{}', '0', 1, now()
+             FROM generate_series(1, 20000) g;
+         INSERT INTO applied_commands (device_id, command_id, body_hash, outcome, applied_at)
+           SELECT 'old-device', 'c' || g, 'x', '{}', now() FROM generate_series(1, 20000) g;
+         INSERT INTO alert_rows (department, row_key, batch_id, line, outcome, body)
+           SELECT 'civil', 'r' || g, 'b', g, 'matched', '{}' FROM generate_series(1, 20000) g;
+         ANALYZE records; ANALYZE applied_commands; ANALYZE alert_rows;
+         INSERT INTO records (kind, id, village, body, hlc, version, updated_at)
+           SELECT 'case', 'k' || g, '621102105201', '{\"n\":' || g || '}', '0', 1, now()
+             FROM generate_series(1, 3000) g;
+         INSERT INTO applied_commands (device_id, command_id, body_hash, outcome, applied_at)
+           SELECT 'new-device', 'c' || g, 'x', '{}', now() FROM generate_series(1, 3000) g;
+         INSERT INTO alert_rows (department, row_key, batch_id, line, outcome, body)
+           SELECT 'health', 'r' || g, 'b', g, 'matched', '{}' FROM generate_series(1, 3000) g;",
+    )
+    .await?;
+    let keys = vec!["k2999".to_owned(), "k17".to_owned(), "k-missing".to_owned()];
+
+    let (plain_removed, plain_found) = rows_filtered_out(
+        &db,
+        "SELECT id FROM records WHERE kind = $1 AND id = ANY($2) ORDER BY id FOR UPDATE",
+        &[&"case", &keys],
+    )
+    .await?;
+    assert_eq!(plain_found, 2);
+    assert!(
+        plain_removed > 1000,
+        "the statistics were meant to mislead the plain form; it filtered {plain_removed} rows"
+    );
+
+    for (sql, first, keys) in [
+        (by_key::RECORDS_LOCKED, "case", keys.clone()),
+        (by_key::RECORDS, "case", keys.clone()),
+        (
+            by_key::APPLIED_COMMANDS,
+            "new-device",
+            vec!["c5".to_owned(), "c2999".to_owned(), "c9999".to_owned()],
+        ),
+        (
+            by_key::ALERT_ROWS,
+            "health",
+            vec!["r5".to_owned(), "r2999".to_owned(), "r9999".to_owned()],
+        ),
+    ] {
+        let (removed, found) = rows_filtered_out(&db, sql, &[&first, &keys]).await?;
+        assert_eq!(found, 2, "{sql}");
+        assert_eq!(removed, 0, "{sql} read rows it did not need");
+    }
+    // The rows themselves: locked lookups give each record once, in the order of the keys.
+    let rows = db
+        .query(by_key::RECORDS_LOCKED, &[&"case", &keys])
+        .await?
+        .iter()
+        .map(|r| (r.get::<_, String>(0), r.get::<_, Option<String>>(2)))
+        .collect::<Vec<_>>();
+    assert_eq!(
+        rows,
+        vec![
+            ("k2999".to_owned(), Some(r#"{"n":2999}"#.to_owned())),
+            ("k17".to_owned(), Some(r#"{"n":17}"#.to_owned())),
+        ]
+    );
+    drop(db);
+    task.await??;
+    Ok(())
+}

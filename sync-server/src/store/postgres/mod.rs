@@ -24,6 +24,7 @@ use yijian_core::protocol::Cursor;
 use yijian_core::protocol::auth::Account;
 use yijian_core::schema::{self, AppliedMigration, Migration};
 
+pub mod by_key;
 mod storage;
 #[cfg(test)]
 mod tests;
@@ -86,6 +87,13 @@ pub const MIGRATIONS: &[Migration] = &[
         version: 20261207020000,
         name: "20261207020000_users_scope.sql",
         sql: include_str!("../../../../migrations/server-postgres/20261207020000_users_scope.sql"),
+    },
+    Migration {
+        version: 20261207030000,
+        name: "20261207030000_alert_person_first.sql",
+        sql: include_str!(
+            "../../../../migrations/server-postgres/20261207030000_alert_person_first.sql"
+        ),
     },
 ];
 

@@ -1,5 +1,6 @@
 //! [`RecordTx`] over one PostgreSQL transaction: what domain logic reads and writes.
 
+use super::by_key;
 use crate::store::StorageError;
 use crate::store::codec::{enum_parse, enum_text, scope_range};
 use crate::store::figures::{FigureDelta, FigureRead, Tally};
@@ -403,11 +404,15 @@ impl RecordTx for PgTx<'_, '_> {
         // The same advisory locks `get` takes, in one statement.
         let keys: Vec<String> = ids.iter().map(|id| record_lock(kind, id)).collect();
         self.lock_all(&keys)?;
+        // Rows are locked in the order of the ids; sorted, two pushes lock in the same order
+        // (the advisory locks above already serialise them, this is the second belt).
+        let mut ids = ids.to_vec();
+        ids.sort();
+        ids.dedup();
         let sql = if self.locking {
-            "SELECT id, village, body, hlc, version FROM records
-             WHERE kind = $1 AND id = ANY($2) ORDER BY id FOR UPDATE"
+            by_key::RECORDS_LOCKED
         } else {
-            "SELECT id, village, body, hlc, version FROM records WHERE kind = $1 AND id = ANY($2)"
+            by_key::RECORDS
         };
         self.query(sql, &[&kind, &ids])?
             .into_iter()
@@ -604,23 +609,19 @@ impl RecordTx for PgTx<'_, '_> {
         self.lock_all(&keys)?;
         self.flush()?;
         let ids: Vec<String> = commands.iter().map(ToString::to_string).collect();
-        self.query(
-            "SELECT command_id, body_hash, outcome FROM applied_commands
-             WHERE device_id = $1 AND command_id = ANY($2)",
-            &[&device.to_string(), &ids],
-        )?
-        .iter()
-        .map(|r| {
-            let id: String = r.get(0);
-            Ok((
-                id.parse().map_err(corrupt("command id"))?,
-                AppliedCommand {
-                    body_hash: r.get(1),
-                    outcome: r.get(2),
-                },
-            ))
-        })
-        .collect()
+        self.query(by_key::APPLIED_COMMANDS, &[&device.to_string(), &ids])?
+            .iter()
+            .map(|r| {
+                let id: String = r.get(0);
+                Ok((
+                    id.parse().map_err(corrupt("command id"))?,
+                    AppliedCommand {
+                        body_hash: r.get(1),
+                        outcome: r.get(2),
+                    },
+                ))
+            })
+            .collect()
     }
 
     fn record_applied(
@@ -1385,10 +1386,8 @@ impl RecordTx for PgTx<'_, '_> {
                 &[&keys],
             )?;
         }
-        let rows: Vec<AlertRowRecord> = self.bodies(
-            "SELECT body FROM alert_rows WHERE department = $1 AND row_key = ANY($2)",
-            &[&department, &row_keys],
-        )?;
+        let rows: Vec<AlertRowRecord> =
+            self.bodies(by_key::ALERT_ROWS, &[&department, &row_keys])?;
         Ok(rows.into_iter().map(|r| (r.row_key.clone(), r)).collect())
     }
 
@@ -1415,12 +1414,9 @@ impl RecordTx for PgTx<'_, '_> {
     ) -> Result<std::collections::HashMap<String, String>, StorageError> {
         Ok(self
             .tx
-            .query(
-                "SELECT id, body FROM records WHERE kind = $1 AND id = ANY($2) AND body IS NOT NULL",
-                &[&kind, &ids],
-            )?
+            .query(by_key::RECORDS, &[&kind, &ids])?
             .iter()
-            .map(|r| (r.get(0), r.get(1)))
+            .filter_map(|r| Some((r.get(0), r.get::<_, Option<String>>(2)?)))
             .collect())
     }
 
