@@ -355,7 +355,19 @@ pub async fn declare(
         .send()
         .await?;
     let status = r.status();
-    r.bytes().await?;
-    anyhow::ensure!(status.as_u16() == 303, "POST answered {status}");
+    let page = r.text().await?;
+    if status.as_u16() != 303 {
+        // What the page told the resident (its alerts), so a run's errors say why.
+        let told: Vec<&str> = page
+            .split("role=\"alert\"")
+            .skip(1)
+            .filter_map(|s| {
+                s.split_once('>')
+                    .map(|(_, t)| t.split('<').next().unwrap_or(""))
+            })
+            .filter(|t| !t.trim().is_empty())
+            .collect();
+        anyhow::bail!("POST answered {status}: {}", told.join(" / "));
+    }
     Ok(t.elapsed())
 }
