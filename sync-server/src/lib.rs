@@ -215,7 +215,7 @@ pub fn app(state: AppState) -> Router {
 /// small write of a compressed answer waits for the ACK of the one before, which the phone
 /// (or nginx) delays by up to 40 ms: a township's snapshot page took 45 ms instead of 3, and a
 /// first sync 0.22 s instead of 0.12 s.
-pub fn answering_at_once(
+fn answering_at_once(
     listener: TcpListener,
 ) -> axum::serve::TapIo<TcpListener, fn(&mut tokio::net::TcpStream)> {
     fn no_delay(stream: &mut tokio::net::TcpStream) {
