@@ -134,6 +134,20 @@ type Prefetch = (
     tokio::task::JoinHandle<Result<api::Fetched<SnapshotPage>>>,
 );
 
+/// A change-feed page requested ahead: `(the cursor it was asked with, the request)`.
+type FeedAhead = (
+    String,
+    tokio::task::JoinHandle<Result<api::Fetched<yijian_core::protocol::PullResponse>>>,
+);
+
+/// The server's answer to one pushed batch, waiting to be written to the outbox.
+struct Answered {
+    actions: Vec<crate::store::OutboxAction>,
+    /// Commands answered so far in this push, this batch's included.
+    done: u64,
+    bytes: u64,
+}
+
 /// The device engine: the local store plus the ability to sync it.
 pub struct SyncEngine {
     store: Mutex<LocalStore>,
@@ -144,6 +158,8 @@ pub struct SyncEngine {
     round: tokio::sync::Mutex<()>,
     /// The next snapshot page, already requested.
     prefetch: Mutex<Option<Prefetch>>,
+    /// The first feed page after a push, already requested.
+    feed_ahead: Mutex<Option<FeedAhead>>,
 }
 
 impl std::fmt::Debug for SyncEngine {
@@ -167,6 +183,7 @@ impl SyncEngine {
             progress: Mutex::new(None),
             round: tokio::sync::Mutex::new(()),
             prefetch: Mutex::new(None),
+            feed_ahead: Mutex::new(None),
         })
     }
 
@@ -271,7 +288,7 @@ impl SyncEngine {
         let session = self.session()?;
         let api = self.api(&session);
         let mut report = SyncReport::default();
-        self.push(&api, &session, &mut report).await?;
+        self.push(&api, &session, &mut report, false).await?;
         report.outbox_left = self.with_store(|s| s.outbox_len())?;
         report.duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
         Ok(report)
@@ -281,11 +298,15 @@ impl SyncEngine {
         let session = self.session()?;
         let api = self.api(&session);
         let mut report = SyncReport::default();
+        // A feed page asked for in a round that failed afterwards is not this round's.
+        if let Some((_, stale)) = self.feed_ahead.lock().ok().and_then(|mut p| p.take()) {
+            stale.abort();
+        }
         // The procedure and the office's messages do not depend on the records: fetched while
         // the push and pull run, a round costs the longest of the three, not their sum.
         let (records, (), ()) = tokio::join!(
             async {
-                self.push(&api, &session, &mut report).await?;
+                self.push(&api, &session, &mut report, true).await?;
                 self.pull(&api, &mut report).await
             },
             self.refresh_procedure(&api),
@@ -349,51 +370,107 @@ impl SyncEngine {
         }
     }
 
-    async fn push(&self, api: &Api, session: &Session, report: &mut SyncReport) -> Result<()> {
+    /// Push the outbox in batches, in order. Each batch leaves only after the server answered
+    /// the one before (a later command may need an earlier one's record), but the device writes
+    /// an answer to its outbox while the next batch travels; with `pull_follows`, the first
+    /// feed page is asked for while the last answer is written.
+    async fn push(
+        &self,
+        api: &Api,
+        session: &Session,
+        report: &mut SyncReport,
+        pull_follows: bool,
+    ) -> Result<()> {
         let total = self.with_store(|s| s.outbox_len())?;
         let mut after = 0;
-        let mut done = 0;
         let mut batch_size = self.config.push_batch.max(1);
+        let mut answered: Option<Answered> = None;
+        let mut done = 0;
         loop {
             let batch = self.with_store(|s| s.outbox(after, batch_size))?;
-            let Some(last) = batch.last() else {
+            let Some(last_seq) = batch.last().map(|e| e.seq) else {
                 break;
             };
-            let last_seq = last.seq;
             let ids: Vec<_> = batch.iter().map(|e| e.command_id).collect();
-            let raw: Vec<&RawValue> = batch.iter().map(|e| &*e.command).collect();
-            let (resp, sent) = match api.push(session.device_id, &raw).await {
-                Ok(r) => r,
+            let commands: Vec<Box<RawValue>> = batch.into_iter().map(|e| e.command).collect();
+            let request = {
+                let (api, device) = (api.clone(), session.device_id);
+                tokio::spawn(async move {
+                    let raw: Vec<&RawValue> = commands.iter().map(|c| &**c).collect();
+                    api.push(device, &raw).await
+                })
+            };
+            if let Some(previous) = answered.take()
+                && let Err(e) = self.write_answer(previous, total, report)
+            {
+                // The batch in flight is answered by the server anyway; the device sends it
+                // again next round and hears `already_applied`.
+                request.abort();
+                return Err(e);
+            }
+            let sent = request.await.map_err(|e| Error::Network {
+                detail: e.to_string(),
+            })?;
+            match sent {
+                Ok((resp, bytes)) => {
+                    after = last_seq;
+                    done += ids.len() as u64;
+                    answered = Some(Answered {
+                        actions: plan::plan_push(&ids, &resp.results),
+                        done,
+                        bytes,
+                    });
+                }
                 // Too large for the server (big documents): send the same commands in
                 // smaller batches.
-                Err(Error::Server { status: 413, .. }) if batch.len() > 1 => {
-                    batch_size = batch.len() / 2;
-                    continue;
+                Err(Error::Server { status: 413, .. }) if ids.len() > 1 => {
+                    batch_size = ids.len() / 2;
                 }
                 Err(e) => {
                     self.with_store(|s| s.note_push_failure(&ids, &e.to_string()))?;
                     return Err(e);
                 }
-            };
-            after = last_seq;
-            let actions = plan::plan_push(&ids, &resp.results);
-            let tally = self.with_store(|s| s.apply_push_actions(&actions))?;
-            report.pushed.acknowledged += tally.acknowledged;
-            report.pushed.quarantined += tally.quarantined;
-            report.pushed.kept += tally.kept;
-            report.push_batches += 1;
-            report.bytes_sent += sent;
-            done += ids.len() as u64;
-            self.emit(SyncProgress {
-                phase: Phase::Push,
-                records_done: done,
-                records_total: total.max(done),
-                bytes_done: report.bytes_sent,
-                bytes_total: 0,
-                photo: None,
-            });
+            }
+        }
+        if let Some(last) = answered {
+            if pull_follows {
+                self.ask_feed_ahead(api);
+            }
+            self.write_answer(last, total, report)?;
         }
         Ok(())
+    }
+
+    /// Write the server's answer to one batch into the outbox and the report.
+    fn write_answer(&self, answer: Answered, total: u64, report: &mut SyncReport) -> Result<()> {
+        let tally = self.with_store(|s| s.apply_push_actions(&answer.actions))?;
+        report.pushed.acknowledged += tally.acknowledged;
+        report.pushed.quarantined += tally.quarantined;
+        report.pushed.kept += tally.kept;
+        report.push_batches += 1;
+        report.bytes_sent += answer.bytes;
+        self.emit(SyncProgress {
+            phase: Phase::Push,
+            records_done: answer.done,
+            records_total: total.max(answer.done),
+            bytes_done: report.bytes_sent,
+            bytes_total: 0,
+            photo: None,
+        });
+        Ok(())
+    }
+
+    /// Ask for the next change-feed page now, if the device reads the feed (not a snapshot):
+    /// [`Self::pull_step`] takes the answer if its cursor is still the one asked with.
+    fn ask_feed_ahead(&self, api: &Api) {
+        let Ok(PullState::Feed { cursor }) = self.with_store(|s| s.pull_state()) else {
+            return;
+        };
+        let (api, limit, asked) = (api.clone(), self.config.pull_limit, cursor.0.clone());
+        let handle = tokio::spawn(async move { api.pull(Some(&asked), limit).await });
+        if let Ok(mut p) = self.feed_ahead.lock() {
+            *p = Some((cursor.0, handle));
+        }
     }
 
     async fn pull(&self, api: &Api, report: &mut SyncReport) -> Result<()> {
@@ -478,7 +555,18 @@ impl SyncEngine {
                     });
                 }
                 PullState::Feed { cursor } => {
-                    let resp = api.pull(Some(&cursor.0), self.config.pull_limit).await?;
+                    let asked = self
+                        .feed_ahead
+                        .lock()
+                        .ok()
+                        .and_then(|mut p| p.take())
+                        .filter(|(asked, _)| *asked == cursor.0);
+                    let resp = match asked {
+                        Some((_, handle)) => handle.await.map_err(|e| Error::Network {
+                            detail: e.to_string(),
+                        })??,
+                        None => api.pull(Some(&cursor.0), self.config.pull_limit).await?,
+                    };
                     report.bytes_received += resp.bytes;
                     let page = resp.value;
                     let position = FeedPosition::Pull {

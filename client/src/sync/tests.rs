@@ -54,6 +54,14 @@ struct Script {
     /// `Content-Range` headers received.
     ranges: Vec<String>,
     requests: u64,
+    /// Hold each push this long before answering it (a slow server).
+    push_delay: Option<Duration>,
+    /// A push is being handled (between its arrival and its answer).
+    push_in_flight: bool,
+    /// A request that arrived while a push was in flight: "push" or "pull".
+    overlapped: Vec<&'static str>,
+    /// Changes the next feed page carries (then `next_cursor` "r1").
+    feed: Vec<Change>,
 }
 
 type Shared = Arc<Mutex<Script>>;
@@ -77,7 +85,19 @@ async fn push(State(s): State<Shared>, headers: HeaderMap, body: Bytes) -> Respo
         body.to_vec()
     };
     let req: PushRequest = serde_json::from_slice(&body).expect("push body");
+    let delay = {
+        let mut s = lock(&s);
+        if s.push_in_flight {
+            s.overlapped.push("push");
+        }
+        s.push_in_flight = true;
+        s.push_delay
+    };
+    if let Some(d) = delay {
+        tokio::time::sleep(d).await;
+    }
     let mut s = lock(&s);
+    s.push_in_flight = false;
     s.requests += 1;
     if !s.push_fail.is_empty() {
         let status = s.push_fail.remove(0);
@@ -141,6 +161,9 @@ async fn pull(State(s): State<Shared>, Query(q): Query<HashMap<String, String>>)
     s.requests += 1;
     let cursor = q.get("cursor").cloned().unwrap_or_default();
     s.pulls_asked.push(cursor.clone());
+    if s.push_in_flight {
+        s.overlapped.push("pull");
+    }
     if s.bad_cursors.contains(&cursor) {
         return error(
             StatusCode::BAD_REQUEST,
@@ -148,10 +171,16 @@ async fn pull(State(s): State<Shared>, Query(q): Query<HashMap<String, String>>)
             "同步位置无效，请重新同步",
         );
     }
+    let changes = std::mem::take(&mut s.feed);
+    let next_cursor = if changes.is_empty() {
+        Cursor(cursor)
+    } else {
+        Cursor("r1".into())
+    };
     axum::Json(PullResponse {
         server_time: Utc::now(),
-        changes: vec![],
-        next_cursor: Cursor(cursor),
+        changes,
+        next_cursor,
         has_more: false,
     })
     .into_response()
@@ -420,6 +449,67 @@ async fn pushes_go_in_order_in_batches_and_a_refusal_blocks_nothing() {
     let report = engine.sync_once().await.expect("sync");
     assert_eq!(report.pushed.quarantined, 1);
     assert_eq!(lock(&script).pushes.last(), Some(&vec![ids[2]]));
+}
+
+/// The device writes one batch's answer while the next batch travels, and asks for the feed
+/// while it writes the last one: yet a batch leaves only once the server answered the one
+/// before, the feed is asked for once the last push is answered, and the pulled copies of the
+/// pushed records land after their commands left the outbox (so none is kept aside).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn batches_leave_one_after_another_and_the_feed_after_the_last_answer() {
+    let script = Shared::default();
+    empty_snapshot(&script);
+    let url = serve(Arc::clone(&script)).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = EngineConfig {
+        push_batch: 2,
+        ..EngineConfig::default()
+    };
+    let engine = device_engine(&dir, &url, config);
+    engine.sync_once().await.expect("first sync");
+    assert_eq!(lock(&script).pulls_asked, ["r0"]);
+
+    let made: Vec<Household> = (1..=5).map(household).collect();
+    let ids: Vec<CommandId> = made
+        .iter()
+        .map(|h| {
+            engine
+                .with_store(|s| s.create_household(h))
+                .expect("create")
+        })
+        .collect();
+    {
+        let mut s = lock(&script);
+        s.push_delay = Some(Duration::from_millis(30));
+        s.feed = made.iter().map(|h| change(h, 1)).collect();
+    }
+    let report = engine.sync_once().await.expect("sync");
+
+    let s = lock(&script);
+    assert_eq!(
+        s.pushes.concat(),
+        ids,
+        "every command, once, in the order made"
+    );
+    assert_eq!(s.pushes.len(), 3);
+    assert!(s.overlapped.is_empty(), "{:?}", s.overlapped);
+    assert_eq!(
+        s.pulls_asked,
+        ["r0", "r0"],
+        "the feed asked for once a round"
+    );
+    drop(s);
+    assert_eq!(report.pushed.acknowledged, 5);
+    assert_eq!((report.pulled, report.kept_aside), (5, 0));
+    assert_eq!(report.outbox_left, 0);
+    assert_eq!(report.cursor.as_deref(), Some("r1"));
+    for h in &made {
+        let r = engine
+            .with_store(|s| s.record(kinds::HOUSEHOLD, &h.id.to_string()))
+            .expect("read")
+            .expect("kept");
+        assert_eq!((r.version, r.pending), (1, false), "{}", h.id);
+    }
 }
 
 #[tokio::test]

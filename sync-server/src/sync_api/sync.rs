@@ -19,7 +19,7 @@ use yijian_core::protocol::{
 };
 
 use crate::AppState;
-use crate::domain::apply::{ApplySettings, push as push_batch};
+use crate::domain::apply::push_in_force;
 use crate::error::ApiError;
 use crate::store::{SnapshotMark, StorageError};
 use crate::sync_api::auth::{Authenticated, CaseReader};
@@ -130,10 +130,14 @@ async fn push(
             en: format!("at most {max} commands per push"),
         });
     }
-    let procedure = crate::domain::procedure::Procedure::current(&*state.storage).await?;
-    let mut settings = ApplySettings::with(Utc::now(), &procedure);
-    settings.accept_raw_documents = state.settings.accept_raw_documents;
-    let results = push_batch(&*state.storage, &auth.0, req.commands, &settings).await?;
+    let results = push_in_force(
+        &*state.storage,
+        &auth.0,
+        req.commands,
+        Utc::now(),
+        state.settings.accept_raw_documents,
+    )
+    .await?;
     Ok(Json(PushResponse {
         server_time: Utc::now(),
         results,

@@ -178,6 +178,28 @@ pub async fn push(
     .await
 }
 
+/// [`push`] at `now` under the calendar, rules and policy in force, read in the batch's own
+/// transaction: what a device's push does (a separate read before it cost a transaction of its
+/// own on every push).
+pub async fn push_in_force(
+    storage: &dyn Storage,
+    session: &DeviceSession,
+    commands: Vec<Command>,
+    now: DateTime<Utc>,
+    accept_raw_documents: bool,
+) -> Result<Vec<CommandResult>, StorageError> {
+    let session = session.clone();
+    crate::store::write(storage, move |tx| {
+        let procedure = Procedure::load(tx)?;
+        let mut settings = ApplySettings::with(now, &procedure);
+        settings.accept_raw_documents = accept_raw_documents;
+        let results = apply_batch(tx, &session, &commands, &settings)?;
+        tx.touch_device(session.device_id, settings.now)?;
+        Ok(results)
+    })
+    .await
+}
+
 /// Handle a batch in order inside one transaction.
 pub fn apply_batch(
     tx: &mut dyn RecordTx,

@@ -25,7 +25,6 @@ use super::authz::CaseStaff;
 use super::session::{ConsoleUser, urlencode};
 use crate::AppState;
 use crate::blobstore::ChunkSpan;
-use crate::domain::apply::ApplySettings;
 use crate::domain::procedure::Procedure;
 use crate::error::ApiError;
 
@@ -576,10 +575,9 @@ pub async fn step(
             body: Wire::Known(b),
         })
         .collect();
-    let procedure = Procedure::current(&*state.storage).await?;
-    let settings = ApplySettings::with(now, &procedure);
     let results =
-        crate::domain::apply::push(&*state.storage, &user.session, commands, &settings).await?;
+        crate::domain::apply::push_in_force(&*state.storage, &user.session, commands, now, false)
+            .await?;
     let refused = results.iter().find_map(|r| match &r.outcome {
         Wire::Known(Outcome::Refused { message_zh, .. }) => Some(message_zh.clone()),
         _ => None,
