@@ -17,6 +17,7 @@ use yijian_core::ids::{HouseholdId, MemberId};
 use yijian_core::protocol::kinds;
 use yijian_core::role::Role;
 use yijian_core::validation::{ResidentIdNumber, id_check_char};
+use yijian_core::workflow::Stage;
 use yijian_server::ServerSettings;
 use yijian_server::config::DatabaseLocation;
 use yijian_server::domain::alerts::{self, Sender};
@@ -480,6 +481,37 @@ async fn spot_checks(database: DatabaseLocation) -> Result<()> {
         }
     }
     let months = read(&*server.storage, |tx| tx.spot_check_months()).await?;
+    // Each county's month took every case of the county closed in that month as not qualified,
+    // rejected or risk-eliminated: counted here from all the cases, as the console lists them.
+    let cases = read(&*server.storage, |tx| {
+        tx.case_rows(&CaseQuery {
+            scope: "62".into(),
+            open_only: false,
+            due_by: None,
+            limit: None,
+        })
+    })
+    .await?;
+    for m in &months {
+        let closed_then = cases
+            .iter()
+            .filter(|c| {
+                c.village.starts_with(&m.county)
+                    && c.closed_on
+                        .is_some_and(|d| spot_checks::month_key(d) == m.month)
+                    && matches!(
+                        c.stage,
+                        Stage::NotQualifiedNotified
+                            | Stage::Rejected
+                            | Stage::RejectionUpheld
+                            | Stage::RiskEliminated
+                    )
+            })
+            .count();
+        if i64::try_from(closed_then)? != m.eligible {
+            bail!("{m:?}: {closed_then} cases closed in the month");
+        }
+    }
     for m in &months {
         if m.seed != spot_checks::seed_of(&m.county, &m.month) {
             bail!("month {m:?} not seeded by county and month");

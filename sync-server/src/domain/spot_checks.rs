@@ -24,7 +24,7 @@ use crate::domain::cases::{CaseWrite, save_case};
 use crate::domain::procedure::Procedure;
 use crate::domain::resident::{server_hlc, tell_staff, village_name};
 use crate::sms::Template;
-use crate::store::rows::{CaseQuery, CaseRow, SpotCheckMonth, SpotCheckRow};
+use crate::store::rows::{CaseRow, SpotCheckMonth, SpotCheckRow};
 use crate::store::tx::RecordTx;
 use crate::store::{Storage, StorageError, read, write};
 
@@ -81,17 +81,15 @@ pub async fn run_month(
     now: DateTime<Utc>,
 ) -> Result<usize, StorageError> {
     let month = month_key(month_of);
-    let m = month.clone();
+    let first = month_of.with_day(1).unwrap_or(month_of);
+    let next = first
+        .checked_add_months(chrono::Months::new(1))
+        .unwrap_or(first);
     let rows = read(storage, move |tx| {
         Ok(tx
-            .case_rows(&CaseQuery {
-                scope: "62".to_owned(),
-                open_only: false,
-                due_by: None,
-                limit: None,
-            })?
+            .cases_closed_between(first, next)?
             .into_iter()
-            .filter(|r| eligible(r.stage) && r.closed_on.is_some_and(|d| month_key(d) == m))
+            .filter(|r| eligible(r.stage))
             .collect::<Vec<_>>())
     })
     .await?;

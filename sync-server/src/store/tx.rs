@@ -194,6 +194,13 @@ pub trait RecordTx {
     /// Index rows by scope and filter, by due date (no clock last), then declaration.
     fn case_rows(&mut self, q: &CaseQuery) -> Result<Vec<CaseRow>, StorageError>;
 
+    /// Index rows of the cases closed on a day in `from..until`, by case id.
+    fn cases_closed_between(
+        &mut self,
+        from: NaiveDate,
+        until: NaiveDate,
+    ) -> Result<Vec<CaseRow>, StorageError>;
+
     /// The open case of a resident by ID number, if there is one.
     fn open_case_of(&mut self, id_number: &str) -> Result<Option<CaseRow>, StorageError>;
 

@@ -95,6 +95,13 @@ pub const MIGRATIONS: &[Migration] = &[
             "../../../../migrations/server-postgres/20261207030000_alert_person_first.sql"
         ),
     },
+    Migration {
+        version: 20261207040000,
+        name: "20261207040000_case_closed_on.sql",
+        sql: include_str!(
+            "../../../../migrations/server-postgres/20261207040000_case_closed_on.sql"
+        ),
+    },
 ];
 
 /// Arbitrary constant naming the migration lock ("yijian" in ASCII).

@@ -816,6 +816,22 @@ impl RecordTx for PgTx<'_, '_> {
         rows.iter().map(pg_case_from_row).collect()
     }
 
+    fn cases_closed_between(
+        &mut self,
+        from: NaiveDate,
+        until: NaiveDate,
+    ) -> Result<Vec<CaseRow>, StorageError> {
+        let rows = self.query(
+            &format!(
+                "SELECT {CASE_COLUMNS} FROM case_index
+                  WHERE closed_on >= $1 AND closed_on < $2
+                  ORDER BY case_id"
+            ),
+            &[&from, &until],
+        )?;
+        rows.iter().map(pg_case_from_row).collect()
+    }
+
     fn open_case_of(&mut self, id_number: &str) -> Result<Option<CaseRow>, StorageError> {
         // Two declarations of one resident at once: the second waits and then finds the first.
         self.lock(&format!("resident:{id_number}"))?;

@@ -72,6 +72,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "20261207020000_users_scope.sql",
         sql: include_str!("../../../../migrations/server-sqlite/20261207020000_users_scope.sql"),
     },
+    Migration {
+        version: 20261207040000,
+        name: "20261207040000_case_closed_on.sql",
+        sql: include_str!("../../../../migrations/server-sqlite/20261207040000_case_closed_on.sql"),
+    },
 ];
 
 impl From<rusqlite::Error> for StorageError {

@@ -291,6 +291,24 @@ impl RecordTx for SqliteTx<'_> {
         Ok(out)
     }
 
+    fn cases_closed_between(
+        &mut self,
+        from: NaiveDate,
+        until: NaiveDate,
+    ) -> Result<Vec<CaseRow>, StorageError> {
+        let mut stmt = self.tx.prepare_cached(&format!(
+            "SELECT {CASE_COLUMNS} FROM case_index
+              WHERE closed_on >= ?1 AND closed_on < ?2
+              ORDER BY case_id"
+        ))?;
+        let mut rows = stmt.query(params![day(from), day(until)])?;
+        let mut out = Vec::new();
+        while let Some(r) = rows.next()? {
+            out.push(case_from_row(r)?);
+        }
+        Ok(out)
+    }
+
     fn open_case_of(&mut self, id_number: &str) -> Result<Option<CaseRow>, StorageError> {
         let mut stmt = self.tx.prepare_cached(&format!(
             "SELECT {CASE_COLUMNS} FROM case_index WHERE id_number = ?1 AND open = 1
