@@ -324,15 +324,25 @@ pub async fn declaration_form(
     Ok((token, cookie))
 }
 
+/// What the form did with a resident's declaration, and how long the POST took.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Declared {
+    /// A new case: the receipt's redirect.
+    Receipt(Duration),
+    /// The ID number already has a case in progress: the page says so (the receipt goes again
+    /// to the phone on file). Residents of an earlier run on a reused database meet this.
+    AlreadyOpen(Duration),
+}
+
 /// Resident `n` declares in `village` as a phone does: the form, then a complete declaration.
-/// Returns the time of the POST alone (the page was on the phone already); an error unless the
-/// server answered with the receipt's redirect.
+/// Times the POST alone (the page was on the phone already); an error unless the server
+/// answered with the receipt's redirect or the page for a case already in progress.
 pub async fn declare(
     http: &reqwest::Client,
     base: &str,
     village: &str,
     n: u64,
-) -> Result<Duration> {
+) -> Result<Declared> {
     let (token, cookie) = declaration_form(http, base, village).await?;
     let id = resident_id_number(n)?;
     let phone = format!("139{:08}", n % 100_000_000);
@@ -356,6 +366,10 @@ pub async fn declare(
         .await?;
     let status = r.status();
     let page = r.text().await?;
+    let took = t.elapsed();
+    if status.as_u16() == 200 && page.contains("id=\"already-declared\"") {
+        return Ok(Declared::AlreadyOpen(took));
+    }
     if status.as_u16() != 303 {
         // What the page told the resident (its alerts), so a run's errors say why.
         let told: Vec<&str> = page
@@ -369,5 +383,5 @@ pub async fn declare(
             .collect();
         anyhow::bail!("POST answered {status}: {}", told.join(" / "));
     }
-    Ok(t.elapsed())
+    Ok(Declared::Receipt(took))
 }

@@ -615,6 +615,27 @@ async fn phones_under_load_behind_nginx_lose_nothing() -> anyhow::Result<()> {
         );
     }
 
+    // `declarations_load` at small size: residents declare through nginx as the benchmark's do;
+    // a second declaration of one ID number is the page for a case in progress, not a new case.
+    let resident = |n: u8| -> anyhow::Result<reqwest::Client> {
+        Ok(reqwest::Client::builder()
+            .add_root_certificate(reqwest::Certificate::from_pem(nginx.ca_pem.as_bytes())?)
+            .redirect(reqwest::redirect::Policy::none())
+            .local_address(std::net::IpAddr::V4(std::net::Ipv4Addr::new(127, 9, 0, n)))
+            .build()?)
+    };
+    let village = villages[0].to_string();
+    let base = nginx.url();
+    for n in [1, 2] {
+        let answer = load::declare(&resident(1)?, &base, &village, n).await?;
+        assert!(
+            matches!(answer, load::Declared::Receipt(_)),
+            "{n}: {answer:?}"
+        );
+    }
+    let again = load::declare(&resident(2)?, &base, &village, 1).await?;
+    assert!(matches!(again, load::Declared::AlreadyOpen(_)), "{again:?}");
+
     // Behind nginx a resident cannot pick their own address to escape a limit: nginx sets
     // X-Forwarded-For to the address it saw, and the server takes that hop. Wrong status lookups,
     // each claiming another address, are still counted as one address's.

@@ -22,7 +22,7 @@ use serde_json::json;
 use tokio::sync::Mutex;
 use yijian_server::config::DatabaseLocation;
 use yijian_server::{PublicSettings, ServerSettings};
-use yijian_tests::load::{declaration_form, declare};
+use yijian_tests::load::{Declared, declaration_form, declare};
 use yijian_tests::server::TestServer;
 
 const VILLAGE: &str = "621102105201";
@@ -160,7 +160,13 @@ async fn main() -> Result<()> {
     let (h, b) = (http.clone(), base.clone());
     let (post, post_time) = load(clients, seconds, move |n| {
         let (h, b) = (h.clone(), b.clone());
-        async move { declare(&h, &b, VILLAGE, n).await }
+        // Every resident is new to this server: a case already in progress is a fault.
+        async move {
+            match declare(&h, &b, VILLAGE, n).await? {
+                Declared::Receipt(took) => Ok(took),
+                Declared::AlreadyOpen(_) => bail!("resident {n} already had a case in progress"),
+            }
+        }
     })
     .await;
     let mut post_json = report("declare_post", &post, post_time, clients);
