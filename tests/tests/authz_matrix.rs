@@ -746,6 +746,9 @@ async fn matrix(database: DatabaseLocation) -> Result<Tally> {
             let gets = [
                 format!("/console?scope={}", t.village),
                 format!("/console/overdue?scope={}", t.village),
+                // A city's overdue page counts the units below it (refused to anyone whose
+                // scope is not the whole city, and out of scope whenever the village is).
+                format!("/console/overdue?scope={}", &t.village.as_str()[..4]),
                 format!("/console/cases?scope={}", t.village),
                 format!("/console/cases/{}", t.case),
                 format!("/console/photos/{}", t.photo_shas[ACTORS - 1]),

@@ -115,8 +115,69 @@ async fn compare_every_level(server: &TestServer, storage: &Arc<dyn Storage>) ->
             shown["total"].as_u64().unwrap_or(0) > 0,
             "{scope} holds a case but shows none"
         );
+        overdue_page_agrees(&mut browser, scope, &counted).await?;
     }
     Ok(scopes.len())
+}
+
+/// The overdue page of a province or a city counts each unit below from the rollup, equal to a
+/// recount, each unit with something overdue or due soon once and no other; a county's and
+/// those below list the cases.
+async fn overdue_page_agrees(
+    browser: &mut Browser,
+    scope: &DivisionCode,
+    counted: &serde_json::Value,
+) -> Result<()> {
+    use yijian_core::division::Level;
+    let page = browser
+        .get(&format!("/console/overdue?scope={scope}"))
+        .await?;
+    if page.status != 200 {
+        bail!("overdue page of {scope}: {}", page.status);
+    }
+    if !matches!(scope.level(), Level::Province | Level::City) {
+        if !page.body.contains(r#"id="overdue""#) {
+            bail!("the overdue page of {scope} lists no cases");
+        }
+        return Ok(());
+    }
+    if page.body.contains(r#"id="overdue""#) {
+        bail!("the overdue page of {scope} lists every case");
+    }
+    let expected: Vec<String> = counted["children"]
+        .as_array()
+        .context("children")?
+        .iter()
+        .filter(|c| c["overdue"].as_u64().unwrap_or(0) + c["due_soon"].as_u64().unwrap_or(0) > 0)
+        .map(|c| {
+            format!(
+                r#"data-code="{}" data-overdue="{}" data-due-soon="{}""#,
+                c["code"].as_str().unwrap_or_default(),
+                c["overdue"],
+                c["due_soon"]
+            )
+        })
+        .collect();
+    for row in &expected {
+        if !page.body.contains(row) {
+            bail!("the overdue page of {scope} has no row {row}");
+        }
+    }
+    let rows = page.body.matches("data-overdue=").count();
+    if rows != expected.len() {
+        bail!(
+            "the overdue page of {scope} has {rows} units, the recount {}",
+            expected.len()
+        );
+    }
+    let total = format!(
+        "已逾期{}件，2个工作日内到期{}件",
+        counted["overdue"], counted["due_soon"]
+    );
+    if !page.body.contains(&total) {
+        bail!("the overdue page of {scope} does not say {total}");
+    }
+    Ok(())
 }
 
 async fn dashboards_equal_a_recount(

@@ -129,16 +129,53 @@ pub struct SyncReport {
 }
 
 /// A snapshot page requested ahead: `(its page token, the request)`.
-type Prefetch = (
-    Option<String>,
-    tokio::task::JoinHandle<Result<api::Fetched<SnapshotPage>>>,
-);
+type Prefetch = (Option<String>, Ahead<api::Fetched<SnapshotPage>>);
 
 /// A change-feed page requested ahead: `(the cursor it was asked with, the request)`.
 type FeedAhead = (
     String,
-    tokio::task::JoinHandle<Result<api::Fetched<yijian_core::protocol::PullResponse>>>,
+    Ahead<api::Fetched<yijian_core::protocol::PullResponse>>,
 );
+
+/// A request running beside the round's own work (writing the page or the answer before it).
+/// Dropped — the round cancelled, or the answer no longer wanted — it is aborted, never left to
+/// finish on its own beside the next round.
+struct Ahead<R: Send + 'static>(tokio::task::JoinHandle<Result<R>>);
+
+impl<R: Send + 'static> Ahead<R> {
+    fn start(request: impl Future<Output = Result<R>> + Send + 'static) -> Ahead<R> {
+        Ahead(tokio::spawn(request))
+    }
+
+    async fn answer(mut self) -> Result<R> {
+        match (&mut self.0).await {
+            Ok(answer) => answer,
+            // A bug in the request, not a network failure to retry with backoff.
+            Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+            Err(e) => Err(Error::Network {
+                detail: e.to_string(),
+            }),
+        }
+    }
+}
+
+impl<R: Send + 'static> Drop for Ahead<R> {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// Run the device's own work (SQLite, milliseconds) while a request started with [`Ahead`] is
+/// in flight. A task spawned from a runtime worker waits in that worker's own slot, which no
+/// other thread takes from, until the worker is free: on a multi-threaded runtime (the app's)
+/// the worker first hands its queue, the request with it, to another thread. On a
+/// current-thread runtime (the command line) the request waits, as it must.
+fn beside_requests<T>(work: impl FnOnce() -> T) -> T {
+    match tokio::runtime::Handle::try_current().map(|h| h.runtime_flavor()) {
+        Ok(tokio::runtime::RuntimeFlavor::MultiThread) => tokio::task::block_in_place(work),
+        _ => work(),
+    }
+}
 
 /// The server's answer to one pushed batch, waiting to be written to the outbox.
 struct Answered {
@@ -299,9 +336,7 @@ impl SyncEngine {
         let api = self.api(&session);
         let mut report = SyncReport::default();
         // A feed page asked for in a round that failed afterwards is not this round's.
-        if let Some((_, stale)) = self.feed_ahead.lock().ok().and_then(|mut p| p.take()) {
-            stale.abort();
-        }
+        drop(self.feed_ahead.lock().ok().and_then(|mut p| p.take()));
         // The procedure and the office's messages do not depend on the records: fetched while
         // the push and pull run, a round costs the longest of the three, not their sum.
         let (records, (), ()) = tokio::join!(
@@ -395,23 +430,18 @@ impl SyncEngine {
             let commands: Vec<Box<RawValue>> = batch.into_iter().map(|e| e.command).collect();
             let request = {
                 let (api, device) = (api.clone(), session.device_id);
-                tokio::spawn(async move {
+                Ahead::start(async move {
                     let raw: Vec<&RawValue> = commands.iter().map(|c| &**c).collect();
                     api.push(device, &raw).await
                 })
             };
-            if let Some(previous) = answered.take()
-                && let Err(e) = self.write_answer(previous, total, report)
-            {
-                // The batch in flight is answered by the server anyway; the device sends it
-                // again next round and hears `already_applied`.
-                request.abort();
-                return Err(e);
+            if let Some(previous) = answered.take() {
+                // On failure the batch in flight is dropped (aborted); whatever of it the
+                // server applied, the device sends again next round and hears
+                // `already_applied`.
+                beside_requests(|| self.write_answer(previous, total, report))?;
             }
-            let sent = request.await.map_err(|e| Error::Network {
-                detail: e.to_string(),
-            })?;
-            match sent {
+            match request.answer().await {
                 Ok((resp, bytes)) => {
                     after = last_seq;
                     done += ids.len() as u64;
@@ -436,7 +466,7 @@ impl SyncEngine {
             if pull_follows {
                 self.ask_feed_ahead(api);
             }
-            self.write_answer(last, total, report)?;
+            beside_requests(|| self.write_answer(last, total, report))?;
         }
         Ok(())
     }
@@ -467,9 +497,9 @@ impl SyncEngine {
             return;
         };
         let (api, limit, asked) = (api.clone(), self.config.pull_limit, cursor.0.clone());
-        let handle = tokio::spawn(async move { api.pull(Some(&asked), limit).await });
+        let request = Ahead::start(async move { api.pull(Some(&asked), limit).await });
         if let Ok(mut p) = self.feed_ahead.lock() {
-            *p = Some((cursor.0, handle));
+            *p = Some((cursor.0, request));
         }
     }
 
@@ -509,9 +539,7 @@ impl SyncEngine {
                         .and_then(|mut p| p.take())
                         .filter(|(token, _)| *token == page);
                     let resp = match prefetched {
-                        Some((_, handle)) => handle.await.map_err(|e| Error::Network {
-                            detail: e.to_string(),
-                        })??,
+                        Some((_, request)) => request.answer().await?,
                         None => {
                             api.snapshot(page.as_deref(), self.config.snapshot_limit)
                                 .await?
@@ -522,10 +550,10 @@ impl SyncEngine {
                     if let Some(next) = resp.value.next_page.clone() {
                         let (api, limit) = (api.clone(), self.config.snapshot_limit);
                         let token = Some(next.clone());
-                        let handle =
-                            tokio::spawn(async move { api.snapshot(Some(&next), limit).await });
+                        let request =
+                            Ahead::start(async move { api.snapshot(Some(&next), limit).await });
                         if let Ok(mut p) = self.prefetch.lock() {
-                            *p = Some((token, handle));
+                            *p = Some((token, request));
                         }
                     }
                     report.bytes_received += resp.bytes;
@@ -535,7 +563,9 @@ impl SyncEngine {
                         resume_cursor: page.resume_cursor.clone(),
                         total: page.total_records,
                     };
-                    let tally = self.with_store(|s| s.apply_changes(&page.records, &position))?;
+                    let tally = beside_requests(|| {
+                        self.with_store(|s| s.apply_changes(&page.records, &position))
+                    })?;
                     report.pulled += tally.applied;
                     report.kept_aside += tally.kept_aside;
                     report.snapshot_pages += 1;
@@ -562,9 +592,7 @@ impl SyncEngine {
                         .and_then(|mut p| p.take())
                         .filter(|(asked, _)| *asked == cursor.0);
                     let resp = match asked {
-                        Some((_, handle)) => handle.await.map_err(|e| Error::Network {
-                            detail: e.to_string(),
-                        })??,
+                        Some((_, request)) => request.answer().await?,
                         None => api.pull(Some(&cursor.0), self.config.pull_limit).await?,
                     };
                     report.bytes_received += resp.bytes;
