@@ -486,9 +486,7 @@ async fn spot_checks(database: DatabaseLocation) -> Result<()> {
     let cases = read(&*server.storage, |tx| {
         tx.case_rows(&CaseQuery {
             scope: "62".into(),
-            open_only: false,
-            due_by: None,
-            limit: None,
+            ..CaseQuery::default()
         })
     })
     .await?;

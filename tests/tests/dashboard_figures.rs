@@ -74,9 +74,7 @@ async fn scopes_with_cases(storage: &Arc<dyn Storage>) -> Result<BTreeSet<Divisi
     let rows = read(&**storage, |tx| {
         tx.case_rows(&CaseQuery {
             scope: "62".into(),
-            open_only: false,
-            due_by: None,
-            limit: None,
+            ..CaseQuery::default()
         })
     })
     .await?;

@@ -171,9 +171,7 @@ pub async fn push(
 ) -> Result<Vec<CommandResult>, StorageError> {
     let (session, settings) = (session.clone(), settings.clone());
     crate::store::write(storage, move |tx| {
-        let results = apply_batch(tx, &session, &commands, &settings)?;
-        tx.touch_device(session.device_id, settings.now)?;
-        Ok(results)
+        apply_from_device(tx, &session, &commands, &settings)
     })
     .await
 }
@@ -193,11 +191,21 @@ pub async fn push_in_force(
         let procedure = Procedure::load(tx)?;
         let mut settings = ApplySettings::with(now, &procedure);
         settings.accept_raw_documents = accept_raw_documents;
-        let results = apply_batch(tx, &session, &commands, &settings)?;
-        tx.touch_device(session.device_id, settings.now)?;
-        Ok(results)
+        apply_from_device(tx, &session, &commands, &settings)
     })
     .await
+}
+
+/// A device's batch, and the note that the device was heard from, in the caller's transaction.
+fn apply_from_device(
+    tx: &mut dyn RecordTx,
+    session: &DeviceSession,
+    commands: &[Command],
+    settings: &ApplySettings,
+) -> Result<Vec<CommandResult>, StorageError> {
+    let results = apply_batch(tx, session, commands, settings)?;
+    tx.touch_device(session.device_id, settings.now)?;
+    Ok(results)
 }
 
 /// Handle a batch in order inside one transaction.
